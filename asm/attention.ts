@@ -1,0 +1,258 @@
+// Fused masked multi-head attention (flash-style): online softmax over key blocks, logsumexp saved
+// for the backward, scores recomputed in the backward. Never materialises a Tq×Tk matrix: per
+// thread only QB×KB score tiles and D×KB packed key/value tiles live in its scratch.
+//
+// Layout (strides in floats): element (b, t, h, d) of q is at q + 4*((b*Tq + t)*ldq + h*D + d);
+// k, v likewise with Tk, ldk, ldv; o and dO with Tq, ldo; dq/dk/dv share q/k/v's strides.
+// lse: [B, H, Tq]. qPos: i32 [B, Tq], kPos: i32 [B, Tk] (read when causal != 0);
+// kValid: u8 [B, Tk] or 0 for all valid.
+// Key j is visible to query i iff (!causal || kPos[j] <= qPos[i]) && kValid[j] != 0.
+// A query with no visible key gets an all-zero output and lse = -inf (and zero gradients).
+import { exp4, hmax4, share, SCRATCH_BYTES } from './common';
+import { gemmBlock } from './gemm';
+
+const QB: i32 = 64;
+const KB: i32 = 64;
+const KBB: usize = <usize>KB << 2;
+export const MAX_HEAD_DIM: i32 = 256;
+
+@inline function f32At(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+
+function rowMax(p: usize, n: i32): f32 {
+  let j = 0;
+  let mv = f32x4.splat(-Infinity);
+  for (; j + 4 <= n; j += 4) mv = f32x4.max(mv, v128.load(p + (<usize>j << 2)));
+  let m = hmax4(mv);
+  for (; j < n; j++) m = Mathf.max(m, f32At(p, j));
+  return m;
+}
+
+// p[j] = exp(p[j] - sub) in place; returns the sum.
+function expRowSub(p: usize, n: i32, sub: f32): f32 {
+  const sv = f32x4.splat(sub);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const e = exp4(f32x4.sub(v128.load(p + (<usize>j << 2)), sv));
+    v128.store(p + (<usize>j << 2), e);
+    acc = f32x4.add(acc, e);
+  }
+  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; j < n; j++) {
+    const e = Mathf.exp(f32At(p, j) - sub);
+    store<f32>(p + (<usize>j << 2), e);
+    s += e;
+  }
+  return s;
+}
+
+function scaleRow(p: usize, n: i32, s: f32): void {
+  const sv = f32x4.splat(s);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(p + (<usize>j << 2), f32x4.mul(v128.load(p + (<usize>j << 2)), sv));
+  for (; j < n; j++) store<f32>(p + (<usize>j << 2), f32At(p, j) * s);
+}
+
+function fillRow(p: usize, n: i32, x: f32): void {
+  for (let j = 0; j < n; j++) store<f32>(p + (<usize>j << 2), x);
+}
+
+// dst[j] += src[j]
+function addRow(dst: usize, src: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), f32At(dst, j) + f32At(src, j));
+}
+
+// Packs rows kb0..kb0+nk of head h of x (row stride ld floats) transposed into dst[d][j] (stride KB).
+function packTransposed(x: usize, ld: i32, nk: i32, D: i32, dst: usize): void {
+  for (let j = 0; j < nk; j++) {
+    const row = x + (<usize>j * ld << 2);
+    for (let d = 0; d < D; d++) store<f32>(dst + (<usize>d * KBB) + (<usize>j << 2), f32At(row, d));
+  }
+}
+
+// Minimum and maximum of an i32 run; returned packed as (min, max) in an i64.
+@inline function posMin(p: usize, n: i32): i32 {
+  let m = i32.MAX_VALUE;
+  for (let j = 0; j < n; j++) m = min(m, load<i32>(p + (<usize>j << 2)));
+  return m;
+}
+@inline function posMax(p: usize, n: i32): i32 {
+  let m = i32.MIN_VALUE;
+  for (let j = 0; j < n; j++) m = max(m, load<i32>(p + (<usize>j << 2)));
+  return m;
+}
+function anyInvalid(valid: usize, n: i32): bool {
+  for (let j = 0; j < n; j++) if (load<u8>(valid + j) == 0) return true;
+  return false;
+}
+
+// Sets S[i][j] = -inf for the invisible (query, key) pairs of a tile.
+function applyMask(S: usize, nq: i32, nk: i32, qp: usize, kp: usize, kv: usize, causal: bool): void {
+  for (let i = 0; i < nq; i++) {
+    const row = S + <usize>i * KBB;
+    const pi = causal ? load<i32>(qp + (<usize>i << 2)) : 0;
+    for (let j = 0; j < nk; j++) {
+      let visible = true;
+      if (causal && load<i32>(kp + (<usize>j << 2)) > pi) visible = false;
+      if (kv != 0 && load<u8>(kv + j) == 0) visible = false;
+      if (!visible) store<f32>(row + (<usize>j << 2), -Infinity);
+    }
+  }
+}
+
+// Decides how a (query block, key block) tile is masked: 0 = fully hidden (skip), 1 = no mask
+// needed, 2 = apply the element mask.
+function tileMode(causal: bool, qMin: i32, qMax: i32, kp: usize, kv: usize, nk: i32): i32 {
+  let partial = false;
+  if (causal) {
+    if (posMin(kp, nk) > qMax) return 0;
+    if (posMax(kp, nk) > qMin) partial = true;
+  }
+  if (kv != 0 && anyInvalid(kv, nk)) partial = true;
+  return partial ? 2 : 1;
+}
+
+export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: usize,
+  qPos: usize, kPos: usize, kValid: usize, B: i32, Tq: i32, Tk: i32, H: i32, D: i32,
+  ldq: i32, ldk: i32, ldv: i32, ldo: i32, scale: f32, causalFlag: i32, scratch: usize,
+  tid: i32, nth: i32): void {
+  const causal = causalFlag != 0;
+  const ws = scratch + <usize>tid * SCRATCH_BYTES;
+  const Kt = ws;                                   // D × KB
+  const S = Kt + (<usize>MAX_HEAD_DIM * KBB);      // QB × KB
+  const mrow = S + <usize>QB * KBB;                // QB running maxima
+  const lrow = mrow + (<usize>QB << 2);            // QB running sums
+  const nqb = (Tq + QB - 1) / QB;
+  const tasks = B * H * nqb;
+  const ldqB = <usize>ldq << 2, ldoB = <usize>ldo << 2;
+  for (let task = tid; task < tasks; task += nth) {
+    const qb = task % nqb;
+    const bh = task / nqb;
+    const h = bh % H, b = bh / H;
+    const i0 = qb * QB;
+    const nq = min(QB, Tq - i0);
+    const qBase = q + ((<usize>(b * Tq + i0) * ldq + h * D) << 2);
+    const oBase = o + ((<usize>(b * Tq + i0) * ldo + h * D) << 2);
+    const qp = qPos + (<usize>(b * Tq + i0) << 2);
+    const qMin = causal ? posMin(qp, nq) : 0, qMax = causal ? posMax(qp, nq) : 0;
+    for (let i = 0; i < nq; i++) {
+      store<f32>(mrow + (<usize>i << 2), -Infinity);
+      store<f32>(lrow + (<usize>i << 2), 0);
+      fillRow(oBase + <usize>i * ldoB, D, 0);
+    }
+    for (let j0 = 0; j0 < Tk; j0 += KB) {
+      const nk = min(KB, Tk - j0);
+      const kp = kPos + (<usize>(b * Tk + j0) << 2);
+      const kv: usize = kValid == 0 ? <usize>0 : kValid + <usize>(b * Tk + j0);
+      const mode = tileMode(causal, qMin, qMax, kp, kv, nk);
+      if (mode == 0) continue;
+      const kBase = k + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
+      const vBase = v + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);
+      packTransposed(kBase, ldk, nk, D, Kt);
+      gemmBlock(nq, nk, D, qBase, ldqB, 4, Kt, KBB, S, KBB, scale, 0);
+      if (mode == 2) applyMask(S, nq, nk, qp, kp, kv, causal);
+      for (let i = 0; i < nq; i++) {
+        const row = S + <usize>i * KBB;
+        const mOld = load<f32>(mrow + (<usize>i << 2));
+        const mNew = Mathf.max(mOld, rowMax(row, nk));
+        if (mNew == -Infinity) { fillRow(row, nk, 0); continue; }
+        const sum = expRowSub(row, nk, mNew);
+        const corr = mOld == -Infinity ? <f32>0 : Mathf.exp(mOld - mNew);
+        store<f32>(lrow + (<usize>i << 2), load<f32>(lrow + (<usize>i << 2)) * corr + sum);
+        store<f32>(mrow + (<usize>i << 2), mNew);
+        if (corr != 1) scaleRow(oBase + <usize>i * ldoB, D, corr);
+      }
+      gemmBlock(nq, D, nk, S, KBB, 4, vBase, <usize>ldv << 2, oBase, ldoB, 1, 1);
+    }
+    const lseBase = lse + (<usize>((b * H + h) * Tq + i0) << 2);
+    for (let i = 0; i < nq; i++) {
+      const l = load<f32>(lrow + (<usize>i << 2));
+      const orow = oBase + <usize>i * ldoB;
+      if (l == 0) {
+        fillRow(orow, D, 0);
+        store<f32>(lseBase + (<usize>i << 2), -Infinity);
+      } else {
+        scaleRow(orow, D, 1 / l);
+        store<f32>(lseBase + (<usize>i << 2), load<f32>(mrow + (<usize>i << 2)) + Mathf.log(l));
+      }
+    }
+  }
+}
+
+// Gradients, accumulated (+=) into dq, dk, dv. One thread owns a whole (batch, head) pair, so
+// the dq/dk/dv rows it writes are its own: no atomics and no reduction buffers.
+export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: usize, dO: usize,
+  dq: usize, dk: usize, dv: usize, qPos: usize, kPos: usize, kValid: usize,
+  B: i32, Tq: i32, Tk: i32, H: i32, D: i32, ldq: i32, ldk: i32, ldv: i32, ldo: i32,
+  scale: f32, causalFlag: i32, scratch: usize, tid: i32, nth: i32): void {
+  const causal = causalFlag != 0;
+  const ws = scratch + <usize>tid * SCRATCH_BYTES;
+  const tileB = <usize>MAX_HEAD_DIM * KBB;
+  const Kt = ws, Vt = Kt + tileB;                  // D × KB each
+  const dKacc = Vt + tileB, dVacc = dKacc + tileB; // KB × D each (row stride D)
+  const P = dVacc + tileB;                         // QB × KB
+  const dP = P + <usize>QB * KBB;                  // QB × KB
+  const ldqB = <usize>ldq << 2, ldkB = <usize>ldk << 2, ldvB = <usize>ldv << 2, ldoB = <usize>ldo << 2;
+  const DB = <usize>D << 2;
+  for (let bh = tid; bh < B * H; bh += nth) {
+    const h = bh % H, b = bh / H;
+    for (let j0 = 0; j0 < Tk; j0 += KB) {
+      const nk = min(KB, Tk - j0);
+      const kp = kPos + (<usize>(b * Tk + j0) << 2);
+      const kv: usize = kValid == 0 ? <usize>0 : kValid + <usize>(b * Tk + j0);
+      const kBase = k + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
+      const vBase = v + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);
+      packTransposed(kBase, ldk, nk, D, Kt);
+      packTransposed(vBase, ldv, nk, D, Vt);
+      memory.fill(dKacc, 0, <usize>nk * DB);
+      memory.fill(dVacc, 0, <usize>nk * DB);
+      for (let i0 = 0; i0 < Tq; i0 += QB) {
+        const nq = min(QB, Tq - i0);
+        const qp = qPos + (<usize>(b * Tq + i0) << 2);
+        const mode = tileMode(causal, causal ? posMin(qp, nq) : 0, causal ? posMax(qp, nq) : 0, kp, kv, nk);
+        if (mode == 0) continue;
+        const rowOff = <usize>(b * Tq + i0);
+        const qBase = q + ((rowOff * ldq + h * D) << 2);
+        const oBase = o + ((rowOff * ldo + h * D) << 2);
+        const dOBase = dO + ((rowOff * ldo + h * D) << 2);
+        const dqBase = dq + ((rowOff * ldq + h * D) << 2);
+        const lseBase = lse + (<usize>((b * H + h) * Tq + i0) << 2);
+        gemmBlock(nq, nk, D, qBase, ldqB, 4, Kt, KBB, P, KBB, scale, 0);
+        if (mode == 2) applyMask(P, nq, nk, qp, kp, kv, causal);
+        for (let i = 0; i < nq; i++) {
+          const l = load<f32>(lseBase + (<usize>i << 2));
+          if (l == -Infinity) fillRow(P + <usize>i * KBB, nk, 0);
+          else expRowSub(P + <usize>i * KBB, nk, l);
+        }
+        gemmBlock(nk, D, nq, P, 4, KBB, dOBase, ldoB, dVacc, DB, 1, 1);
+        gemmBlock(nq, nk, D, dOBase, ldoB, 4, Vt, KBB, dP, KBB, 1, 0);
+        for (let i = 0; i < nq; i++) {
+          const orow = oBase + <usize>i * ldoB, drow = dOBase + <usize>i * ldoB;
+          let delta: f32 = 0;
+          for (let d = 0; d < D; d++) delta += f32At(orow, d) * f32At(drow, d);
+          const pr = P + <usize>i * KBB, dpr = dP + <usize>i * KBB;
+          const dv4 = f32x4.splat(delta);
+          let j = 0;
+          for (; j + 4 <= nk; j += 4) {
+            const off = <usize>j << 2;
+            v128.store(dpr + off, f32x4.mul(v128.load(pr + off), f32x4.sub(v128.load(dpr + off), dv4)));
+          }
+          for (; j < nk; j++) store<f32>(dpr + (<usize>j << 2), f32At(pr, j) * (f32At(dpr, j) - delta));
+        }
+        gemmBlock(nq, D, nk, dP, KBB, 4, kBase, ldkB, dqBase, ldqB, scale, 1);
+        gemmBlock(nk, D, nq, dP, 4, KBB, qBase, ldqB, dKacc, DB, scale, 1);
+      }
+      const dkBase = dk + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
+      const dvBase = dv + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);
+      for (let j = 0; j < nk; j++) {
+        addRow(dkBase + <usize>j * ldkB, dKacc + <usize>j * DB, D);
+        addRow(dvBase + <usize>j * ldvB, dVacc + <usize>j * DB, D);
+      }
+    }
+  }
+}

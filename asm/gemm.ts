@@ -1,0 +1,270 @@
+// Matrix multiply: register-tiled micro-kernels (4 rows × 8 columns in eight v128 accumulators)
+// plus a packed-B driver for the public matmul. The same micro-kernels serve the fused attention.
+//
+// Micro-kernel operand conventions (all strides in BYTES):
+//   A(i, k) at a + i*rsA + k*csA        (any layout: row-major, transposed, strided)
+//   B row k at b + k*ldb, with the tile's columns contiguous
+//   C(i, j) at c + i*ldc + 4*j           C = alpha*A·B + beta*C, beta ∈ {0, 1}
+import { fma4, share, SCRATCH_BYTES } from './common';
+
+@inline function store8(c: usize, x0: v128, x1: v128, alpha: v128, beta: f32): void {
+  if (beta == 0) {
+    v128.store(c, f32x4.mul(x0, alpha));
+    v128.store(c, f32x4.mul(x1, alpha), 16);
+  } else {
+    v128.store(c, fma4(x0, alpha, v128.load(c)));
+    v128.store(c, fma4(x1, alpha, v128.load(c, 16)), 16);
+  }
+}
+
+@inline function store4(c: usize, x0: v128, alpha: v128, beta: f32): void {
+  if (beta == 0) v128.store(c, f32x4.mul(x0, alpha));
+  else v128.store(c, fma4(x0, alpha, v128.load(c)));
+}
+
+export function kernel4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+  c: usize, ldc: usize, alpha: f32, beta: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a0 = a;
+  const a1off = rsA, a2off = rsA * 2, a3off = rsA * 3;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a0);
+    c00 = fma4(x, b0, c00); c01 = fma4(x, b1, c01);
+    x = v128.load32_splat(a0 + a1off);
+    c10 = fma4(x, b0, c10); c11 = fma4(x, b1, c11);
+    x = v128.load32_splat(a0 + a2off);
+    c20 = fma4(x, b0, c20); c21 = fma4(x, b1, c21);
+    x = v128.load32_splat(a0 + a3off);
+    c30 = fma4(x, b0, c30); c31 = fma4(x, b1, c31);
+    a0 += csA;
+    b += ldb;
+  }
+  const al = f32x4.splat(alpha);
+  store8(c, c00, c01, al, beta);
+  store8(c + ldc, c10, c11, al, beta);
+  store8(c + ldc * 2, c20, c21, al, beta);
+  store8(c + ldc * 3, c30, c31, al, beta);
+}
+
+// The packed form: A tile [k][4] (16 bytes per k), B panel [k][8] (32 bytes per k); immediate
+// offsets leave the register allocator only two pointers to carry.
+function kernel4x8Packed(a: usize, b: usize, kc: i32, c: usize, ldc: usize, alpha: f32, beta: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = a + (<usize>kc << 4);
+  while (a < end) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a);
+    c00 = fma4(x, b0, c00); c01 = fma4(x, b1, c01);
+    x = v128.load32_splat(a, 4);
+    c10 = fma4(x, b0, c10); c11 = fma4(x, b1, c11);
+    x = v128.load32_splat(a, 8);
+    c20 = fma4(x, b0, c20); c21 = fma4(x, b1, c21);
+    x = v128.load32_splat(a, 12);
+    c30 = fma4(x, b0, c30); c31 = fma4(x, b1, c31);
+    a += 16;
+    b += 32;
+  }
+  const al = f32x4.splat(alpha);
+  store8(c, c00, c01, al, beta);
+  store8(c + ldc, c10, c11, al, beta);
+  store8(c + ldc * 2, c20, c21, al, beta);
+  store8(c + ldc * 3, c30, c31, al, beta);
+}
+
+export function kernel1x8(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+  c: usize, alpha: f32, beta: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const x = v128.load32_splat(a);
+    c00 = fma4(x, v128.load(b), c00);
+    c01 = fma4(x, v128.load(b, 16), c01);
+    a += csA;
+    b += ldb;
+  }
+  store8(c, c00, c01, f32x4.splat(alpha), beta);
+}
+
+function kernel4x4(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+  c: usize, ldc: usize, alpha: f32, beta: f32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    c0 = fma4(v128.load32_splat(a), b0, c0);
+    c1 = fma4(v128.load32_splat(a + rsA), b0, c1);
+    c2 = fma4(v128.load32_splat(a + rsA * 2), b0, c2);
+    c3 = fma4(v128.load32_splat(a + rsA * 3), b0, c3);
+    a += csA;
+    b += ldb;
+  }
+  const al = f32x4.splat(alpha);
+  store4(c, c0, al, beta);
+  store4(c + ldc, c1, al, beta);
+  store4(c + ldc * 2, c2, al, beta);
+  store4(c + ldc * 3, c3, al, beta);
+}
+
+function kernel1x4(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+  c: usize, alpha: f32, beta: f32): void {
+  let c0 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    c0 = fma4(v128.load32_splat(a), v128.load(b), c0);
+    a += csA;
+    b += ldb;
+  }
+  store4(c, c0, f32x4.splat(alpha), beta);
+}
+
+function kernel1x1(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+  c: usize, alpha: f32, beta: f32): void {
+  let s: f32 = 0;
+  for (let k = 0; k < kc; k++) {
+    s += load<f32>(a) * load<f32>(b);
+    a += csA;
+    b += ldb;
+  }
+  store<f32>(c, beta == 0 ? alpha * s : load<f32>(c) + alpha * s);
+}
+
+// C[m×n] = alpha·A[m×kc]·B[kc×n] + beta·C with B unpacked (row k at b + k*ldb). Any m, n ≥ 0.
+export function gemmBlock(m: i32, n: i32, kc: i32, a: usize, rsA: usize, csA: usize,
+  b: usize, ldb: usize, c: usize, ldc: usize, alpha: f32, beta: f32): void {
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) kernel4x8(a + <usize>i * rsA, rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
+    for (; i < m; i++) kernel1x8(a + <usize>i * rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
+  }
+  if (j + 4 <= n) {
+    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) kernel4x4(a + <usize>i * rsA, rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
+    for (; i < m; i++) kernel1x4(a + <usize>i * rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
+    j += 4;
+  }
+  for (; j < n; j++) {
+    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
+    for (let i = 0; i < m; i++) kernel1x1(a + <usize>i * rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
+  }
+}
+
+// Blocking of the public matmul (BLIS-style): KC rows of op(B) are packed at a time into panels of
+// 8 columns, NCP panels per block (512 KiB of the thread's scratch); op(A) is packed MC rows at a
+// time into 4-row tiles laid out [tile][k][4], so the micro-kernel streams both operands
+// contiguously whatever the stored layout (no 4 KiB-stride cache-set conflicts).
+const KC: i32 = 256;
+const NCP: i32 = 64;
+const MC: i32 = 128;
+export const GEMM_WORKSPACE_FLOATS: i32 = KC * 8 * NCP + MC * KC + 8;
+
+// Packs op(B)[k0..k0+kc, 8p..8p+8) for panels p0..p1 into ws as [panel][k][8], zero-padded.
+function packB(b: usize, ldb: i32, transB: bool, n: i32, k0: i32, kc: i32, p0: i32, p1: i32, ws: usize): void {
+  let dst = ws;
+  for (let p = p0; p < p1; p++) {
+    const j0 = p * 8;
+    const nj = min(8, n - j0);
+    for (let k = 0; k < kc; k++) {
+      if (!transB && nj == 8) {
+        const src = b + ((<usize>(k0 + k) * ldb + j0) << 2);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      } else {
+        for (let jj = 0; jj < 8; jj++) {
+          let v: f32 = 0;
+          if (jj < nj) {
+            const j = j0 + jj;
+            v = transB ? load<f32>(b + ((<usize>j * ldb + k0 + k) << 2)) : load<f32>(b + ((<usize>(k0 + k) * ldb + j) << 2));
+          }
+          store<f32>(dst + (<usize>jj << 2), v);
+        }
+      }
+      dst += 32;
+    }
+  }
+}
+
+// Packs op(A)[i0..i1, k0..k0+kc) into dst as [tile of 4 rows][k][4], the last tile zero-padded.
+function packA(a: usize, lda: i32, transA: bool, i0: i32, i1: i32, k0: i32, kc: i32, dst: usize): void {
+  for (let t = i0; t < i1; t += 4) {
+    const nr = min(4, i1 - t);
+    for (let k = 0; k < kc; k++) {
+      if (transA && nr == 4) {
+        v128.store(dst, v128.load(a + ((<usize>(k0 + k) * lda + t) << 2)));
+      } else {
+        for (let r = 0; r < 4; r++) {
+          let v: f32 = 0;
+          if (r < nr) {
+            v = transA ? load<f32>(a + ((<usize>(k0 + k) * lda + t + r) << 2)) : load<f32>(a + ((<usize>(t + r) * lda + k0 + k) << 2));
+          }
+          store<f32>(dst + (<usize>r << 2), v);
+        }
+      }
+      dst += 16;
+    }
+  }
+}
+
+// C = alpha·op(A)·op(B) (+ C when accumulate), for `batch` matrices at the given float strides.
+// op(A) is m×k, op(B) is k×n; lda/ldb/ldc are row strides in floats of the stored matrices.
+// Threads split the column panels when there are enough of them, else the rows.
+export function matmul(transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, alpha: f32, accumulate: i32,
+  batch: i32, strideA: i32, strideB: i32, strideC: i32, ws: usize, tid: i32, nth: i32): void {
+  const panels = (n + 7) >> 3;
+  const splitCols = panels >= nth * 4 || m < nth * 8;
+  const p0 = splitCols ? share(panels, tid, nth, 1) : 0;
+  const p1 = splitCols ? share(panels, tid + 1, nth, 1) : panels;
+  const r0 = splitCols ? 0 : share(m, tid, nth, 4);
+  const r1 = splitCols ? m : share(m, tid + 1, nth, 4);
+  if (p0 >= p1 || r0 >= r1) return;
+  const wsB = ws + <usize>tid * SCRATCH_BYTES;
+  const wsA = wsB + (<usize>(KC * 8 * NCP) << 2);
+  const tmp = wsA + (<usize>(MC * KC) << 2);
+  const ldcB: usize = <usize>ldc << 2;
+  for (let bi = 0; bi < batch; bi++) {
+    const ab = a + (<usize>bi * strideA << 2);
+    const bb = b + (<usize>bi * strideB << 2);
+    const cb = c + (<usize>bi * strideC << 2);
+    for (let pb = p0; pb < p1; pb += NCP) {
+      const pe = min(pb + NCP, p1);
+      for (let k0 = 0; k0 < k; k0 += KC) {
+        const kc = min(KC, k - k0);
+        const beta: f32 = (k0 > 0 || accumulate) ? 1 : 0;
+        packB(bb, ldb, transB != 0, n, k0, kc, pb, pe, wsB);
+        for (let i0 = r0; i0 < r1; i0 += MC) {
+          const ie = min(i0 + MC, r1);
+          packA(ab, lda, transA != 0, i0, ie, k0, kc, wsA);
+          for (let p = pb; p < pe; p++) {
+            const bp = wsB + (<usize>((p - pb) * kc) << 5);
+            const j0 = p * 8;
+            const cj = cb + (<usize>j0 << 2);
+            const full = j0 + 8 <= n;
+            for (let i = i0; i < ie; i += 4) {
+              const ap = wsA + (<usize>((i - i0) * kc) << 2);
+              const nr = min(4, ie - i);
+              if (full && nr == 4) {
+                kernel4x8Packed(ap, bp, kc, cj + <usize>i * ldcB, ldcB, alpha, beta);
+                continue;
+              }
+              for (let r = 0; r < nr; r++) {
+                const ci = cj + <usize>(i + r) * ldcB;
+                if (full) { kernel1x8(ap + (<usize>r << 2), 16, bp, 32, kc, ci, alpha, beta); continue; }
+                // Partial panel: compute 8 columns into tmp, store only the valid ones.
+                kernel1x8(ap + (<usize>r << 2), 16, bp, 32, kc, tmp, alpha, 0);
+                for (let jj = 0; jj < n - j0; jj++) {
+                  const v = load<f32>(tmp + (<usize>jj << 2));
+                  store<f32>(ci + (<usize>jj << 2), beta == 0 ? v : load<f32>(ci + (<usize>jj << 2)) + v);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,11 @@
+// Entry point of the kernel module: every export here is callable by the loader and worker pool.
+export { matmul, GEMM_WORKSPACE_FLOATS } from './gemm';
+export { attentionForward, attentionBackward, MAX_HEAD_DIM } from './attention';
+export {
+  biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
+  layerNormForward, layerNormBackwardInput, layerNormBackwardParams,
+  activationForward, activationBackward, gluForward, gluBackward, add, scale, dropout, rotary,
+} from './layers';
+export { crossEntropyForward, crossEntropyBackward, adamw, sumSquares } from './optim';
+export { SCRATCH_BYTES } from './common';
+export { fmaPeak } from './peak';

@@ -1,0 +1,255 @@
+// Row- and element-wise layer kernels. Shapes in floats; every kernel processes its thread's share
+// (rows, columns or elements) and backward kernels accumulate (+=) into gradient buffers.
+import { exp4, fma4, hash32, hsum4, share } from './common';
+
+@inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
+
+// ---- bias: y[R, C] += b[C];  backward db[C] += Σ_r dy[r, C] (threads split columns) ----
+export function biasAddForward(y: usize, bias: usize, R: i32, C: i32, tid: i32, nth: i32): void {
+  const r1 = share(R, tid + 1, nth, 1);
+  for (let r = share(R, tid, nth, 1); r < r1; r++) {
+    const row = y + (<usize>r * C << 2);
+    let c = 0;
+    for (; c + 4 <= C; c += 4) v128.store(at(row, c), f32x4.add(v128.load(at(row, c)), v128.load(at(bias, c))));
+    for (; c < C; c++) store<f32>(at(row, c), load<f32>(at(row, c)) + load<f32>(at(bias, c)));
+  }
+}
+
+export function biasAddBackward(dy: usize, dbias: usize, R: i32, C: i32, tid: i32, nth: i32): void {
+  const c0 = share(C, tid, nth, 4), c1 = share(C, tid + 1, nth, 4);
+  let c = c0;
+  for (; c + 4 <= c1; c += 4) {
+    let acc = f32x4.splat(0);
+    for (let r = 0; r < R; r++) acc = f32x4.add(acc, v128.load(at(dy, r * C + c)));
+    v128.store(at(dbias, c), f32x4.add(v128.load(at(dbias, c)), acc));
+  }
+  for (; c < c1; c++) {
+    let s: f32 = 0;
+    for (let r = 0; r < R; r++) s += load<f32>(at(dy, r * C + c));
+    store<f32>(at(dbias, c), load<f32>(at(dbias, c)) + s);
+  }
+}
+
+// ---- embedding: out[T, C] = table[ids[t], C];  backward dTable[ids[t]] += dOut[t] ----
+export function embeddingForward(table: usize, ids: usize, out: usize, T: i32, C: i32, tid: i32, nth: i32): void {
+  const t1 = share(T, tid + 1, nth, 1);
+  for (let t = share(T, tid, nth, 1); t < t1; t++) {
+    const id = load<i32>(at(ids, t));
+    memory.copy(out + (<usize>t * C << 2), table + (<usize>id * C << 2), <usize>C << 2);
+  }
+}
+
+// Threads split the columns so that repeated ids never race.
+export function embeddingBackward(dTable: usize, ids: usize, dOut: usize, T: i32, C: i32, tid: i32, nth: i32): void {
+  const c0 = share(C, tid, nth, 4), c1 = share(C, tid + 1, nth, 4);
+  for (let t = 0; t < T; t++) {
+    const dst = dTable + (<usize>load<i32>(at(ids, t)) * C << 2);
+    const src = dOut + (<usize>t * C << 2);
+    let c = c0;
+    for (; c + 4 <= c1; c += 4) v128.store(at(dst, c), f32x4.add(v128.load(at(dst, c)), v128.load(at(src, c))));
+    for (; c < c1; c++) store<f32>(at(dst, c), load<f32>(at(dst, c)) + load<f32>(at(src, c)));
+  }
+}
+
+// ---- LayerNorm over rows of C: y = (x - mean)·rstd·gamma + beta; saves mean[R], rstd[R] ----
+export function layerNormForward(x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize,
+  R: i32, C: i32, eps: f32, tid: i32, nth: i32): void {
+  const r1 = share(R, tid + 1, nth, 1);
+  for (let r = share(R, tid, nth, 1); r < r1; r++) {
+    const xr = x + (<usize>r * C << 2), yr = y + (<usize>r * C << 2);
+    let acc = f32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= C; c += 4) acc = f32x4.add(acc, v128.load(at(xr, c)));
+    let s = hsum4(acc);
+    for (; c < C; c++) s += load<f32>(at(xr, c));
+    const mu = s / <f32>C;
+    const muv = f32x4.splat(mu);
+    acc = f32x4.splat(0);
+    c = 0;
+    for (; c + 4 <= C; c += 4) { const d = f32x4.sub(v128.load(at(xr, c)), muv); acc = fma4(d, d, acc); }
+    let ss = hsum4(acc);
+    for (; c < C; c++) { const d = load<f32>(at(xr, c)) - mu; ss += d * d; }
+    const rs: f32 = <f32>1 / Mathf.sqrt(ss / <f32>C + eps);
+    store<f32>(at(mean, r), mu);
+    store<f32>(at(rstd, r), rs);
+    const rsv = f32x4.splat(rs);
+    c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const xh = f32x4.mul(f32x4.sub(v128.load(at(xr, c)), muv), rsv);
+      v128.store(at(yr, c), fma4(xh, v128.load(at(gamma, c)), v128.load(at(beta, c))));
+    }
+    for (; c < C; c++) store<f32>(at(yr, c), (load<f32>(at(xr, c)) - mu) * rs * load<f32>(at(gamma, c)) + load<f32>(at(beta, c)));
+  }
+}
+
+// dx[r] += rstd·(g - mean(g) - xhat·mean(g·xhat)) with g = dy·gamma (threads split rows).
+export function layerNormBackwardInput(x: usize, gamma: usize, mean: usize, rstd: usize, dy: usize, dx: usize,
+  R: i32, C: i32, tid: i32, nth: i32): void {
+  const r1 = share(R, tid + 1, nth, 1);
+  for (let r = share(R, tid, nth, 1); r < r1; r++) {
+    const xr = x + (<usize>r * C << 2), dyr = dy + (<usize>r * C << 2), dxr = dx + (<usize>r * C << 2);
+    const mu = load<f32>(at(mean, r)), rs = load<f32>(at(rstd, r));
+    let sg: f32 = 0, sgx: f32 = 0;
+    for (let c = 0; c < C; c++) {
+      const g = load<f32>(at(dyr, c)) * load<f32>(at(gamma, c));
+      sg += g;
+      sgx += g * (load<f32>(at(xr, c)) - mu) * rs;
+    }
+    const mg = sg / <f32>C, mgx = sgx / <f32>C;
+    for (let c = 0; c < C; c++) {
+      const xh = (load<f32>(at(xr, c)) - mu) * rs;
+      const g = load<f32>(at(dyr, c)) * load<f32>(at(gamma, c));
+      store<f32>(at(dxr, c), load<f32>(at(dxr, c)) + rs * (g - mg - xh * mgx));
+    }
+  }
+}
+
+// dgamma[c] += Σ_r dy·xhat, dbeta[c] += Σ_r dy (threads split columns).
+export function layerNormBackwardParams(x: usize, mean: usize, rstd: usize, dy: usize, dgamma: usize, dbeta: usize,
+  R: i32, C: i32, tid: i32, nth: i32): void {
+  const c1 = share(C, tid + 1, nth, 4);
+  for (let c = share(C, tid, nth, 4); c < c1; c++) {
+    let sg: f32 = 0, sb: f32 = 0;
+    for (let r = 0; r < R; r++) {
+      const d = load<f32>(at(dy, r * C + c));
+      sb += d;
+      sg += d * (load<f32>(at(x, r * C + c)) - load<f32>(at(mean, r))) * load<f32>(at(rstd, r));
+    }
+    store<f32>(at(dgamma, c), load<f32>(at(dgamma, c)) + sg);
+    store<f32>(at(dbeta, c), load<f32>(at(dbeta, c)) + sb);
+  }
+}
+
+// ---- element-wise activations over n elements; kind: 0 squared ReLU, 1 GELU (tanh form) ----
+const GELU_K: f32 = 0.7978845608028654;
+const GELU_A: f32 = 0.044715;
+
+@inline function tanh4(u: v128): v128 {
+  // tanh(u) = 1 - 2/(exp(2u) + 1); exact ±1 in the saturated range.
+  const e = exp4(f32x4.add(u, u));
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+}
+
+export function activationForward(kind: i32, x: usize, y: usize, n: i32, tid: i32, nth: i32): void {
+  const i1 = share(n, tid + 1, nth, 4);
+  let i = share(n, tid, nth, 4);
+  const zero = f32x4.splat(0), half = f32x4.splat(0.5), one = f32x4.splat(1);
+  for (; i + 4 <= i1; i += 4) {
+    const v = v128.load(at(x, i));
+    let r: v128;
+    if (kind == 0) { const p = f32x4.max(v, zero); r = f32x4.mul(p, p); }
+    else {
+      const u = f32x4.mul(f32x4.splat(GELU_K), fma4(f32x4.mul(f32x4.splat(GELU_A), v), f32x4.mul(v, v), v));
+      r = f32x4.mul(f32x4.mul(half, v), f32x4.add(one, tanh4(u)));
+    }
+    v128.store(at(y, i), r);
+  }
+  for (; i < i1; i++) {
+    const v = load<f32>(at(x, i));
+    let r: f32;
+    if (kind == 0) { const p = Mathf.max(v, 0); r = p * p; }
+    else r = 0.5 * v * (1 + Mathf.tanh(GELU_K * (v + GELU_A * v * v * v)));
+    store<f32>(at(y, i), r);
+  }
+}
+
+@inline function activationGrad(kind: i32, v: f32): f32 {
+  if (kind == 0) return v > 0 ? 2 * v : 0;
+  const t = Mathf.tanh(GELU_K * (v + GELU_A * v * v * v));
+  return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * GELU_A * v * v);
+}
+
+export function activationBackward(kind: i32, x: usize, dy: usize, dx: usize, n: i32, tid: i32, nth: i32): void {
+  const i1 = share(n, tid + 1, nth, 4);
+  let i = share(n, tid, nth, 4);
+  const zero = f32x4.splat(0), half = f32x4.splat(0.5), one = f32x4.splat(1);
+  for (; i + 4 <= i1; i += 4) {
+    const v = v128.load(at(x, i));
+    let g: v128;
+    if (kind == 0) g = f32x4.mul(f32x4.splat(2), f32x4.max(v, zero));
+    else {
+      const v2 = f32x4.mul(v, v);
+      const t = tanh4(f32x4.mul(f32x4.splat(GELU_K), fma4(f32x4.mul(f32x4.splat(GELU_A), v), v2, v)));
+      const du = f32x4.mul(f32x4.splat(GELU_K), fma4(f32x4.splat(3 * GELU_A), v2, one));
+      g = f32x4.add(f32x4.mul(half, f32x4.add(one, t)), f32x4.mul(f32x4.mul(f32x4.mul(half, v), f32x4.sub(one, f32x4.mul(t, t))), du));
+    }
+    v128.store(at(dx, i), fma4(v128.load(at(dy, i)), g, v128.load(at(dx, i))));
+  }
+  for (; i < i1; i++) store<f32>(at(dx, i), load<f32>(at(dx, i)) + load<f32>(at(dy, i)) * activationGrad(kind, load<f32>(at(x, i))));
+}
+
+// ---- GLU over rows: x [R, 2C] = [a | g], y [R, C] = a·sigmoid(g) ----
+@inline function sigmoid(v: f32): f32 { return 1 / (1 + Mathf.exp(-v)); }
+
+export function gluForward(x: usize, y: usize, R: i32, C: i32, tid: i32, nth: i32): void {
+  const r1 = share(R, tid + 1, nth, 1);
+  for (let r = share(R, tid, nth, 1); r < r1; r++) {
+    const xr = x + (<usize>r * 2 * C << 2), yr = y + (<usize>r * C << 2);
+    for (let c = 0; c < C; c++) store<f32>(at(yr, c), load<f32>(at(xr, c)) * sigmoid(load<f32>(at(xr, c + C))));
+  }
+}
+
+export function gluBackward(x: usize, dy: usize, dx: usize, R: i32, C: i32, tid: i32, nth: i32): void {
+  const r1 = share(R, tid + 1, nth, 1);
+  for (let r = share(R, tid, nth, 1); r < r1; r++) {
+    const xr = x + (<usize>r * 2 * C << 2), dxr = dx + (<usize>r * 2 * C << 2), dyr = dy + (<usize>r * C << 2);
+    for (let c = 0; c < C; c++) {
+      const a = load<f32>(at(xr, c)), s = sigmoid(load<f32>(at(xr, c + C))), d = load<f32>(at(dyr, c));
+      store<f32>(at(dxr, c), load<f32>(at(dxr, c)) + d * s);
+      store<f32>(at(dxr, c + C), load<f32>(at(dxr, c + C)) + d * a * s * (1 - s));
+    }
+  }
+}
+
+// ---- out[n] = a + b (aliasing allowed); backward da += dy, db += dy via addInto ----
+export function add(a: usize, b: usize, out: usize, n: i32, tid: i32, nth: i32): void {
+  const i1 = share(n, tid + 1, nth, 4);
+  let i = share(n, tid, nth, 4);
+  for (; i + 4 <= i1; i += 4) v128.store(at(out, i), f32x4.add(v128.load(at(a, i)), v128.load(at(b, i))));
+  for (; i < i1; i++) store<f32>(at(out, i), load<f32>(at(a, i)) + load<f32>(at(b, i)));
+}
+
+// x[n] *= s
+export function scale(x: usize, s: f32, n: i32, tid: i32, nth: i32): void {
+  const i1 = share(n, tid + 1, nth, 4);
+  let i = share(n, tid, nth, 4);
+  const sv = f32x4.splat(s);
+  for (; i + 4 <= i1; i += 4) v128.store(at(x, i), f32x4.mul(v128.load(at(x, i)), sv));
+  for (; i < i1; i++) store<f32>(at(x, i), load<f32>(at(x, i)) * s);
+}
+
+// ---- dropout: keep element i iff hash32(seed, offset + i)/2^32 >= p; kept values scaled 1/(1-p).
+// mode 0: y = drop(x); mode 1: y += drop(x) (the backward: dx += drop(dy)).
+export function dropout(x: usize, y: usize, n: i32, p: f32, seed: u32, offset: u32, mode: i32, tid: i32, nth: i32): void {
+  const i1 = share(n, tid + 1, nth, 1);
+  const threshold = <u32>Math.min(4294967295.0, Math.floor(<f64>p * 4294967296.0));
+  const keepScale: f32 = 1 / (1 - p);
+  for (let i = share(n, tid, nth, 1); i < i1; i++) {
+    const keep = hash32(seed, offset + <u32>i) >= threshold;
+    const v: f32 = keep ? load<f32>(at(x, i)) * keepScale : 0;
+    store<f32>(at(y, i), mode == 0 ? v : load<f32>(at(y, i)) + v);
+  }
+}
+
+// ---- rotary: rows r of x (stride ld floats) hold H heads of D; the first `rot` dims of each head
+// are rotated in adjacent pairs (2i, 2i+1) by angle pos[r]·invFreq[i], invFreq[i] in f64 at
+// `freqs` (rot/2 entries). sign = +1 forward, -1 backward (rotation by the opposite angle).
+export function rotary(x: usize, pos: usize, freqs: usize, R: i32, H: i32, D: i32, ld: i32, rot: i32,
+  sign: f32, tid: i32, nth: i32): void {
+  const r1 = share(R, tid + 1, nth, 1);
+  const nb = rot >> 1;
+  for (let r = share(R, tid, nth, 1); r < r1; r++) {
+    const p = <f64>load<i32>(at(pos, r));
+    const row = x + (<usize>r * ld << 2);
+    for (let i = 0; i < nb; i++) {
+      const ang = p * load<f64>(freqs + (<usize>i << 3));
+      const cs = <f32>Math.cos(ang), sn = sign * <f32>Math.sin(ang);
+      for (let h = 0; h < H; h++) {
+        const e = row + (<usize>(h * D + 2 * i) << 2);
+        const x0 = load<f32>(e), x1 = load<f32>(e, 4);
+        store<f32>(e, x0 * cs - x1 * sn);
+        store<f32>(e, x0 * sn + x1 * cs, 4);
+      }
+    }
+  }
+}

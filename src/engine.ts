@@ -1,0 +1,47 @@
+// The engine: a kernel set plus the memory its buffers live in. Model code allocates through the
+// engine and calls engine.kernels; it never needs to know which backend runs.
+import type { KernelSet } from './kernels/types.js';
+
+export type BackendName = 'wasm' | 'reference';
+
+export interface EngineInfo {
+  readonly backend: BackendName;
+  /** 'relaxed-simd' (FMA), 'simd128', or 'none' for the reference backend. */
+  readonly simd: 'relaxed-simd' | 'simd128' | 'none';
+  readonly threads: number;
+  /** Why this backend/build was chosen (e.g. what feature detection found). */
+  readonly notes: readonly string[];
+}
+
+export interface Engine {
+  readonly kernels: KernelSet;
+  readonly info: EngineInfo;
+  allocF32(n: number, what?: string): Float32Array;
+  allocI32(n: number, what?: string): Int32Array;
+  allocU8(n: number, what?: string): Uint8Array;
+  /** Stack-style freeing: everything allocated after mark() is released by release(mark). */
+  mark(): number;
+  release(mark: number): void;
+  /** Bytes of engine memory in use (wasm) or 0 (reference, garbage-collected). */
+  bytesInUse(): number;
+  dispose(): Promise<void>;
+}
+
+/** A reference-backend engine: plain typed arrays, garbage-collected. */
+export function referenceEngine(kernels: KernelSet, notes: readonly string[] = []): Engine {
+  const check = (n: number, what: string): number => {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`alloc: ${what} size must be a non-negative integer, got ${n}`);
+    return n;
+  };
+  return {
+    kernels,
+    info: { backend: 'reference', simd: 'none', threads: 1, notes },
+    allocF32: (n, what = 'f32 buffer') => new Float32Array(check(n, what)),
+    allocI32: (n, what = 'i32 buffer') => new Int32Array(check(n, what)),
+    allocU8: (n, what = 'u8 buffer') => new Uint8Array(check(n, what)),
+    mark: () => 0,
+    release: () => undefined,
+    bytesInUse: () => 0,
+    dispose: async () => undefined,
+  };
+}

@@ -1,0 +1,37 @@
+// Reference matmul and bias: plain loops, float64 accumulation. The definition of correct.
+import type { MatmulDims } from '../types.js';
+import { checkRowsCols, resolveMatmul } from '../validate.js';
+import type { Floats } from './floats.js';
+
+export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
+  const r = resolveMatmul(d, a, b, c);
+  for (let bi = 0; bi < r.batch; bi++) {
+    const oa = bi * r.strideA, ob = bi * r.strideB, oc = bi * r.strideC;
+    for (let i = 0; i < r.m; i++) {
+      for (let j = 0; j < r.n; j++) {
+        let s = 0;
+        for (let k = 0; k < r.k; k++) {
+          const av = r.transA ? a[oa + k * r.lda + i]! : a[oa + i * r.lda + k]!;
+          const bv = r.transB ? b[ob + j * r.ldb + k]! : b[ob + k * r.ldb + j]!;
+          s += av * bv;
+        }
+        const ci = oc + i * r.ldc + j;
+        c[ci] = (r.accumulate ? c[ci]! : 0) + r.alpha * s;
+      }
+    }
+  }
+}
+
+export function biasAddForward(rows: number, cols: number, y: Floats, bias: Floats): void {
+  checkRowsCols('biasAddForward', rows, cols, { y: [y, rows * cols], bias: [bias, cols] });
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) y[r * cols + c] = y[r * cols + c]! + bias[c]!;
+}
+
+export function biasAddBackward(rows: number, cols: number, dy: Floats, dbias: Floats): void {
+  checkRowsCols('biasAddBackward', rows, cols, { dy: [dy, rows * cols], dbias: [dbias, cols] });
+  for (let c = 0; c < cols; c++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += dy[r * cols + c]!;
+    dbias[c] = dbias[c]! + s;
+  }
+}

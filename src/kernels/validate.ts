@@ -1,0 +1,164 @@
+// Argument checks shared by every backend, so that a bad call fails the same way everywhere, with
+// a message that names the kernel, the argument and what it needs. Also resolves optional dims.
+import type { AttentionDims, AttentionMask, MatmulDims, RotaryDims } from './types.js';
+
+type Sized = { readonly length: number };
+
+export const MAX_HEAD_DIM = 256;
+
+export function positiveInt(kernel: string, name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${kernel}: ${name} must be a positive integer, got ${value}` +
+      (value === 0 ? ' (zero-length inputs are not supported)' : ''));
+  }
+  return value;
+}
+
+export function nonNegativeInt(kernel: string, name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${kernel}: ${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+export function needLength(kernel: string, name: string, buf: Sized, count: number): void {
+  if (buf.length < count) {
+    throw new RangeError(`${kernel}: ${name} has ${buf.length} elements but needs at least ${count}`);
+  }
+}
+
+export function sameLength(kernel: string, names: readonly string[], bufs: readonly Sized[]): number {
+  const n = bufs[0]!.length;
+  if (n === 0) throw new RangeError(`${kernel}: ${names[0]} is empty (zero-length inputs are not supported)`);
+  bufs.forEach((b, i) => {
+    if (b.length !== n) throw new RangeError(`${kernel}: ${names[i]} has ${b.length} elements, expected ${n} like ${names[0]}`);
+  });
+  return n;
+}
+
+function finite(kernel: string, name: string, value: number): number {
+  if (!Number.isFinite(value)) throw new RangeError(`${kernel}: ${name} must be a finite number, got ${value}`);
+  return value;
+}
+
+export type ResolvedMatmul = Required<MatmulDims>;
+
+export function resolveMatmul(d: MatmulDims, a: Sized, b: Sized, c: Sized): ResolvedMatmul {
+  const K = 'matmul';
+  const m = positiveInt(K, 'm', d.m), n = positiveInt(K, 'n', d.n), k = positiveInt(K, 'k', d.k);
+  const transA = d.transA ?? false, transB = d.transB ?? false;
+  const aCols = transA ? m : k, aRows = transA ? k : m;
+  const bCols = transB ? k : n, bRows = transB ? n : k;
+  const lda = d.lda ?? aCols, ldb = d.ldb ?? bCols, ldc = d.ldc ?? n;
+  if (!Number.isInteger(lda) || lda < aCols) throw new RangeError(`${K}: lda=${lda} must be an integer ≥ ${aCols} (the stored width of A)`);
+  if (!Number.isInteger(ldb) || ldb < bCols) throw new RangeError(`${K}: ldb=${ldb} must be an integer ≥ ${bCols} (the stored width of B)`);
+  if (!Number.isInteger(ldc) || ldc < n) throw new RangeError(`${K}: ldc=${ldc} must be an integer ≥ ${n} (the width of C)`);
+  const batch = positiveInt(K, 'batch', d.batch ?? 1);
+  const strideA = nonNegativeInt(K, 'strideA', d.strideA ?? aRows * lda);
+  const strideB = nonNegativeInt(K, 'strideB', d.strideB ?? bRows * ldb);
+  const strideC = nonNegativeInt(K, 'strideC', d.strideC ?? m * ldc);
+  needLength(K, 'A', a, (batch - 1) * strideA + (aRows - 1) * lda + aCols);
+  needLength(K, 'B', b, (batch - 1) * strideB + (bRows - 1) * ldb + bCols);
+  needLength(K, 'C', c, (batch - 1) * strideC + (m - 1) * ldc + n);
+  const alpha = finite(K, 'alpha', d.alpha ?? 1);
+  return { m, n, k, transA, transB, lda, ldb, ldc, batch, strideA, strideB, strideC, alpha, accumulate: d.accumulate ?? false };
+}
+
+export interface ResolvedAttention {
+  readonly B: number; readonly Tq: number; readonly Tk: number; readonly H: number; readonly D: number;
+  readonly ldq: number; readonly ldk: number; readonly ldv: number; readonly ldo: number; readonly scale: number;
+}
+
+export function resolveAttention(kernel: string, d: AttentionDims, mask: AttentionMask,
+  q: Sized, k: Sized, v: Sized, o: Sized, lse: Sized): ResolvedAttention {
+  const B = positiveInt(kernel, 'batch', d.batch), Tq = positiveInt(kernel, 'queries', d.queries);
+  const Tk = positiveInt(kernel, 'keys', d.keys), H = positiveInt(kernel, 'heads', d.heads);
+  const D = positiveInt(kernel, 'headDim', d.headDim);
+  if (D > MAX_HEAD_DIM) throw new RangeError(`${kernel}: headDim=${D} exceeds the supported maximum ${MAX_HEAD_DIM}`);
+  const HD = H * D;
+  const ld = (name: string, value: number | undefined): number => {
+    const x = value ?? HD;
+    if (!Number.isInteger(x) || x < HD) throw new RangeError(`${kernel}: ${name}=${x} must be an integer ≥ heads·headDim = ${HD}`);
+    return x;
+  };
+  const r: ResolvedAttention = {
+    B, Tq, Tk, H, D, ldq: ld('ldq', d.ldq), ldk: ld('ldk', d.ldk), ldv: ld('ldv', d.ldv), ldo: ld('ldo', d.ldo),
+    scale: finite(kernel, 'scale', d.scale ?? 1 / Math.sqrt(D)),
+  };
+  needLength(kernel, 'q', q, (B * Tq - 1) * r.ldq + HD);
+  needLength(kernel, 'k', k, (B * Tk - 1) * r.ldk + HD);
+  needLength(kernel, 'v', v, (B * Tk - 1) * r.ldv + HD);
+  needLength(kernel, 'out', o, (B * Tq - 1) * r.ldo + HD);
+  needLength(kernel, 'lse', lse, B * H * Tq);
+  if (mask.causal) {
+    needLength(kernel, 'queryPositions', mask.causal.queryPositions, B * Tq);
+    needLength(kernel, 'keyPositions', mask.causal.keyPositions, B * Tk);
+  }
+  if (mask.keyValid) needLength(kernel, 'keyValid', mask.keyValid, B * Tk);
+  return r;
+}
+
+export function resolveRotary(kernel: string, d: RotaryDims, x: Sized, positions: Sized): Required<RotaryDims> {
+  const rows = positiveInt(kernel, 'rows', d.rows), heads = positiveInt(kernel, 'heads', d.heads);
+  const headDim = positiveInt(kernel, 'headDim', d.headDim);
+  const rowStride = d.rowStride ?? heads * headDim;
+  if (!Number.isInteger(rowStride) || rowStride < heads * headDim) {
+    throw new RangeError(`${kernel}: rowStride=${rowStride} must be an integer ≥ heads·headDim = ${heads * headDim}`);
+  }
+  const rot = d.rotaryDims;
+  if (!Number.isInteger(rot) || rot < 0 || rot % 2 !== 0 || rot > headDim) {
+    throw new RangeError(`${kernel}: rotaryDims=${rot} must be an even integer in [0, headDim=${headDim}]`);
+  }
+  if (!(d.maxWavelength >= 1) || !Number.isFinite(d.maxWavelength)) {
+    throw new RangeError(`${kernel}: maxWavelength must be a finite number ≥ 1, got ${d.maxWavelength}`);
+  }
+  needLength(kernel, 'x', x, (rows - 1) * rowStride + heads * headDim);
+  needLength(kernel, 'positions', positions, rows);
+  return { rows, heads, headDim, rowStride, rotaryDims: rot, maxWavelength: d.maxWavelength };
+}
+
+export function checkDropoutP(kernel: string, p: number): void {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`${kernel}: p must be in [0, 1), got ${p}`);
+}
+
+export function checkIds(kernel: string, name: string, ids: Int32Array, count: number, limit: number): void {
+  for (let i = 0; i < count; i++) {
+    const id = ids[i]!;
+    if (id < 0 || id >= limit) throw new RangeError(`${kernel}: ${name}[${i}] = ${id} is outside [0, ${limit})`);
+  }
+}
+
+export function checkRowsCols(kernel: string, rows: number, cols: number, bufs: Record<string, [Sized, number]>): void {
+  positiveInt(kernel, 'rows', rows);
+  positiveInt(kernel, 'cols', cols);
+  for (const [name, [buf, perRowOrTotal]] of Object.entries(bufs)) needLength(kernel, name, buf, perRowOrTotal);
+}
+
+export function checkLayerNorm(kernel: string, rows: number, cols: number, eps: number, x: Sized, params: Record<string, Sized>, stats: Record<string, Sized>): void {
+  positiveInt(kernel, 'rows', rows);
+  positiveInt(kernel, 'cols', cols);
+  if (!(eps > 0)) throw new RangeError(`${kernel}: eps must be > 0, got ${eps}`);
+  needLength(kernel, 'x', x, rows * cols);
+  for (const [name, b] of Object.entries(params)) needLength(kernel, name, b, cols);
+  for (const [name, b] of Object.entries(stats)) needLength(kernel, name, b, rows);
+}
+
+export function checkCrossEntropy(kernel: string, rows: number, vocab: number, logits: Sized, targets: Int32Array, perRow: Record<string, Sized>, ignoreIndex: number): void {
+  positiveInt(kernel, 'rows', rows);
+  positiveInt(kernel, 'vocab', vocab);
+  needLength(kernel, 'logits', logits, rows * vocab);
+  needLength(kernel, 'targets', targets, rows);
+  for (const [name, b] of Object.entries(perRow)) needLength(kernel, name, b, rows);
+  for (let r = 0; r < rows; r++) {
+    const t = targets[r]!;
+    if (t !== ignoreIndex && (t < 0 || t >= vocab)) {
+      throw new RangeError(`${kernel}: targets[${r}] = ${t} is outside [0, ${vocab}) and is not ignoreIndex (${ignoreIndex})`);
+    }
+  }
+}
+
+export function checkAdamW(kernel: string, s: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number }): void {
+  if (!Number.isInteger(s.step) || s.step < 1) throw new RangeError(`${kernel}: step must be an integer ≥ 1, got ${s.step}`);
+  if (!(s.beta1 >= 0 && s.beta1 < 1)) throw new RangeError(`${kernel}: beta1 must be in [0, 1), got ${s.beta1}`);
+  if (!(s.beta2 >= 0 && s.beta2 < 1)) throw new RangeError(`${kernel}: beta2 must be in [0, 1), got ${s.beta2}`);
+  if (!(s.eps > 0)) throw new RangeError(`${kernel}: eps must be > 0, got ${s.eps}`);
+  if (!Number.isFinite(s.lr) || !Number.isFinite(s.weightDecay)) throw new RangeError(`${kernel}: lr and weightDecay must be finite`);
+}

@@ -1,0 +1,182 @@
+// The wasm backend: validates like the reference, turns views into pointers and dispatches the
+// AssemblyScript kernels, inline for small work or across the worker pool.
+import type {
+  Activation, AdamWStep, AttentionDims, AttentionMask, CrossEntropyDims, DropoutDims, F32, I32, KernelSet,
+  LayerNormDims, MatmulDims, RotaryDims,
+} from '../types.js';
+import { rotaryInverseFrequencies } from '../formulas.js';
+import {
+  checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveMatmul,
+  resolveRotary, sameLength,
+} from '../validate.js';
+import type { EngineMemory } from './memory.js';
+import type { KernelExport, ThreadRunner } from './exports.js';
+
+export interface WasmBackendParts {
+  readonly memory: EngineMemory;
+  readonly runner: ThreadRunner;
+  /** Base of threads × SCRATCH_BYTES of per-thread workspace. */
+  readonly scratch: number;
+  /** A small f64 area for per-call parameters (rotary frequencies, reduction partials). */
+  readonly params: Float64Array;
+  /** Work (≈ element operations) below which a kernel runs inline on the calling thread. */
+  readonly minParallelWork: number;
+}
+
+const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1 };
+
+export function createWasmKernels(parts: WasmBackendParts): KernelSet {
+  const { memory, runner, scratch, params, minParallelWork } = parts;
+  const call = (fn: KernelExport, args: number[], work: number): void => {
+    runner.run(fn, args, work < minParallelWork ? 1 : runner.threads);
+  };
+  const p = (kernel: string, name: string, view: ArrayBufferView): number => memory.pointer(view, kernel, name);
+  const paramsPtr = memory.pointer(params, 'engine', 'params');
+
+  const attentionArgs = (kernel: string, d: AttentionDims, mask: AttentionMask, bufs: Record<string, F32>) => {
+    const r = resolveAttention(kernel, d, mask, bufs.q!, bufs.k!, bufs.v!, bufs.out!, bufs.lse!);
+    const qPos = mask.causal ? p(kernel, 'queryPositions', mask.causal.queryPositions) : 0;
+    const kPos = mask.causal ? p(kernel, 'keyPositions', mask.causal.keyPositions) : 0;
+    const kValid = mask.keyValid ? p(kernel, 'keyValid', mask.keyValid) : 0;
+    return { r, qPos, kPos, kValid, causal: mask.causal ? 1 : 0, work: r.B * r.H * r.Tq * r.Tk * r.D };
+  };
+
+  const rotary = (kernel: string, d: RotaryDims, x: F32, positions: I32, sign: number): void => {
+    const r = resolveRotary(kernel, d, x, positions);
+    if (r.rotaryDims === 0) return;
+    params.set(rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength));
+    call('rotary', [p(kernel, 'x', x), p(kernel, 'positions', positions), paramsPtr, r.rows, r.heads, r.headDim,
+      r.rowStride, r.rotaryDims, sign], r.rows * r.heads * r.rotaryDims * 4);
+  };
+
+  const dropout = (kernel: string, d: DropoutDims, x: F32, y: F32, mode: number): void => {
+    const n = sameLength(kernel, ['input', 'output'], [x, y]);
+    checkDropoutP(kernel, d.p);
+    call('dropout', [p(kernel, 'input', x), p(kernel, 'output', y), n, d.p, d.seed >>> 0, (d.offset ?? 0) >>> 0, mode], n * 4);
+  };
+
+  const kernels: KernelSet = {
+    matmul(d: MatmulDims, a: F32, b: F32, c: F32): void {
+      const K = 'matmul';
+      const r = resolveMatmul(d, a, b, c);
+      call('matmul', [r.transA ? 1 : 0, r.transB ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb,
+        p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, r.batch, r.strideA, r.strideB, r.strideC, scratch],
+      r.batch * r.m * r.n * r.k);
+    },
+    biasAddForward(rows, cols, y, bias) {
+      const K = 'biasAddForward';
+      checkRowsCols(K, rows, cols, { y: [y, rows * cols], bias: [bias, cols] });
+      call('biasAddForward', [p(K, 'y', y), p(K, 'bias', bias), rows, cols], rows * cols);
+    },
+    biasAddBackward(rows, cols, dy, dbias) {
+      const K = 'biasAddBackward';
+      checkRowsCols(K, rows, cols, { dy: [dy, rows * cols], dbias: [dbias, cols] });
+      call('biasAddBackward', [p(K, 'dy', dy), p(K, 'dbias', dbias), rows, cols], rows * cols);
+    },
+    embeddingForward(vocab, dim, table, ids, out) {
+      const K = 'embeddingForward';
+      checkRowsCols(K, ids.length, dim, { table: [table, vocab * dim], out: [out, ids.length * dim] });
+      checkIds(K, 'ids', ids, ids.length, vocab);
+      call('embeddingForward', [p(K, 'table', table), p(K, 'ids', ids), p(K, 'out', out), ids.length, dim], ids.length * dim);
+    },
+    embeddingBackward(vocab, dim, dTable, ids, dOut) {
+      const K = 'embeddingBackward';
+      checkRowsCols(K, ids.length, dim, { dTable: [dTable, vocab * dim], dOut: [dOut, ids.length * dim] });
+      checkIds(K, 'ids', ids, ids.length, vocab);
+      call('embeddingBackward', [p(K, 'dTable', dTable), p(K, 'ids', ids), p(K, 'dOut', dOut), ids.length, dim], ids.length * dim);
+    },
+    layerNormForward(d: LayerNormDims, x, gamma, beta, y, mean, rstd) {
+      const K = 'layerNormForward';
+      checkLayerNorm(K, d.rows, d.cols, d.eps, x, { gamma, beta }, { mean, rstd });
+      checkRowsCols(K, d.rows, d.cols, { y: [y, d.rows * d.cols] });
+      call('layerNormForward', [p(K, 'x', x), p(K, 'gamma', gamma), p(K, 'beta', beta), p(K, 'y', y), p(K, 'mean', mean),
+        p(K, 'rstd', rstd), d.rows, d.cols, d.eps], d.rows * d.cols * 4);
+    },
+    layerNormBackward(d: LayerNormDims, x, gamma, mean, rstd, dy, dx, dgamma, dbeta) {
+      const K = 'layerNormBackward';
+      checkLayerNorm(K, d.rows, d.cols, d.eps, x, { gamma, dgamma, dbeta }, { mean, rstd });
+      checkRowsCols(K, d.rows, d.cols, { dy: [dy, d.rows * d.cols], dx: [dx, d.rows * d.cols] });
+      const xp = p(K, 'x', x), mp = p(K, 'mean', mean), rp = p(K, 'rstd', rstd), dyp = p(K, 'dy', dy);
+      const work = d.rows * d.cols * 4;
+      call('layerNormBackwardInput', [xp, p(K, 'gamma', gamma), mp, rp, dyp, p(K, 'dx', dx), d.rows, d.cols], work);
+      call('layerNormBackwardParams', [xp, mp, rp, dyp, p(K, 'dgamma', dgamma), p(K, 'dbeta', dbeta), d.rows, d.cols], work);
+    },
+    activationForward(kind, x, y) {
+      const K = 'activationForward';
+      const n = sameLength(K, ['x', 'y'], [x, y]);
+      call('activationForward', [ACTIVATION_KIND[kind], p(K, 'x', x), p(K, 'y', y), n], n * 4);
+    },
+    activationBackward(kind, x, dy, dx) {
+      const K = 'activationBackward';
+      const n = sameLength(K, ['x', 'dy', 'dx'], [x, dy, dx]);
+      call('activationBackward', [ACTIVATION_KIND[kind], p(K, 'x', x), p(K, 'dy', dy), p(K, 'dx', dx), n], n * 8);
+    },
+    gluForward(rows, cols, x, y) {
+      const K = 'gluForward';
+      checkRowsCols(K, rows, cols, { x: [x, rows * 2 * cols], y: [y, rows * cols] });
+      call('gluForward', [p(K, 'x', x), p(K, 'y', y), rows, cols], rows * cols * 8);
+    },
+    gluBackward(rows, cols, x, dy, dx) {
+      const K = 'gluBackward';
+      checkRowsCols(K, rows, cols, { x: [x, rows * 2 * cols], dy: [dy, rows * cols], dx: [dx, rows * 2 * cols] });
+      call('gluBackward', [p(K, 'x', x), p(K, 'dy', dy), p(K, 'dx', dx), rows, cols], rows * cols * 8);
+    },
+    add(a, b, out) {
+      const K = 'add';
+      const n = sameLength(K, ['a', 'b', 'out'], [a, b, out]);
+      call('add', [p(K, 'a', a), p(K, 'b', b), p(K, 'out', out), n], n);
+    },
+    scale(x, s) {
+      const n = sameLength('scale', ['x'], [x]);
+      call('scale', [p('scale', 'x', x), s, n], n);
+    },
+    dropoutForward(d, x, y) { dropout('dropoutForward', d, x, y, 0); },
+    dropoutBackward(d, dy, dx) { dropout('dropoutBackward', d, dy, dx, 1); },
+    rotaryForward(d, x, positions) { rotary('rotaryForward', d, x, positions, 1); },
+    rotaryBackward(d, dx, positions) { rotary('rotaryBackward', d, dx, positions, -1); },
+    attentionForward(d, mask, q, k, v, out, lse) {
+      const K = 'attentionForward';
+      const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
+      call('attentionForward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
+        r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, scratch], work);
+    },
+    attentionBackward(d, mask, q, k, v, out, lse, dOut, dq, dk, dv) {
+      const K = 'attentionBackward';
+      const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
+      resolveAttention(K, d, mask, dq, dk, dv, dOut, lse);
+      call('attentionBackward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), p(K, 'dOut', dOut),
+        p(K, 'dq', dq), p(K, 'dk', dk), p(K, 'dv', dv), qPos, kPos, kValid,
+        r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, scratch], work);
+    },
+    crossEntropyForward(d: CrossEntropyDims, logits, targets, loss, lse) {
+      const K = 'crossEntropyForward';
+      checkCrossEntropy(K, d.rows, d.vocab, logits, targets, { loss, lse }, d.ignoreIndex);
+      call('crossEntropyForward', [p(K, 'logits', logits), p(K, 'targets', targets), p(K, 'loss', loss), p(K, 'lse', lse),
+        d.rows, d.vocab, d.ignoreIndex, d.zLoss], d.rows * d.vocab * 2);
+    },
+    crossEntropyBackward(d: CrossEntropyDims, logits, targets, lse, dLogits, gradScale) {
+      const K = 'crossEntropyBackward';
+      checkCrossEntropy(K, d.rows, d.vocab, logits, targets, { lse }, d.ignoreIndex);
+      checkRowsCols(K, d.rows, d.vocab, { dLogits: [dLogits, d.rows * d.vocab] });
+      call('crossEntropyBackward', [p(K, 'logits', logits), p(K, 'targets', targets), p(K, 'lse', lse), p(K, 'dLogits', dLogits),
+        d.rows, d.vocab, d.ignoreIndex, d.zLoss, gradScale], d.rows * d.vocab * 2);
+    },
+    adamw(s: AdamWStep, params, grads, m, v) {
+      const K = 'adamw';
+      const n = sameLength(K, ['params', 'grads', 'm', 'v'], [params, grads, m, v]);
+      checkAdamW(K, s);
+      call('adamw', [p(K, 'params', params), p(K, 'grads', grads), p(K, 'm', m), p(K, 'v', v), n, s.lr, s.beta1, s.beta2, s.eps,
+        s.weightDecay, 1 - Math.pow(s.beta1, s.step), 1 - Math.pow(s.beta2, s.step), s.gradScale ?? 1], n * 4);
+    },
+    sumSquares(x) {
+      const n = sameLength('sumSquares', ['x'], [x]);
+      const nth = n < minParallelWork ? 1 : runner.threads;
+      params.fill(0, 0, runner.threads);
+      runner.run('sumSquares', [p('sumSquares', 'x', x), n, paramsPtr], nth);
+      let s = 0;
+      for (let t = 0; t < nth; t++) s += params[t]!;
+      return s;
+    },
+  };
+  return kernels;
+}

@@ -1,0 +1,61 @@
+// The engine's one shared WebAssembly.Memory and a stack-like (mark/release) arena over it.
+// Tensors are typed-array views into this memory; the wasm backend turns a view back into a byte
+// offset (pointer), and refuses views that do not live here.
+
+const PAGE = 65536;
+/** wasm32 memories stop at 4 GiB (65536 pages). */
+export const MAX_MEMORY_BYTES = 65536 * PAGE;
+const ALIGN = 64;
+
+export class EngineMemory {
+  private top: number;
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+
+  constructor(readonly memory: WebAssembly.Memory, base: number) {
+    this.top = base;
+    this.buffers.add(memory.buffer);
+  }
+
+  get capacityBytes(): number { return this.memory.buffer.byteLength; }
+  get bytesInUse(): number { return this.top; }
+
+  /** Reserves `bytes` (64-byte aligned), growing the memory as needed; returns the byte offset. */
+  allocBytes(bytes: number, what = 'buffer'): number {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`alloc: ${what} size must be a non-negative integer, got ${bytes}`);
+    const start = Math.ceil(this.top / ALIGN) * ALIGN;
+    const end = start + Math.max(bytes, 1);
+    if (end > MAX_MEMORY_BYTES) {
+      const mib = (x: number): string => (x / 2 ** 20).toFixed(1);
+      throw new RangeError(`alloc: ${what} of ${mib(bytes)} MiB does not fit: the engine's WebAssembly memory is capped ` +
+        `at 4096 MiB and ${mib(this.top)} MiB are in use`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+      this.buffers.add(this.memory.buffer);
+    }
+    this.top = end;
+    return start;
+  }
+
+  // The offset is reserved first: allocBytes may grow the memory, which replaces memory.buffer.
+  f32(n: number, what = 'f32 buffer'): Float32Array { const o = this.allocBytes(n * 4, what); return new Float32Array(this.memory.buffer, o, n); }
+  i32(n: number, what = 'i32 buffer'): Int32Array { const o = this.allocBytes(n * 4, what); return new Int32Array(this.memory.buffer, o, n); }
+  u8(n: number, what = 'u8 buffer'): Uint8Array { const o = this.allocBytes(n, what); return new Uint8Array(this.memory.buffer, o, n); }
+  f64(n: number, what = 'f64 buffer'): Float64Array { const o = this.allocBytes(n * 8, what); return new Float64Array(this.memory.buffer, o, n); }
+
+  /** A point to return to with release(); everything allocated after it is freed then. */
+  mark(): number { return this.top; }
+  release(mark: number): void {
+    if (!Number.isInteger(mark) || mark > this.top) throw new RangeError(`release: mark ${mark} is not an earlier mark (top is ${this.top})`);
+    this.top = mark;
+  }
+
+  /** Byte offset of a view, or a TypeError naming the kernel and argument if it is not in this memory. */
+  pointer(view: ArrayBufferView, kernel: string, name: string): number {
+    if (!this.buffers.has(view.buffer)) {
+      throw new TypeError(`${kernel}: ${name} is not a view into the engine's memory; allocate it with engine.allocF32/allocI32/allocU8`);
+    }
+    return view.byteOffset;
+  }
+}

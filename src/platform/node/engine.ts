@@ -1,0 +1,102 @@
+// Creating an engine in Node: feature detection (relaxed SIMD → SIMD128 → reference), loading the
+// kernel module built by `npm run build:wasm`, the shared memory and the worker pool.
+import { readFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { referenceEngine, type Engine } from '../../engine.js';
+import { referenceKernels } from '../../kernels/reference/index.js';
+import { createWasmKernels } from '../../kernels/wasm/backend.js';
+import { kernelFunctions, SCRATCH_BYTES } from '../../kernels/wasm/exports.js';
+import { EngineMemory } from '../../kernels/wasm/memory.js';
+import { WorkerPool } from './pool.js';
+
+export interface EngineOptions {
+  /** 'auto' (default) picks wasm when the runtime validates a SIMD build, else reference. */
+  readonly backend?: 'auto' | 'wasm' | 'reference';
+  /** Threads for the wasm backend; default $PERCEIVER_THREADS, else the available cores. */
+  readonly threads?: number;
+  /** Which wasm build: 'auto' (relaxed SIMD when valid), or force one. */
+  readonly simd?: 'auto' | 'relaxed-simd' | 'simd128';
+  /** Work (≈ element operations) below which kernels run inline on the calling thread. Default 32768. */
+  readonly minParallelWork?: number;
+}
+
+const MAX_THREADS = 64;
+/** Bytes reserved at the bottom of memory for the kernel module's static data. */
+const MODULE_DATA_BYTES = 65536;
+
+export function resolveThreads(option: number | undefined, env: string | undefined = process.env.PERCEIVER_THREADS): number {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 1 || option > MAX_THREADS) {
+      throw new RangeError(`threads must be an integer in [1, ${MAX_THREADS}], got ${option}`);
+    }
+    return option;
+  }
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+      throw new RangeError(`PERCEIVER_THREADS must be an integer in [1, ${MAX_THREADS}], got '${env}'`);
+    }
+    return n;
+  }
+  return Math.min(availableParallelism(), MAX_THREADS);
+}
+
+function wasmPath(file: string): string {
+  return fileURLToPath(new URL(`../../../../build/${file}`, import.meta.url));
+}
+
+interface WasmChoice { readonly bytes: Uint8Array; readonly simd: 'relaxed-simd' | 'simd128'; readonly notes: string[] }
+
+function chooseWasm(want: 'auto' | 'relaxed-simd' | 'simd128'): WasmChoice | { error: string } {
+  const notes: string[] = [];
+  const simdFile = wasmPath('kernels-simd.wasm'), relaxedFile = wasmPath('kernels-relaxed.wasm');
+  if (!existsSync(simdFile)) return { error: `kernel module not found at ${simdFile}; run npm run build:wasm` };
+  if (want !== 'simd128' && existsSync(relaxedFile)) {
+    // Node 20 (V8 11.3) ships relaxed SIMD behind a flag; it must be set before compiling.
+    if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const bytes = readFileSync(relaxedFile);
+    if (WebAssembly.validate(bytes)) return { bytes, simd: 'relaxed-simd', notes: ['relaxed SIMD validated: FMA build'] };
+    notes.push('relaxed SIMD not supported by this runtime');
+    if (want === 'relaxed-simd') return { error: 'relaxed SIMD was requested but this runtime does not validate it' };
+  }
+  const bytes = readFileSync(simdFile);
+  if (WebAssembly.validate(bytes)) return { bytes, simd: 'simd128', notes: [...notes, 'SIMD128 build'] };
+  return { error: 'this runtime does not validate WebAssembly SIMD128' };
+}
+
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const backend = options.backend ?? 'auto';
+  if (!['auto', 'wasm', 'reference'].includes(backend)) throw new RangeError(`backend must be 'auto', 'wasm' or 'reference', got '${backend}'`);
+  if (backend === 'reference') return referenceEngine(referenceKernels, ['reference backend requested']);
+  const threads = resolveThreads(options.threads);
+  const choice = chooseWasm(options.simd ?? 'auto');
+  if ('error' in choice) {
+    if (backend === 'wasm') throw new Error(`wasm backend unavailable: ${choice.error}`);
+    return referenceEngine(referenceKernels, [`wasm unavailable (${choice.error}); using the reference backend`]);
+  }
+  const module = new WebAssembly.Module(choice.bytes);
+  const wasmMemory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const memory = new EngineMemory(wasmMemory, MODULE_DATA_BYTES);
+  const scratch = memory.allocBytes(threads * SCRATCH_BYTES, 'thread scratch');
+  const params = memory.f64(1024, 'kernel parameters');
+  const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory } }));
+  const pool = await WorkerPool.start(threads, module, wasmMemory, local);
+  const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768 });
+  const base = memory.mark();
+  return {
+    kernels,
+    info: { backend: 'wasm', simd: choice.simd, threads, notes: choice.notes },
+    allocF32: (n, what) => memory.f32(n, what),
+    allocI32: (n, what) => memory.i32(n, what),
+    allocU8: (n, what) => memory.u8(n, what),
+    mark: () => memory.mark(),
+    release: (m) => memory.release(Math.max(m, base)),
+    bytesInUse: () => memory.bytesInUse,
+    dispose: () => pool.close(),
+  };
+}
+
+/** The raw pool and exports, for benchmarks that time a kernel export directly (e.g. the FMA ceiling). */
+export { WorkerPool };

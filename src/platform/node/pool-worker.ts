@@ -1,0 +1,43 @@
+// A pool worker: instantiates the kernel module on the shared memory, then loops forever running
+// its share of each job. Never returns to the event loop, so it reacts to a job within
+// microseconds; it ends on QUIT or when the process exits (the pool unrefs it).
+import { parentPort, workerData } from 'node:worker_threads';
+import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
+import { DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit } from './pool-protocol.js';
+
+const init = workerData as WorkerInit;
+const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memory: init.memory } }));
+const ctrl = new Int32Array(init.control);
+const args = new Float64Array(init.args);
+const errorText = new Uint8Array(init.errorText);
+const doneSlot = DONE_BASE + DONE_STRIDE * init.tid;
+let seen = Atomics.load(ctrl, SEQ);
+parentPort!.postMessage('ready');
+
+for (;;) {
+  let spins = 0;
+  while (Atomics.load(ctrl, SEQ) === seen) {
+    if (++spins > SPIN_ITERATIONS) { Atomics.wait(ctrl, SEQ, seen); spins = 0; }
+  }
+  seen = Atomics.load(ctrl, SEQ);
+  const fn = Atomics.load(ctrl, FN);
+  if (fn === QUIT) break;
+  const nth = Atomics.load(ctrl, NTH);
+  if (init.tid < nth) {
+    const n = Atomics.load(ctrl, NARGS);
+    const call: number[] = new Array(n + 2);
+    for (let i = 0; i < n; i++) call[i] = args[i]!;
+    call[n] = init.tid;
+    call[n + 1] = nth;
+    try {
+      fns[KERNEL_EXPORTS[fn]!](...call);
+    } catch (e) {
+      const bytes = new TextEncoder().encode(`worker ${init.tid}: ${e instanceof Error ? e.message : String(e)}`).subarray(0, ERROR_BYTES);
+      errorText.fill(0);
+      errorText.set(bytes);
+      Atomics.store(ctrl, ERROR, init.tid + 1);
+    }
+  }
+  Atomics.store(ctrl, doneSlot, seen);
+  Atomics.notify(ctrl, doneSlot);
+}

@@ -1,0 +1,105 @@
+// A persistent worker-thread pool over one shared WebAssembly.Memory. The calling thread is
+// thread 0 and does its share of every job; workers 1…n−1 are woken through Atomics on a shared
+// control block (no postMessage on the hot path).
+import { Worker } from 'node:worker_threads';
+import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
+import {
+  controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+} from './pool-protocol.js';
+
+export class WorkerPool implements ThreadRunner {
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly errorText: Uint8Array;
+  private seq = 0;
+  private closed = false;
+
+  private constructor(
+    readonly threads: number,
+    private readonly workers: Worker[],
+    private readonly local: Record<KernelExport, KernelFunction>,
+    control: SharedArrayBuffer, args: SharedArrayBuffer, errorText: SharedArrayBuffer,
+  ) {
+    this.ctrl = new Int32Array(control);
+    this.args = new Float64Array(args);
+    this.errorText = new Uint8Array(errorText);
+  }
+
+  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory,
+    local: Record<KernelExport, KernelFunction>): Promise<WorkerPool> {
+    const control = new SharedArrayBuffer(controlInts(threads) * 4);
+    const args = new SharedArrayBuffer(MAX_ARGS * 8);
+    const errorText = new SharedArrayBuffer(ERROR_BYTES);
+    const url = new URL('./pool-worker.js', import.meta.url);
+    const workers: Worker[] = [];
+    const ready: Promise<void>[] = [];
+    for (let tid = 1; tid < threads; tid++) {
+      const init: WorkerInit = { module, memory, control, args, errorText, tid };
+      const w = new Worker(url, { workerData: init });
+      ready.push(new Promise((resolve, reject) => {
+        w.once('message', () => resolve());
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`kernel worker ${tid} exited during start-up (code ${code})`)));
+      }));
+      workers.push(w);
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    for (const w of workers) {
+      w.removeAllListeners('exit');
+      w.removeAllListeners('error');
+      w.unref();
+    }
+    return new WorkerPool(threads, workers, local, control, args, errorText);
+  }
+
+  run(fn: KernelExport, args: readonly number[], threads: number): void {
+    if (this.closed) throw new Error('the engine has been disposed');
+    const nth = Math.min(threads, this.threads);
+    if (args.length > MAX_ARGS) throw new RangeError(`pool: ${fn} has ${args.length} arguments, more than ${MAX_ARGS}`);
+    if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
+    const seq = this.seq = (this.seq + 1) | 0;
+    Atomics.store(this.ctrl, ERROR, 0);
+    Atomics.store(this.ctrl, FN, KERNEL_EXPORTS.indexOf(fn));
+    Atomics.store(this.ctrl, NTH, nth);
+    Atomics.store(this.ctrl, NARGS, args.length);
+    Atomics.store(this.ctrl, SEQ, seq);
+    Atomics.notify(this.ctrl, SEQ);
+    let mainError: unknown;
+    try {
+      this.local[fn](...args, 0, nth);
+    } catch (e) {
+      mainError = e;
+    }
+    // Wait for every worker, even after a local failure: they may still be writing our buffers.
+    for (let w = 1; w < this.threads; w++) this.waitDone(DONE_BASE + DONE_STRIDE * w, seq);
+    if (mainError !== undefined) throw mainError;
+    if (Atomics.load(this.ctrl, ERROR) !== 0) {
+      const text = new TextDecoder().decode(this.errorText.slice()).replace(/\0+$/, '');
+      throw new Error(`kernel ${fn} failed in a worker thread: ${text}`);
+    }
+  }
+
+  private waitDone(slot: number, seq: number): void {
+    let spins = 0;
+    for (;;) {
+      const v = Atomics.load(this.ctrl, slot);
+      if (v === seq) return;
+      if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 0; }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.ctrl, FN, QUIT);
+    Atomics.store(this.ctrl, SEQ, (this.seq + 1) | 0);
+    Atomics.notify(this.ctrl, SEQ);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
