@@ -19,7 +19,7 @@ export class EngineMemory {
   get capacityBytes(): number { return this.memory.buffer.byteLength; }
   get bytesInUse(): number { return this.top; }
 
-  /** Reserves `bytes` (64-byte aligned), growing the memory as needed; returns the byte offset. */
+  /** Reserves `bytes` (64-byte aligned, zeroed), growing the memory as needed; returns the byte offset. */
   allocBytes(bytes: number, what = 'buffer'): number {
     if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`alloc: ${what} size must be a non-negative integer, got ${bytes}`);
     const start = Math.ceil(this.top / ALIGN) * ALIGN;
@@ -35,6 +35,8 @@ export class EngineMemory {
       this.buffers.add(this.memory.buffer);
     }
     this.top = end;
+    // Released memory is reused, so clear it: allocations start zeroed, like new Float32Array(n).
+    new Uint8Array(this.memory.buffer, start, end - start).fill(0);
     return start;
   }
 

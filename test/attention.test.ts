@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { referenceKernels as ref, type AttentionDims, type AttentionMask, type Engine } from '../src/index.js';
+import { assertClose } from './helpers/compare.js';
+import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
+import { gradcheck, weightedSum } from './helpers/gradcheck.js';
+
+const engines = await wasmEngines();
+
+type MaskKind = 'none' | 'causal' | 'cross' | 'padded-cross';
+
+/** Positions/validity for a mask kind, in engine memory. Cross: queries are the last Tq of Tk inputs. */
+function makeMask(e: Engine, rng: Rng, kind: MaskKind, B: number, Tq: number, Tk: number): AttentionMask {
+  if (kind === 'none') return {};
+  const qp = e.allocI32(B * Tq), kp = e.allocI32(B * Tk);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Tk; j++) kp[b * Tk + j] = j + 1;
+    for (let i = 0; i < Tq; i++) qp[b * Tq + i] = kind === 'causal' ? i + 1 : Tk - Tq + i + 1;
+  }
+  if (kind !== 'padded-cross') return { causal: { queryPositions: qp, keyPositions: kp } };
+  // Right-padded rows: row b has `len` valid inputs; latents sit on the last Tq valid positions,
+  // and when len < Tq the leading latents see no key at all (fully masked rows).
+  const valid = e.allocU8(B * Tk);
+  for (let b = 0; b < B; b++) {
+    const len = b === 0 ? Tk : 1 + rng.int(Tk);
+    for (let j = 0; j < Tk; j++) valid[b * Tk + j] = j < len ? 1 : 0;
+    for (let i = 0; i < Tq; i++) qp[b * Tq + i] = len - Tq + i + 1;
+  }
+  return { causal: { queryPositions: qp, keyPositions: kp }, keyValid: valid };
+}
+
+function runBoth(e: Engine, rng: Rng, d: AttentionDims, kind: MaskKind, scale = 1): void {
+  const { batch: B, queries: Tq, keys: Tk, heads: H, headDim: D } = d;
+  const mark = e.mark();
+  const mask = makeMask(e, rng, kind, B, Tq, Tk);
+  const q = randomPair(e, rng, B * Tq * (d.ldq ?? H * D), scale), k = randomPair(e, rng, B * Tk * (d.ldk ?? H * D), scale);
+  const v = randomPair(e, rng, B * Tk * (d.ldv ?? H * D));
+  const o = randomPair(e, rng, B * Tq * (d.ldo ?? H * D)), lse = randomPair(e, rng, B * H * Tq);
+  e.kernels.attentionForward(d, mask, q.w, k.w, v.w, o.w, lse.w);
+  ref.attentionForward(d, mask, q.r, k.r, v.r, o.r, lse.r);
+  const what = `${kind} ${JSON.stringify(d)}`;
+  assertClose(o.w, o.r, `out ${what}`, 2e-5, 1e-4);
+  assertClose(lse.w, lse.r, `lse ${what}`, 2e-5, 1e-4);
+  const dO = randomPair(e, rng, o.w.length);
+  const dq = randomPair(e, rng, q.w.length), dk = randomPair(e, rng, k.w.length), dv = randomPair(e, rng, v.w.length);
+  e.kernels.attentionBackward(d, mask, q.w, k.w, v.w, o.w, lse.w, dO.w, dq.w, dk.w, dv.w);
+  ref.attentionBackward(d, mask, q.r, k.r, v.r, o.r, lse.r, dO.r, dq.r, dk.r, dv.r);
+  assertClose(dq.w, dq.r, `dq ${what}`, 1e-4, 2e-4);
+  assertClose(dk.w, dk.r, `dk ${what}`, 1e-4, 2e-4);
+  assertClose(dv.w, dv.r, `dv ${what}`, 1e-4, 2e-4);
+  e.release(mark);
+}
+
+describe('fused attention: wasm vs reference (forward and backward)', () => {
+  const lengths = [1, 3, 17, 64, 65, 130];
+  const dims = [1, 3, 8, 16, 64];
+  for (const e of engines) {
+    for (const kind of ['none', 'causal', 'cross', 'padded-cross'] as const) {
+      it(`${kind}, random shapes, ${label(e)}`, () => {
+        const rng = new Rng(kind.length * 31 + e.info.threads);
+        for (let t = 0; t < 6; t++) {
+          const Tk = lengths[rng.int(lengths.length)]!;
+          const Tq = kind === 'causal' ? Tk : kind === 'none' ? lengths[rng.int(lengths.length)]! : 1 + rng.int(Tk);
+          runBoth(e, rng, { batch: 1 + rng.int(2), queries: Tq, keys: Tk, heads: 1 + rng.int(3), headDim: dims[rng.int(dims.length)]! }, kind);
+        }
+      });
+    }
+    it(`strided q/k/v read in place from a fused projection, ${label(e)}`, () => {
+      const rng = new Rng(5);
+      const B = 2, T = 37, H = 2, D = 12, ld = 3 * H * D;
+      const qkv = randomPair(e, rng, B * T * ld), o = e.allocF32(B * T * H * D), lse = e.allocF32(B * H * T);
+      const qp = e.allocI32(B * T);
+      for (let i = 0; i < B * T; i++) qp[i] = (i % T) + 1;
+      const mask = { causal: { queryPositions: qp, keyPositions: qp } };
+      const d = { batch: B, queries: T, keys: T, heads: H, headDim: D, ldq: ld, ldk: ld, ldv: ld };
+      const view = (a: Float32Array, part: number): Float32Array => a.subarray(part * H * D);
+      e.kernels.attentionForward(d, mask, view(qkv.w, 0), view(qkv.w, 1), view(qkv.w, 2), o, lse);
+      const oRef = new Float32Array(o.length), lseRef = new Float32Array(lse.length);
+      ref.attentionForward(d, mask, view(qkv.r, 0), view(qkv.r, 1), view(qkv.r, 2), oRef, lseRef);
+      assertClose(o, oRef, 'strided out');
+      const dO = randomPair(e, rng, o.length), dqkv = e.allocF32(qkv.w.length), dqkvRef = new Float32Array(qkv.w.length);
+      e.kernels.attentionBackward(d, mask, view(qkv.w, 0), view(qkv.w, 1), view(qkv.w, 2), o, lse, dO.w,
+        view(dqkv, 0), view(dqkv, 1), view(dqkv, 2));
+      ref.attentionBackward(d, mask, view(qkv.r, 0), view(qkv.r, 1), view(qkv.r, 2), oRef, lseRef, dO.r,
+        view(dqkvRef, 0), view(dqkvRef, 1), view(dqkvRef, 2));
+      assertClose(dqkv, dqkvRef, 'strided dqkv', 1e-4, 2e-4);
+    });
+    it(`very large logits stay finite and match, ${label(e)}`, () => {
+      runBoth(e, new Rng(9), { batch: 1, queries: 33, keys: 70, heads: 2, headDim: 16 }, 'causal', 30);
+    });
+  }
+});
+
+describe('fused attention: edge cases', () => {
+  const e = engines[1]!;
+  it('a fully masked query row gives zeros, lse = -inf and no gradient', () => {
+    const d = { batch: 1, queries: 2, keys: 3, heads: 1, headDim: 4 };
+    const rng = new Rng(3);
+    const q = randomPair(e, rng, 8).w, k = randomPair(e, rng, 12).w, v = randomPair(e, rng, 12).w;
+    const o = e.allocF32(8), lse = e.allocF32(2);
+    const valid = e.allocU8(3);
+    const qp = e.allocI32(2), kp = e.allocI32(3);
+    qp.set([0, 3]); kp.set([1, 2, 3]); valid.set([1, 1, 1]);
+    const mask = { causal: { queryPositions: qp, keyPositions: kp }, keyValid: valid };
+    e.kernels.attentionForward(d, mask, q, k, v, o, lse);
+    assert.deepEqual(Array.from(o.subarray(0, 4)), [0, 0, 0, 0]);
+    assert.equal(lse[0], -Infinity);
+    assert.ok(Number.isFinite(lse[1]!));
+    const dO = randomPair(e, rng, 8).w, dq = e.allocF32(8), dk = e.allocF32(12), dv = e.allocF32(12);
+    e.kernels.attentionBackward(d, mask, q, k, v, o, lse, dO, dq, dk, dv);
+    assert.deepEqual(Array.from(dq.subarray(0, 4)), [0, 0, 0, 0]);
+    for (const x of [...dq, ...dk, ...dv]) assert.ok(Number.isFinite(x));
+  });
+  it('NaN in one query row propagates to that row only', () => {
+    const d = { batch: 1, queries: 2, keys: 3, heads: 1, headDim: 4 };
+    const rng = new Rng(4);
+    const q = randomPair(e, rng, 8).w, k = randomPair(e, rng, 12).w, v = randomPair(e, rng, 12).w;
+    q[5] = NaN;
+    const o = e.allocF32(8), lse = e.allocF32(2);
+    e.kernels.attentionForward(d, {}, q, k, v, o, lse);
+    assert.ok(o.subarray(0, 4).every(Number.isFinite));
+    assert.ok(o.subarray(4, 8).every(Number.isNaN));
+  });
+  it('rejects zero-length inputs, short buffers and oversized heads', () => {
+    const b = e.allocF32(64), l = e.allocF32(8);
+    assert.throws(() => e.kernels.attentionForward({ batch: 1, queries: 0, keys: 2, heads: 1, headDim: 4 }, {}, b, b, b, b, l),
+      /attentionForward: queries must be a positive integer, got 0/);
+    assert.throws(() => e.kernels.attentionForward({ batch: 1, queries: 20, keys: 2, heads: 1, headDim: 4 }, {}, b, b, b, b, l),
+      /attentionForward: q has 64 elements but needs at least 80/);
+    assert.throws(() => ref.attentionForward({ batch: 1, queries: 1, keys: 1, heads: 1, headDim: 300 }, {}, b, b, b, b, l),
+      /headDim=300 exceeds the supported maximum 256/);
+  });
+});
+
+describe('reference attention backward vs float64 finite differences', () => {
+  for (const kind of ['none', 'causal', 'padded-cross'] as const) {
+    it(kind, () => {
+      const rng = new Rng(11);
+      const B = 2, Tq = 3, Tk = 5, H = 2, D = 3;
+      const d = { batch: B, queries: kind === 'causal' ? Tk : Tq, keys: Tk, heads: H, headDim: D };
+      const nq = B * d.queries * H * D, nk = B * Tk * H * D;
+      const fake = { allocI32: (n: number) => new Int32Array(n), allocU8: (n: number) => new Uint8Array(n) } as unknown as Engine;
+      const mask = makeMask(fake, rng, kind, B, d.queries, Tk);
+      const q = rng.fillUniform(new Float64Array(nq)) as Float64Array, k = rng.fillUniform(new Float64Array(nk)) as Float64Array;
+      const v = rng.fillUniform(new Float64Array(nk)) as Float64Array, w = rng.fillUniform(new Float64Array(nq)) as Float64Array;
+      const o = new Float64Array(nq), lse = new Float64Array(B * H * d.queries);
+      const loss = (): number => { ref.attentionForward(d, mask, q, k, v, o, lse); return weightedSum(o, w); };
+      loss();
+      const dq = new Float64Array(nq), dk = new Float64Array(nk), dv = new Float64Array(nk);
+      ref.attentionBackward(d, mask, q, k, v, o, lse, w, dq, dk, dv);
+      gradcheck('dq', loss, q, dq);
+      gradcheck('dk', loss, k, dk);
+      gradcheck('dv', loss, v, dv);
+    });
+  }
+});

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createEngine, resolveThreads } from '../src/index.js';
+
+describe('engine', () => {
+  it('reports its backend, SIMD build and threads', async () => {
+    const e = await createEngine({ threads: 2 });
+    try {
+      assert.equal(e.info.backend, 'wasm');
+      assert.ok(['relaxed-simd', 'simd128'].includes(e.info.simd));
+      assert.equal(e.info.threads, 2);
+    } finally {
+      await e.dispose();
+    }
+  });
+  it('can be forced to the SIMD128 build and to the reference backend', async () => {
+    const s = await createEngine({ threads: 1, simd: 'simd128' });
+    assert.equal(s.info.simd, 'simd128');
+    await s.dispose();
+    const r = await createEngine({ backend: 'reference' });
+    assert.equal(r.info.backend, 'reference');
+    assert.equal(r.allocF32(3).length, 3);
+  });
+  it('resolves threads from the option, then PERCEIVER_THREADS, with clear errors', () => {
+    assert.equal(resolveThreads(3, '7'), 3);
+    assert.equal(resolveThreads(undefined, '7'), 7);
+    assert.ok(resolveThreads(undefined, undefined) >= 1);
+    assert.throws(() => resolveThreads(0, undefined), /threads must be an integer in \[1, 64\], got 0/);
+    assert.throws(() => resolveThreads(undefined, 'two'), /PERCEIVER_THREADS must be an integer in \[1, 64\], got 'two'/);
+  });
+  it('allocates zeroed memory, releases to a mark, and refuses more than 4 GiB with a clear message', async () => {
+    const e = await createEngine({ threads: 1 });
+    try {
+      const mark = e.mark();
+      const a = e.allocF32(1000);
+      a.fill(5);
+      e.release(mark);
+      const b = e.allocF32(1000);
+      assert.equal(b.byteOffset, a.byteOffset);
+      assert.ok(b.every((x) => x === 0));
+      assert.throws(() => e.allocF32(1.1 * 2 ** 30 | 0, 'latent activations'),
+        /alloc: latent activations of 4505\.6 MiB does not fit: the engine's WebAssembly memory is capped at 4096 MiB/);
+    } finally {
+      await e.dispose();
+    }
+  });
+  it('grows memory while keeping earlier views valid, across threads', async () => {
+    const e = await createEngine({ threads: 2, minParallelWork: 0 });
+    try {
+      const x = e.allocF32(8);
+      x.fill(2);
+      const big = e.allocF32(20 * 2 ** 20);
+      big[big.length - 1] = 3;
+      const out = e.allocF32(8);
+      e.kernels.add(x, x, out);
+      assert.deepEqual(Array.from(out), new Array(8).fill(4));
+      assert.equal(e.kernels.sumSquares(big), 9);
+    } finally {
+      await e.dispose();
+    }
+  });
+  it('a disposed engine refuses work', async () => {
+    const e = await createEngine({ threads: 2, minParallelWork: 0 });
+    const x = e.allocF32(4);
+    await e.dispose();
+    assert.throws(() => e.kernels.scale(x, 2), /disposed/);
+  });
+});
