@@ -24,6 +24,12 @@ export interface Engine {
   release(mark: number): void;
   /** Bytes of engine memory in use (wasm) or 0 (reference, garbage-collected). */
   bytesInUse(): number;
+  /**
+   * Benchmarks only (wasm backend): runs `iterations` rounds of 12 independent 128-bit
+   * multiply-adds (96 FLOPs per round) on every thread at once; iterations = 0 times one empty
+   * parallel dispatch.
+   */
+  readonly fmaPeak?: (iterations: number) => void;
   dispose(): Promise<void>;
 }
 

@@ -66,3 +66,25 @@ describe('engine', () => {
     assert.throws(() => e.kernels.scale(x, 2), /disposed/);
   });
 });
+
+describe('worker pool failures', () => {
+  it('a trap in a worker thread becomes an error on the caller, and the pool keeps working', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { WorkerPool } = await import('../src/platform/node/pool.js');
+    const { kernelFunctions } = await import('../src/kernels/wasm/exports.js');
+    const module = new WebAssembly.Module(readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url)));
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory } }));
+    const pool = await WorkerPool.start(2, module, memory, local);
+    try {
+      // 8 MiB of floats in a 4 MiB memory: thread 0's half is in bounds, the worker's half is not.
+      assert.throws(() => pool.run('scale', [0, 2, 2 * 2 ** 20], 2), /kernel scale failed in a worker thread: worker 1: .*out of bounds/);
+      const x = new Float32Array(memory.buffer, 65536, 4);
+      x.fill(1);
+      pool.run('scale', [65536, 3, 4], 2);
+      assert.deepEqual(Array.from(x), [3, 3, 3, 3]);
+    } finally {
+      await pool.close();
+    }
+  });
+});

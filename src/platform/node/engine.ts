@@ -94,9 +94,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     mark: () => memory.mark(),
     release: (m) => memory.release(Math.max(m, base)),
     bytesInUse: () => memory.bytesInUse,
+    fmaPeak: (iterations) => pool.run('fmaPeak', [iterations], threads),
     dispose: () => pool.close(),
   };
 }
-
-/** The raw pool and exports, for benchmarks that time a kernel export directly (e.g. the FMA ceiling). */
-export { WorkerPool };
