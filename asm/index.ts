@@ -3,7 +3,7 @@ export { matmul, GEMM_WORKSPACE_FLOATS } from './gemm';
 export { attentionForward, attentionBackward, MAX_HEAD_DIM } from './attention';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
-  layerNormForward, layerNormBackwardInput, layerNormBackwardParams,
+  layerNormForward, layerNormBackward, layerNormReduceParams,
   activationForward, activationBackward, gluForward, gluBackward, add, scale, dropout, rotary,
 } from './layers';
 export { crossEntropyForward, crossEntropyBackward, adamw, sumSquares } from './optim';

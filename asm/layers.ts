@@ -1,6 +1,6 @@
 // Row- and element-wise layer kernels. Shapes in floats; every kernel processes its thread's share
 // (rows, columns or elements) and backward kernels accumulate (+=) into gradient buffers.
-import { exp4, fma4, hash32, hsum4, share } from './common';
+import { exp4, fma4, hash32, hsum4, share, SCRATCH_BYTES } from './common';
 
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
 
@@ -82,21 +82,49 @@ export function layerNormForward(x: usize, gamma: usize, beta: usize, y: usize, 
   }
 }
 
-// dx[r] += rstd·(g - mean(g) - xhat·mean(g·xhat)) with g = dy·gamma (threads split rows).
-export function layerNormBackwardInput(x: usize, gamma: usize, mean: usize, rstd: usize, dy: usize, dx: usize,
-  R: i32, C: i32, tid: i32, nth: i32): void {
+// One pass over the thread's rows: dx[r] += rstd·(g − mean(g) − xhat·mean(g·xhat)) with
+// g = dy·gamma, and the thread's partial Σ dy·xhat, Σ dy into its scratch as [dgamma C | dbeta C].
+export function layerNormBackward(x: usize, gamma: usize, mean: usize, rstd: usize, dy: usize, dx: usize,
+  scratch: usize, R: i32, C: i32, tid: i32, nth: i32): void {
+  const dgp = scratch + <usize>tid * SCRATCH_BYTES, dbp = dgp + (<usize>C << 2);
+  memory.fill(dgp, 0, <usize>C << 3);
   const r1 = share(R, tid + 1, nth, 1);
+  const invC: f32 = <f32>1 / <f32>C;
   for (let r = share(R, tid, nth, 1); r < r1; r++) {
     const xr = x + (<usize>r * C << 2), dyr = dy + (<usize>r * C << 2), dxr = dx + (<usize>r * C << 2);
     const mu = load<f32>(at(mean, r)), rs = load<f32>(at(rstd, r));
-    let sg: f32 = 0, sgx: f32 = 0;
-    for (let c = 0; c < C; c++) {
-      const g = load<f32>(at(dyr, c)) * load<f32>(at(gamma, c));
-      sg += g;
-      sgx += g * (load<f32>(at(xr, c)) - mu) * rs;
+    const muv = f32x4.splat(mu), rsv = f32x4.splat(rs);
+    let sgv = f32x4.splat(0), sgxv = f32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const d = v128.load(at(dyr, c));
+      const xh = f32x4.mul(f32x4.sub(v128.load(at(xr, c)), muv), rsv);
+      const g = f32x4.mul(d, v128.load(at(gamma, c)));
+      sgv = f32x4.add(sgv, g);
+      sgxv = fma4(g, xh, sgxv);
+      v128.store(at(dgp, c), fma4(d, xh, v128.load(at(dgp, c))));
+      v128.store(at(dbp, c), f32x4.add(d, v128.load(at(dbp, c))));
     }
-    const mg = sg / <f32>C, mgx = sgx / <f32>C;
-    for (let c = 0; c < C; c++) {
+    let sg = hsum4(sgv), sgx = hsum4(sgxv);
+    for (; c < C; c++) {
+      const d = load<f32>(at(dyr, c));
+      const xh = (load<f32>(at(xr, c)) - mu) * rs;
+      const g = d * load<f32>(at(gamma, c));
+      sg += g;
+      sgx += g * xh;
+      store<f32>(at(dgp, c), load<f32>(at(dgp, c)) + d * xh);
+      store<f32>(at(dbp, c), load<f32>(at(dbp, c)) + d);
+    }
+    const mg = sg * invC, mgx = sgx * invC;
+    const mgv = f32x4.splat(mg), mgxv = f32x4.splat(mgx);
+    c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const xh = f32x4.mul(f32x4.sub(v128.load(at(xr, c)), muv), rsv);
+      const g = f32x4.mul(v128.load(at(dyr, c)), v128.load(at(gamma, c)));
+      const t = f32x4.sub(f32x4.sub(g, mgv), f32x4.mul(xh, mgxv));
+      v128.store(at(dxr, c), fma4(rsv, t, v128.load(at(dxr, c))));
+    }
+    for (; c < C; c++) {
       const xh = (load<f32>(at(xr, c)) - mu) * rs;
       const g = load<f32>(at(dyr, c)) * load<f32>(at(gamma, c));
       store<f32>(at(dxr, c), load<f32>(at(dxr, c)) + rs * (g - mg - xh * mgx));
@@ -104,19 +132,19 @@ export function layerNormBackwardInput(x: usize, gamma: usize, mean: usize, rstd
   }
 }
 
-// dgamma[c] += Σ_r dy·xhat, dbeta[c] += Σ_r dy (threads split columns).
-export function layerNormBackwardParams(x: usize, mean: usize, rstd: usize, dy: usize, dgamma: usize, dbeta: usize,
-  R: i32, C: i32, tid: i32, nth: i32): void {
+// dgamma[c] += Σ_t partial_t[c], dbeta[c] += Σ_t partial_t[C + c] over the `used` threads'
+// scratch partials written by layerNormBackward (threads split the columns).
+export function layerNormReduceParams(scratch: usize, dgamma: usize, dbeta: usize, C: i32, used: i32, tid: i32, nth: i32): void {
   const c1 = share(C, tid + 1, nth, 4);
   for (let c = share(C, tid, nth, 4); c < c1; c++) {
-    let sg: f32 = 0, sb: f32 = 0;
-    for (let r = 0; r < R; r++) {
-      const d = load<f32>(at(dy, r * C + c));
-      sb += d;
-      sg += d * (load<f32>(at(x, r * C + c)) - load<f32>(at(mean, r))) * load<f32>(at(rstd, r));
+    let g: f32 = 0, b: f32 = 0;
+    for (let t = 0; t < used; t++) {
+      const p = scratch + <usize>t * SCRATCH_BYTES;
+      g += load<f32>(at(p, c));
+      b += load<f32>(at(p, C + c));
     }
-    store<f32>(at(dgamma, c), load<f32>(at(dgamma, c)) + sg);
-    store<f32>(at(dbeta, c), load<f32>(at(dbeta, c)) + sb);
+    store<f32>(at(dgamma, c), load<f32>(at(dgamma, c)) + g);
+    store<f32>(at(dbeta, c), load<f32>(at(dbeta, c)) + b);
   }
 }
 

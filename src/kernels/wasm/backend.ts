@@ -10,7 +10,7 @@ import {
   resolveRotary, sameLength,
 } from '../validate.js';
 import type { EngineMemory } from './memory.js';
-import type { KernelExport, ThreadRunner } from './exports.js';
+import { SCRATCH_BYTES, type KernelExport, type ThreadRunner } from './exports.js';
 
 export interface WasmBackendParts {
   readonly memory: EngineMemory;
@@ -96,10 +96,12 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const K = 'layerNormBackward';
       checkLayerNorm(K, d.rows, d.cols, d.eps, x, { gamma, dgamma, dbeta }, { mean, rstd });
       checkRowsCols(K, d.rows, d.cols, { dy: [dy, d.rows * d.cols], dx: [dx, d.rows * d.cols] });
-      const xp = p(K, 'x', x), mp = p(K, 'mean', mean), rp = p(K, 'rstd', rstd), dyp = p(K, 'dy', dy);
-      const work = d.rows * d.cols * 4;
-      call('layerNormBackwardInput', [xp, p(K, 'gamma', gamma), mp, rp, dyp, p(K, 'dx', dx), d.rows, d.cols], work);
-      call('layerNormBackwardParams', [xp, mp, rp, dyp, p(K, 'dgamma', dgamma), p(K, 'dbeta', dbeta), d.rows, d.cols], work);
+      if (d.cols * 8 > SCRATCH_BYTES) throw new RangeError(`${K}: cols=${d.cols} exceeds the wasm backend's maximum ${SCRATCH_BYTES / 8}`);
+      const work = d.rows * d.cols * 8;
+      const used = work < minParallelWork ? 1 : runner.threads;
+      runner.run('layerNormBackward', [p(K, 'x', x), p(K, 'gamma', gamma), p(K, 'mean', mean), p(K, 'rstd', rstd), p(K, 'dy', dy),
+        p(K, 'dx', dx), scratch, d.rows, d.cols], used);
+      call('layerNormReduceParams', [scratch, p(K, 'dgamma', dgamma), p(K, 'dbeta', dbeta), d.cols, used], d.cols * used);
     },
     activationForward(kind, x, y) {
       const K = 'activationForward';

@@ -2,7 +2,7 @@
 export const KERNEL_EXPORTS = [
   'matmul', 'attentionForward', 'attentionBackward',
   'biasAddForward', 'biasAddBackward', 'embeddingForward', 'embeddingBackward',
-  'layerNormForward', 'layerNormBackwardInput', 'layerNormBackwardParams',
+  'layerNormForward', 'layerNormBackward', 'layerNormReduceParams',
   'activationForward', 'activationBackward', 'gluForward', 'gluBackward', 'add', 'scale', 'dropout', 'rotary',
   'crossEntropyForward', 'crossEntropyBackward', 'adamw', 'sumSquares', 'fmaPeak',
 ] as const;
