@@ -8,12 +8,13 @@
 // kValid: u8 [B, Tk] or 0 for all valid.
 // Key j is visible to query i iff (!causal || kPos[j] <= qPos[i]) && kValid[j] != 0.
 // A query with no visible key gets an all-zero output and lse = -inf (and zero gradients).
-import { exp4, hmax4, share, SCRATCH_BYTES } from './common';
+import { exp4, fma4, hmax4, hsum4, SCRATCH_BYTES } from './common';
 import { gemmBlock } from './gemm';
 
 const QB: i32 = 64;
 const KB: i32 = 64;
 const KBB: usize = <usize>KB << 2;
+const QBB: usize = <usize>QB << 2;
 export const MAX_HEAD_DIM: i32 = 256;
 
 @inline function f32At(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
@@ -55,6 +56,15 @@ function scaleRow(p: usize, n: i32, s: f32): void {
 
 function fillRow(p: usize, n: i32, x: f32): void {
   for (let j = 0; j < n; j++) store<f32>(p + (<usize>j << 2), x);
+}
+
+function dotRow(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) acc = fma4(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)), acc);
+  let s = hsum4(acc);
+  for (; j < n; j++) s += f32At(a, j) * f32At(b, j);
+  return s;
 }
 
 // dst[j] += src[j]
@@ -117,34 +127,40 @@ function tileMode(causal: bool, qMin: i32, qMax: i32, kp: usize, kv: usize, nk: 
   return partial ? 2 : 1;
 }
 
+// Forward, per task (batch, head, block of QB queries), scores kept transposed: Sᵀ = K·Qᵀ with Qᵀ
+// packed once per task, so no per-key-block packing is needed and the online softmax runs down
+// the key axis with SIMD across 4 queries at a time; then O += P·V reads Sᵀ as a transposed A.
 export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: usize,
   qPos: usize, kPos: usize, kValid: usize, B: i32, Tq: i32, Tk: i32, H: i32, D: i32,
   ldq: i32, ldk: i32, ldv: i32, ldo: i32, scale: f32, causalFlag: i32, scratch: usize,
   tid: i32, nth: i32): void {
   const causal = causalFlag != 0;
   const ws = scratch + <usize>tid * SCRATCH_BYTES;
-  const Kt = ws;                                   // D × KB
-  const S = Kt + (<usize>MAX_HEAD_DIM * KBB);      // QB × KB
-  const mrow = S + <usize>QB * KBB;                // QB running maxima
-  const lrow = mrow + (<usize>QB << 2);            // QB running sums
+  const Qt = ws;                                   // D × QB (queries contiguous)
+  const St = Qt + (<usize>MAX_HEAD_DIM * QBB);     // KB × QB: scores, then probabilities
+  const mrow = St + <usize>KB * QBB;               // QB running maxima
+  const lrow = mrow + QBB;                         // QB running sums
+  const crow = lrow + QBB;                         // QB rescale factors of the current block
   const nqb = (Tq + QB - 1) / QB;
   const tasks = B * H * nqb;
-  const ldqB = <usize>ldq << 2, ldoB = <usize>ldo << 2;
+  const ldoB = <usize>ldo << 2;
   for (let task = tid; task < tasks; task += nth) {
     const qb = task % nqb;
     const bh = task / nqb;
     const h = bh % H, b = bh / H;
     const i0 = qb * QB;
     const nq = min(QB, Tq - i0);
+    const nq4 = (nq + 3) & ~3;
     const qBase = q + ((<usize>(b * Tq + i0) * ldq + h * D) << 2);
     const oBase = o + ((<usize>(b * Tq + i0) * ldo + h * D) << 2);
     const qp = qPos + (<usize>(b * Tq + i0) << 2);
     const qMin = causal ? posMin(qp, nq) : 0, qMax = causal ? posMax(qp, nq) : 0;
-    for (let i = 0; i < nq; i++) {
+    packQueriesTransposed(qBase, ldq, nq, D, Qt);
+    for (let i = 0; i < QB; i++) {
       store<f32>(mrow + (<usize>i << 2), -Infinity);
       store<f32>(lrow + (<usize>i << 2), 0);
-      fillRow(oBase + <usize>i * ldoB, D, 0);
     }
+    for (let i = 0; i < nq; i++) fillRow(oBase + <usize>i * ldoB, D, 0);
     for (let j0 = 0; j0 < Tk; j0 += KB) {
       const nk = min(KB, Tk - j0);
       const kp = kPos + (<usize>(b * Tk + j0) << 2);
@@ -153,21 +169,14 @@ export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: us
       if (mode == 0) continue;
       const kBase = k + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
       const vBase = v + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);
-      packTransposed(kBase, ldk, nk, D, Kt);
-      gemmBlock(nq, nk, D, qBase, ldqB, 4, Kt, KBB, S, KBB, scale, 0);
-      if (mode == 2) applyMask(S, nq, nk, qp, kp, kv, causal);
+      gemmBlock(nk, nq4, D, kBase, <usize>ldk << 2, 4, Qt, QBB, St, QBB, scale, 0);
+      if (mode == 2) applyMaskTransposed(St, nq, nk, qp, kp, kv, causal);
+      onlineSoftmaxColumns(St, nk, nq4, mrow, lrow, crow);
       for (let i = 0; i < nq; i++) {
-        const row = S + <usize>i * KBB;
-        const mOld = load<f32>(mrow + (<usize>i << 2));
-        const mNew = Mathf.max(mOld, rowMax(row, nk));
-        if (mNew == -Infinity) { fillRow(row, nk, 0); continue; }
-        const sum = expRowSub(row, nk, mNew);
-        const corr = mOld == -Infinity ? <f32>0 : Mathf.exp(mOld - mNew);
-        store<f32>(lrow + (<usize>i << 2), load<f32>(lrow + (<usize>i << 2)) * corr + sum);
-        store<f32>(mrow + (<usize>i << 2), mNew);
+        const corr = load<f32>(crow + (<usize>i << 2));
         if (corr != 1) scaleRow(oBase + <usize>i * ldoB, D, corr);
       }
-      gemmBlock(nq, D, nk, S, KBB, 4, vBase, <usize>ldv << 2, oBase, ldoB, 1, 1);
+      gemmBlock(nq, D, nk, St, 4, QBB, vBase, <usize>ldv << 2, oBase, ldoB, 1, 1);
     }
     const lseBase = lse + (<usize>((b * H + h) * Tq + i0) << 2);
     for (let i = 0; i < nq; i++) {
@@ -181,6 +190,52 @@ export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: us
         store<f32>(lseBase + (<usize>i << 2), load<f32>(mrow + (<usize>i << 2)) + Mathf.log(l));
       }
     }
+  }
+}
+
+// Qᵀ[d][i] = q row i (stride ld floats), columns nq..QB zero.
+function packQueriesTransposed(x: usize, ld: i32, nq: i32, D: i32, dst: usize): void {
+  for (let d = 0; d < D; d++) memory.fill(dst + <usize>d * QBB, 0, QBB);
+  for (let i = 0; i < nq; i++) {
+    const row = x + (<usize>i * ld << 2);
+    for (let d = 0; d < D; d++) store<f32>(dst + <usize>d * QBB + (<usize>i << 2), f32At(row, d));
+  }
+}
+
+// Sᵀ[j][i] = -inf for the invisible (query i, key j) pairs of a tile.
+function applyMaskTransposed(St: usize, nq: i32, nk: i32, qp: usize, kp: usize, kv: usize, causal: bool): void {
+  for (let j = 0; j < nk; j++) {
+    const row = St + <usize>j * QBB;
+    const invalid = kv != 0 && load<u8>(kv + j) == 0;
+    const pj = causal ? load<i32>(kp + (<usize>j << 2)) : 0;
+    for (let i = 0; i < nq; i++) {
+      if (invalid || (causal && pj > load<i32>(qp + (<usize>i << 2)))) store<f32>(row + (<usize>i << 2), -Infinity);
+    }
+  }
+}
+
+// One key block of the online softmax, 4 queries per vector: new max m' = max(m, max_j S[j]),
+// P = exp(S − m'), l = l·exp(m − m') + Σ_j P; the factor exp(m − m') goes to corr for the output
+// rows. A query whose scores are all −inf so far keeps m = −inf, P = 0, l = 0.
+function onlineSoftmaxColumns(St: usize, nk: i32, nq4: i32, mrow: usize, lrow: usize, crow: usize): void {
+  const ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
+  for (let i = 0; i < nq4; i += 4) {
+    const col = St + (<usize>i << 2);
+    let mx = ninf;
+    for (let j = 0; j < nk; j++) mx = f32x4.max(mx, v128.load(col + <usize>j * QBB));
+    const mOld = v128.load(mrow + (<usize>i << 2));
+    const mNew = f32x4.max(mOld, mx);
+    const mSafe = v128.bitselect(zero, mNew, f32x4.eq(mNew, ninf));
+    let sum = zero;
+    for (let j = 0; j < nk; j++) {
+      const e = exp4(f32x4.sub(v128.load(col + <usize>j * QBB), mSafe));
+      v128.store(col + <usize>j * QBB, e);
+      sum = f32x4.add(sum, e);
+    }
+    const corr = exp4(f32x4.sub(mOld, mSafe));
+    v128.store(crow + (<usize>i << 2), corr);
+    v128.store(lrow + (<usize>i << 2), fma4(v128.load(lrow + (<usize>i << 2)), corr, sum));
+    v128.store(mrow + (<usize>i << 2), mNew);
   }
 }
 
@@ -233,8 +288,7 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
         gemmBlock(nq, nk, D, dOBase, ldoB, 4, Vt, KBB, dP, KBB, 1, 0);
         for (let i = 0; i < nq; i++) {
           const orow = oBase + <usize>i * ldoB, drow = dOBase + <usize>i * ldoB;
-          let delta: f32 = 0;
-          for (let d = 0; d < D; d++) delta += f32At(orow, d) * f32At(drow, d);
+          const delta = dotRow(orow, drow, D);
           const pr = P + <usize>i * KBB, dpr = dP + <usize>i * KBB;
           const dv4 = f32x4.splat(delta);
           let j = 0;

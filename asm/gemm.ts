@@ -153,14 +153,15 @@ export function gemmBlock(m: i32, n: i32, kc: i32, a: usize, rsA: usize, csA: us
   }
 }
 
-// Blocking of the public matmul (BLIS-style): KC rows of op(B) are packed at a time into panels of
-// 8 columns, NCP panels per block (512 KiB of the thread's scratch); op(A) is packed MC rows at a
-// time into 4-row tiles laid out [tile][k][4], so the micro-kernel streams both operands
-// contiguously whatever the stored layout (no 4 KiB-stride cache-set conflicts).
-const KC: i32 = 256;
-const NCP: i32 = 64;
-const MC: i32 = 128;
-export const GEMM_WORKSPACE_FLOATS: i32 = KC * 8 * NCP + MC * KC + 8;
+// Blocking of the public matmul (BLIS-style): up to KC rows of op(B) are packed at a time into
+// panels of 8 columns, as many panels as fit 512 KiB of the thread's scratch; op(A) is packed MC
+// rows at a time into 4-row tiles laid out [tile][k][4], so the micro-kernel streams both operands
+// contiguously whatever the stored layout. A long KC means each C tile is loaded and stored once
+// per KC rows of B: C rarely fits in L2, and those reloads are what costs.
+const KC: i32 = 512;
+const MC: i32 = 64;
+const B_PACK_FLOATS: i32 = 131072;
+export const GEMM_WORKSPACE_FLOATS: i32 = B_PACK_FLOATS + MC * KC + 8;
 
 // Packs op(B)[k0..k0+kc, 8p..8p+8) for panels p0..p1 into ws as [panel][k][8], zero-padded.
 function packB(b: usize, ldb: i32, transB: bool, n: i32, k0: i32, kc: i32, p0: i32, p1: i32, ws: usize): void {
@@ -189,23 +190,58 @@ function packB(b: usize, ldb: i32, transB: bool, n: i32, k0: i32, kc: i32, p0: i
 }
 
 // Packs op(A)[i0..i1, k0..k0+kc) into dst as [tile of 4 rows][k][4], the last tile zero-padded.
+// Full tiles are copied with vectors: transposed A is already [k][row]; row-major A is read four
+// k at a time from each of the 4 rows and transposed 4×4 with shuffles.
 function packA(a: usize, lda: i32, transA: bool, i0: i32, i1: i32, k0: i32, kc: i32, dst: usize): void {
+  if (transA) {
+    // Row k of the stored A holds all the block's rows: copy it across the tiles in one sweep
+    // (going tile by tile instead would touch kc cache lines per tile and thrash L1).
+    const full = (i1 - i0) >> 2;
+    const tileB = <usize>kc << 4;
+    for (let k = 0; k < kc; k++) {
+      const src = a + ((<usize>(k0 + k) * lda + i0) << 2);
+      const d = dst + (<usize>k << 4);
+      for (let t = 0; t < full; t++) v128.store(d + <usize>t * tileB, v128.load(src + (<usize>t << 4)));
+    }
+    packTail(a, lda, true, i0 + full * 4, i1, k0, kc, dst + <usize>full * tileB);
+    return;
+  }
   for (let t = i0; t < i1; t += 4) {
     const nr = min(4, i1 - t);
-    for (let k = 0; k < kc; k++) {
-      if (transA && nr == 4) {
-        v128.store(dst, v128.load(a + ((<usize>(k0 + k) * lda + t) << 2)));
-      } else {
-        for (let r = 0; r < 4; r++) {
-          let v: f32 = 0;
-          if (r < nr) {
-            v = transA ? load<f32>(a + ((<usize>(k0 + k) * lda + t + r) << 2)) : load<f32>(a + ((<usize>(t + r) * lda + k0 + k) << 2));
-          }
-          store<f32>(dst + (<usize>r << 2), v);
-        }
+    let k = 0;
+    if (nr == 4) {
+      const r0 = a + ((<usize>t * lda + k0) << 2), ldB = <usize>lda << 2;
+      const r1 = r0 + ldB, r2 = r1 + ldB, r3 = r2 + ldB;
+      for (; k + 4 <= kc; k += 4) {
+        const off = <usize>k << 2;
+        const x0 = v128.load(r0 + off), x1 = v128.load(r1 + off), x2 = v128.load(r2 + off), x3 = v128.load(r3 + off);
+        const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), t1 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+        const t2 = i32x4.shuffle(x0, x1, 2, 6, 3, 7), t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+        v128.store(dst, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+        v128.store(dst, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(dst, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(dst, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+        dst += 64;
       }
-      dst += 16;
     }
+    packTail(a, lda, false, t, t + nr, k0 + k, kc - k, dst);
+    dst += <usize>(kc - k) << 4;
+  }
+}
+
+// Element-wise packing of one partial tile (rows t..t1, fewer than 4 or a k remainder), zero-padded.
+function packTail(a: usize, lda: i32, transA: bool, t: i32, t1: i32, k0: i32, kc: i32, dst: usize): void {
+  if (t >= t1) return;
+  const nr = t1 - t;
+  for (let k = 0; k < kc; k++) {
+    for (let r = 0; r < 4; r++) {
+      let v: f32 = 0;
+      if (r < nr) {
+        v = transA ? load<f32>(a + ((<usize>(k0 + k) * lda + t + r) << 2)) : load<f32>(a + ((<usize>(t + r) * lda + k0 + k) << 2));
+      }
+      store<f32>(dst + (<usize>r << 2), v);
+    }
+    dst += 16;
   }
 }
 
@@ -223,7 +259,8 @@ export function matmul(transA: i32, transB: i32, m: i32, n: i32, k: i32,
   const r1 = splitCols ? m : share(m, tid + 1, nth, 4);
   if (p0 >= p1 || r0 >= r1) return;
   const wsB = ws + <usize>tid * SCRATCH_BYTES;
-  const wsA = wsB + (<usize>(KC * 8 * NCP) << 2);
+  const wsA = wsB + (<usize>B_PACK_FLOATS << 2);
+  const NCP = max(1, B_PACK_FLOATS / (min(KC, k) * 8));
   const tmp = wsA + (<usize>(MC * KC) << 2);
   const ldcB: usize = <usize>ldc << 2;
   for (let bi = 0; bi < batch; bi++) {

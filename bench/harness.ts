@@ -18,7 +18,7 @@ export interface BenchResult {
 export interface TimeOptions { readonly warmup?: number; readonly repeat?: number; readonly minMs?: number }
 
 /** Median of per-run times (ms) after warm-up; runs at least `repeat` times and at least `minMs` in total. */
-export function timeMedian(fn: () => void, opts: TimeOptions = {}): { median: number; runs: number } {
+export function timeMedian(fn: () => void, opts: TimeOptions = {}): { median: number; best: number; runs: number } {
   for (let i = 0; i < (opts.warmup ?? 2); i++) fn();
   const times: number[] = [];
   const start = performance.now();
@@ -28,7 +28,7 @@ export function timeMedian(fn: () => void, opts: TimeOptions = {}): { median: nu
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  return { median: times[times.length >> 1]!, runs: times.length };
+  return { median: times[times.length >> 1]!, best: times[0]!, runs: times.length };
 }
 
 export function loadWarning(): string | null {
@@ -59,20 +59,22 @@ export interface BenchArgs {
   readonly threads: number | undefined;
   readonly only: readonly string[] | null;
   readonly repeat: number | undefined;
+  readonly rounds: number;
   readonly simd: 'auto' | 'relaxed-simd' | 'simd128';
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  let json = false, threads: number | undefined, only: string[] | null = null, repeat: number | undefined;
+  let json = false, threads: number | undefined, only: string[] | null = null, repeat: number | undefined, rounds = 1;
   let simd: BenchArgs['simd'] = 'auto';
   for (const a of argv) {
     const [key, value] = a.startsWith('--') ? a.slice(2).split('=', 2) as [string, string | undefined] : [a, undefined];
     if (key === 'json' && value === undefined) json = true;
     else if (key === 'threads' && value) threads = Number(value);
     else if (key === 'only' && value) only = value.split(',');
-    else if (key === 'repeat' && value) repeat = Number(value);
+    else if (key === 'repeat' && value && Number.isInteger(Number(value)) && Number(value) >= 1) repeat = Number(value);
+    else if (key === 'rounds' && value && Number.isInteger(Number(value)) && Number(value) >= 1) rounds = Number(value);
     else if (key === 'simd' && (value === 'auto' || value === 'relaxed-simd' || value === 'simd128')) simd = value;
-    else throw new Error(`unknown benchmark option '${a}'; allowed: --json, --threads=N, --only=case1,case2, --repeat=N, --simd=auto|relaxed-simd|simd128`);
+    else throw new Error(`unknown benchmark option '${a}'; allowed: --json, --threads=N, --only=case1,case2, --repeat=N, --rounds=N, --simd=auto|relaxed-simd|simd128`);
   }
-  return { json, threads, only, repeat, simd };
+  return { json, threads, only, repeat, rounds, simd };
 }

@@ -8,7 +8,7 @@ const SUITES = ['kernels'] as const;
 async function main(argv: readonly string[]): Promise<number> {
   const [suite, ...rest] = argv;
   if (!suite || !(SUITES as readonly string[]).includes(suite)) {
-    console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--threads=N] [--only=case,…] [--repeat=N] [--simd=auto|relaxed-simd|simd128]`);
+    console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--threads=N] [--only=case,…] [--repeat=N] [--rounds=N] [--simd=auto|relaxed-simd|simd128]`);
     return 2;
   }
   const args = parseBenchArgs(rest);
@@ -17,8 +17,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (warn) console.error(warn);
   const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd });
   try {
-    log(`engine: wasm ${engine.info.simd}, ${engine.info.threads} threads; medians of ≥ ${args.repeat ?? 7} runs after warm-up`);
-    const results = runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, (l) => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); });
+    log(`engine: wasm ${engine.info.simd}, ${engine.info.threads} threads; per case the median over ${args.rounds} round(s) of the median of ≥ ${args.repeat ?? 7} runs after warm-up`);
+    const results = await runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, args.rounds, (l) => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); });
     if (!args.json) process.stderr.write('\r\x1b[K');
     if (args.json) for (const r of results) console.log(JSON.stringify(r));
     else printTable(results, log);
