@@ -43,7 +43,7 @@ export function printTable(results: readonly BenchResult[], log: (line: string) 
   const rows = results.map((r) => [
     r.name, r.ms < 0.1 ? r.ms.toFixed(4) : r.ms.toFixed(2), r.gflops === null ? '-' : r.gflops.toFixed(1),
     r.fractionOfCeiling === null ? '-' : `${(100 * r.fractionOfCeiling).toFixed(0)}%`, String(r.threads), r.simd,
-    r.target === null ? '' : `${r.target} ${r.targetMet ? 'met' : 'MISSED'}`,
+    r.target === null ? '' : r.targetMet === null ? r.target : `${r.target} ${r.targetMet ? 'met' : 'MISSED'}`,
     Object.entries(r.extra ?? {}).map(([k, v]) => `${k}=${v}`).join(' '),
   ]);
   const head = ['case', 'ms', 'GFLOP/s', 'of ceiling', 'threads', 'simd', 'target', 'notes'];

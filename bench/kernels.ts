@@ -149,15 +149,18 @@ export async function runKernelBenchmarks(e: Engine, only: readonly string[] | n
   cases.forEach((c, i) => {
     const ms = median(perCase[i]!);
     const gflops = c.flops / (ms * 1e6);
-    const [target, met] = c.target ? c.target(ms, gflops, e.info.simd) : [null, null];
+    // The issue's targets are for 2 threads on an idle machine; other thread counts only show them.
+    const [t, m] = c.target ? c.target(ms, gflops, e.info.simd) : [null, null];
+    const [target, met] = e.info.threads === 2 || t === null ? [t, m] : [`(${t} at 2 threads)`, null];
     const spread: Record<string, string> = rounds > 1 ? { 'range ms': `${Math.min(...perCase[i]!).toFixed(1)}-${Math.max(...perCase[i]!).toFixed(1)}` } : {};
     results.push({ ...base, name: c.name, ms, gflops, fractionOfCeiling: gflops / ceiling, target, targetMet: met,
       extra: { runs: `${rounds}x${runs}`, ...spread, ...(c.extra ? c.extra(ms) : {}) } });
   });
   if (!only || only.includes('pool-dispatch')) {
     const us = measureDispatch(e);
+    const twoThreads = e.info.threads === 2;
     results.push({ ...base, name: 'pool-dispatch', ms: us / 1000, gflops: null, fractionOfCeiling: null,
-      target: '≤ 50 µs', targetMet: us <= 50, extra: { us: us.toFixed(1) } });
+      target: twoThreads ? '≤ 50 µs' : '(≤ 50 µs at 2 threads)', targetMet: twoThreads ? us <= 50 : null, extra: { us: us.toFixed(1) } });
   }
   return results;
 }
