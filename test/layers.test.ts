@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { referenceKernels as ref, rotaryInverseFrequencies, type Activation } from '../src/index.js';
+import { referenceKernels as ref, rotaryDimsFor, rotaryInverseFrequencies, type Activation } from '../src/index.js';
 import { assertClose } from './helpers/compare.js';
 import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';
@@ -129,6 +129,13 @@ describe('rotary frequencies and invariants', () => {
       return weightedSum(q, k);
     };
     assert.ok(Math.abs(dot(10, 3) - dot(110, 103)) < 1e-9);
+  });
+  it('rotates floor_even(headDim × fraction) dims', () => {
+    assert.equal(rotaryDimsFor(64, 0.5), 32);
+    assert.equal(rotaryDimsFor(64, 0.25), 16);
+    assert.equal(rotaryDimsFor(10, 0.5), 4);
+    assert.equal(rotaryDimsFor(3, 1), 2);
+    assert.throws(() => rotaryDimsFor(8, 1.5), /fraction must be in \[0, 1\]/);
   });
   it('rejects odd rotary dims', () => {
     assert.throws(() => ref.rotaryForward({ rows: 1, heads: 1, headDim: 4, rotaryDims: 3, maxWavelength: 8 }, new Float32Array(4), Int32Array.of(1)),

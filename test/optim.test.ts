@@ -35,6 +35,15 @@ describe('loss and optimiser kernels: wasm vs reference', () => {
       assert.equal(loss[0], 2 * Math.fround(1e30));
       assertClose(loss.subarray(1), [-110 + 110 + Math.log(1 + Math.exp(-10) + Math.exp(-20) + Math.exp(-30))], 'large', 1e-5);
     });
+    it(`NaN logits give a NaN loss for that row only, ${label(e)}`, () => {
+      const d = { rows: 2, vocab: 5, ignoreIndex: -1, zLoss: 1e-4 };
+      const logits = e.allocF32(10), t = e.allocI32(2), loss = e.allocF32(2), lse = e.allocF32(2);
+      logits.set([0, 1, NaN, 3, 4, 0, 1, 2, 3, 4]);
+      t.set([1, 1]);
+      e.kernels.crossEntropyForward(d, logits, t, loss, lse);
+      assert.ok(Number.isNaN(loss[0]!));
+      assert.ok(Number.isFinite(loss[1]!));
+    });
     it(`AdamW step, ${label(e)}`, () => {
       for (const n of [1, 7, 4097]) {
         const p = randomPair(e, rng, n), g = randomPair(e, rng, n), m = randomPair(e, rng, n, 0.1), v = randomPair(e, rng, n, 0.1);

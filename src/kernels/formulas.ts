@@ -25,3 +25,9 @@ export function dropoutHash(seed: number, index: number): number {
 export function dropoutThreshold(p: number): number {
   return Math.min(4294967295, Math.floor(p * 4294967296));
 }
+
+/** Rotated dims per head for a rotary fraction: floor_even(headDim × fraction), as in Perceiver AR. */
+export function rotaryDimsFor(headDim: number, fraction: number): number {
+  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`rotary fraction must be in [0, 1], got ${fraction}`);
+  return 2 * Math.floor((headDim * fraction) / 2);
+}
