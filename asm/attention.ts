@@ -8,7 +8,7 @@
 // kValid: u8 [B, Tk] or 0 for all valid.
 // Key j is visible to query i iff (!causal || kPos[j] <= qPos[i]) && kValid[j] != 0.
 // A query with no visible key gets an all-zero output and lse = -inf (and zero gradients).
-import { exp4, fma4, hmax4, hsum4, SCRATCH_BYTES } from './common';
+import { exp4, fma4, hsum4, SCRATCH_BYTES } from './common';
 import { gemmBlock } from './gemm';
 
 const QB: i32 = 64;
@@ -18,15 +18,6 @@ const QBB: usize = <usize>QB << 2;
 export const MAX_HEAD_DIM: i32 = 256;
 
 @inline function f32At(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
-
-function rowMax(p: usize, n: i32): f32 {
-  let j = 0;
-  let mv = f32x4.splat(-Infinity);
-  for (; j + 4 <= n; j += 4) mv = f32x4.max(mv, v128.load(p + (<usize>j << 2)));
-  let m = hmax4(mv);
-  for (; j < n; j++) m = Mathf.max(m, f32At(p, j));
-  return m;
-}
 
 // p[j] = exp(p[j] - sub) in place; returns the sum.
 function expRowSub(p: usize, n: i32, sub: f32): f32 {
@@ -85,7 +76,7 @@ function packTransposed(x: usize, ld: i32, nk: i32, D: i32, dst: usize): void {
   }
 }
 
-// Minimum and maximum of an i32 run; returned packed as (min, max) in an i64.
+// Minimum and maximum of an i32 run (positions of a query or key block).
 @inline function posMin(p: usize, n: i32): i32 {
   let m = i32.MAX_VALUE;
   for (let j = 0; j < n; j++) m = min(m, load<i32>(p + (<usize>j << 2)));

@@ -42,11 +42,6 @@
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
-@inline export function hmax4(v: v128): f32 {
-  return Mathf.max(Mathf.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
-    Mathf.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-}
-
 // Counter-based 32-bit hash (lowbias32 finaliser) used by dropout: the keep decision of element i
 // depends only on (seed, i), so it is the same for any thread count and is regenerated in backward.
 @inline export function hash32(seed: u32, i: u32): u32 {
