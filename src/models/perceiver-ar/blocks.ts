@@ -1,0 +1,185 @@
+// One pre-LN attention + MLP block, forward and backward (the backward mirrors the forward line
+// by line). The same code serves the cross-attend (queries from the latents, keys/values from the
+// inputs, separate norms, the query residual) and the latent self-attention blocks.
+//   mid = x + drop(Wo·Attn(q, k, v));   out = mid + drop(W2·f(W1·LN(mid)))
+import type { AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
+import { linearBackward, linearForward } from '../../nn/linear.js';
+import type { BlockParams, NormParams } from './params.js';
+
+/** Per-block saved activations; all [R, ·] with R = B·N latent rows. */
+export interface BlockActs {
+  readonly lnOut: F32; readonly lnMean: F32; readonly lnRstd: F32;
+  /** Self: [R, 3C] fused q|k|v (q and k rotated). Cross: [R, C] q (rotated). */
+  readonly q: F32;
+  readonly att: F32; readonly lse: F32;
+  readonly proj: F32; readonly mid: F32;
+  readonly ln2Out: F32; readonly ln2Mean: F32; readonly ln2Rstd: F32;
+  readonly h: F32; readonly a: F32; readonly mlpOut: F32;
+}
+
+/** The cross-attend's keys side: Xn = LN_kv(keys), kv = Xn·Wkv (k rotated). Rows: B·Mk. */
+export interface KeyActs {
+  readonly keys: F32; readonly xn: F32; readonly mean: F32; readonly rstd: F32; readonly kv: F32;
+  readonly positions: I32; readonly valid: U8; readonly count: number;
+}
+
+/** Shared gradient scratch, sized for the largest block. */
+export interface BlockGrads {
+  readonly dLn: F32; readonly dQ: F32; readonly dAtt: F32; readonly dProj: F32; readonly dH: F32; readonly dA: F32; readonly dMlp: F32;
+}
+
+export interface BlockContext {
+  readonly k: KernelSet;
+  readonly B: number;
+  readonly N: number;
+  readonly C: number;
+  readonly eps: number;
+  readonly dropout: number;
+  /** Dropout seeds for the attention and MLP outputs of this block. */
+  readonly seeds: readonly [number, number];
+  readonly latentPositions: I32;
+  readonly latentValid: U8;
+  /** Rotary settings, or null for absolute positions. */
+  readonly rotary: { readonly fraction: number; readonly maxWavelength: number } | null;
+}
+
+const rows = <T extends F32 | I32 | U8>(x: T, n: number): T => x.subarray(0, n) as T;
+
+function layerNorm(ctx: BlockContext, n: NormParams, R: number, cols: number, x: F32, y: F32, mean: F32, rstd: F32): void {
+  ctx.k.layerNormForward({ rows: R, cols, eps: ctx.eps }, rows(x, R * cols), n.g, n.b, rows(y, R * cols), rows(mean, R), rows(rstd, R));
+}
+
+function rotaryDims(ctx: BlockContext, heads: number): number {
+  return ctx.rotary ? 2 * Math.floor(((ctx.C / heads) * ctx.rotary.fraction) / 2) : 0;
+}
+
+function rotate(ctx: BlockContext, heads: number, R: number, x: F32, stride: number, positions: I32, backward: boolean): void {
+  const rot = rotaryDims(ctx, heads);
+  if (!ctx.rotary || rot === 0) return;
+  const d = { rows: R, heads, headDim: ctx.C / heads, rowStride: stride, rotaryDims: rot, maxWavelength: ctx.rotary.maxWavelength };
+  if (backward) ctx.k.rotaryBackward(d, x, rows(positions, R));
+  else ctx.k.rotaryForward(d, x, rows(positions, R));
+}
+
+/** y = x + drop(branch): the residual with dropout on the branch (training only). */
+function residual(ctx: BlockContext, seed: number, n: number, x: F32, branch: F32, scratch: F32, y: F32): void {
+  if (ctx.dropout > 0) {
+    ctx.k.dropoutForward({ p: ctx.dropout, seed }, rows(branch, n), rows(scratch, n));
+    ctx.k.add(rows(x, n), rows(scratch, n), rows(y, n));
+  } else {
+    ctx.k.add(rows(x, n), rows(branch, n), rows(y, n));
+  }
+}
+
+/** d(branch) from d(y) through the dropout; returns dy itself when there is no dropout. */
+function residualBackward(ctx: BlockContext, seed: number, n: number, dy: F32, dBranch: F32): F32 {
+  if (ctx.dropout === 0) return dy;
+  const out = rows(dBranch, n);
+  out.fill(0);
+  ctx.k.dropoutBackward({ p: ctx.dropout, seed }, rows(dy, n), out);
+  return out;
+}
+
+function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, keys: KeyActs | null) {
+  const C = ctx.C, H = p.heads, R = ctx.B * ctx.N;
+  const selfMask: AttentionMask = {
+    causal: { queryPositions: rows(ctx.latentPositions, R), keyPositions: rows(ctx.latentPositions, R) },
+    keyValid: rows(ctx.latentValid, R),
+  };
+  if (!keys) {
+    return {
+      dims: { batch: ctx.B, queries: ctx.N, keys: ctx.N, heads: H, headDim: C / H, ldq: 3 * C, ldk: 3 * C, ldv: 3 * C, ldo: C },
+      mask: selfMask, q: acts.q, k: acts.q.subarray(C), v: acts.q.subarray(2 * C),
+    };
+  }
+  const Mk = keys.count;
+  return {
+    dims: { batch: ctx.B, queries: ctx.N, keys: Mk, heads: H, headDim: C / H, ldq: C, ldk: 2 * C, ldv: 2 * C, ldo: C },
+    mask: {
+      causal: { queryPositions: rows(ctx.latentPositions, R), keyPositions: rows(keys.positions, ctx.B * Mk) },
+      keyValid: rows(keys.valid, ctx.B * Mk),
+    } satisfies AttentionMask,
+    q: acts.q, k: keys.kv, v: keys.kv.subarray(C),
+  };
+}
+
+export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, out: F32, keys: KeyActs | null): void {
+  const { k, C } = ctx;
+  const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
+  layerNorm(ctx, p.ln, R, C, x, acts.lnOut, acts.lnMean, acts.lnRstd);
+  if (keys) {
+    const Rk = ctx.B * keys.count;
+    layerNorm(ctx, p.lnKv!, Rk, p.lnKv!.g.length, keys.keys, keys.xn, keys.mean, keys.rstd);
+    linearForward(k, p.kv!, Rk, rows(keys.xn, Rk * p.kv!.inDim), rows(keys.kv, Rk * 2 * C));
+    rotate(ctx, H, Rk, keys.kv, 2 * C, keys.positions, false);
+    linearForward(k, p.q!, R, rows(acts.lnOut, R * C), rows(acts.q, R * C));
+    rotate(ctx, H, R, acts.q, C, ctx.latentPositions, false);
+  } else {
+    linearForward(k, p.qkv!, R, rows(acts.lnOut, R * C), rows(acts.q, R * 3 * C));
+    rotate(ctx, H, R, acts.q, 3 * C, ctx.latentPositions, false);
+    rotate(ctx, H, R, acts.q.subarray(C), 3 * C, ctx.latentPositions, false);
+  }
+  const a = attentionOperands(ctx, p, acts, keys);
+  k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
+  linearForward(k, p.out, R, rows(acts.att, R * C), rows(acts.proj, R * C));
+  residual(ctx, ctx.seeds[0], R * C, x, acts.proj, acts.mlpOut, acts.mid);
+  layerNorm(ctx, p.lnMlp, R, C, acts.mid, acts.ln2Out, acts.ln2Mean, acts.ln2Rstd);
+  linearForward(k, p.mlp1, R, rows(acts.ln2Out, R * C), rows(acts.h, R * F));
+  k.activationForward('squared-relu', rows(acts.h, R * F), rows(acts.a, R * F));
+  linearForward(k, p.mlp2, R, rows(acts.a, R * F), rows(acts.mlpOut, R * C));
+  residual(ctx, ctx.seeds[1], R * C, acts.mid, acts.mlpOut, acts.proj, out);
+}
+
+/**
+ * Given dOut (overwritten: it becomes dx), accumulates parameter gradients; for the cross block
+ * also writes d(keys) into dKeys (zeroed here) for the caller to scatter.
+ * Note: the forward's residual reuses acts.proj / acts.mlpOut as dropout scratch, so the backward
+ * recomputes nothing from them: it needs only x, mid and the saved LN/attention/MLP activations.
+ */
+export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, dOut: F32, g: BlockGrads,
+  keys: KeyActs | null, dKv: F32 | null, dXn: F32 | null, dKeys: F32 | null): void {
+  const { k, C } = ctx;
+  const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
+  const dz = rows(dOut, R * C);
+  // MLP branch: out = mid + drop(mlpOut).
+  const dMlp = residualBackward(ctx, ctx.seeds[1], R * C, dz, g.dMlp);
+  const dA = rows(g.dA, R * F), dH = rows(g.dH, R * F), dLn = rows(g.dLn, R * C);
+  dA.fill(0); dH.fill(0); dLn.fill(0);
+  linearBackward(k, p.mlp2, R, rows(acts.a, R * F), dMlp, dA);
+  k.activationBackward('squared-relu', rows(acts.h, R * F), dA, dH);
+  linearBackward(k, p.mlp1, R, rows(acts.ln2Out, R * C), dH, dLn);
+  k.layerNormBackward({ rows: R, cols: C, eps: ctx.eps }, rows(acts.mid, R * C), p.lnMlp.g, rows(acts.ln2Mean, R), rows(acts.ln2Rstd, R),
+    dLn, dz, p.lnMlp.dg, p.lnMlp.db);
+  // Attention branch: mid = x + drop(Wo·att).
+  const dProj = residualBackward(ctx, ctx.seeds[0], R * C, dz, g.dProj);
+  const dAtt = rows(g.dAtt, R * C);
+  dAtt.fill(0);
+  linearBackward(k, p.out, R, rows(acts.att, R * C), dProj, dAtt);
+  const a = attentionOperands(ctx, p, acts, keys);
+  const qWidth = keys ? C : 3 * C;
+  const dQ = rows(g.dQ, R * qWidth);
+  dQ.fill(0);
+  if (keys) {
+    const Rk = ctx.B * keys.count, Ci = p.kv!.inDim;
+    const dkv = rows(dKv!, Rk * 2 * C);
+    dkv.fill(0);
+    k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dkv, dkv.subarray(C));
+    rotate(ctx, H, R, dQ, C, ctx.latentPositions, true);
+    rotate(ctx, H, Rk, dkv, 2 * C, keys.positions, true);
+    const dxn = rows(dXn!, Rk * Ci), dk = rows(dKeys!, Rk * Ci);
+    dxn.fill(0); dk.fill(0);
+    linearBackward(k, p.kv!, Rk, rows(keys.xn, Rk * Ci), dkv, dxn);
+    k.layerNormBackward({ rows: Rk, cols: Ci, eps: ctx.eps }, rows(keys.keys, Rk * Ci), p.lnKv!.g, rows(keys.mean, Rk), rows(keys.rstd, Rk),
+      dxn, dk, p.lnKv!.dg, p.lnKv!.db);
+    dLn.fill(0);
+    linearBackward(k, p.q!, R, rows(acts.lnOut, R * C), dQ, dLn);
+  } else {
+    k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dQ.subarray(C), dQ.subarray(2 * C));
+    rotate(ctx, H, R, dQ, 3 * C, ctx.latentPositions, true);
+    rotate(ctx, H, R, dQ.subarray(C), 3 * C, ctx.latentPositions, true);
+    dLn.fill(0);
+    linearBackward(k, p.qkv!, R, rows(acts.lnOut, R * C), dQ, dLn);
+  }
+  k.layerNormBackward({ rows: R, cols: C, eps: ctx.eps }, rows(x, R * C), p.ln.g, rows(acts.lnMean, R), rows(acts.lnRstd, R),
+    dLn, dz, p.ln.dg, p.ln.db);
+}

@@ -1,0 +1,259 @@
+// The Perceiver AR model (spec §3–§5): forward and backward orchestration over the kernel set.
+//   E = embed(tokens) (+ absolute positions)       [B·M, C_in]
+//   z0 = Linear(E[last N valid inputs])             [B·N, C]
+//   z1 = CrossAttendBlock(z0, keys = E or a subsample of E)
+//   z_{l+1} = SelfAttendBlock(z_l), l = 1…L;  logits = Linear(LN(z_{L+1}))
+import type { Engine } from '../../engine.js';
+import type { F32 } from '../../kernels/types.js';
+import { dropoutHash } from '../../kernels/formulas.js';
+import { linearBackward, linearForward } from '../../nn/linear.js';
+import { ParamStore } from '../../nn/params.js';
+import { Rng } from '../../tensor/rng.js';
+import { blockBackward, blockForward, type BlockContext, type KeyActs } from './blocks.js';
+import { validateModelConfig, type ModelConfig } from './config.js';
+import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
+import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
+import { allocateWorkspace, type Workspace } from './workspace.js';
+
+export interface ForwardOptions {
+  /** Latents to use (test-time compute knob); default config.numLatents. */
+  readonly numLatents?: number;
+  /** Training mode: residual and cross-attend dropout on, using `rng`. */
+  readonly training?: boolean;
+  readonly rng?: Rng;
+}
+
+export interface ForwardResult {
+  /** Mean loss per scored token (cross-entropy + z-loss), nats. */
+  readonly loss: number;
+  /** Mean cross-entropy alone, nats/token. */
+  readonly crossEntropy: number;
+  readonly tokens: number;
+  readonly layout: LatentLayout;
+}
+
+interface LastForward {
+  readonly layout: LatentLayout;
+  readonly keys: KeyActs;
+  readonly gathered: boolean;
+  readonly seeds: number;
+  readonly training: boolean;
+  readonly count: number;
+}
+
+/** Fixed sinusoidal table [maxPosition + 1, dim]; row 0 (PAD) is zero. */
+export function sinusoidTable(out: F32, maxPosition: number, dim: number): void {
+  for (let p = 1; p <= maxPosition; p++) {
+    for (let i = 0; i < dim; i += 2) {
+      const angle = p / Math.pow(10000, i / dim);
+      out[p * dim + i] = Math.sin(angle);
+      if (i + 1 < dim) out[p * dim + i + 1] = Math.cos(angle);
+    }
+  }
+}
+
+export class PerceiverAR {
+  readonly config: ModelConfig;
+  readonly params: ParamStore;
+  private readonly cross: BlockParams;
+  private readonly selfBlocks: readonly BlockParams[];
+  private readonly sinusoid: F32 | null;
+  private ws: Workspace | null = null;
+  private wsMark = -1;
+  private wsGrads = false;
+  private last: LastForward | null = null;
+
+  constructor(private readonly engine: Engine, config: ModelConfig, seed = 0) {
+    this.config = validateModelConfig(config);
+    const c = this.config;
+    this.params = new ParamStore(engine, modelParamSpecs(c));
+    this.params.initialise(new Rng(seed));
+    this.cross = crossBlockParams(this.params, c);
+    this.selfBlocks = Array.from({ length: c.numLayers }, (_, l) => selfBlockParams(this.params, c, l));
+    this.sinusoid = c.position === 'sinusoidal' ? engine.allocF32((c.maxPosition + 1) * c.embedDim, 'sinusoid table') : null;
+    if (this.sinusoid) sinusoidTable(this.sinusoid, c.maxPosition, c.embedDim);
+  }
+
+  private workspace(B: number, M: number, N: number, grads: boolean): Workspace {
+    const w = this.ws;
+    if (w && w.B === B && w.M === M && w.N === N && (this.wsGrads || !grads)) return w;
+    if (this.wsMark >= 0) this.engine.release(this.wsMark);
+    this.wsMark = this.engine.mark();
+    this.ws = allocateWorkspace(this.engine, this.config, B, M, N, grads);
+    this.wsGrads = grads;
+    return this.ws;
+  }
+
+  /** Logits [B·N, V] of the last forward (row b·N + i is latent i of row b). */
+  logits(): F32 {
+    if (!this.ws || !this.last) throw new Error('logits: run forward first');
+    return this.ws.logits.subarray(0, this.last.layout.B * this.last.layout.N * this.config.vocabSize);
+  }
+
+  forward(batch: Batch, opts: ForwardOptions = {}): ForwardResult {
+    const c = this.config, k = this.engine.kernels;
+    checkBatch(batch);
+    if (batch.length > c.contextLength) throw new RangeError(`batch length ${batch.length} exceeds the model's contextLength ${c.contextLength}`);
+    if (c.position !== 'rotary' && batch.positionDims !== c.positionDims) {
+      throw new RangeError(`batch has ${batch.positionDims} position dimensions; the model expects ${c.positionDims}`);
+    }
+    const training = opts.training ?? false;
+    if (training && !opts.rng) throw new Error('forward: training mode needs an rng for dropout');
+    const N = opts.numLatents ?? Math.min(c.numLatents, batch.length);
+    const layout = layoutLatents(batch, N);
+    const { B, M } = layout;
+    const ws = this.workspace(B, M, N, training);
+    const Ci = c.embedDim, Rin = B * M, R = B * N;
+    ws.tokens.set(batch.tokens);
+    const embed = ws.embed.subarray(0, Rin * Ci);
+    k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
+    ws.embed.fill(0, Rin * Ci, (Rin + 1) * Ci);
+    this.addAbsolutePositions(batch, ws, Rin);
+    for (let r = 0; r < R; r++) {
+      const j = layout.latentIndex[r]!;
+      ws.latentIndex[r] = j < 0 ? Rin : j;
+    }
+    ws.latentPositions.set(layout.latentPositions);
+    ws.latentValid.set(layout.latentValid);
+    ws.targets.set(layout.latentTargets);
+    k.embeddingForward(Rin + 1, Ci, ws.embed, ws.latentIndex, ws.latentIn);
+    linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
+    const seeds = training ? opts.rng!.nextU32() : 0;
+    const { keys, gathered } = this.crossAttendKeys(layout, ws, training ? opts.rng! : null);
+    blockForward(this.context(ws, layout, training, seeds, 0), this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
+    this.selfBlocks.forEach((p, l) => {
+      blockForward(this.context(ws, layout, training, seeds, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null);
+    });
+    const fin = normOf(this.params, 'final.ln'), L = c.numLayers;
+    k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
+    linearForward(k, linearOf(this.params, 'head'), R, ws.finalOut, ws.logits);
+    k.crossEntropyForward({ rows: R, vocab: c.vocabSize, ignoreIndex: IGNORE, zLoss: c.zLoss }, ws.logits, ws.targets, ws.loss, ws.lse);
+    let total = 0, ce = 0, count = 0;
+    for (let r = 0; r < R; r++) {
+      if (layout.latentTargets[r] === IGNORE) continue;
+      const l = ws.lse[r]!;
+      total += ws.loss[r]!;
+      ce += ws.loss[r]! - c.zLoss * l * l;
+      count++;
+    }
+    this.last = { layout, keys, gathered, seeds, training, count };
+    return { loss: count ? total / count : 0, crossEntropy: count ? ce / count : 0, tokens: count, layout };
+  }
+
+  /** Accumulates d(lossScale · mean loss)/dθ into params.grads (zero them first). */
+  backward(lossScale = 1): void {
+    const last = this.last, ws = this.ws, c = this.config, k = this.engine.kernels;
+    if (!last || !ws || !this.wsGrads || !last.training) throw new Error('backward: run forward with training: true first');
+    const { layout } = last;
+    const { B, M, N } = layout;
+    const Ci = c.embedDim, C = c.width, Rin = B * M, R = B * N, L = c.numLayers;
+    ws.dLogits.fill(0);
+    if (last.count > 0) {
+      k.crossEntropyBackward({ rows: R, vocab: c.vocabSize, ignoreIndex: IGNORE, zLoss: c.zLoss }, ws.logits, ws.targets, ws.lse, ws.dLogits,
+        lossScale / last.count);
+    }
+    const dFinal = ws.grads.dLn.subarray(0, R * C);
+    dFinal.fill(0);
+    linearBackward(k, linearOf(this.params, 'head'), R, ws.finalOut, ws.dLogits, dFinal);
+    ws.dStream.fill(0);
+    const fin = normOf(this.params, 'final.ln');
+    k.layerNormBackward({ rows: R, cols: C, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, ws.finalMean, ws.finalRstd, dFinal, ws.dStream, fin.dg, fin.db);
+    for (let l = L - 1; l >= 0; l--) {
+      blockBackward(this.context(ws, layout, true, last.seeds, l + 1), this.selfBlocks[l]!, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.dStream,
+        ws.grads, null, null, null, null);
+    }
+    blockBackward(this.context(ws, layout, true, last.seeds, 0), this.cross, ws.blocks[0]!, ws.stream[0]!, ws.dStream, ws.grads,
+      last.keys, ws.dKv, ws.dXn, ws.dKeys);
+    ws.dLatentIn.fill(0);
+    linearBackward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.dStream, ws.dLatentIn);
+    ws.dEmbed.fill(0);
+    k.embeddingBackward(Rin + 1, Ci, ws.dEmbed, ws.latentIndex, ws.dLatentIn);
+    const Rk = B * last.keys.count;
+    if (last.gathered) k.embeddingBackward(Rin + 1, Ci, ws.dEmbed, ws.keyIndex.subarray(0, Rk), ws.dKeys.subarray(0, Rk * Ci));
+    else k.add(ws.dEmbed.subarray(0, Rin * Ci), ws.dKeys.subarray(0, Rin * Ci), ws.dEmbed.subarray(0, Rin * Ci));
+    const dEmbed = ws.dEmbed.subarray(0, Rin * Ci);
+    k.embeddingBackward(c.vocabSize, Ci, this.params.get('embed.tokens').grad, ws.tokens, dEmbed);
+    if (c.position === 'learned') {
+      ws.positionIds.forEach((ids, p) => k.embeddingBackward(c.maxPosition + 1, Ci, this.params.get(`embed.position.${p}`).grad, ids, dEmbed));
+    }
+  }
+
+  private context(ws: Workspace, layout: LatentLayout, training: boolean, seeds: number, block: number): BlockContext {
+    const c = this.config;
+    return {
+      k: this.engine.kernels, B: layout.B, N: layout.N, C: c.width, eps: c.layerNormEps,
+      dropout: training ? c.dropout : 0,
+      seeds: [dropoutHash(seeds, 2 * block), dropoutHash(seeds, 2 * block + 1)],
+      latentPositions: ws.latentPositions, latentValid: ws.latentValid,
+      rotary: c.position === 'rotary' ? { fraction: c.rotaryFraction, maxWavelength: c.maxWavelength } : null,
+    };
+  }
+
+  private addAbsolutePositions(batch: Batch, ws: Workspace, Rin: number): void {
+    const c = this.config, k = this.engine.kernels;
+    if (c.position === 'rotary') return;
+    const P = batch.positionDims, Ci = c.embedDim;
+    const embed = ws.embed.subarray(0, Rin * Ci), tmp = ws.posTmp.subarray(0, Rin * Ci);
+    ws.positionIds.forEach((ids, p) => {
+      for (let i = 0; i < Rin; i++) {
+        const pos = batch.positions[i * P + p]!;
+        if (pos < 0 || pos > c.maxPosition) {
+          throw new RangeError(`position ${pos} (dimension ${p}) is outside the absolute table [0, ${c.maxPosition}]; raise maxPosition`);
+        }
+        ids[i] = pos;
+      }
+      const table = c.position === 'learned' ? this.params.get(`embed.position.${p}`).value : this.sinusoid!;
+      k.embeddingForward(c.maxPosition + 1, Ci, table, ids, tmp);
+      k.add(embed, tmp, embed);
+    });
+  }
+
+  /**
+   * The cross-attend's keys (spec §5). Without dropout: all inputs. 'subsample': per row, keep a
+   * uniformly chosen round((1 − rate)·prefix) of the inputs before the first latent plus every
+   * latent's own input, gathered so the attention costs O(k·N). 'mask': Bernoulli-hide prefix
+   * inputs through keyValid (no saving). A latent's own token is never dropped.
+   */
+  private crossAttendKeys(layout: LatentLayout, ws: Workspace, rng: Rng | null): { keys: KeyActs; gathered: boolean } {
+    const c = this.config, { B, M, N } = layout, Rin = B * M, Ci = c.embedDim;
+    const ka = ws.keyActs;
+    const rate = rng ? c.crossAttendDropout : 0;
+    if (rate === 0 || c.crossAttendDropoutMode === 'mask') {
+      ka.positions.set(layout.inputPositions);
+      ka.valid.set(layout.inputValid);
+      if (rate > 0) {
+        for (let b = 0; b < B; b++) {
+          const first = Math.max(0, layout.lengths[b]! - N);
+          for (let j = 0; j < first; j++) if (rng!.next() < rate) ka.valid[b * M + j] = 0;
+        }
+      }
+      return { keys: { ...ka, keys: ws.embed.subarray(0, Rin * Ci), count: M }, gathered: false };
+    }
+    const kept: number[][] = [];
+    let Mk = 1;
+    for (let b = 0; b < B; b++) {
+      const len = layout.lengths[b]!, first = Math.max(0, len - N);
+      const keep = Math.round(first * (1 - rate));
+      const prefix = Array.from({ length: first }, (_, j) => j);
+      for (let i = 0; i < keep; i++) {
+        const s = i + rng!.int(first - i);
+        const t = prefix[i]!; prefix[i] = prefix[s]!; prefix[s] = t;
+      }
+      const rowKeys = prefix.slice(0, keep).sort((x, y) => x - y);
+      for (let j = first; j < len; j++) rowKeys.push(j);
+      kept.push(rowKeys);
+      Mk = Math.max(Mk, rowKeys.length);
+    }
+    for (let b = 0; b < B; b++) {
+      const rowKeys = kept[b]!;
+      for (let i = 0; i < Mk; i++) {
+        const r = b * Mk + i, j = rowKeys[i];
+        ws.keyIndex[r] = j === undefined ? Rin : b * M + j;
+        ka.positions[r] = j === undefined ? 0 : layout.inputPositions[b * M + j]!;
+        ka.valid[r] = j === undefined ? 0 : 1;
+      }
+    }
+    this.engine.kernels.embeddingForward(Rin + 1, Ci, ws.embed, ws.keyIndex.subarray(0, B * Mk), ka.keys.subarray(0, B * Mk * Ci));
+    return { keys: { ...ka, count: Mk }, gathered: true };
+  }
+}
