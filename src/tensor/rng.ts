@@ -10,6 +10,14 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
+  /** The whole generator state (for checkpoints); new Rng(0).setState(s) resumes the sequence exactly. */
+  getState(): number { return this.state; }
+  setState(state: number): this {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new RangeError(`Rng: state must be a u32, got ${state}`);
+    this.state = state;
+    return this;
+  }
+
   /** Uniform integer in [0, 2^32). */
   nextU32(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

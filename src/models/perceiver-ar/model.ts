@@ -60,6 +60,7 @@ export class PerceiverAR {
   private readonly sinusoid: F32 | null;
   private ws: Workspace | null = null;
   private wsMark = -1;
+  private wsEnd = -1;
   private wsGrads = false;
   private last: LastForward | null = null;
 
@@ -77,9 +78,12 @@ export class PerceiverAR {
   private workspace(B: number, M: number, N: number, grads: boolean): Workspace {
     const w = this.ws;
     if (w && w.B === B && w.M === M && w.N === N && (this.wsGrads || !grads)) return w;
-    if (this.wsMark >= 0) this.engine.release(this.wsMark);
+    // Engine memory is a stack: the old workspace can be freed only while nothing sits above it
+    // (another model, the caller's buffers); otherwise it stays allocated.
+    if (this.wsMark >= 0 && this.engine.mark() === this.wsEnd) this.engine.release(this.wsMark);
     this.wsMark = this.engine.mark();
     this.ws = allocateWorkspace(this.engine, this.config, B, M, N, grads);
+    this.wsEnd = this.engine.mark();
     this.wsGrads = grads;
     return this.ws;
   }

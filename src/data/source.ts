@@ -1,0 +1,50 @@
+// Where batches come from: the mirrored generator, or a token stream split into training and
+// validation parts. File reading is done by the caller (platform code) and handed in as ids.
+import type { Batch } from '../models/perceiver-ar/layout.js';
+import { Rng } from '../tensor/rng.js';
+import { mirroredBatch, streamCropBatch } from './batches.js';
+import { mirroredHalfLength } from './mirrored.js';
+
+export interface DataSource {
+  readonly description: string;
+  trainBatch(rng: Rng, batchSize: number, contextLength: number, minCrop: number): Batch;
+  /** The same batches every call (validation). */
+  validationBatches(batchSize: number, contextLength: number, count: number): Batch[];
+  /** Copy tasks: the input indices whose predictions count for greedy accuracy; null otherwise. */
+  scoredInputs(contextLength: number): ((j: number) => boolean) | null;
+}
+
+const VALIDATION_SEED = 0x5eed;
+
+export function mirroredSource(alphabet: number): DataSource {
+  return {
+    description: `mirrored copy task (alphabet ${alphabet})`,
+    trainBatch: (rng, B, M) => mirroredBatch(rng, B, M, alphabet),
+    validationBatches: (B, M, count) => {
+      // Fixed seed, disjoint from training draws in practice (256^K possible sequences).
+      const rng = new Rng(VALIDATION_SEED);
+      return Array.from({ length: count }, () => mirroredBatch(rng, B, M, alphabet));
+    },
+    scoredInputs: (M) => {
+      const K = mirroredHalfLength(M);
+      return (j) => j >= K && j < 2 * K;
+    },
+  };
+}
+
+/** A document of ids ([SOS, …, EOS]) split at (1 − validationFraction) into train and validation streams. */
+export function streamSource(ids: Int32Array, validationFraction: number, description: string): DataSource {
+  const cut = Math.floor(ids.length * (1 - validationFraction));
+  const train = ids.subarray(0, cut), valid = validationFraction > 0 ? ids.subarray(cut) : ids.subarray(0, 0);
+  if (train.length < 2) throw new RangeError(`${description}: the training part has ${train.length} tokens; it needs at least 2`);
+  return {
+    description: `${description}: ${train.length} training and ${valid.length} validation tokens`,
+    trainBatch: (rng, B, M, minCrop) => streamCropBatch(rng, train, B, M, minCrop),
+    validationBatches: (B, M, count) => {
+      if (valid.length < 2) return [];
+      const rng = new Rng(VALIDATION_SEED);
+      return Array.from({ length: count }, () => streamCropBatch(rng, valid, B, M, Math.min(M, valid.length - 1)));
+    },
+    scoredInputs: () => null,
+  };
+}

@@ -1,0 +1,103 @@
+// Checkpoints: the model's parameters (and AdamW moments, for resuming) as safetensors tensors;
+// the format name and version, model config, training and data configs and trainer state as
+// JSON strings in the header's metadata. A model can be rebuilt from the file alone.
+import type { Engine } from '../engine.js';
+import { validateModelConfig, type ModelConfig } from '../models/perceiver-ar/config.js';
+import { PerceiverAR } from '../models/perceiver-ar/model.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from './safetensors.js';
+import { validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from './config.js';
+import type { TrainerState } from './trainer.js';
+
+export const CHECKPOINT_FORMAT = 'perceiver-ar-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+export class CheckpointError extends Error {}
+
+export interface CheckpointInfo {
+  readonly model: ModelConfig;
+  readonly train: TrainConfig | null;
+  readonly data: DataConfig | null;
+  readonly state: TrainerState | null;
+  readonly hasOptimizer: boolean;
+}
+
+export function encodeCheckpoint(model: PerceiverAR, extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): Uint8Array {
+  const tensors = new Map<string, Tensor>();
+  const s = model.params;
+  for (const p of s.list) tensors.set(p.spec.name, { dtype: 'F32', shape: p.spec.shape, data: p.value });
+  if (extra.optimizer) {
+    for (const p of s.list) {
+      tensors.set(`optimizer.m.${p.spec.name}`, { dtype: 'F32', shape: p.spec.shape, data: s.m.subarray(p.offset, p.offset + p.size) });
+      tensors.set(`optimizer.v.${p.spec.name}`, { dtype: 'F32', shape: p.spec.shape, data: s.v.subarray(p.offset, p.offset + p.size) });
+    }
+  }
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_VERSION), model: JSON.stringify(model.config),
+  };
+  if (extra.train) metadata.train = JSON.stringify(extra.train);
+  if (extra.data) metadata.data = JSON.stringify(extra.data);
+  if (extra.state) metadata.state = JSON.stringify(extra.state);
+  return encodeSafetensors(tensors, metadata);
+}
+
+function parseJson<T>(text: string | undefined, what: string, path: string): T | null {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CheckpointError(`checkpoint ${path}: the ${what} entry in its header is not valid JSON`);
+  }
+}
+
+/** Decodes and validates a checkpoint; returns its info and a function that builds the model. */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: CheckpointInfo; build: (engine: Engine) => PerceiverAR } {
+  let decoded;
+  try {
+    decoded = decodeSafetensors(bytes, `checkpoint ${path}`);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  const { metadata: md, tensors } = decoded;
+  if (md.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(`checkpoint ${path}: not a perceiver-ar checkpoint (header format is ${JSON.stringify(md.format ?? null)})`);
+  }
+  if (md.formatVersion !== String(CHECKPOINT_VERSION)) {
+    throw new CheckpointError(`checkpoint ${path}: format version ${md.formatVersion} is not supported by this version of perceiver-ar (it reads version ${CHECKPOINT_VERSION})`);
+  }
+  let model: ModelConfig, train: TrainConfig | null, data: DataConfig | null;
+  try {
+    model = validateModelConfig(parseJson<ModelConfig>(md.model, 'model config', path) ?? (() => { throw new CheckpointError(`checkpoint ${path}: no model config in its header`); })());
+    const t = parseJson<TrainConfig>(md.train, 'training config', path);
+    train = t ? validateTrainConfig(t) : null;
+    const d = parseJson<DataConfig>(md.data, 'data config', path);
+    data = d ? validateDataConfig(d) : null;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const state = parseJson<TrainerState>(md.state, 'trainer state', path);
+  const hasOptimizer = [...tensors.keys()].some((k) => k.startsWith('optimizer.'));
+  const info: CheckpointInfo = { model, train, data, state, hasOptimizer };
+  const build = (engine: Engine): PerceiverAR => {
+    const m = new PerceiverAR(engine, model);
+    const s = m.params;
+    for (const p of s.list) {
+      const load = (name: string, into: Float32Array): void => {
+        const t = tensors.get(name);
+        if (!t) throw new CheckpointError(`checkpoint ${path}: tensor '${name}' is missing`);
+        if (t.dtype !== 'F32' || t.shape.join('x') !== p.spec.shape.join('x')) {
+          throw new CheckpointError(`checkpoint ${path}: tensor '${name}' has shape [${t.shape}] ${t.dtype}, the config needs [${p.spec.shape}] F32`);
+        }
+        into.set(t.data as Float32Array);
+      };
+      load(p.spec.name, p.value);
+      if (hasOptimizer) {
+        load(`optimizer.m.${p.spec.name}`, s.m.subarray(p.offset, p.offset + p.size));
+        load(`optimizer.v.${p.spec.name}`, s.v.subarray(p.offset, p.offset + p.size));
+      }
+    }
+    return m;
+  };
+  return { info, build };
+}

@@ -1,0 +1,118 @@
+// One training run's state and steps: micro-batches with gradient accumulation, the learning-rate
+// schedule, AdamW with clipping, validation (loss, bits/token, greedy accuracy for copy tasks).
+// Everything random flows from two seeded generators whose states are checkpointed, so a resumed
+// run continues exactly where an uninterrupted one would be.
+import type { Engine } from '../engine.js';
+import type { DataSource } from '../data/source.js';
+import type { PerceiverAR } from '../models/perceiver-ar/model.js';
+import { Rng } from '../tensor/rng.js';
+import type { TrainConfig } from './config.js';
+import { greedyHits } from './metrics.js';
+import { AdamW } from './optimizer.js';
+import { learningRateAt } from './schedule.js';
+
+export interface TrainerState {
+  /** Optimiser steps completed. */
+  readonly step: number;
+  readonly modelRng: number;
+  readonly dataRng: number;
+  /** Target tokens trained on so far. */
+  readonly tokens: number;
+  readonly elapsedSeconds: number;
+}
+
+export interface StepLog {
+  readonly step: number;
+  readonly loss: number;
+  readonly crossEntropy: number;
+  readonly lr: number;
+  readonly gradNorm: number;
+  readonly applied: boolean;
+  readonly tokens: number;
+  readonly seconds: number;
+}
+
+export interface EvalLog {
+  readonly step: number;
+  readonly loss: number;
+  readonly nats: number;
+  readonly bitsPerToken: number;
+  readonly tokens: number;
+  /** Greedy copy accuracy over the scored positions (copy tasks), else null. */
+  readonly accuracy: number | null;
+}
+
+export class Trainer {
+  private readonly optimizer: AdamW;
+  private readonly modelRng: Rng;
+  private readonly dataRng: Rng;
+  private stepsDone: number;
+  private tokens: number;
+  private elapsed: number;
+
+  constructor(private readonly engine: Engine, readonly model: PerceiverAR, readonly config: TrainConfig, private readonly data: DataSource,
+    state?: TrainerState) {
+    this.optimizer = new AdamW(engine.kernels, model.params, {
+      beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm,
+    });
+    this.modelRng = new Rng(0).setState(state?.modelRng ?? new Rng(config.seed * 2 + 1).getState());
+    this.dataRng = new Rng(0).setState(state?.dataRng ?? new Rng(config.seed * 2 + 2).getState());
+    this.stepsDone = state?.step ?? 0;
+    this.tokens = state?.tokens ?? 0;
+    this.elapsed = state?.elapsedSeconds ?? 0;
+  }
+
+  get step(): number { return this.stepsDone; }
+
+  state(): TrainerState {
+    return { step: this.stepsDone, modelRng: this.modelRng.getState(), dataRng: this.dataRng.getState(), tokens: this.tokens, elapsedSeconds: this.elapsed };
+  }
+
+  /** One optimiser step over gradAccumulation micro-batches. */
+  trainStep(): StepLog {
+    const c = this.config, m = this.model, M = m.config.contextLength;
+    const started = performance.now();
+    const minCrop = c.minCropLength || m.config.numLatents;
+    m.params.zeroGrads();
+    let loss = 0, ce = 0, tokens = 0;
+    for (let a = 0; a < c.gradAccumulation; a++) {
+      const batch = this.data.trainBatch(this.dataRng, c.batchSize, M, minCrop);
+      const r = m.forward(batch, { training: true, rng: this.modelRng });
+      m.backward(1 / c.gradAccumulation);
+      loss += r.loss / c.gradAccumulation;
+      ce += r.crossEntropy / c.gradAccumulation;
+      tokens += r.tokens;
+    }
+    const t = this.stepsDone + 1;
+    const lr = learningRateAt(c, t);
+    const report = this.optimizer.step(lr, t);
+    this.stepsDone = t;
+    this.tokens += tokens;
+    const seconds = (performance.now() - started) / 1000;
+    this.elapsed += seconds;
+    return { step: t, loss, crossEntropy: ce, lr, gradNorm: report.gradNorm, applied: report.applied, tokens, seconds };
+  }
+
+  /** Validation over the data's fixed validation batches (no dropout), with `numLatents` latents. */
+  evaluate(numLatents?: number): EvalLog {
+    const m = this.model, M = m.config.contextLength, V = m.config.vocabSize;
+    const scored = this.data.scoredInputs(M);
+    let nats = 0, loss = 0, tokens = 0, correct = 0, total = 0;
+    for (const batch of this.data.validationBatches(this.config.batchSize, M, this.config.evalBatches)) {
+      const r = m.forward(batch, numLatents === undefined ? {} : { numLatents });
+      nats += r.crossEntropy * r.tokens;
+      loss += r.loss * r.tokens;
+      tokens += r.tokens;
+      if (scored) {
+        const h = greedyHits(m.logits(), V, r.layout, scored);
+        correct += h.correct;
+        total += h.total;
+      }
+    }
+    const mean = tokens ? nats / tokens : NaN;
+    return {
+      step: this.stepsDone, loss: tokens ? loss / tokens : NaN, nats: mean, bitsPerToken: mean / Math.LN2, tokens,
+      accuracy: scored ? (total ? correct / total : 0) : null,
+    };
+  }
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { createEngine } from '../src/index.js';
+import { mirroredSource } from '../src/data/source.js';
+import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/platform/node/checkpoint.js';
+import { TRAIN_DEFAULTS, DATA_DEFAULTS, type TrainConfig } from '../src/train/config.js';
+import { encodeSafetensors } from '../src/train/safetensors.js';
+import { Trainer } from '../src/train/trainer.js';
+import { mirroredBatch } from '../src/data/batches.js';
+import { Rng } from '../src/tensor/rng.js';
+
+const engine = await createEngine({ threads: 2 });
+after(() => engine.dispose());
+const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-test-'));
+
+/** Scaled-down mirrored-32 (spec §9: M 32, N 16, L 1, absolute sinusoidal; C 64 instead of 1024). */
+const MIRRORED_SMALL: ModelConfig = {
+  ...MODEL_DEFAULTS, contextLength: 32, numLatents: 16, numLayers: 1, width: 64, embedDim: 64, numHeads: 4, crossAttendHeads: 4,
+  position: 'sinusoidal', maxPosition: 33, maxWavelength: 32, dropout: 0,
+};
+const TRAIN: TrainConfig = { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 2e-3, warmupSteps: 50, evalEvery: 100, evalBatches: 2 };
+
+describe('training', () => {
+  it('scaled-down mirrored-32 reaches 100% greedy copy accuracy', () => {
+    const model = new PerceiverAR(engine, MIRRORED_SMALL, 1);
+    const trainer = new Trainer(engine, model, TRAIN, mirroredSource(256));
+    let accuracy = 0;
+    while (trainer.step < TRAIN.steps && accuracy < 1) {
+      trainer.trainStep();
+      if (trainer.step % TRAIN.evalEvery === 0) accuracy = trainer.evaluate().accuracy!;
+    }
+    assert.equal(accuracy, 1, `accuracy ${accuracy} after ${trainer.step} steps`);
+  });
+
+  it('is deterministic and a stopped-and-resumed run matches the uninterrupted one exactly', () => {
+    const config = { ...MIRRORED_SMALL, dropout: 0.1, crossAttendDropout: 0.3 };
+    const train = { ...TRAIN, gradAccumulation: 2, batchSize: 4, warmupSteps: 3 };
+    const run = (steps: number, trainer: Trainer): number[] => Array.from({ length: steps }, () => trainer.trainStep().loss);
+    const full = run(8, new Trainer(engine, new PerceiverAR(engine, config, 7), train, mirroredSource(256)));
+    const again = run(8, new Trainer(engine, new PerceiverAR(engine, config, 7), train, mirroredSource(256)));
+    assert.deepEqual(again, full, 'same seed and threads give the same trajectory');
+    const first = new Trainer(engine, new PerceiverAR(engine, config, 7), train, mirroredSource(256));
+    const head = run(4, first);
+    const path = join(dir, 'resume.safetensors');
+    saveCheckpoint(path, first.model, { train, data: DATA_DEFAULTS, state: first.state(), optimizer: true });
+    const { info, model } = loadCheckpoint(path, engine);
+    const tail = run(4, new Trainer(engine, model, info.train!, mirroredSource(256), info.state!));
+    assert.deepEqual([...head, ...tail], full);
+  });
+
+  it('save → load gives identical logits and configs', () => {
+    const model = new PerceiverAR(engine, { ...MIRRORED_SMALL, position: 'learned' }, 3);
+    new Rng(1).fillUniform(model.params.get('head.w').value, 0.3);
+    const batch = mirroredBatch(new Rng(2), 3, 32);
+    model.forward(batch);
+    const before = Float32Array.from(model.logits());
+    const path = join(dir, 'model.safetensors');
+    saveCheckpoint(path, model, { optimizer: false });
+    const { info, model: loaded } = loadCheckpoint(path, engine);
+    assert.deepEqual(info.model, model.config);
+    assert.equal(info.hasOptimizer, false);
+    loaded.forward(batch);
+    assert.deepEqual(Array.from(loaded.logits()), Array.from(before));
+  });
+});
+
+describe('checkpoint errors: one clear message, no partial files', () => {
+  const model = new PerceiverAR(engine, MIRRORED_SMALL, 1);
+  const good = join(dir, 'good.safetensors');
+  saveCheckpoint(good, model, { optimizer: false });
+  const bytes = readFileSync(good);
+  const expectLoadError = (name: string, content: Uint8Array | string, pattern: RegExp): void => {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    assert.throws(() => loadCheckpoint(p, engine), pattern);
+  };
+  it('missing and empty files', () => {
+    assert.throws(() => loadCheckpoint(join(dir, 'nope.safetensors'), engine), /checkpoint .*nope\.safetensors does not exist/);
+    expectLoadError('empty.safetensors', '', /checkpoint .*empty\.safetensors is empty/);
+  });
+  it('a corrupt header', () => {
+    const broken = Uint8Array.from(bytes);
+    broken[8] = 0x78; // 'x' where the JSON object opens
+    expectLoadError('corrupt.safetensors', broken, /corrupt header: not valid JSON/);
+    const huge = Uint8Array.from(bytes);
+    new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
+    expectLoadError('huge.safetensors', huge, /corrupt header: it claims \d+ bytes/);
+  });
+  it('truncated tensor data', () => {
+    expectLoadError('truncated.safetensors', bytes.subarray(0, bytes.length - 100), /truncated tensor data: '[^']+' ends at byte \d+ but only \d+ data bytes are present/);
+  });
+  it('a wrong format version or a foreign file', () => {
+    const other = encodeSafetensors(new Map(), { format: 'perceiver-ar-checkpoint', formatVersion: '99', model: '{}' });
+    expectLoadError('version.safetensors', other, /format version 99 is not supported by this version of perceiver-ar \(it reads version 1\)/);
+    expectLoadError('foreign.safetensors', encodeSafetensors(new Map(), {}), /not a perceiver-ar checkpoint/);
+  });
+  it('a failed save leaves neither a partial checkpoint nor a temporary file', () => {
+    const target = join(dir, 'occupied');
+    mkdirSync(target);
+    assert.throws(() => saveCheckpoint(target, model, { optimizer: true }), /could not write .*occupied/);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  });
+});
