@@ -13,12 +13,30 @@ export interface EngineInfo {
   readonly notes: readonly string[];
 }
 
+/** The allocation part of an engine, for code that only needs buffers. */
+export type Allocator = Pick<Engine, 'allocF32' | 'allocI32' | 'allocU8' | 'free'>;
+
+/** An allocator that remembers what it handed out, so a group of buffers can be freed together. */
+export function trackedAllocator(engine: Allocator): Allocator & { freeAll(): void } {
+  const views: ArrayBufferView[] = [];
+  const keep = <T extends ArrayBufferView>(v: T): T => { views.push(v); return v; };
+  return {
+    allocF32: (n, what) => keep(engine.allocF32(n, what)),
+    allocI32: (n, what) => keep(engine.allocI32(n, what)),
+    allocU8: (n, what) => keep(engine.allocU8(n, what)),
+    free: (v) => engine.free(v),
+    freeAll: () => { for (const v of views.splice(0)) engine.free(v); },
+  };
+}
+
 export interface Engine {
   readonly kernels: KernelSet;
   readonly info: EngineInfo;
   allocF32(n: number, what?: string): Float32Array;
   allocI32(n: number, what?: string): Int32Array;
   allocU8(n: number, what?: string): Uint8Array;
+  /** Frees one allocation (pass the view alloc* returned). */
+  free(view: ArrayBufferView): void;
   /** Stack-style freeing: everything allocated after mark() is released by release(mark). */
   mark(): number;
   release(mark: number): void;
@@ -45,6 +63,7 @@ export function referenceEngine(kernels: KernelSet, notes: readonly string[] = [
     allocF32: (n, what = 'f32 buffer') => new Float32Array(check(n, what)),
     allocI32: (n, what = 'i32 buffer') => new Int32Array(check(n, what)),
     allocU8: (n, what = 'u8 buffer') => new Uint8Array(check(n, what)),
+    free: () => undefined,
     mark: () => 0,
     release: () => undefined,
     bytesInUse: () => 0,

@@ -1,4 +1,5 @@
-// The engine's one shared WebAssembly.Memory and a stack-like (mark/release) arena over it.
+// The engine's one shared WebAssembly.Memory and an allocator over it: first-fit over a free list
+// (freed blocks coalesce; a freed block at the top lowers the top), plus stack-style mark/release.
 // Tensors are typed-array views into this memory; the wasm backend turns a view back into a byte
 // offset (pointer), and refuses views that do not live here.
 
@@ -7,9 +8,15 @@ const PAGE = 65536;
 export const MAX_MEMORY_BYTES = 65536 * PAGE;
 const ALIGN = 64;
 
+interface Block { offset: number; size: number }
+
 export class EngineMemory {
   private top: number;
   private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** Live allocations: offset → aligned size. */
+  private readonly live = new Map<number, number>();
+  /** Free blocks below top, sorted by offset, never adjacent (coalesced). */
+  private freeList: Block[] = [];
 
   constructor(readonly memory: WebAssembly.Memory, base: number) {
     this.top = base;
@@ -22,8 +29,18 @@ export class EngineMemory {
   /** Reserves `bytes` (64-byte aligned, zeroed), growing the memory as needed; returns the byte offset. */
   allocBytes(bytes: number, what = 'buffer'): number {
     if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`alloc: ${what} size must be a non-negative integer, got ${bytes}`);
+    const size = Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN;
+    const fit = this.freeList.findIndex((b) => b.size >= size);
+    if (fit >= 0) {
+      const b = this.freeList[fit]!, start = b.offset;
+      if (b.size === size) this.freeList.splice(fit, 1);
+      else { b.offset += size; b.size -= size; }
+      this.live.set(start, size);
+      new Uint8Array(this.memory.buffer, start, size).fill(0);
+      return start;
+    }
     const start = Math.ceil(this.top / ALIGN) * ALIGN;
-    const end = start + Math.max(bytes, 1);
+    const end = start + size;
     if (end > MAX_MEMORY_BYTES) {
       const mib = (x: number): string => (x / 2 ** 20).toFixed(1);
       throw new RangeError(`alloc: ${what} of ${mib(bytes)} MiB does not fit: the engine's WebAssembly memory is capped ` +
@@ -35,9 +52,27 @@ export class EngineMemory {
       this.buffers.add(this.memory.buffer);
     }
     this.top = end;
+    this.live.set(start, size);
     // Released memory is reused, so clear it: allocations start zeroed, like new Float32Array(n).
     new Uint8Array(this.memory.buffer, start, end - start).fill(0);
     return start;
+  }
+
+  /** Returns an allocation (by its view) to the free list. */
+  free(view: ArrayBufferView, what = 'buffer'): void {
+    const offset = this.pointer(view, 'free', what);
+    const size = this.live.get(offset);
+    if (size === undefined) throw new RangeError(`free: ${what} at offset ${offset} is not the start of a live allocation (freed twice?)`);
+    this.live.delete(offset);
+    let i = this.freeList.findIndex((b) => b.offset > offset);
+    if (i < 0) i = this.freeList.length;
+    this.freeList.splice(i, 0, { offset, size });
+    const next = this.freeList[i + 1];
+    if (next && offset + size === next.offset) { this.freeList[i]!.size += next.size; this.freeList.splice(i + 1, 1); }
+    const prev = this.freeList[i - 1];
+    if (prev && prev.offset + prev.size === offset) { prev.size += this.freeList[i]!.size; this.freeList.splice(i, 1); }
+    const last = this.freeList[this.freeList.length - 1];
+    if (last && last.offset + last.size >= this.top) { this.top = last.offset; this.freeList.pop(); }
   }
 
   // The offset is reserved first: allocBytes may grow the memory, which replaces memory.buffer.
@@ -49,8 +84,11 @@ export class EngineMemory {
   /** A point to return to with release(); everything allocated after it is freed then. */
   mark(): number { return this.top; }
   release(mark: number): void {
-    if (!Number.isInteger(mark) || mark > this.top) throw new RangeError(`release: mark ${mark} is not an earlier mark (top is ${this.top})`);
-    this.top = mark;
+    if (!Number.isInteger(mark) || mark < 0) throw new RangeError(`release: mark must be a value mark() returned, got ${mark}`);
+    // Frees may already have lowered the top below the mark.
+    this.top = Math.min(this.top, mark);
+    for (const offset of [...this.live.keys()]) if (offset >= mark) this.live.delete(offset);
+    this.freeList = this.freeList.filter((b) => b.offset < mark).map((b) => ({ offset: b.offset, size: Math.min(b.size, mark - b.offset) }));
   }
 
   /** Byte offset of a view, or a TypeError naming the kernel and argument if it is not in this memory. */

@@ -17,10 +17,22 @@ export interface BlockActs {
   readonly h: F32; readonly a: F32; readonly mlpOut: F32;
 }
 
+/** Keys and values to attend to: kv [B·count, 2C] = k (rotated) | v, with positions and validity. */
+export interface AttendKeys {
+  readonly kv: F32; readonly positions: I32; readonly valid: U8; readonly count: number;
+}
+
 /** The cross-attend's keys side: Xn = LN_kv(keys), kv = Xn·Wkv (k rotated). Rows: B·Mk. */
-export interface KeyActs {
-  readonly keys: F32; readonly xn: F32; readonly mean: F32; readonly rstd: F32; readonly kv: F32;
-  readonly positions: I32; readonly valid: U8; readonly count: number;
+export interface KeyActs extends AttendKeys {
+  readonly keys: F32; readonly xn: F32; readonly mean: F32; readonly rstd: F32;
+}
+
+/**
+ * A self-attention layer's latent cache for decoding (batch 1): the block writes its new rows'
+ * k | v at slots [count, count + R) and attends over all count + R entries.
+ */
+export interface LatentCache {
+  readonly kv: F32; readonly positions: I32; readonly valid: U8; readonly count: number;
 }
 
 /** Shared gradient scratch, sized for the largest block. */
@@ -80,12 +92,20 @@ function residualBackward(ctx: BlockContext, seed: number, n: number, dy: F32, d
   return out;
 }
 
-function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, keys: KeyActs | null) {
+function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, keys: AttendKeys | null, cache: LatentCache | null = null) {
   const C = ctx.C, H = p.heads, R = ctx.B * ctx.N;
   const selfMask: AttentionMask = {
     causal: { queryPositions: rows(ctx.latentPositions, R), keyPositions: rows(ctx.latentPositions, R) },
     keyValid: rows(ctx.latentValid, R),
   };
+  if (cache) {
+    const n = cache.count + R;
+    return {
+      dims: { batch: 1, queries: R, keys: n, heads: H, headDim: C / H, ldq: 3 * C, ldk: 2 * C, ldv: 2 * C, ldo: C },
+      mask: { causal: { queryPositions: rows(ctx.latentPositions, R), keyPositions: rows(cache.positions, n) }, keyValid: rows(cache.valid, n) },
+      q: acts.q, k: cache.kv, v: cache.kv.subarray(C),
+    };
+  }
   if (!keys) {
     return {
       dims: { batch: ctx.B, queries: ctx.N, keys: ctx.N, heads: H, headDim: C / H, ldq: 3 * C, ldk: 3 * C, ldv: 3 * C, ldo: C },
@@ -103,23 +123,40 @@ function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, k
   };
 }
 
-export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, out: F32, keys: KeyActs | null): void {
+/** The cross-attend's keys and values: kv = LN_kv(keys)·Wkv + b, k rotated by the key positions. */
+export function prepareKeys(ctx: BlockContext, p: BlockParams, keys: KeyActs): void {
+  const Rk = ctx.B * keys.count, C = ctx.C;
+  layerNorm(ctx, p.lnKv!, Rk, p.lnKv!.g.length, keys.keys, keys.xn, keys.mean, keys.rstd);
+  linearForward(ctx.k, p.kv!, Rk, rows(keys.xn, Rk * p.kv!.inDim), rows(keys.kv, Rk * 2 * C));
+  rotate(ctx, p.heads, Rk, keys.kv, 2 * C, keys.positions, false);
+}
+
+/**
+ * keys: the cross-attend's prepared keys (prepareKeys, or a decoding cache), null for self-attention.
+ * cache: a self-attention layer's latent cache when decoding (the new rows' k|v are appended).
+ */
+export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, out: F32, keys: AttendKeys | null,
+  cache: LatentCache | null = null): void {
   const { k, C } = ctx;
   const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
   layerNorm(ctx, p.ln, R, C, x, acts.lnOut, acts.lnMean, acts.lnRstd);
   if (keys) {
-    const Rk = ctx.B * keys.count;
-    layerNorm(ctx, p.lnKv!, Rk, p.lnKv!.g.length, keys.keys, keys.xn, keys.mean, keys.rstd);
-    linearForward(k, p.kv!, Rk, rows(keys.xn, Rk * p.kv!.inDim), rows(keys.kv, Rk * 2 * C));
-    rotate(ctx, H, Rk, keys.kv, 2 * C, keys.positions, false);
     linearForward(k, p.q!, R, rows(acts.lnOut, R * C), rows(acts.q, R * C));
     rotate(ctx, H, R, acts.q, C, ctx.latentPositions, false);
   } else {
     linearForward(k, p.qkv!, R, rows(acts.lnOut, R * C), rows(acts.q, R * 3 * C));
     rotate(ctx, H, R, acts.q, 3 * C, ctx.latentPositions, false);
     rotate(ctx, H, R, acts.q.subarray(C), 3 * C, ctx.latentPositions, false);
+    if (cache) {
+      for (let r = 0; r < R; r++) {
+        const slot = cache.count + r;
+        cache.kv.set(acts.q.subarray(r * 3 * C + C, r * 3 * C + 3 * C), slot * 2 * C);
+        cache.positions[slot] = ctx.latentPositions[r]!;
+        cache.valid[slot] = ctx.latentValid[r]!;
+      }
+    }
   }
-  const a = attentionOperands(ctx, p, acts, keys);
+  const a = attentionOperands(ctx, p, acts, keys, cache);
   k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
   linearForward(k, p.out, R, rows(acts.att, R * C), rows(acts.proj, R * C));
   residual(ctx, ctx.seeds[0], R * C, x, acts.proj, acts.mlpOut, acts.mid);

@@ -24,7 +24,7 @@ export interface ModelConfig {
   readonly position: PositionEncoding;
   /** Rotary: fraction of each head's dims rotated (floor_even(headDim × fraction)). */
   readonly rotaryFraction: number;
-  /** Rotary: the longest wavelength; must be ≥ contextLength. */
+  /** The longest wavelength of the rotary or sinusoidal encoding; rotary needs ≥ contextLength. */
   readonly maxWavelength: number;
   /** Absolute: position dimensions summed (1 for sequences; 3 for x, y, channel). */
   readonly positionDims: number;

@@ -3,21 +3,27 @@
 //   z0 = Linear(E[last N valid inputs])             [B·N, C]
 //   z1 = CrossAttendBlock(z0, keys = E or a subsample of E)
 //   z_{l+1} = SelfAttendBlock(z_l), l = 1…L;  logits = Linear(LN(z_{L+1}))
-import type { Engine } from '../../engine.js';
+import { trackedAllocator, type Engine } from '../../engine.js';
 import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
 import { linearBackward, linearForward } from '../../nn/linear.js';
 import { ParamStore } from '../../nn/params.js';
 import { Rng } from '../../tensor/rng.js';
-import { blockBackward, blockForward, type BlockContext, type KeyActs } from './blocks.js';
+import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyActs } from './blocks.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, type Workspace } from './workspace.js';
+import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
 
 export interface ForwardOptions {
   /** Latents to use (test-time compute knob); default config.numLatents. */
   readonly numLatents?: number;
+  /**
+   * Decoding (batch 1, no training): the forward also fills this cache — the cross-attend's
+   * keys/values of every input and each layer's keys/values of the latents (priming and reset).
+   */
+  readonly cache?: DecodeCache;
   /** Training mode: residual and cross-attend dropout on, using `rng`. */
   readonly training?: boolean;
   readonly rng?: Rng;
@@ -41,11 +47,15 @@ interface LastForward {
   readonly count: number;
 }
 
-/** Fixed sinusoidal table [maxPosition + 1, dim]; row 0 (PAD) is zero. */
-export function sinusoidTable(out: F32, maxPosition: number, dim: number): void {
+/**
+ * Fixed sinusoidal table [maxPosition + 1, dim]; row 0 (PAD) is zero. Pair i has frequency
+ * maxWavelength^(−2i/dim) (the Transformer's table with base maxWavelength instead of 10000), so
+ * the wavelengths can be matched to the context instead of wasting most pairs on lengths never seen.
+ */
+export function sinusoidTable(out: F32, maxPosition: number, dim: number, maxWavelength: number): void {
   for (let p = 1; p <= maxPosition; p++) {
     for (let i = 0; i < dim; i += 2) {
-      const angle = p / Math.pow(10000, i / dim);
+      const angle = p / Math.pow(maxWavelength, i / dim);
       out[p * dim + i] = Math.sin(angle);
       if (i + 1 < dim) out[p * dim + i + 1] = Math.cos(angle);
     }
@@ -59,9 +69,9 @@ export class PerceiverAR {
   private readonly selfBlocks: readonly BlockParams[];
   private readonly sinusoid: F32 | null;
   private ws: Workspace | null = null;
-  private wsMark = -1;
-  private wsEnd = -1;
+  private wsAlloc: ReturnType<typeof trackedAllocator> | null = null;
   private wsGrads = false;
+  private cache: { readonly alloc: ReturnType<typeof trackedAllocator>; readonly value: DecodeCache; readonly latents: number } | null = null;
   private last: LastForward | null = null;
 
   constructor(private readonly engine: Engine, config: ModelConfig, seed = 0) {
@@ -72,20 +82,36 @@ export class PerceiverAR {
     this.cross = crossBlockParams(this.params, c);
     this.selfBlocks = Array.from({ length: c.numLayers }, (_, l) => selfBlockParams(this.params, c, l));
     this.sinusoid = c.position === 'sinusoidal' ? engine.allocF32((c.maxPosition + 1) * c.embedDim, 'sinusoid table') : null;
-    if (this.sinusoid) sinusoidTable(this.sinusoid, c.maxPosition, c.embedDim);
+    if (this.sinusoid) sinusoidTable(this.sinusoid, c.maxPosition, c.embedDim, c.maxWavelength);
   }
 
   private workspace(B: number, M: number, N: number, grads: boolean): Workspace {
     const w = this.ws;
     if (w && w.B === B && w.M === M && w.N === N && (this.wsGrads || !grads)) return w;
-    // Engine memory is a stack: the old workspace can be freed only while nothing sits above it
-    // (another model, the caller's buffers); otherwise it stays allocated.
-    if (this.wsMark >= 0 && this.engine.mark() === this.wsEnd) this.engine.release(this.wsMark);
-    this.wsMark = this.engine.mark();
-    this.ws = allocateWorkspace(this.engine, this.config, B, M, N, grads);
-    this.wsEnd = this.engine.mark();
+    this.wsAlloc?.freeAll();
+    this.wsAlloc = trackedAllocator(this.engine);
+    this.ws = allocateWorkspace(this.wsAlloc, this.config, B, M, N, grads);
     this.wsGrads = grads;
     return this.ws;
+  }
+
+  /** The model's decoding cache for up to `numLatents` latents (kept for reuse between generations). */
+  decodeCache(numLatents: number): DecodeCache {
+    if (this.cache && this.cache.latents === numLatents) return this.cache.value;
+    this.cache?.alloc.freeAll();
+    const alloc = trackedAllocator(this.engine);
+    this.cache = { alloc, value: allocateDecodeCache(alloc, this.config, numLatents), latents: numLatents };
+    return this.cache.value;
+  }
+
+  /** Frees the activation workspace and decoding cache (they are re-created on demand). */
+  releaseBuffers(): void {
+    this.wsAlloc?.freeAll();
+    this.cache?.alloc.freeAll();
+    this.ws = null;
+    this.wsAlloc = null;
+    this.cache = null;
+    this.last = null;
   }
 
   /** Logits [B·N, V] of the last forward (row b·N + i is latent i of row b). */
@@ -103,6 +129,8 @@ export class PerceiverAR {
     }
     const training = opts.training ?? false;
     if (training && !opts.rng) throw new Error('forward: training mode needs an rng for dropout');
+    const cache = opts.cache;
+    if (cache && (training || batch.batchSize !== 1)) throw new Error('forward: a decoding cache needs batch size 1 and no training');
     const N = opts.numLatents ?? Math.min(c.numLatents, batch.length);
     const layout = layoutLatents(batch, N);
     const { B, M } = layout;
@@ -124,13 +152,19 @@ export class PerceiverAR {
     linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
     const seeds = training ? opts.rng!.nextU32() : 0;
     const { keys, gathered } = this.crossAttendKeys(layout, ws, training ? opts.rng! : null);
-    blockForward(this.context(ws, layout, training, seeds, 0), this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
+    const crossContext = this.context(ws, layout, training, seeds, 0);
+    prepareKeys(crossContext, this.cross, keys);
+    if (cache) {
+      clearDecodeCache(cache);
+      for (let j = 0; j < keys.count; j++) if (keys.valid[j]) pushCross(cache, keys.kv.subarray(j * 2 * c.width), keys.positions[j]!, c.width);
+    }
+    blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
     this.selfBlocks.forEach((p, l) => {
-      blockForward(this.context(ws, layout, training, seeds, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null);
+      blockForward(this.context(ws, layout, training, seeds, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null,
+        cache ? cache.layers[l]! : null);
+      if (cache) cache.layers[l]!.count = R;
     });
-    const fin = normOf(this.params, 'final.ln'), L = c.numLayers;
-    k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
-    linearForward(k, linearOf(this.params, 'head'), R, ws.finalOut, ws.logits);
+    this.head(ws, R);
     k.crossEntropyForward({ rows: R, vocab: c.vocabSize, ignoreIndex: IGNORE, zLoss: c.zLoss }, ws.logits, ws.targets, ws.loss, ws.lse);
     let total = 0, ce = 0, count = 0;
     for (let r = 0; r < R; r++) {
@@ -142,6 +176,47 @@ export class PerceiverAR {
     }
     this.last = { layout, keys, gathered, seeds, training, count };
     return { loss: count ? total / count : 0, crossEntropy: count ? ce / count : 0, tokens: count, layout };
+  }
+
+  private head(ws: Workspace, R: number): void {
+    const c = this.config, k = this.engine.kernels, fin = normOf(this.params, 'final.ln'), L = c.numLayers;
+    k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
+    linearForward(k, linearOf(this.params, 'head'), R, ws.finalOut, ws.logits);
+  }
+
+  /**
+   * One cached decoding step (spec §6.3): the newest input `token` at absolute `position` joins
+   * the cross-attend cache, and its latent attends to that cache and to each layer's latent
+   * cache (to which it is appended). Returns the next-token logits [V] (a view, valid until the
+   * next call). The caller resets (re-encodes) before a latent cache overflows.
+   */
+  decodeStep(cache: DecodeCache, token: number, position: number): F32 {
+    const c = this.config, k = this.engine.kernels, ws = cache.step, Ci = c.embedDim, C = c.width;
+    if (cache.layers.some((l) => l.count >= l.capacity)) throw new Error('decodeStep: a latent cache is full; re-encode (reset) first');
+    if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) throw new RangeError(`decodeStep: token ${token} is outside [0, ${c.vocabSize})`);
+    ws.tokens[0] = token;
+    const embed = ws.embed.subarray(0, Ci);
+    k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
+    const one: Batch = { batchSize: 1, length: 1, tokens: ws.tokens, positions: Int32Array.of(position), positionDims: 1, targets: Int32Array.of(0) };
+    if (c.position !== 'rotary' && c.positionDims !== 1) throw new Error('decodeStep: multi-dimensional positions are not supported when decoding');
+    this.addAbsolutePositions(one, ws, 1);
+    ws.latentPositions[0] = position;
+    ws.latentValid[0] = 1;
+    const layout = { B: 1, N: 1 } as LatentLayout;
+    const ctx = this.context(ws, layout, false, 0, 0);
+    const keyActs: KeyActs = { ...ws.keyActs, keys: embed, count: 1 };
+    keyActs.positions[0] = position;
+    keyActs.valid[0] = 1;
+    prepareKeys(ctx, this.cross, keyActs);
+    pushCross(cache, keyActs.kv, position, C);
+    linearForward(k, linearOf(this.params, 'latents.proj'), 1, embed, ws.stream[0]!);
+    blockForward(ctx, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, cache.cross);
+    this.selfBlocks.forEach((p, l) => {
+      blockForward(this.context(ws, layout, false, 0, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null, cache.layers[l]!);
+      cache.layers[l]!.count += 1;
+    });
+    this.head(ws, 1);
+    return ws.logits.subarray(0, c.vocabSize);
   }
 
   /** Accumulates d(lossScale · mean loss)/dθ into params.grads (zero them first). */

@@ -1,6 +1,6 @@
 // Activation and gradient buffers for one (batch, context, latents) shape, allocated from the
 // engine in one go and reused every step; a larger shape allocates a new workspace.
-import type { Engine } from '../../engine.js';
+import type { Allocator } from '../../engine.js';
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { BlockActs, BlockGrads, KeyActs } from './blocks.js';
 import type { ModelConfig } from './config.js';
@@ -24,7 +24,7 @@ export interface Workspace {
   readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32; readonly dEmbed: F32;
 }
 
-export function allocateWorkspace(engine: Engine, c: ModelConfig, B: number, M: number, N: number, withGrads: boolean): Workspace {
+export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, M: number, N: number, withGrads: boolean): Workspace {
   const C = c.width, Ci = c.embedDim, F = c.mlpRatio * C, V = c.vocabSize;
   const Rin = B * M, R = B * N;
   const f = (n: number, what: string): F32 => engine.allocF32(n, what);

@@ -91,6 +91,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     allocF32: (n, what) => memory.f32(n, what),
     allocI32: (n, what) => memory.i32(n, what),
     allocU8: (n, what) => memory.u8(n, what),
+    free: (v) => memory.free(v),
     mark: () => memory.mark(),
     release: (m) => memory.release(Math.max(m, base)),
     bytesInUse: () => memory.bytesInUse,

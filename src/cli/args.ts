@@ -1,0 +1,78 @@
+// Command-line parsing: --key=value pairs and --flags, typed overrides of a preset's configs, and
+// messages that say what is allowed.
+import type { ModelConfig } from '../models/perceiver-ar/config.js';
+import { validateModelConfig } from '../models/perceiver-ar/config.js';
+import type { Preset } from '../presets.js';
+import { validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from '../train/config.js';
+
+export class UsageError extends Error {}
+
+export type Args = Map<string, string>;
+
+export function parseArgs(argv: readonly string[]): Args {
+  const args: Args = new Map();
+  for (const a of argv) {
+    const m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=([\s\S]*))?$/.exec(a);
+    if (!m) throw new UsageError(`unexpected argument '${a}': options are written --key=value or --flag`);
+    if (args.has(m[1]!)) throw new UsageError(`option --${m[1]} is given twice`);
+    args.set(m[1]!, m[2] ?? 'true');
+  }
+  return args;
+}
+
+/** Takes a CLI-only option out of args (so the rest can be checked as config overrides). */
+export function take(args: Args, key: string): string | undefined {
+  const v = args.get(key);
+  args.delete(key);
+  return v;
+}
+
+export function takeFlag(args: Args, key: string): boolean {
+  const v = take(args, key);
+  if (v === undefined || v === 'true') return v === 'true';
+  if (v === 'false') return false;
+  throw new UsageError(`--${key} is a flag; write --${key} or --${key}=false`);
+}
+
+export function takeNumber(args: Args, key: string, check: (n: number) => boolean, allowed: string): number | undefined {
+  const v = take(args, key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${key}=${v} is invalid: ${allowed}`);
+  return n;
+}
+
+function coerce<T extends object>(defaults: T, key: string, raw: string): unknown {
+  const d = (defaults as Record<string, unknown>)[key];
+  if (typeof d === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${key}=${raw} is invalid: ${key} takes a number`);
+    return n;
+  }
+  return raw;
+}
+
+/** Applies --key=value overrides to a preset; every remaining key must be a config key. */
+export function applyOverrides(preset: Preset, args: Args, cliKeys: readonly string[]): { model: ModelConfig; train: TrainConfig; data: DataConfig } {
+  const model: Record<string, unknown> = { ...preset.model }, train: Record<string, unknown> = { ...preset.train };
+  const data: Record<string, unknown> = { ...preset.data };
+  for (const [key, raw] of args) {
+    if (key in preset.model) model[key] = coerce(preset.model, key, raw);
+    else if (key in preset.train) train[key] = coerce(preset.train, key, raw);
+    else if (key in preset.data) data[key] = coerce(preset.data, key, raw);
+    else {
+      throw new UsageError(`unknown option --${key}. Allowed:\n  command: ${cliKeys.map((k) => `--${k}`).join(' ')}\n` +
+        `  model:   ${Object.keys(preset.model).join(' ')}\n  train:   ${Object.keys(preset.train).join(' ')}\n  data:    ${Object.keys(preset.data).join(' ')}`);
+    }
+  }
+  // Derived defaults that follow the context unless set explicitly.
+  if (args.has('contextLength') && !args.has('maxPosition')) model.maxPosition = Math.max(model.maxPosition as number, (model.contextLength as number) + 1);
+  if (args.has('contextLength') && model.position === 'rotary' && !args.has('maxWavelength')) {
+    model.maxWavelength = Math.max(model.maxWavelength as number, model.contextLength as number);
+  }
+  return {
+    model: validateModelConfig(model as unknown as ModelConfig),
+    train: validateTrainConfig(train as unknown as TrainConfig),
+    data: validateDataConfig(data as unknown as DataConfig),
+  };
+}

@@ -1,0 +1,48 @@
+// Progress for long work: a redrawn bar with loss, tokens/s and ETA on a terminal; plain log lines
+// otherwise (CI, files). Everything goes to stderr so stdout stays clean for --json and samples.
+export interface Progress {
+  update(done: number, fields: Record<string, string>): void;
+  log(line: string): void;
+  finish(): void;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function createProgress(total: number, label: string, opts: { tty: boolean; quiet: boolean; every: number }): Progress {
+  const out = process.stderr;
+  const started = performance.now();
+  let drawn = false, lastLogged = -1;
+  const eta = (done: number): string => {
+    const elapsed = (performance.now() - started) / 1000;
+    return done > 0 ? formatDuration((elapsed / done) * (total - done)) : '?';
+  };
+  return {
+    update(done, fields) {
+      if (opts.quiet) return;
+      const text = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+      if (opts.tty) {
+        const width = 24, filled = Math.round((width * Math.min(done, total)) / total);
+        out.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}  ${text}  ETA ${eta(done)}\x1b[K`);
+        drawn = true;
+      } else if (done - lastLogged >= opts.every || done === total) {
+        out.write(`${label} ${done}/${total}  ${text}  ETA ${eta(done)}\n`);
+        lastLogged = done;
+      }
+    },
+    log(line) {
+      if (opts.quiet) return;
+      if (drawn) { out.write('\r\x1b[K'); drawn = false; }
+      out.write(`${line}\n`);
+    },
+    finish() {
+      if (drawn) out.write('\n');
+      drawn = false;
+    },
+  };
+}

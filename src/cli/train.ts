@@ -1,0 +1,95 @@
+// `perceiver-ar train`: train from a preset (or resume a checkpoint), with progress, periodic
+// validation and checkpoints, stopping at the step count, the time budget or the target accuracy.
+import type { Engine } from '../engine.js';
+import { flopsPerToken, parameterCount } from '../models/perceiver-ar/config.js';
+import { PerceiverAR } from '../models/perceiver-ar/model.js';
+import { loadCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
+import { loadDataSource } from '../platform/node/data-files.js';
+import { presetNamed } from '../presets.js';
+import { Trainer, type EvalLog } from '../train/trainer.js';
+import { applyOverrides, take, takeFlag, type Args, UsageError } from './args.js';
+import { createProgress, formatDuration } from './progress.js';
+import { showMirroredSample } from './sample.js';
+
+export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd'] as const;
+
+export interface TrainOutcome { readonly metrics: Record<string, number | string | null> }
+
+export async function trainCommand(engine: Engine, args: Args): Promise<TrainOutcome> {
+  const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
+  const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume');
+  const presetName = take(args, 'preset') ?? 'mirrored-32-small';
+  let model: PerceiverAR, trainer: Trainer, dataConfig;
+  if (resumePath) {
+    const loaded = loadCheckpoint(resumePath, engine);
+    if (!loaded.info.train || !loaded.info.data || !loaded.info.state) {
+      throw new UsageError(`checkpoint ${resumePath} has no training state to resume (it was saved without --checkpoint during training)`);
+    }
+    const preset = { description: 'resumed', model: loaded.info.model, train: loaded.info.train, data: loaded.info.data };
+    for (const key of args.keys()) {
+      if (key in preset.model) throw new UsageError(`--${key} changes the architecture; a resumed run keeps the checkpoint's model config`);
+    }
+    const cfg = applyOverrides(preset, args, TRAIN_CLI_KEYS);
+    dataConfig = cfg.data;
+    model = loaded.model;
+    trainer = new Trainer(engine, model, cfg.train, loadDataSource(cfg.data, model.config.vocabSize), loaded.info.state);
+  } else {
+    const cfg = applyOverrides(presetNamed(presetName), args, TRAIN_CLI_KEYS);
+    dataConfig = cfg.data;
+    const source = loadDataSource(cfg.data, cfg.model.vocabSize);
+    model = new PerceiverAR(engine, cfg.model, cfg.train.seed);
+    trainer = new Trainer(engine, model, cfg.train, source);
+  }
+  const tc = trainer.config, mc = model.config;
+  const source = loadDataSource(dataConfig, mc.vocabSize);
+  const tty = process.stderr.isTTY === true && !json;
+  const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50) });
+  progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}: ${source.description}; ` +
+    `${(parameterCount(mc) / 1e6).toFixed(2)}M parameters, M ${mc.contextLength}, N ${mc.numLatents}, L ${mc.numLayers}, C ${mc.width}; ` +
+    `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);
+  const save = (): void => {
+    if (!checkpointPath) return;
+    saveCheckpoint(checkpointPath, model, { train: tc, data: dataConfig, state: trainer.state(), optimizer: true });
+    progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);
+  };
+  const started = performance.now();
+  let lastEval: EvalLog | null = null, lastLoss = NaN, tokens = 0, stopReason = 'steps';
+  const runStart = trainer.step;
+  while (trainer.step < tc.steps) {
+    const s = trainer.trainStep();
+    lastLoss = s.loss;
+    tokens += s.tokens;
+    if (!s.applied) progress.log(`step ${s.step}: non-finite gradient norm; update skipped`);
+    const elapsed = (performance.now() - started) / 1000;
+    progress.update(s.step, {
+      loss: s.loss.toFixed(4), 'tok/s': (tokens / elapsed).toFixed(0), lr: s.lr.toExponential(2),
+      ...(lastEval?.accuracy != null ? { acc: `${(100 * lastEval.accuracy).toFixed(1)}%` } : {}),
+    });
+    const atEnd = trainer.step === tc.steps;
+    if ((tc.evalEvery > 0 && trainer.step % tc.evalEvery === 0) || atEnd) {
+      lastEval = trainer.evaluate();
+      progress.log(`step ${trainer.step}: train loss ${s.loss.toFixed(4)}, validation ${lastEval.nats.toFixed(4)} nats/token ` +
+        `(${lastEval.bitsPerToken.toFixed(4)} bits)${lastEval.accuracy === null ? '' : `, greedy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`}`);
+      if (tc.targetAccuracy > 0 && lastEval.accuracy !== null && lastEval.accuracy >= tc.targetAccuracy) { stopReason = 'target accuracy'; break; }
+    }
+    if (tc.checkpointEvery > 0 && trainer.step % tc.checkpointEvery === 0) save();
+    if (tc.timeBudgetSeconds > 0 && elapsed >= tc.timeBudgetSeconds) { stopReason = 'time budget'; break; }
+  }
+  progress.finish();
+  if (!lastEval || lastEval.step !== trainer.step) lastEval = trainer.evaluate();
+  save();
+  const seconds = (performance.now() - started) / 1000;
+  progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}` +
+    (lastEval.accuracy === null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
+  if (sample && source.scoredInputs(mc.contextLength)) {
+    const text = showMirroredSample(engine, model, tc.seed);
+    if (!json) console.log(text);
+  }
+  return {
+    metrics: {
+      steps: trainer.step, stepsThisRun: trainer.step - runStart, stopReason, trainLoss: lastLoss, validationLoss: lastEval.loss,
+      nats: lastEval.nats, bitsPerToken: lastEval.bitsPerToken, accuracy: lastEval.accuracy, seconds,
+      tokensPerSecond: tokens / seconds, flopsPerToken: flopsPerToken(mc), checkpoint: checkpointPath ?? null,
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// Reading training data from the user's files: UTF-8 text as bytes, or token-id files.
+import { extname } from 'node:path';
+import { mirroredSource, streamSource, type DataSource } from '../../data/source.js';
+import { BYTE_OFFSET, EOS, SOS } from '../../data/vocab.js';
+import type { DataConfig } from '../../train/config.js';
+import { readFileChecked } from './files.js';
+
+/** A text file as one document of byte ids: [SOS, byte + 3 …, EOS]. */
+export function readTextIds(path: string): Int32Array {
+  const bytes = readFileChecked(path, 'data file');
+  const ids = new Int32Array(bytes.length + 2);
+  ids[0] = SOS;
+  for (let i = 0; i < bytes.length; i++) ids[i + 1] = bytes[i]! + BYTE_OFFSET;
+  ids[bytes.length + 1] = EOS;
+  return ids;
+}
+
+/**
+ * A token-id file: `.i32` little-endian int32, `.u16` little-endian uint16, otherwise text of
+ * whitespace-separated non-negative integers. Ids are used as they are (include SOS/EOS yourself).
+ */
+export function readTokenIds(path: string, vocabSize: number): Int32Array {
+  const bytes = readFileChecked(path, 'token-id file');
+  const ext = extname(path).toLowerCase();
+  let ids: Int32Array;
+  if (ext === '.i32' || ext === '.u16') {
+    const width = ext === '.i32' ? 4 : 2;
+    if (bytes.length % width !== 0) throw new Error(`token-id file ${path}: ${bytes.length} bytes is not a whole number of ${ext} values`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    ids = new Int32Array(bytes.length / width);
+    for (let i = 0; i < ids.length; i++) ids[i] = width === 4 ? view.getInt32(i * 4, true) : view.getUint16(i * 2, true);
+  } else {
+    const words = new TextDecoder().decode(bytes).trim().split(/\s+/);
+    ids = new Int32Array(words.length);
+    words.forEach((w, i) => {
+      if (!/^\d+$/.test(w)) throw new Error(`token-id file ${path}: '${w.slice(0, 20)}' (token ${i}) is not a non-negative integer`);
+      ids[i] = Number(w);
+    });
+  }
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i]! < 0 || ids[i]! >= vocabSize) throw new Error(`token-id file ${path}: id ${ids[i]} at token ${i} is outside the vocabulary [0, ${vocabSize})`);
+  }
+  if (ids.length < 2) throw new Error(`token-id file ${path} holds ${ids.length} ids; it needs at least 2`);
+  return ids;
+}
+
+export function loadDataSource(c: DataConfig, vocabSize: number): DataSource {
+  switch (c.data) {
+    case 'mirrored': return mirroredSource(c.alphabet);
+    case 'text': {
+      if (vocabSize < 256 + BYTE_OFFSET) throw new Error(`text data needs vocabSize ≥ ${256 + BYTE_OFFSET} (bytes + PAD/EOS/SOS), got ${vocabSize}`);
+      return streamSource(readTextIds(c.dataPath), c.validationFraction, c.dataPath);
+    }
+    case 'ids': return streamSource(readTokenIds(c.dataPath, vocabSize), c.validationFraction, c.dataPath);
+    default: { const never: never = c.data; throw new Error(`unknown data kind ${String(never)}`); }
+  }
+}

@@ -1,0 +1,62 @@
+// Named configurations (spec §9) that the CLI starts from; every field can be overridden.
+import { MODEL_DEFAULTS, type ModelConfig } from './models/perceiver-ar/config.js';
+import { DATA_DEFAULTS, TRAIN_DEFAULTS, type DataConfig, type TrainConfig } from './train/config.js';
+
+export interface Preset {
+  readonly description: string;
+  readonly model: ModelConfig;
+  readonly train: TrainConfig;
+  readonly data: DataConfig;
+}
+
+const copyTask = (M: number, N: number, L: number, C: number, heads: number): ModelConfig => ({
+  ...MODEL_DEFAULTS, contextLength: M, numLatents: N, numLayers: L, width: C, embedDim: C, numHeads: heads, crossAttendHeads: heads,
+  // Absolute sinusoids (spec §9: the mirror map is linear in them); base 10000 learned fastest in
+  // our measurements (docs/perceiver-ar.md).
+  position: 'sinusoidal', maxWavelength: 10000, maxPosition: M + 1, dropout: 0,
+});
+
+const enwik8Small: ModelConfig = {
+  ...MODEL_DEFAULTS, contextLength: 4096, numLatents: 512, numLayers: 8, width: 512, embedDim: 512, numHeads: 8, crossAttendHeads: 8,
+  position: 'rotary', rotaryFraction: 0.5, maxWavelength: 4096, maxPosition: 4097, dropout: 0.1,
+  crossAttendDropout: 0.5, crossAttendDropoutMode: 'subsample',
+};
+
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  'mirrored-32': {
+    description: 'spec §9 mirrored-32: copy task, M 32, N 16, L 1, C 1024, 16 heads, sinusoidal positions',
+    model: copyTask(32, 16, 1, 1024, 16),
+    train: { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 3e-4, warmupSteps: 100, evalEvery: 100, evalBatches: 2, targetAccuracy: 1 },
+    data: { ...DATA_DEFAULTS, data: 'mirrored' },
+  },
+  'mirrored-32-small': {
+    description: 'mirrored-32 scaled down to C 64, 4 heads (trains to 100% in seconds)',
+    model: copyTask(32, 16, 1, 64, 4),
+    train: { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 2e-3, warmupSteps: 50, evalEvery: 100, evalBatches: 2, targetAccuracy: 1 },
+    data: { ...DATA_DEFAULTS, data: 'mirrored' },
+  },
+  'mirrored-1024': {
+    description: 'copy task at a 1024-token context: M 1024, N 512, L 1, C 64, 4 heads, sinusoidal positions',
+    model: copyTask(1024, 512, 1, 64, 4),
+    train: { ...TRAIN_DEFAULTS, batchSize: 4, steps: 20000, learningRate: 2e-3, warmupSteps: 50, evalEvery: 100, evalBatches: 2, targetAccuracy: 1 },
+    data: { ...DATA_DEFAULTS, data: 'mirrored' },
+  },
+  'enwik8-small': {
+    description: 'spec §9 enwik8-style: UTF-8 bytes, M 4096, N 512, L 8, C 512, 8 heads, rotary, cross-attend dropout 0.5 (needs --dataPath)',
+    model: enwik8Small,
+    train: { ...TRAIN_DEFAULTS, batchSize: 4, steps: 100000, learningRate: 3e-4, warmupSteps: 1000, schedule: 'cosine', evalEvery: 500 },
+    data: { ...DATA_DEFAULTS, data: 'text' },
+  },
+  'transformer-enwik8-small': {
+    description: 'baseline (spec §8): the decoder-only Transformer as N = M, otherwise enwik8-small (9 causal layers over 4096 tokens)',
+    model: { ...enwik8Small, numLatents: 4096, crossAttendDropout: 0 },
+    train: { ...TRAIN_DEFAULTS, batchSize: 1, steps: 100000, learningRate: 3e-4, warmupSteps: 1000, schedule: 'cosine', evalEvery: 500 },
+    data: { ...DATA_DEFAULTS, data: 'text' },
+  },
+};
+
+export function presetNamed(name: string): Preset {
+  const p = PRESETS[name];
+  if (!p) throw new RangeError(`unknown preset '${name}'; available: ${Object.keys(PRESETS).join(', ')}`);
+  return p;
+}

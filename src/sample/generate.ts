@@ -1,0 +1,88 @@
+// Autoregressive generation (spec §6): cached decoding (prime with one latent, single-token
+// steps, re-encode with N_fill latents when a latent cache is full) or plain uncached forwards.
+import { EOS } from '../data/vocab.js';
+import type { DecodeCache } from '../models/perceiver-ar/cache.js';
+import type { Batch } from '../models/perceiver-ar/layout.js';
+import type { PerceiverAR } from '../models/perceiver-ar/model.js';
+import { Rng } from '../tensor/rng.js';
+import { checkSampling, sampleToken, type SamplingConfig } from './sampling.js';
+
+export interface GenerateOptions extends SamplingConfig {
+  readonly maxNewTokens: number;
+  readonly seed: number;
+  readonly stopAtEos: boolean;
+  /** Latent cache size N (default the model's numLatents; ≤ contextLength). */
+  readonly numLatents?: number;
+  /** Latents re-encoded at a reset (default ⌊N/2⌋, as the reference). */
+  readonly fillLatents?: number;
+  /** false: one full forward per token (for comparison and benchmarks). */
+  readonly cached: boolean;
+  /** Optional per-position vocabulary mask (1 = allowed) for the token at that position. */
+  readonly allowedTokens?: (position: number) => Uint8Array | null;
+}
+
+export interface GenerateResult {
+  readonly tokens: Int32Array;
+  readonly resets: number;
+  readonly seconds: number;
+}
+
+/** A batch of one row: the last ≤ M ids of the sequence, at their absolute positions. */
+export function windowBatch(sequence: readonly number[], contextLength: number): Batch {
+  const start = Math.max(0, sequence.length - contextLength), n = sequence.length - start;
+  const tokens = Int32Array.from(sequence.slice(start)), positions = new Int32Array(n);
+  for (let j = 0; j < n; j++) positions[j] = start + j + 1;
+  return { batchSize: 1, length: n, tokens, positions, positionDims: 1, targets: new Int32Array(n) };
+}
+
+/** The logits row of the last latent from the model's most recent forward. */
+function lastLatentLogits(model: PerceiverAR, latents: number): Float32Array {
+  const V = model.config.vocabSize;
+  return model.logits().subarray((latents - 1) * V, latents * V);
+}
+
+export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: GenerateOptions,
+  onToken?: (id: number) => void): GenerateResult {
+  checkSampling(opts);
+  const c = model.config;
+  if (prompt.length < 1) throw new RangeError('generate: the prompt needs at least one token (usually SOS)');
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new RangeError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`);
+  const N = opts.numLatents ?? c.numLatents;
+  if (!Number.isInteger(N) || N < 1 || N > c.contextLength) throw new RangeError(`numLatents must be in [1, ${c.contextLength}], got ${N}`);
+  const fill = opts.fillLatents ?? Math.max(1, Math.floor(N / 2));
+  if (!Number.isInteger(fill) || fill < 1 || fill > N) throw new RangeError(`fillLatents must be in [1, numLatents = ${N}], got ${fill}`);
+  const rng = new Rng(opts.seed);
+  const seq = Array.from(prompt);
+  const out: number[] = [];
+  const started = performance.now();
+  let cache: DecodeCache | null = null, resets = 0;
+  let logits: Float32Array;
+  if (opts.cached) {
+    cache = model.decodeCache(N);
+    model.forward(windowBatch(seq, c.contextLength), { numLatents: 1, cache });
+    logits = lastLatentLogits(model, 1);
+  } else {
+    model.forward(windowBatch(seq, c.contextLength), { numLatents: 1 });
+    logits = lastLatentLogits(model, 1);
+  }
+  for (let i = 0; i < opts.maxNewTokens; i++) {
+    const next = sampleToken(logits, opts, rng, opts.allowedTokens ? opts.allowedTokens(seq.length + 1) : null);
+    seq.push(next);
+    out.push(next);
+    onToken?.(next);
+    if (opts.stopAtEos && next === EOS) break;
+    if (i === opts.maxNewTokens - 1) break;
+    if (!cache) {
+      model.forward(windowBatch(seq, c.contextLength), { numLatents: 1 });
+      logits = lastLatentLogits(model, 1);
+    } else if (cache.layers.some((l) => l.count >= l.capacity)) {
+      const window = windowBatch(seq, c.contextLength), latents = Math.min(fill, window.length);
+      model.forward(window, { numLatents: latents, cache });
+      logits = lastLatentLogits(model, latents);
+      resets++;
+    } else {
+      logits = model.decodeStep(cache, next, seq.length);
+    }
+  }
+  return { tokens: Int32Array.from(out), resets, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createEngine } from '../src/index.js';
+import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { generate, windowBatch } from '../src/sample/generate.js';
+import { sampleToken } from '../src/sample/sampling.js';
+import { Rng } from '../src/tensor/rng.js';
+import { assertClose } from './helpers/compare.js';
+
+const engine = await createEngine({ threads: 2 });
+after(() => engine.dispose());
+
+const SMALL: ModelConfig = {
+  ...MODEL_DEFAULTS, vocabSize: 40, contextLength: 24, numLatents: 6, numLayers: 2, width: 32, embedDim: 24, numHeads: 4,
+  crossAttendHeads: 2, maxWavelength: 64, maxPosition: 64, dropout: 0,
+};
+
+function randomModel(config: ModelConfig): PerceiverAR {
+  const m = new PerceiverAR(engine, config, 5);
+  const rng = new Rng(11);
+  for (const p of m.params.list) if (p.spec.name.endsWith('.b') || p.spec.name === 'head.w') rng.fillUniform(p.value, 0.3);
+  return m;
+}
+
+/** Logits of the last latent of an uncached forward over the sequence with `latents` latents. */
+function uncached(model: PerceiverAR, seq: number[], latents: number): Float32Array {
+  model.forward(windowBatch(seq, model.config.contextLength), { numLatents: latents });
+  const V = model.config.vocabSize;
+  return Float32Array.from(model.logits().subarray((latents - 1) * V, latents * V));
+}
+
+function checkCachedEqualsUncached(config: ModelConfig): void {
+  const model = randomModel(config), N = config.numLatents, fill = 3, V = config.vocabSize;
+  const rng = new Rng(1);
+  const seq = [2, ...Array.from({ length: 7 }, () => 3 + rng.int(V - 3))];
+  const cache = model.decodeCache(N);
+  model.forward(windowBatch(seq, config.contextLength), { numLatents: 1, cache });
+  assertClose(Float32Array.from(model.logits()), uncached(model, seq, 1), 'primed logits');
+  let latents = 1;
+  // N − 1 steps fill the latent caches; then a reset re-encodes with `fill` latents; then more steps.
+  for (let step = 0; step < 2 * N; step++) {
+    const token = 3 + rng.int(V - 3);
+    seq.push(token);
+    let got: Float32Array;
+    if (cache.layers.some((l) => l.count >= N)) {
+      model.forward(windowBatch(seq, config.contextLength), { numLatents: fill, cache });
+      got = Float32Array.from(model.logits().subarray((fill - 1) * V, fill * V));
+      latents = fill;
+    } else {
+      got = Float32Array.from(model.decodeStep(cache, token, seq.length));
+      latents++;
+    }
+    assertClose(got, uncached(model, seq, latents), `step ${step} (${latents} latents)`, 2e-5, 2e-4);
+  }
+  assert.ok(seq.length <= config.contextLength, 'the test stays inside one window');
+}
+
+describe('cached decoding equals uncached forwards (spec §6.4)', () => {
+  it('rotary positions: after priming, for N steps, and after a reset', () => checkCachedEqualsUncached(SMALL));
+  it('absolute sinusoidal positions', () => checkCachedEqualsUncached({ ...SMALL, position: 'sinusoidal' }));
+  it('no self-attention layers', () => checkCachedEqualsUncached({ ...SMALL, numLayers: 0 }));
+});
+
+describe('generate', () => {
+  it('cached and uncached greedy generation agree, including past resets and a sliding window', () => {
+    const model = randomModel(SMALL);
+    const prompt = [2, 5, 9, 11, 4];
+    const opts = { maxNewTokens: 40, temperature: 0, topK: 0, topP: 1, seed: 1, stopAtEos: false };
+    const streamed: number[] = [];
+    const a = generate(model, prompt, { ...opts, cached: true }, (t) => streamed.push(t));
+    const b = generate(model, prompt, { ...opts, cached: false });
+    assert.deepEqual(Array.from(a.tokens), Array.from(b.tokens));
+    assert.deepEqual(streamed, Array.from(a.tokens), 'tokens are streamed as produced');
+    assert.ok(a.resets >= 2, `resets: ${a.resets}`);
+  });
+  it('sampling is seeded; EOS stops; bad options are rejected', () => {
+    const model = randomModel(SMALL);
+    const opts = { maxNewTokens: 20, temperature: 1, topK: 10, topP: 0.9, seed: 3, stopAtEos: false, cached: true };
+    assert.deepEqual(generate(model, [2], opts).tokens, generate(model, [2], opts).tokens);
+    assert.throws(() => generate(model, [2], { ...opts, topP: 0 }), /topP must be in \(0, 1\]/);
+    assert.throws(() => generate(model, [], opts), /the prompt needs at least one token/);
+    assert.throws(() => generate(model, [2], { ...opts, numLatents: 99 }), /numLatents must be in \[1, 24\]/);
+  });
+  it('sampling processors: greedy, top-k, top-p and allowed-token masks', () => {
+    const logits = Float32Array.of(0, 5, 1, 4);
+    const rng = new Rng(1);
+    assert.equal(sampleToken(logits, { temperature: 0, topK: 0, topP: 1 }, rng), 1);
+    for (let i = 0; i < 50; i++) assert.ok([1, 3].includes(sampleToken(logits, { temperature: 1, topK: 2, topP: 1 }, rng)));
+    for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topK: 0, topP: 0.5 }, rng), 1);
+    assert.equal(sampleToken(logits, { temperature: 0, topK: 0, topP: 1 }, rng, Uint8Array.of(1, 0, 1, 0)), 2);
+  });
+});
