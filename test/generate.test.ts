@@ -91,3 +91,35 @@ describe('generate', () => {
     assert.equal(sampleToken(logits, { temperature: 0, topK: 0, topP: 1 }, rng, Uint8Array.of(1, 0, 1, 0)), 2);
   });
 });
+
+describe('evaluation (spec §7)', async () => {
+  const { evaluateStream } = await import('../src/train/evaluate.js');
+  const ids = Int32Array.from({ length: 60 }, (_, i) => (i === 0 ? 2 : 3 + ((i * 7) % 31)));
+  it('exact and strided agree when latents do not interact and every window starts at the beginning', () => {
+    // No self-attention layers, and a stream no longer than the context: each target sees the
+    // same inputs either way.
+    const model = randomModel({ ...SMALL, numLayers: 0 });
+    const short = ids.subarray(0, 24);
+    const exact = evaluateStream(model, short, { stride: 1, batchSize: 8, maxTargets: 0 });
+    const strided = evaluateStream(model, short, { stride: 6, batchSize: 3, maxTargets: 0 });
+    assert.equal(exact.tokens, 23);
+    assert.equal(strided.tokens, 23);
+    assertClose([strided.nats], [exact.nats], 'nats', 1e-6, 1e-5);
+    assertClose([exact.bitsPerToken], [exact.nats / Math.LN2], 'bits', 1e-9, 1e-9);
+  });
+  it('exact mode equals one forward per target scored by the last latent', () => {
+    const model = randomModel(SMALL);
+    const r = evaluateStream(model, ids, { stride: 1, batchSize: 5, maxTargets: 30 });
+    let total = 0;
+    for (let t = 1; t <= 30; t++) {
+      const logits = uncached(model, Array.from(ids.subarray(0, t)), 1);
+      const max = Math.max(...logits);
+      const lse = max + Math.log(logits.reduce((s, x) => s + Math.exp(x - max), 0));
+      total += lse - logits[ids[t]!]!;
+    }
+    assertClose([r.nats], [total / 30], 'exact nats', 1e-5, 1e-5);
+  });
+  it('rejects a stride beyond the context', () => {
+    assert.throws(() => evaluateStream(randomModel(SMALL), ids, { stride: 25, batchSize: 1, maxTargets: 0 }), /stride must be an integer in \[1, 24\]/);
+  });
+});

@@ -1,65 +1,65 @@
 #!/usr/bin/env node
-// The perceiver-ar command. Today: `info` (engine backend, SIMD build, threads). Training,
-// generation and evaluation commands arrive with the model (see docs/engine.md for status).
-import { readFileSync } from 'node:fs';
+// The perceiver-ar command: train | generate | eval | info.
 import { createEngine, type EngineOptions } from '../index.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { parseArgs, take, UsageError, type Args } from './args.js';
+import { evalCommand, EVAL_KEYS, generateCommand, GENERATE_KEYS, infoCommand, INFO_KEYS } from './commands.js';
+import { trainCommand, TRAIN_CLI_KEYS } from './train.js';
 
-const COMMANDS = ['info'] as const;
+const USAGE = `usage: perceiver-ar <command> [--key=value …]
+  train     --preset=NAME (mirrored-32-small by default) [--checkpoint=OUT] [--resume=CKPT] [--sample] [any config key]
+  generate  --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens --temperature --topK --topP --seed --numLatents --uncached]
+  eval      --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --dataPath --maxTargets]
+  info      [--preset=NAME | --checkpoint=CKPT]
+  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --json --quiet
+Details: README.md and docs/perceiver-ar.md.`;
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-function parseOptions(args: readonly string[]): { json: boolean; engine: EngineOptions } {
-  let json = false;
-  const engine: { threads?: number; backend?: EngineOptions['backend']; simd?: EngineOptions['simd'] } = {};
-  for (const a of args) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    const key = m?.[1], value = m?.[2];
-    if (key === 'json' && value === undefined) json = true;
-    else if (key === 'threads' && value !== undefined) engine.threads = Number(value);
-    else if (key === 'backend' && (value === 'auto' || value === 'wasm' || value === 'reference')) engine.backend = value;
-    else if (key === 'simd' && (value === 'auto' || value === 'relaxed-simd' || value === 'simd128')) engine.simd = value;
-    else {
-      throw new Error(`unknown or invalid option '${a}'; allowed: --json, --threads=N (1-64), ` +
-        `--backend=auto|wasm|reference, --simd=auto|relaxed-simd|simd128`);
-    }
+function engineOptions(args: Args): EngineOptions {
+  const threads = args.get('threads'), backend = args.get('backend'), simd = args.get('simd');
+  const opts: { threads?: number; backend?: EngineOptions['backend']; simd?: EngineOptions['simd'] } = {};
+  if (threads !== undefined) opts.threads = Number(threads);
+  if (backend !== undefined) {
+    if (backend !== 'auto' && backend !== 'wasm' && backend !== 'reference') throw new UsageError(`--backend=${backend} is invalid: auto, wasm or reference`);
+    opts.backend = backend;
   }
-  return { json, engine };
+  if (simd !== undefined) {
+    if (simd !== 'auto' && simd !== 'relaxed-simd' && simd !== 'simd128') throw new UsageError(`--simd=${simd} is invalid: auto, relaxed-simd or simd128`);
+    opts.simd = simd;
+  }
+  return opts;
 }
 
-async function info(args: readonly string[]): Promise<void> {
-  const { json, engine: options } = parseOptions(args);
-  const engine = await createEngine(options);
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const commands = { train: TRAIN_CLI_KEYS, generate: GENERATE_KEYS, eval: EVAL_KEYS, info: INFO_KEYS } as const;
+  if (!(command in commands)) throw new UsageError(`unknown command '${command}'; available: ${Object.keys(commands).join(', ')}`);
+  const args = parseArgs(rest);
+  const engine = await createEngine(engineOptions(args));
+  for (const k of ['threads', 'backend', 'simd']) take(args, k);
   try {
-    const report = { version: packageVersion(), node: process.versions.node, ...engine.info };
-    if (json) { console.log(JSON.stringify(report)); return; }
-    console.log(`perceiver-ar ${report.version} (Node ${report.node})`);
-    console.log(`backend: ${report.backend}`);
-    console.log(`simd:    ${report.simd}`);
-    console.log(`threads: ${report.threads}`);
-    for (const n of report.notes) console.log(`note:    ${n}`);
+    let metrics: Record<string, unknown>;
+    const json = args.get('json') === 'true';
+    switch (command) {
+      case 'train': metrics = (await trainCommand(engine, args)).metrics; break;
+      case 'generate': metrics = generateCommand(engine, args); break;
+      case 'eval': metrics = evalCommand(engine, args); break;
+      default: metrics = infoCommand(engine, args); break;
+    }
+    if (json) console.log(JSON.stringify(metrics));
+    else if (command === 'eval') console.log(Object.entries(metrics).map(([k, v]) => `${k}: ${typeof v === 'number' ? +v.toFixed(6) : v}`).join('\n'));
+    return 0;
   } finally {
     await engine.dispose();
   }
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'info': await info(rest); return 0;
-    case undefined: case '--help': case 'help':
-      console.log(`usage: perceiver-ar <${COMMANDS.join('|')}> [options]\n  info  engine backend, SIMD build and threads ` +
-        `(--json, --threads=N, --backend=…, --simd=…)`);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`perceiver-ar: unknown command '${command}'; available: ${COMMANDS.join(', ')}`);
-      return 2;
-  }
-}
-
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-  console.error(`perceiver-ar: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
+  // Expected failures (bad options, bad files) get one line; anything else keeps its stack for a bug report.
+  const expected = e instanceof UsageError || e instanceof CheckpointError || e instanceof RangeError || (e instanceof Error && /^(checkpoint|data file|token-id file|could not write)/.test(e.message));
+  console.error(`perceiver-ar: ${e instanceof Error ? (expected ? e.message : e.stack ?? e.message) : String(e)}`);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
 });

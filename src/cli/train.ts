@@ -19,7 +19,7 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
   const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume');
   const presetName = take(args, 'preset') ?? 'mirrored-32-small';
-  let model: PerceiverAR, trainer: Trainer, dataConfig;
+  let model: PerceiverAR, trainer: Trainer, dataConfig, source;
   if (resumePath) {
     const loaded = loadCheckpoint(resumePath, engine);
     if (!loaded.info.train || !loaded.info.data || !loaded.info.state) {
@@ -32,16 +32,16 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     const cfg = applyOverrides(preset, args, TRAIN_CLI_KEYS);
     dataConfig = cfg.data;
     model = loaded.model;
-    trainer = new Trainer(engine, model, cfg.train, loadDataSource(cfg.data, model.config.vocabSize), loaded.info.state);
+    source = loadDataSource(cfg.data, model.config.vocabSize);
+    trainer = new Trainer(engine, model, cfg.train, source, loaded.info.state);
   } else {
     const cfg = applyOverrides(presetNamed(presetName), args, TRAIN_CLI_KEYS);
     dataConfig = cfg.data;
-    const source = loadDataSource(cfg.data, cfg.model.vocabSize);
+    source = loadDataSource(cfg.data, cfg.model.vocabSize);
     model = new PerceiverAR(engine, cfg.model, cfg.train.seed);
     trainer = new Trainer(engine, model, cfg.train, source);
   }
   const tc = trainer.config, mc = model.config;
-  const source = loadDataSource(dataConfig, mc.vocabSize);
   const tty = process.stderr.isTTY === true && !json;
   const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50) });
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}: ${source.description}; ` +

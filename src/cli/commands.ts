@@ -1,0 +1,153 @@
+// `perceiver-ar generate | eval | info`.
+import type { Engine } from '../engine.js';
+import { idToByte, SOS, BYTE_OFFSET } from '../data/vocab.js';
+import { flopsPerToken, parameterCount, type ModelConfig } from '../models/perceiver-ar/config.js';
+import { loadCheckpoint, readCheckpointInfo } from '../platform/node/checkpoint.js';
+import { loadDataSource, readTextIds, readTokenIds } from '../platform/node/data-files.js';
+import { presetNamed, PRESETS } from '../presets.js';
+import { generate } from '../sample/generate.js';
+import { evaluateStream } from '../train/evaluate.js';
+import { Trainer } from '../train/trainer.js';
+import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
+import { applyOverrides, take, takeFlag, takeNumber, UsageError, type Args } from './args.js';
+import { createProgress } from './progress.js';
+
+type Metrics = Record<string, number | string | null | boolean>;
+
+function requireCheckpoint(args: Args, command: string): string {
+  const path = take(args, 'checkpoint');
+  if (!path) throw new UsageError(`${command} needs --checkpoint=PATH (a file written by perceiver-ar train --checkpoint=PATH)`);
+  return path;
+}
+
+function rejectLeftovers(args: Args, allowed: readonly string[]): void {
+  const [first] = args.keys();
+  if (first !== undefined) throw new UsageError(`unknown option --${first}; allowed: ${allowed.map((k) => `--${k}`).join(' ')}`);
+}
+
+const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
+
+export const GENERATE_KEYS = ['checkpoint', 'prompt', 'promptIds', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'numLatents',
+  'fillLatents', 'uncached', 'stopAtEos', 'ids', 'json', 'threads', 'backend', 'simd'] as const;
+
+export function generateCommand(engine: Engine, args: Args): Metrics {
+  const path = requireCheckpoint(args, 'generate');
+  const { model } = loadCheckpoint(path, engine);
+  const c = model.config;
+  const promptText = take(args, 'prompt'), promptIds = take(args, 'promptIds');
+  if (promptText !== undefined && promptIds !== undefined) throw new UsageError('give either --prompt=TEXT or --promptIds="2 65 66", not both');
+  const prompt = promptIds !== undefined
+    ? promptIds.trim().split(/[\s,]+/).map((w) => {
+      const n = Number(w);
+      if (!Number.isInteger(n) || n < 0 || n >= c.vocabSize) throw new UsageError(`--promptIds: '${w}' is not an id in [0, ${c.vocabSize})`);
+      return n;
+    })
+    : [SOS, ...Array.from(new TextEncoder().encode(promptText ?? ''), (b) => b + BYTE_OFFSET)];
+  if (prompt.some((id) => id >= c.vocabSize)) throw new UsageError(`the prompt has ids beyond this model's vocabulary (${c.vocabSize}); use --promptIds`);
+  const opts = {
+    maxNewTokens: takeNumber(args, 'maxNewTokens', isInt(0), 'an integer ≥ 0') ?? 256,
+    temperature: takeNumber(args, 'temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)') ?? 1,
+    topK: takeNumber(args, 'topK', isInt(0), 'an integer ≥ 0 (0 = off)') ?? 0,
+    topP: takeNumber(args, 'topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]') ?? 1,
+    seed: takeNumber(args, 'seed', isInt(0), 'an integer ≥ 0') ?? 0,
+    numLatents: takeNumber(args, 'numLatents', isInt(1, c.contextLength), `an integer in [1, ${c.contextLength}]`) ?? c.numLatents,
+    fillLatents: takeNumber(args, 'fillLatents', isInt(1, c.contextLength), 'an integer ≥ 1'),
+    cached: !takeFlag(args, 'uncached'),
+    stopAtEos: args.has('stopAtEos') ? takeFlag(args, 'stopAtEos') : true,
+  };
+  const asIds = takeFlag(args, 'ids'), json = takeFlag(args, 'json');
+  for (const k of ['threads', 'backend', 'simd']) take(args, k);
+  rejectLeftovers(args, GENERATE_KEYS);
+  const bytes: number[] = [];
+  const write = (id: number): void => {
+    if (json) return;
+    if (asIds) process.stdout.write(`${id} `);
+    else if (id >= BYTE_OFFSET) bytes.push(idToByte(id));
+    if (!asIds && bytes.length) {
+      // Stream whole UTF-8 characters as they complete.
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(bytes), { stream: true });
+      if (!text.endsWith('\uFFFD')) { process.stdout.write(text); bytes.length = 0; }
+    }
+  };
+  const r = generate(model, prompt, { ...opts, ...(opts.fillLatents === undefined ? {} : { fillLatents: opts.fillLatents }) }, write);
+  if (!json) process.stdout.write('\n');
+  return { tokens: r.tokens.length, seconds: r.seconds, tokensPerSecond: r.tokens.length / r.seconds, resets: r.resets,
+    cached: opts.cached, ids: Array.from(r.tokens).join(' ') };
+}
+
+export const EVAL_KEYS = ['checkpoint', 'mode', 'stride', 'numLatents', 'batchSize', 'maxTargets', 'dataPath', 'data', 'json', 'quiet', 'threads', 'backend', 'simd'] as const;
+
+export function evalCommand(engine: Engine, args: Args): Metrics {
+  const path = requireCheckpoint(args, 'eval');
+  const { info, model } = loadCheckpoint(path, engine);
+  const c = model.config;
+  const mode = take(args, 'mode') ?? 'strided';
+  if (mode !== 'exact' && mode !== 'strided') throw new UsageError(`--mode=${mode} is invalid: exact or strided`);
+  const stride = mode === 'exact' ? 1 : takeNumber(args, 'stride', isInt(1, c.contextLength), `an integer in [1, ${c.contextLength}]`) ?? c.numLatents;
+  const numLatents = takeNumber(args, 'numLatents', isInt(stride, c.contextLength), `an integer in [stride, ${c.contextLength}]`) ?? stride;
+  const batchSize = takeNumber(args, 'batchSize', isInt(1), 'an integer ≥ 1') ?? 4;
+  const maxTargets = takeNumber(args, 'maxTargets', isInt(0), 'an integer ≥ 0 (0 = all)') ?? 0;
+  const data = { ...(info.data ?? { data: 'mirrored', dataPath: '', validationFraction: 0.05, alphabet: 256 }) };
+  const dataPath = take(args, 'dataPath'), kind = take(args, 'data');
+  if (kind !== undefined) {
+    if (kind !== 'text' && kind !== 'ids' && kind !== 'mirrored') throw new UsageError(`--data=${kind} is invalid: text, ids or mirrored`);
+    data.data = kind;
+  }
+  if (dataPath !== undefined) data.dataPath = dataPath;
+  const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
+  for (const k of ['threads', 'backend', 'simd']) take(args, k);
+  rejectLeftovers(args, EVAL_KEYS);
+  if (data.data === 'mirrored') {
+    // Fresh mirrored sequences from the validation seed; about maxTargets scored tokens (default 4 batches).
+    const perBatch = batchSize * Math.floor((c.contextLength - 1) / 2);
+    const evalBatches = maxTargets > 0 ? Math.max(1, Math.ceil(maxTargets / perBatch)) : 4;
+    const trainer = new Trainer(engine, model, { ...(info.train ?? TRAIN_DEFAULTS), evalBatches, batchSize }, loadDataSource(data, c.vocabSize));
+    const r = trainer.evaluate(numLatents);
+    return { mode: 'teacher-forced', numLatents, nats: r.nats, bitsPerToken: r.bitsPerToken, tokens: r.tokens, accuracy: r.accuracy };
+  }
+  if (!data.dataPath) throw new UsageError('eval needs --dataPath=FILE (the checkpoint names no data file)');
+  const ids = data.data === 'text' ? readTextIds(data.dataPath) : readTokenIds(data.dataPath, c.vocabSize);
+  const cut = Math.floor(ids.length * (1 - (dataPath === undefined ? data.validationFraction : 0)));
+  const stream = dataPath === undefined ? ids.subarray(cut) : ids;
+  const progress = createProgress(1, 'eval', { tty: process.stderr.isTTY === true && !json, quiet, every: 1 });
+  const r = evaluateStream(model, stream, { stride, numLatents, batchSize, maxTargets, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
+  progress.finish();
+  return { mode, stride, numLatents, nats: r.nats, bitsPerToken: r.bitsPerToken, tokens: r.tokens, seconds: r.seconds,
+    file: data.dataPath, part: dataPath === undefined ? 'validation split' : 'whole file' };
+}
+
+export const INFO_KEYS = ['preset', 'checkpoint', 'json', 'threads', 'backend', 'simd'] as const;
+
+export function describeModel(c: ModelConfig): Metrics {
+  return { parameters: parameterCount(c), flopsPerToken: flopsPerToken(c), config: JSON.stringify(c) };
+}
+
+export function infoCommand(engine: Engine, args: Args): Metrics {
+  const presetName = take(args, 'preset'), checkpoint = take(args, 'checkpoint');
+  const json = takeFlag(args, 'json');
+  for (const k of ['threads', 'backend', 'simd']) take(args, k);
+  let model: ModelConfig | null = null, source = '';
+  if (checkpoint) { model = readCheckpointInfo(checkpoint).model; source = checkpoint; }
+  else if (presetName) {
+    // info describes the architecture only, so data settings (e.g. a missing dataPath) do not matter here.
+    model = applyOverrides({ ...presetNamed(presetName), data: DATA_DEFAULTS }, args, INFO_KEYS).model;
+    source = `preset ${presetName}`;
+    args.clear();
+  }
+  rejectLeftovers(args, INFO_KEYS);
+  const out: Metrics = { backend: engine.info.backend, simd: engine.info.simd, threads: engine.info.threads, notes: engine.info.notes.join('; ') };
+  if (!json) {
+    console.log(`engine:  ${engine.info.backend} (${engine.info.simd}), ${engine.info.threads} threads${engine.info.notes.length ? ` — ${engine.info.notes.join('; ')}` : ''}`);
+    if (!model) console.log(`presets: ${Object.keys(PRESETS).join(', ')} (perceiver-ar info --preset=NAME)`);
+  }
+  if (model) {
+    Object.assign(out, { source }, describeModel(model));
+    if (!json) {
+      console.log(`model (${source}):`);
+      for (const [k, v] of Object.entries(model)) console.log(`  ${k.padEnd(24)} ${String(v)}`);
+      console.log(`  ${'parameters'.padEnd(24)} ${parameterCount(model).toLocaleString('en-US')}`);
+      console.log(`  ${'training FLOPs/token'.padEnd(24)} ${(flopsPerToken(model) / 1e6).toFixed(1)} M`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+// Likelihood evaluation over a token stream (spec §7). Target t (t ≥ 1) is predicted from the
+// inputs before it. Strided: blocks of S consecutive targets, each scored by the last S latents of
+// one forward over the (up to M) inputs ending just before the block's last target. Exact: S = 1, one
+// window per target (the full-context likelihood). More latents than scored targets may be used.
+import type { Batch } from '../models/perceiver-ar/layout.js';
+import type { PerceiverAR } from '../models/perceiver-ar/model.js';
+
+export interface EvalOptions {
+  /** Targets scored per window (1 = exact). */
+  readonly stride: number;
+  /** Latents per window (≥ stride; default stride). */
+  readonly numLatents?: number;
+  /** Windows per forward. */
+  readonly batchSize: number;
+  /** Score at most this many targets (from the start); 0 = all. */
+  readonly maxTargets: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvalResult {
+  readonly nats: number;
+  readonly bitsPerToken: number;
+  readonly tokens: number;
+  readonly seconds: number;
+}
+
+export function evaluateStream(model: PerceiverAR, ids: Int32Array, opts: EvalOptions): EvalResult {
+  const c = model.config, M = c.contextLength, S = opts.stride, N = opts.numLatents ?? S;
+  if (!Number.isInteger(S) || S < 1 || S > M) throw new RangeError(`stride must be an integer in [1, ${M}], got ${S}`);
+  if (!Number.isInteger(N) || N < S || N > M) throw new RangeError(`numLatents must be an integer in [stride = ${S}, ${M}], got ${N}`);
+  if (ids.length < 2) throw new RangeError('evaluation needs at least 2 tokens');
+  const last = opts.maxTargets > 0 ? Math.min(ids.length, 1 + opts.maxTargets) : ids.length;
+  const blocks: [number, number][] = [];
+  for (let t0 = 1; t0 < last; t0 += S) blocks.push([t0, Math.min(t0 + S, last)]);
+  const started = performance.now();
+  let nats = 0, tokens = 0;
+  for (let i = 0; i < blocks.length; i += opts.batchSize) {
+    const group = blocks.slice(i, i + opts.batchSize);
+    // Rows share one latent count, so a final short block goes in a group of its own.
+    const full = group.filter(([a, b]) => b - a === S), short = group.filter(([a, b]) => b - a !== S);
+    for (const part of [full, short]) {
+      if (part.length === 0) continue;
+      const scored = part[0]![1] - part[0]![0];
+      const batch = windowRows(ids, part, M, scored);
+      const r = model.forward(batch, { numLatents: Math.min(N, batch.length) });
+      nats += r.crossEntropy * r.tokens;
+      tokens += r.tokens;
+    }
+    opts.onProgress?.(Math.min(blocks.length, i + opts.batchSize), blocks.length);
+  }
+  const mean = nats / tokens;
+  return { nats: mean, bitsPerToken: mean / Math.LN2, tokens, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * One row per block of targets [t0, t1): the inputs that predict them end at t1 − 2, so a row holds
+ * ids[max(0, t1 − 1 − M) … t1 − 2] at their absolute positions, with targets only on inputs
+ * t0 − 1 … t1 − 2 (the rest PAD: unscored).
+ */
+function windowRows(ids: Int32Array, blocks: readonly [number, number][], M: number, scored: number): Batch {
+  const B = blocks.length, len = Math.min(M, Math.max(...blocks.map(([, t1]) => t1 - 1)));
+  const tokens = new Int32Array(B * len), positions = new Int32Array(B * len), targets = new Int32Array(B * len);
+  blocks.forEach(([t0, t1], b) => {
+    const end = t1 - 1, start = Math.max(0, end - M), n = end - start;
+    for (let j = 0; j < n; j++) {
+      const input = start + j;
+      tokens[b * len + j] = ids[input]!;
+      positions[b * len + j] = input + 1;
+      if (input + 1 >= t0 && input + 1 < t1 && input + 1 >= t1 - scored) targets[b * len + j] = ids[input + 1]!;
+    }
+  });
+  return { batchSize: B, length: len, tokens, positions, positionDims: 1, targets };
+}
