@@ -2,8 +2,9 @@
 import { createEngine } from '../src/index.js';
 import { loadWarning, parseBenchArgs, printTable } from './harness.js';
 import { runKernelBenchmarks } from './kernels.js';
+import { benchGenerate, benchTrain } from './model.js';
 
-const SUITES = ['kernels'] as const;
+const SUITES = ['kernels', 'train', 'generate'] as const;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [suite, ...rest] = argv;
@@ -18,7 +19,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd });
   try {
     log(`engine: wasm ${engine.info.simd}, ${engine.info.threads} threads; per case the median over ${args.rounds} round(s) of the median of ≥ ${args.repeat ?? 7} runs after warm-up`);
-    const results = await runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, args.rounds, (l) => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); });
+    const progress = (l: string): void => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); };
+    const results = suite === 'kernels' ? await runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, args.rounds, progress)
+      : suite === 'train' ? benchTrain(engine, [1, 4], args.repeat ?? 3, progress)
+        : benchGenerate(engine, progress);
     if (!args.json) process.stderr.write('\r\x1b[K');
     if (args.json) for (const r of results) console.log(JSON.stringify(r));
     else printTable(results, log);

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-cli-'));
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args, '--threads=1'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The command failed with exactly one 'perceiver-ar: …' line matching `pattern`, and no stack trace. */
+function failsClearly(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, pattern);
+  assert.ok(r.stderr.startsWith('perceiver-ar: '), r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, `no stack trace expected:\n${r.stderr}`);
+}
+
+describe('perceiver-ar CLI', () => {
+  const text = join(dir, 'tiny.txt');
+  writeFileSync(text, 'hello perceiver ar, '.repeat(40));
+  const tiny = ['--contextLength=16', '--numLatents=4', '--numLayers=1', '--width=16', '--embedDim=16', '--numHeads=2', '--crossAttendHeads=2',
+    '--batchSize=2', '--evalEvery=5', '--evalBatches=1', '--crossAttendDropout=0.5', '--warmupSteps=1'];
+
+  it('trains on a text file, writes a checkpoint, resumes, evaluates and generates', () => {
+    const ckpt = join(dir, 'text.safetensors');
+    const train = cli('train', '--preset=enwik8-small', `--dataPath=${text}`, ...tiny, '--steps=6', `--checkpoint=${ckpt}`, '--json');
+    assert.equal(train.code, 0, train.stderr);
+    const metrics = JSON.parse(train.stdout.trim().split('\n').pop()!);
+    assert.equal(metrics.steps, 6);
+    assert.ok(Number.isFinite(metrics.bitsPerToken));
+    const resumed = cli('train', `--resume=${ckpt}`, '--steps=8', '--json');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(JSON.parse(resumed.stdout.trim().split('\n').pop()!).steps, 8);
+    const ev = cli('eval', `--checkpoint=${ckpt}`, '--mode=exact', '--maxTargets=20', '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.equal(JSON.parse(ev.stdout).tokens, 20);
+    const gen = cli('generate', `--checkpoint=${ckpt}`, '--prompt=hello', '--maxNewTokens=5', '--seed=1', '--ids');
+    assert.equal(gen.code, 0, gen.stderr);
+    assert.equal(gen.stdout.trim().split(/\s+/).length, 5);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  });
+
+  it('info prints the config, parameter count and FLOPs per token', () => {
+    const r = cli('info', '--preset=mirrored-32', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.ok(info.parameters > 1e6 && info.flopsPerToken > 0);
+  });
+
+  it('missing and empty data files', () => {
+    failsClearly(cli('train', '--preset=enwik8-small', '--dataPath=nope.txt', ...tiny), /data file nope\.txt does not exist/);
+    writeFileSync(join(dir, 'empty.txt'), '');
+    failsClearly(cli('train', '--preset=enwik8-small', '--dataPath=empty.txt', ...tiny), /data file empty\.txt is empty/);
+    failsClearly(cli('train', '--preset=enwik8-small', ...tiny), /dataPath is required when data is 'text'/);
+  });
+
+  it('invalid configuration values and unknown keys', () => {
+    failsClearly(cli('train', '--numLatents=40', '--steps=1'), /numLatents \(40\) must be ≤ contextLength \(32\)/);
+    failsClearly(cli('train', '--position=spiral'), /position must be one of rotary, sinusoidal, learned, got 'spiral'/);
+    failsClearly(cli('train', '--stepz=3'), /unknown option --stepz\. Allowed:/);
+    failsClearly(cli('train', '--steps=many'), /--steps=many is invalid: steps takes a number/);
+    failsClearly(cli('fly'), /unknown command 'fly'; available: train, generate, eval, info/);
+  });
+
+  it('broken checkpoints: corrupt header, wrong version, truncated data', () => {
+    const good = join(dir, 'good.safetensors');
+    assert.equal(cli('train', '--steps=1', '--evalEvery=0', `--checkpoint=${good}`, '--quiet').code, 0);
+    const bytes = readFileSync(good);
+    const corrupt = Uint8Array.from(bytes);
+    corrupt[8] = 0x21;
+    writeFileSync(join(dir, 'corrupt.safetensors'), corrupt);
+    failsClearly(cli('generate', '--checkpoint=corrupt.safetensors'), /corrupt header: not valid JSON/);
+    writeFileSync(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 64));
+    failsClearly(cli('eval', '--checkpoint=truncated.safetensors'), /truncated tensor data/);
+    const header = bytes.toString('latin1').replace('"formatVersion":"1"', '"formatVersion":"7"');
+    writeFileSync(join(dir, 'v7.safetensors'), Buffer.from(header, 'latin1'));
+    failsClearly(cli('generate', '--checkpoint=v7.safetensors'), /format version 7 is not supported/);
+    failsClearly(cli('generate'), /generate needs --checkpoint=PATH/);
+  });
+
+  it('a failed checkpoint write leaves nothing behind', () => {
+    failsClearly(cli('train', '--steps=1', '--evalEvery=0', '--quiet', `--checkpoint=${join(dir, 'missing-dir', 'x.safetensors')}`), /could not write/);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-') || f === 'missing-dir'), []);
+  });
+});
