@@ -22,25 +22,20 @@ const enwik8Small: ModelConfig = {
   crossAttendDropout: 0.5, crossAttendDropoutMode: 'subsample',
 };
 
+/** A copy-task preset: the built-in mirrored generator, stop at 100% greedy accuracy. */
+const copyPreset = (description: string, model: ModelConfig, train: Partial<TrainConfig>): Preset => ({
+  description, model,
+  train: { ...TRAIN_DEFAULTS, warmupSteps: 50, evalEvery: 100, evalBatches: 2, targetAccuracy: 1, ...train },
+  data: { ...DATA_DEFAULTS, data: 'mirrored' },
+});
+
 export const PRESETS: Readonly<Record<string, Preset>> = {
-  'mirrored-32': {
-    description: 'spec §9 mirrored-32: copy task, M 32, N 16, L 1, C 1024, 16 heads, sinusoidal positions',
-    model: copyTask(32, 16, 1, 1024, 16),
-    train: { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 3e-4, warmupSteps: 100, evalEvery: 100, evalBatches: 2, targetAccuracy: 1 },
-    data: { ...DATA_DEFAULTS, data: 'mirrored' },
-  },
-  'mirrored-32-small': {
-    description: 'mirrored-32 scaled down to C 64, 4 heads (trains to 100% in seconds)',
-    model: copyTask(32, 16, 1, 64, 4),
-    train: { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 2e-3, warmupSteps: 50, evalEvery: 100, evalBatches: 2, targetAccuracy: 1 },
-    data: { ...DATA_DEFAULTS, data: 'mirrored' },
-  },
-  'mirrored-1024': {
-    description: 'copy task at a 1024-token context: M 1024, N 512, L 1, C 64, 4 heads, sinusoidal positions',
-    model: copyTask(1024, 512, 1, 64, 4),
-    train: { ...TRAIN_DEFAULTS, batchSize: 4, steps: 20000, learningRate: 2e-3, warmupSteps: 50, evalEvery: 100, evalBatches: 2, targetAccuracy: 1 },
-    data: { ...DATA_DEFAULTS, data: 'mirrored' },
-  },
+  'mirrored-32': copyPreset('spec §9 mirrored-32: copy task, M 32, N 16, L 1, C 1024, 16 heads, sinusoidal positions',
+    copyTask(32, 16, 1, 1024, 16), { batchSize: 16, steps: 3000, learningRate: 3e-4, warmupSteps: 100 }),
+  'mirrored-32-small': copyPreset('mirrored-32 scaled down to C 64, 4 heads (trains to 100% in seconds)',
+    copyTask(32, 16, 1, 64, 4), { batchSize: 16, steps: 3000, learningRate: 2e-3 }),
+  'mirrored-1024': copyPreset('copy task at a 1024-token context: M 1024, N 512, L 1, C 64, 4 heads, sinusoidal positions',
+    copyTask(1024, 512, 1, 64, 4), { batchSize: 4, steps: 20000, learningRate: 2e-3 }),
   'enwik8-small': {
     description: 'spec §9 enwik8-style: UTF-8 bytes, M 4096, N 512, L 8, C 512, 8 heads, rotary, cross-attend dropout 0.5 (needs --dataPath)',
     model: enwik8Small,

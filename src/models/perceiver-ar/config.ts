@@ -99,12 +99,15 @@ export function parameterCount(c: ModelConfig): number {
 
 /**
  * Training FLOPs per predicted token (forward + backward ≈ 3× forward), counting matmuls and
- * attention: the cross-attend's keys/values cost M·(…) per row, spread over the N latents.
+ * attention. Latent i of N sees M − N + i + 1 inputs (mean M − N/2) in the cross-attend and i + 1
+ * latents (mean N/2) in each self-attention; the K/V projection of the M inputs is spread over the
+ * N latents. `contextLength` may be lowered to the keys actually seen (cross-attend dropout).
  */
 export function flopsPerToken(c: ModelConfig, numLatents = c.numLatents, contextLength = c.contextLength): number {
   const C = c.width, Ci = c.embedDim, F = c.mlpRatio * C, N = numLatents, M = contextLength;
+  const mlp = 2 * 2 * C * F;
   const kvPerRow = 2 * M * Ci * 2 * C;
-  const perLatent = 2 * Ci * C + 2 * C * C * 2 + 2 * 2 * C * F + 4 * M * C * 0.5
-    + c.numLayers * (2 * C * 3 * C + 2 * C * C + 2 * 2 * C * F + 4 * N * C * 0.5) + 2 * C * c.vocabSize;
-  return 3 * (perLatent + kvPerRow / N);
+  const cross = 2 * Ci * C + 2 * C * C * 2 + mlp + 4 * (M - N / 2) * C;
+  const self = 2 * C * 3 * C + 2 * C * C + mlp + 4 * (N / 2) * C;
+  return 3 * (cross + c.numLayers * self + 2 * C * c.vocabSize + kvPerRow / N);
 }
