@@ -245,12 +245,76 @@ function packTail(a: usize, lda: i32, transA: bool, t: i32, t1: i32, k0: i32, kc
   }
 }
 
+// One row of A times 32 columns of B (unpacked, row k at b + k*ldb): eight accumulators.
+function kernel1x32(a: usize, csA: usize, b: usize, ldb: usize, kc: i32, c: usize, alpha: f32, beta: f32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const x = v128.load32_splat(a);
+    c0 = fma4(x, v128.load(b), c0); c1 = fma4(x, v128.load(b, 16), c1);
+    c2 = fma4(x, v128.load(b, 32), c2); c3 = fma4(x, v128.load(b, 48), c3);
+    c4 = fma4(x, v128.load(b, 64), c4); c5 = fma4(x, v128.load(b, 80), c5);
+    c6 = fma4(x, v128.load(b, 96), c6); c7 = fma4(x, v128.load(b, 112), c7);
+    a += csA;
+    b += ldb;
+  }
+  const al = f32x4.splat(alpha);
+  store8(c, c0, c1, al, beta);
+  store8(c + 32, c2, c3, al, beta);
+  store8(c + 64, c4, c5, al, beta);
+  store8(c + 96, c6, c7, al, beta);
+}
+
+// Up to SMALL_M rows (decoding, tiny batches): packing B would cost more than the product, so B is
+// streamed in place. Threads split the columns.
+const SMALL_M: i32 = 8;
+
+function matmulFewRows(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
+  c: usize, ldc: i32, alpha: f32, accumulate: i32, batch: i32, strideA: i32, strideB: i32, strideC: i32, tid: i32, nth: i32): void {
+  const j0 = share(n, tid, nth, 8), j1 = share(n, tid + 1, nth, 8);
+  if (j0 >= j1) return;
+  const beta: f32 = accumulate ? 1 : 0;
+  const rsA: usize = transA ? 4 : <usize>lda << 2, csA: usize = transA ? <usize>lda << 2 : 4;
+  for (let bi = 0; bi < batch; bi++) {
+    const ab = a + (<usize>bi * strideA << 2), bb = b + (<usize>bi * strideB << 2), cb = c + (<usize>bi * strideC << 2);
+    if (!transB) {
+      // One row at a time, 32 columns per pass: each B row segment read is two whole cache lines.
+      let j = j0;
+      for (; j + 32 <= j1; j += 32) {
+        for (let i = 0; i < m; i++) {
+          kernel1x32(ab + <usize>i * rsA, csA, bb + (<usize>j << 2), <usize>ldb << 2, k, cb + ((<usize>i * ldc + j) << 2), alpha, beta);
+        }
+      }
+      if (j < j1) gemmBlock(m, j1 - j, k, ab, rsA, csA, bb + (<usize>j << 2), <usize>ldb << 2, cb + (<usize>j << 2), <usize>ldc << 2, alpha, beta);
+      continue;
+    }
+    // op(B) = Bᵀ: C[i, j] = Σ_k A[i, k]·B[j, k], a dot product of two contiguous rows (A not transposed here).
+    for (let j = j0; j < j1; j++) {
+      const brow = bb + (<usize>j * ldb << 2);
+      for (let i = 0; i < m; i++) {
+        const arow = ab + (<usize>i * lda << 2);
+        let acc = f32x4.splat(0);
+        let kk = 0;
+        for (; kk + 4 <= k; kk += 4) acc = fma4(v128.load(arow + (<usize>kk << 2)), v128.load(brow + (<usize>kk << 2)), acc);
+        let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        for (; kk < k; kk++) sum += load<f32>(arow + (<usize>kk << 2)) * load<f32>(brow + (<usize>kk << 2));
+        const ci = cb + ((<usize>i * ldc + j) << 2);
+        store<f32>(ci, beta == 0 ? alpha * sum : load<f32>(ci) + alpha * sum);
+      }
+    }
+  }
+}
+
 // C = alpha·op(A)·op(B) (+ C when accumulate), for `batch` matrices at the given float strides.
 // op(A) is m×k, op(B) is k×n; lda/ldb/ldc are row strides in floats of the stored matrices.
 // Threads split the column panels when there are enough of them, else the rows.
 export function matmul(transA: i32, transB: i32, m: i32, n: i32, k: i32,
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, alpha: f32, accumulate: i32,
   batch: i32, strideA: i32, strideB: i32, strideC: i32, ws: usize, tid: i32, nth: i32): void {
+  if (m <= SMALL_M && !(transA && transB)) {
+    matmulFewRows(transA != 0, transB != 0, m, n, k, a, lda, b, ldb, c, ldc, alpha, accumulate, batch, strideA, strideB, strideC, tid, nth);
+    return;
+  }
   const panels = (n + 7) >> 3;
   const splitCols = panels >= nth * 4 || m < nth * 8;
   const p0 = splitCols ? share(panels, tid, nth, 1) : 0;

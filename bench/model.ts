@@ -60,21 +60,26 @@ export function benchGenerate(e: Engine, progress: (l: string) => void): BenchRe
   const rng = new Rng(4);
   for (const p of model.params.list) if (p.spec.name === 'head.w') rng.fillUniform(p.value, 0.05);
   const prompt = syntheticStream(3584, 5);
-  const run = (cached: boolean): { seconds: number; tokens: number; resets: number } => {
-    progress(`generate 256 tokens after a 3584-token prompt, ${cached ? 'cached' : 'uncached'}…`);
-    const r = generate(model, prompt, { maxNewTokens: 256, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached });
+  const run = (label: string, tokens: number, cached: boolean, uncachedLatents = 1): { seconds: number; tokens: number; resets: number } => {
+    progress(`generate ${tokens} tokens after a 3584-token prompt, ${label}…`);
+    const r = generate(model, prompt, { maxNewTokens: tokens, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached, uncachedLatents });
     return { seconds: r.seconds, tokens: r.tokens.length, resets: r.resets };
   };
-  run(true);
-  const cached = run(true), uncached = run(false);
-  const cachedRate = cached.tokens / cached.seconds, uncachedRate = uncached.tokens / uncached.seconds;
+  run('warm-up', 16, true);
+  const cached = run('cached', 256, true);
+  const oneLatent = run('uncached, 1 latent per forward', 256, false);
+  // The plain uncached forward (all N latents) is slow: time 16 tokens.
+  const full = run(`uncached, ${c.numLatents} latents per forward`, 16, false, c.numLatents);
+  const rate = (r: { seconds: number; tokens: number }): number => r.tokens / r.seconds;
   const base = { threads: e.info.threads, simd: e.info.simd, gflops: null, fractionOfCeiling: null };
   return [
-    { ...base, name: 'generate-cached', ms: (1000 * cached.seconds) / cached.tokens, target: '≥ 100 tokens/s', targetMet: cachedRate >= 100,
-      extra: { 'tokens/s': cachedRate.toFixed(1), 're-encodes': cached.resets, 'peak RSS MiB': rssMiB().toFixed(0) } },
-    { ...base, name: 'generate-uncached', ms: (1000 * uncached.seconds) / uncached.tokens, target: null, targetMet: null,
-      extra: { 'tokens/s': uncachedRate.toFixed(2) } },
-    { ...base, name: 'generate-speedup', ms: 0, target: '≥ 30×', targetMet: cachedRate / uncachedRate >= 30,
-      extra: { ratio: `${(cachedRate / uncachedRate).toFixed(1)}×` } },
+    { ...base, name: 'generate-cached', ms: (1000 * cached.seconds) / cached.tokens, target: '≥ 100 tokens/s', targetMet: rate(cached) >= 100,
+      extra: { 'tokens/s': rate(cached).toFixed(1), 're-encodes': cached.resets, 'peak RSS MiB': rssMiB().toFixed(0) } },
+    { ...base, name: 'generate-uncached-full', ms: (1000 * full.seconds) / full.tokens, target: null, targetMet: null,
+      extra: { 'tokens/s': rate(full).toFixed(3), latents: c.numLatents, 'cached speed-up': `${(rate(cached) / rate(full)).toFixed(0)}×` } },
+    { ...base, name: 'generate-uncached-1-latent', ms: (1000 * oneLatent.seconds) / oneLatent.tokens, target: null, targetMet: null,
+      extra: { 'tokens/s': rate(oneLatent).toFixed(2), 'cached speed-up': `${(rate(cached) / rate(oneLatent)).toFixed(1)}×` } },
+    { ...base, name: 'generate-speedup', ms: 0, target: '≥ 30× (vs the full forward)', targetMet: rate(cached) / rate(full) >= 30,
+      extra: { ratio: `${(rate(cached) / rate(full)).toFixed(0)}×`, 'vs 1-latent forward': `${(rate(cached) / rate(oneLatent)).toFixed(1)}×` } },
   ];
 }

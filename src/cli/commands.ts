@@ -87,7 +87,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   const numLatents = takeNumber(args, 'numLatents', isInt(stride, c.contextLength), `an integer in [stride, ${c.contextLength}]`) ?? stride;
   const batchSize = takeNumber(args, 'batchSize', isInt(1), 'an integer ≥ 1') ?? 4;
   const maxTargets = takeNumber(args, 'maxTargets', isInt(0), 'an integer ≥ 0 (0 = all)') ?? 0;
-  const data = { ...(info.data ?? { data: 'mirrored', dataPath: '', validationFraction: 0.05, alphabet: 256 }) };
+  const data = { ...(info.data ?? DATA_DEFAULTS) };
   const dataPath = take(args, 'dataPath'), kind = take(args, 'data');
   if (kind !== undefined) {
     if (kind !== 'text' && kind !== 'ids' && kind !== 'mirrored') throw new UsageError(`--data=${kind} is invalid: text, ids or mirrored`);

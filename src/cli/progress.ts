@@ -14,13 +14,16 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function createProgress(total: number, label: string, opts: { tty: boolean; quiet: boolean; every: number }): Progress {
+/** deadlineSeconds: a time budget that ends the work early; the ETA never exceeds what is left of it. */
+export function createProgress(total: number, label: string, opts: { tty: boolean; quiet: boolean; every: number; deadlineSeconds?: number }): Progress {
   const out = process.stderr;
   const started = performance.now();
   let drawn = false, lastLogged = -1;
   const eta = (done: number): string => {
     const elapsed = (performance.now() - started) / 1000;
-    return done > 0 ? formatDuration((elapsed / done) * (total - done)) : '?';
+    let left = done > 0 ? (elapsed / done) * (total - done) : Infinity;
+    if (opts.deadlineSeconds) left = Math.min(left, Math.max(0, opts.deadlineSeconds - elapsed));
+    return formatDuration(left);
   };
   return {
     update(done, fields) {

@@ -43,7 +43,7 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   }
   const tc = trainer.config, mc = model.config;
   const tty = process.stderr.isTTY === true && !json;
-  const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50) });
+  const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}: ${source.description}; ` +
     `${(parameterCount(mc) / 1e6).toFixed(2)}M parameters, M ${mc.contextLength}, N ${mc.numLatents}, L ${mc.numLayers}, C ${mc.width}; ` +
     `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);

@@ -1,6 +1,6 @@
 // Autoregressive generation (spec §6): cached decoding (prime with one latent, single-token
 // steps, re-encode with N_fill latents when a latent cache is full) or plain uncached forwards.
-import { EOS } from '../data/vocab.js';
+import { EOS, PAD } from '../data/vocab.js';
 import type { DecodeCache } from '../models/perceiver-ar/cache.js';
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
@@ -17,6 +17,8 @@ export interface GenerateOptions extends SamplingConfig {
   readonly fillLatents?: number;
   /** false: one full forward per token (for comparison and benchmarks). */
   readonly cached: boolean;
+  /** Latents of each uncached forward (default 1: only the newest position is needed). */
+  readonly uncachedLatents?: number;
   /** Optional per-position vocabulary mask (1 = allowed) for the token at that position. */
   readonly allowedTokens?: (position: number) => Uint8Array | null;
 }
@@ -41,6 +43,12 @@ function lastLatentLogits(model: PerceiverAR, latents: number): Float32Array {
   return model.logits().subarray((latents - 1) * V, latents * V);
 }
 
+function uncachedStep(model: PerceiverAR, seq: readonly number[], latents: number): Float32Array {
+  const window = windowBatch(seq, model.config.contextLength), n = Math.min(latents, window.length);
+  model.forward(window, { numLatents: n });
+  return lastLatentLogits(model, n);
+}
+
 export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: GenerateOptions,
   onToken?: (id: number) => void): GenerateResult {
   checkSampling(opts);
@@ -62,19 +70,26 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     model.forward(windowBatch(seq, c.contextLength), { numLatents: 1, cache });
     logits = lastLatentLogits(model, 1);
   } else {
-    model.forward(windowBatch(seq, c.contextLength), { numLatents: 1 });
-    logits = lastLatentLogits(model, 1);
+    logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1);
   }
+  // PAD is never generated (it marks "no token" in batches); a user mask narrows further.
+  const noPad = new Uint8Array(c.vocabSize).fill(1);
+  noPad[PAD] = 0;
+  const allowedAt = (position: number): Uint8Array => {
+    const user = opts.allowedTokens?.(position);
+    if (!user) return noPad;
+    if (user.length !== c.vocabSize) throw new RangeError(`allowedTokens(${position}) has ${user.length} entries; the vocabulary has ${c.vocabSize}`);
+    return user.map((a, i) => (a && noPad[i] ? 1 : 0));
+  };
   for (let i = 0; i < opts.maxNewTokens; i++) {
-    const next = sampleToken(logits, opts, rng, opts.allowedTokens ? opts.allowedTokens(seq.length + 1) : null);
+    const next = sampleToken(logits, opts, rng, allowedAt(seq.length + 1));
     seq.push(next);
     out.push(next);
     onToken?.(next);
     if (opts.stopAtEos && next === EOS) break;
     if (i === opts.maxNewTokens - 1) break;
     if (!cache) {
-      model.forward(windowBatch(seq, c.contextLength), { numLatents: 1 });
-      logits = lastLatentLogits(model, 1);
+      logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1);
     } else if (cache.layers.some((l) => l.count >= l.capacity)) {
       const window = windowBatch(seq, c.contextLength), latents = Math.min(fill, window.length);
       model.forward(window, { numLatents: latents, cache });
