@@ -245,24 +245,74 @@ function packTail(a: usize, lda: i32, transA: bool, t: i32, t1: i32, k0: i32, kc
   }
 }
 
-// One row of A times 32 columns of B (unpacked, row k at b + k*ldb): eight accumulators.
-function kernel1x32(a: usize, csA: usize, b: usize, ldb: usize, kc: i32, c: usize, alpha: f32, beta: f32): void {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const x = v128.load32_splat(a);
-    c0 = fma4(x, v128.load(b), c0); c1 = fma4(x, v128.load(b, 16), c1);
-    c2 = fma4(x, v128.load(b, 32), c2); c3 = fma4(x, v128.load(b, 48), c3);
-    c4 = fma4(x, v128.load(b, 64), c4); c5 = fma4(x, v128.load(b, 80), c5);
-    c6 = fma4(x, v128.load(b, 96), c6); c7 = fma4(x, v128.load(b, 112), c7);
-    a += csA;
-    b += ldb;
+// C[0..m, j0..j1) (=|+=) alpha·A·B reading B strictly row after row (sequential memory: the
+// hardware prefetchers see one stream per thread), accumulating into the C slice, which stays in
+// L1. Decoding is bound by how fast the weights stream from memory, so this is its hot loop.
+function streamRowsOfB(m: i32, j0: i32, j1: i32, k: i32, a: usize, rsA: usize, csA: usize, b: usize, ldbB: usize,
+  c: usize, ldcB: usize, alpha: f32, beta: f32): void {
+  const jv = j0 + ((j1 - j0) & ~3);
+  if (beta == 0) for (let i = 0; i < m; i++) memory.fill(c + <usize>i * ldcB + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
+  let kk = 0;
+  for (; kk + 2 <= k; kk += 2) {
+    const b0 = b + <usize>kk * ldbB, b1 = b0 + ldbB;
+    for (let i = 0; i < m; i++) {
+      const ai = a + <usize>i * rsA + <usize>kk * csA;
+      const x0 = alpha * load<f32>(ai), x1 = alpha * load<f32>(ai + csA);
+      const v0 = f32x4.splat(x0), v1 = f32x4.splat(x1);
+      const ci = c + <usize>i * ldcB;
+      let j = j0;
+      for (; j < jv; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(ci + o, fma4(v1, v128.load(b1 + o), fma4(v0, v128.load(b0 + o), v128.load(ci + o))));
+      }
+      for (; j < j1; j++) {
+        const o = <usize>j << 2;
+        store<f32>(ci + o, load<f32>(ci + o) + x0 * load<f32>(b0 + o) + x1 * load<f32>(b1 + o));
+      }
+    }
   }
+  for (; kk < k; kk++) {
+    const b0 = b + <usize>kk * ldbB;
+    for (let i = 0; i < m; i++) {
+      const x0 = alpha * load<f32>(a + <usize>i * rsA + <usize>kk * csA);
+      const ci = c + <usize>i * ldcB;
+      for (let j = j0; j < j1; j++) store<f32>(ci + (<usize>j << 2), load<f32>(ci + (<usize>j << 2)) + x0 * load<f32>(b0 + (<usize>j << 2)));
+    }
+  }
+}
+
+// Few rows on several threads: thread t streams the contiguous rows k ∈ share(k, t) of B into a
+// partial product P_t [m, n] in its scratch; matmulFewRowsReduce then sums the partials into C.
+export function matmulFewRowsPartial(transA: i32, m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
+  scratch: usize, tid: i32, nth: i32): void {
+  const k0 = share(k, tid, nth, 1), k1 = share(k, tid + 1, nth, 1);
+  const p = scratch + <usize>tid * SCRATCH_BYTES;
+  const rsA: usize = transA ? 4 : <usize>lda << 2, csA: usize = transA ? <usize>lda << 2 : 4;
+  if (k0 >= k1) { memory.fill(p, 0, <usize>(m * n) << 2); return; }
+  streamRowsOfB(m, 0, n, k1 - k0, a + <usize>k0 * csA, rsA, csA, b + (<usize>k0 * ldb << 2), <usize>ldb << 2, p, <usize>n << 2, 1, 0);
+}
+
+// C[i, j] = (C[i, j] if accumulate) + alpha·Σ_t P_t[i, j] over the `used` partials (threads split columns).
+export function matmulFewRowsReduce(m: i32, n: i32, c: usize, ldc: i32, alpha: f32, accumulate: i32, scratch: usize, used: i32,
+  tid: i32, nth: i32): void {
+  const j0 = share(n, tid, nth, 4), j1 = share(n, tid + 1, nth, 4);
   const al = f32x4.splat(alpha);
-  store8(c, c0, c1, al, beta);
-  store8(c + 32, c2, c3, al, beta);
-  store8(c + 64, c4, c5, al, beta);
-  store8(c + 96, c6, c7, al, beta);
+  for (let i = 0; i < m; i++) {
+    const ci = c + (<usize>i * ldc << 2), pi = <usize>(i * n) << 2;
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      let acc = f32x4.splat(0);
+      for (let t = 0; t < used; t++) acc = f32x4.add(acc, v128.load(scratch + <usize>t * SCRATCH_BYTES + pi + (<usize>j << 2)));
+      const o = ci + (<usize>j << 2);
+      v128.store(o, accumulate ? fma4(acc, al, v128.load(o)) : f32x4.mul(acc, al));
+    }
+    for (; j < j1; j++) {
+      let acc: f32 = 0;
+      for (let t = 0; t < used; t++) acc += load<f32>(scratch + <usize>t * SCRATCH_BYTES + pi + (<usize>j << 2));
+      const o = ci + (<usize>j << 2);
+      store<f32>(o, accumulate ? load<f32>(o) + alpha * acc : alpha * acc);
+    }
+  }
 }
 
 // Up to SMALL_M rows (decoding, tiny batches): packing B would cost more than the product, so B is
@@ -278,14 +328,7 @@ function matmulFewRows(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: us
   for (let bi = 0; bi < batch; bi++) {
     const ab = a + (<usize>bi * strideA << 2), bb = b + (<usize>bi * strideB << 2), cb = c + (<usize>bi * strideC << 2);
     if (!transB) {
-      // One row at a time, 32 columns per pass: each B row segment read is two whole cache lines.
-      let j = j0;
-      for (; j + 32 <= j1; j += 32) {
-        for (let i = 0; i < m; i++) {
-          kernel1x32(ab + <usize>i * rsA, csA, bb + (<usize>j << 2), <usize>ldb << 2, k, cb + ((<usize>i * ldc + j) << 2), alpha, beta);
-        }
-      }
-      if (j < j1) gemmBlock(m, j1 - j, k, ab, rsA, csA, bb + (<usize>j << 2), <usize>ldb << 2, cb + (<usize>j << 2), <usize>ldc << 2, alpha, beta);
+      streamRowsOfB(m, j0, j1, k, ab, rsA, csA, bb, <usize>ldb << 2, cb, <usize>ldc << 2, alpha, beta);
       continue;
     }
     // op(B) = Bᵀ: C[i, j] = Σ_k A[i, k]·B[j, k], a dot product of two contiguous rows (A not transposed here).

@@ -1,5 +1,5 @@
 // Entry point of the kernel module: every export here is callable by the loader and worker pool.
-export { matmul, GEMM_WORKSPACE_FLOATS } from './gemm';
+export { matmul, matmulFewRowsPartial, matmulFewRowsReduce, GEMM_WORKSPACE_FLOATS } from './gemm';
 export { attentionForward, attentionBackward, MAX_HEAD_DIM } from './attention';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,

@@ -24,6 +24,8 @@ export interface WasmBackendParts {
 }
 
 const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1 };
+/** Matmuls with at most this many rows take the few-rows path (asm/gemm.ts SMALL_M). */
+const FEW_ROWS = 8;
 
 export function createWasmKernels(parts: WasmBackendParts): KernelSet {
   const { memory, runner, scratch, params, minParallelWork } = parts;
@@ -59,9 +61,16 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     matmul(d: MatmulDims, a: F32, b: F32, c: F32): void {
       const K = 'matmul';
       const r = resolveMatmul(d, a, b, c);
+      const work = r.batch * r.m * r.n * r.k;
+      // Few rows (decoding): split K so each thread streams one contiguous block of B (the
+      // asm matmul's own few-rows path splits columns, which suits one thread).
+      if (r.m <= FEW_ROWS && !r.transB && r.batch === 1 && runner.threads > 1 && work >= minParallelWork && r.m * r.n * 4 <= SCRATCH_BYTES) {
+        runner.run('matmulFewRowsPartial', [r.transA ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb, scratch], runner.threads);
+        runner.run('matmulFewRowsReduce', [r.m, r.n, p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, scratch, runner.threads], runner.threads);
+        return;
+      }
       call('matmul', [r.transA ? 1 : 0, r.transB ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb,
-        p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, r.batch, r.strideA, r.strideB, r.strideC, scratch],
-      r.batch * r.m * r.n * r.k);
+        p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, r.batch, r.strideA, r.strideB, r.strideC, scratch], work);
     },
     biasAddForward(rows, cols, y, bias) {
       const K = 'biasAddForward';
