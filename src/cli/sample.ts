@@ -1,6 +1,5 @@
 // Showing what a copy-task model does: prompt [SOS, r1 … rK], generate greedily, compare with
 // the true mirror.
-import type { Engine } from '../engine.js';
 import { mirroredHalfLength, mirroredSequence } from '../data/mirrored.js';
 import { idToByte } from '../data/vocab.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
@@ -10,8 +9,7 @@ import { Rng } from '../tensor/rng.js';
 const hex = (ids: ArrayLike<number>, n: number): string =>
   Array.from({ length: Math.min(n, ids.length) }, (_, i) => idToByte(ids[i]!).toString(16).padStart(2, '0')).join(' ') + (ids.length > n ? ' …' : '');
 
-export function showMirroredSample(engine: Engine, model: PerceiverAR, seed: number): string {
-  void engine;
+export function showMirroredSample(model: PerceiverAR, seed: number): string {
   const K = mirroredHalfLength(model.config.contextLength);
   const seq = mirroredSequence(new Rng(seed + 1000), K);
   const prompt = seq.subarray(0, K + 1);

@@ -82,7 +82,7 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}` +
     (lastEval.accuracy === null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
   if (sample && source.scoredInputs(mc.contextLength)) {
-    const text = showMirroredSample(engine, model, tc.seed);
+    const text = showMirroredSample(model, tc.seed);
     if (!json) console.log(text);
   }
   return {
