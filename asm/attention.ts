@@ -8,7 +8,7 @@
 // kValid: u8 [B, Tk] or 0 for all valid.
 // Key j is visible to query i iff (!causal || kPos[j] <= qPos[i]) && kValid[j] != 0.
 // A query with no visible key gets an all-zero output and lse = -inf (and zero gradients).
-import { exp4, fma4, hsum4, SCRATCH_BYTES } from './common';
+import { exp4, fma4, hsum4, share, SCRATCH_BYTES } from './common';
 import { gemmBlock } from './gemm';
 
 const QB: i32 = 64;
@@ -299,5 +299,81 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
         addRow(dvBase + <usize>j * ldvB, dVacc + <usize>j * DB, D);
       }
     }
+  }
+}
+
+// ---- One query (batch 1, Tq = 1: cached decoding), all heads at once ----------------------------
+// Pass 1 (attentionDecodePartial): thread t takes keys [j0, j1) and streams whole K then V rows
+// (sequential memory, instead of one head's slice of every row per task), keeping per head the
+// running max m, sum l and unnormalised output o in its scratch as [H][D + 2].
+// Pass 2 (attentionDecodeCombine): per head, merges the threads' (m, l, o) into out and lse.
+export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize, kPos: usize, kValid: usize,
+  Tk: i32, H: i32, D: i32, ldk: i32, ldv: i32, scale: f32, causalFlag: i32, scratch: usize, tid: i32, nth: i32): void {
+  const ws = scratch + <usize>tid * SCRATCH_BYTES;
+  const part = ws;                                  // H × (D + 2): o[D], m, l
+  const S = part + (<usize>(H * (D + 2)) << 2);     // H × span scores, then probabilities
+  const j0 = share(Tk, tid, nth, 1), j1 = share(Tk, tid + 1, nth, 1), span = j1 - j0;
+  const DB = <usize>D << 2, stride = <usize>(D + 2) << 2;
+  const pq = causalFlag != 0 ? load<i32>(qPos) : 0;
+  for (let h = 0; h < H; h++) {
+    const ph = part + <usize>h * stride;
+    fillRow(ph, D, 0);
+    store<f32>(ph + DB, -Infinity);
+    store<f32>(ph + DB, 0, 4);
+  }
+  for (let j = j0; j < j1; j++) {
+    const visible = (causalFlag == 0 || load<i32>(kPos + (<usize>j << 2)) <= pq) && (kValid == 0 || load<u8>(kValid + j) != 0);
+    const krow = k + (<usize>j * ldk << 2);
+    for (let h = 0; h < H; h++) {
+      const s: f32 = visible ? dotRow(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity;
+      store<f32>(S + ((<usize>(h * span + j - j0)) << 2), s);
+      const mp = part + <usize>h * stride + DB;
+      store<f32>(mp, Mathf.max(load<f32>(mp), s));
+    }
+  }
+  for (let h = 0; h < H; h++) {
+    const mp = part + <usize>h * stride + DB;
+    const m = load<f32>(mp);
+    if (m == -Infinity) { fillRow(S + ((<usize>(h * span)) << 2), span, 0); continue; }
+    store<f32>(mp, expRowSub(S + ((<usize>(h * span)) << 2), span, m), 4);
+  }
+  for (let j = j0; j < j1; j++) {
+    const vrow = v + (<usize>j * ldv << 2);
+    for (let h = 0; h < H; h++) {
+      const p = load<f32>(S + ((<usize>(h * span + j - j0)) << 2));
+      if (p == 0) continue;
+      const oh = part + <usize>h * stride, vh = vrow + <usize>h * DB;
+      const pv = f32x4.splat(p);
+      let d = 0;
+      for (; d + 4 <= D; d += 4) v128.store(oh + (<usize>d << 2), fma4(pv, v128.load(vh + (<usize>d << 2)), v128.load(oh + (<usize>d << 2))));
+      for (; d < D; d++) store<f32>(oh + (<usize>d << 2), load<f32>(oh + (<usize>d << 2)) + p * load<f32>(vh + (<usize>d << 2)));
+    }
+  }
+}
+
+export function attentionDecodeCombine(o: usize, lse: usize, H: i32, D: i32, scratch: usize, used: i32, tid: i32, nth: i32): void {
+  const DB = <usize>D << 2, stride = <usize>(D + 2) << 2;
+  const h1 = share(H, tid + 1, nth, 1);
+  for (let h = share(H, tid, nth, 1); h < h1; h++) {
+    let m: f32 = -Infinity;
+    for (let t = 0; t < used; t++) m = Mathf.max(m, load<f32>(scratch + <usize>t * SCRATCH_BYTES + <usize>h * stride + DB));
+    const oh = o + <usize>h * DB;
+    if (m == -Infinity) {
+      fillRow(oh, D, 0);
+      store<f32>(lse + (<usize>h << 2), -Infinity);
+      continue;
+    }
+    fillRow(oh, D, 0);
+    let l: f32 = 0;
+    for (let t = 0; t < used; t++) {
+      const ph = scratch + <usize>t * SCRATCH_BYTES + <usize>h * stride;
+      const mt = load<f32>(ph + DB);
+      if (mt == -Infinity) continue;
+      const w = Mathf.exp(mt - m);
+      l += w * load<f32>(ph + DB, 4);
+      for (let d = 0; d < D; d++) store<f32>(oh + (<usize>d << 2), load<f32>(oh + (<usize>d << 2)) + w * load<f32>(ph + (<usize>d << 2)));
+    }
+    scaleRow(oh, D, 1 / l);
+    store<f32>(lse + (<usize>h << 2), m + Mathf.log(l));
   }
 }

@@ -91,6 +91,42 @@ describe('fused attention: wasm vs reference (forward and backward)', () => {
   }
 });
 
+describe('single-query attention (batch 1, one query: the decoding path) vs reference', () => {
+  for (const e of engines) {
+    it(`all mask kinds, odd sizes, ${label(e)}`, () => {
+      const rng = new Rng(77 + e.info.threads);
+      for (const kind of ['none', 'cross', 'padded-cross'] as const) {
+        for (const Tk of [1, 5, 64, 130, 1000]) {
+          for (const [H, D] of [[1, 3], [3, 16], [8, 64]] as const) {
+            const d = { batch: 1, queries: 1, keys: Tk, heads: H, headDim: D };
+            const mark = e.mark();
+            const mask = makeMask(e, rng, kind, 1, 1, Tk);
+            const q = randomPair(e, rng, H * D), k = randomPair(e, rng, Tk * H * D), v = randomPair(e, rng, Tk * H * D);
+            const o = randomPair(e, rng, H * D), lse = randomPair(e, rng, H);
+            e.kernels.attentionForward(d, mask, q.w, k.w, v.w, o.w, lse.w);
+            ref.attentionForward(d, mask, q.r, k.r, v.r, o.r, lse.r);
+            assertClose(o.w, o.r, `decode out ${kind} Tk${Tk} H${H} D${D}`, 2e-5, 1e-4);
+            assertClose(lse.w, lse.r, `decode lse ${kind} Tk${Tk} H${H} D${D}`, 2e-5, 1e-4);
+            e.release(mark);
+          }
+        }
+      }
+    });
+  }
+  it('a query that sees no key gets zeros and lse = -inf', () => {
+    const e = engines[1]!;
+    const qp = e.allocI32(1), kp = e.allocI32(70);
+    for (let j = 0; j < 70; j++) kp[j] = j + 5;
+    qp[0] = 3;
+    const q = e.allocF32(8), k = e.allocF32(70 * 8), v = e.allocF32(70 * 8), o = e.allocF32(8), lse = e.allocF32(2);
+    new Rng(1).fillUniform(k);
+    o.fill(7);
+    e.kernels.attentionForward({ batch: 1, queries: 1, keys: 70, heads: 2, headDim: 4 }, { causal: { queryPositions: qp, keyPositions: kp } }, q, k, v, o, lse);
+    assert.deepEqual(Array.from(o), new Array(8).fill(0));
+    assert.deepEqual(Array.from(lse), [-Infinity, -Infinity]);
+  });
+});
+
 describe('fused attention: edge cases', () => {
   const e = engines[1]!;
   it('a fully masked query row gives zeros, lse = -inf and no gradient', () => {

@@ -12,7 +12,12 @@ interface Block { offset: number; size: number }
 
 export class EngineMemory {
   private top: number;
-  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /**
+   * Every buffer object this memory has handed out, held strongly: V8 may give a shared memory a
+   * fresh SharedArrayBuffer wrapper once the old one is garbage-collected, so a weak set would
+   * forget buffers that live views still use.
+   */
+  private readonly buffers = new Set<ArrayBufferLike>();
   /** Live allocations: offset → aligned size. */
   private readonly live = new Map<number, number>();
   /** Free blocks below top, sorted by offset, never adjacent (coalesced). */
@@ -93,6 +98,7 @@ export class EngineMemory {
 
   /** Byte offset of a view, or a TypeError naming the kernel and argument if it is not in this memory. */
   pointer(view: ArrayBufferView, kernel: string, name: string): number {
+    if (!this.buffers.has(view.buffer) && view.buffer === this.memory.buffer) this.buffers.add(view.buffer);
     if (!this.buffers.has(view.buffer)) {
       throw new TypeError(`${kernel}: ${name} is not a view into the engine's memory; allocate it with engine.allocF32/allocI32/allocU8`);
     }
