@@ -15,7 +15,8 @@ const QB: i32 = 64;
 const KB: i32 = 64;
 const KBB: usize = <usize>KB << 2;
 const QBB: usize = <usize>QB << 2;
-export const MAX_HEAD_DIM: i32 = 256;
+// Must equal MAX_HEAD_DIM in src/kernels/validate.ts (tile sizes in the scratch depend on it).
+const MAX_HEAD_DIM: i32 = 256;
 
 @inline function f32At(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
 

@@ -161,7 +161,7 @@ export function gemmBlock(m: i32, n: i32, kc: i32, a: usize, rsA: usize, csA: us
 const KC: i32 = 512;
 const MC: i32 = 64;
 const B_PACK_FLOATS: i32 = 131072;
-export const GEMM_WORKSPACE_FLOATS: i32 = B_PACK_FLOATS + MC * KC + 8;
+// Thread scratch used: B_PACK_FLOATS + MC·KC + 8 floats (655 KiB of the 1 MiB).
 
 // Packs op(B)[k0..k0+kc, 8p..8p+8) for panels p0..p1 into ws as [panel][k][8], zero-padded.
 function packB(b: usize, ldb: i32, transB: bool, n: i32, k0: i32, kc: i32, p0: i32, p1: i32, ws: usize): void {

@@ -1,6 +1,6 @@
 // Entry point of the kernel module: every export here is callable by the loader and worker pool.
-export { matmul, matmulFewRowsPartial, matmulFewRowsReduce, GEMM_WORKSPACE_FLOATS } from './gemm';
-export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine, MAX_HEAD_DIM } from './attention';
+export { matmul, matmulFewRowsPartial, matmulFewRowsReduce } from './gemm';
+export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine } from './attention';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
   layerNormForward, layerNormBackward, layerNormReduceParams,

@@ -1,6 +1,6 @@
 // `perceiver-ar generate | eval | info`.
 import type { Engine } from '../engine.js';
-import { idToByte, SOS, BYTE_OFFSET } from '../data/vocab.js';
+import { byteToId, idToByte, SOS, BYTE_OFFSET } from '../data/vocab.js';
 import { flopsPerToken, parameterCount, type ModelConfig } from '../models/perceiver-ar/config.js';
 import { loadCheckpoint, readCheckpointInfo } from '../platform/node/checkpoint.js';
 import { loadDataSource, readTextIds, readTokenIds } from '../platform/node/data-files.js';
@@ -42,7 +42,7 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
       if (!Number.isInteger(n) || n < 0 || n >= c.vocabSize) throw new UsageError(`--promptIds: '${w}' is not an id in [0, ${c.vocabSize})`);
       return n;
     })
-    : [SOS, ...Array.from(new TextEncoder().encode(promptText ?? ''), (b) => b + BYTE_OFFSET)];
+    : [SOS, ...Array.from(new TextEncoder().encode(promptText ?? ''), byteToId)];
   if (prompt.some((id) => id >= c.vocabSize)) throw new UsageError(`the prompt has ids beyond this model's vocabulary (${c.vocabSize}); use --promptIds`);
   const opts = {
     maxNewTokens: takeNumber(args, 'maxNewTokens', isInt(0), 'an integer ≥ 0') ?? 256,
@@ -56,7 +56,6 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
     stopAtEos: args.has('stopAtEos') ? takeFlag(args, 'stopAtEos') : true,
   };
   const asIds = takeFlag(args, 'ids'), json = takeFlag(args, 'json');
-  for (const k of ['threads', 'backend', 'simd']) take(args, k);
   rejectLeftovers(args, GENERATE_KEYS);
   const bytes: number[] = [];
   const write = (id: number): void => {
@@ -95,7 +94,6 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   }
   if (dataPath !== undefined) data.dataPath = dataPath;
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
-  for (const k of ['threads', 'backend', 'simd']) take(args, k);
   rejectLeftovers(args, EVAL_KEYS);
   if (data.data === 'mirrored') {
     // Fresh mirrored sequences from the validation seed; about maxTargets scored tokens (default 4 batches).
@@ -125,7 +123,6 @@ export function describeModel(c: ModelConfig): Metrics {
 export function infoCommand(engine: Engine, args: Args): Metrics {
   const presetName = take(args, 'preset'), checkpoint = take(args, 'checkpoint');
   const json = takeFlag(args, 'json');
-  for (const k of ['threads', 'backend', 'simd']) take(args, k);
   let model: ModelConfig | null = null, source = '';
   if (checkpoint) { model = readCheckpointInfo(checkpoint).model; source = checkpoint; }
   else if (presetName) {

@@ -3,7 +3,7 @@
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import { Rng } from '../tensor/rng.js';
 import { mirroredBatch, streamCropBatch } from './batches.js';
-import { mirroredHalfLength } from './mirrored.js';
+import { mirroredHalfLength, mirroredScoredInputs } from './mirrored.js';
 
 export interface DataSource {
   readonly description: string;
@@ -26,8 +26,8 @@ export function mirroredSource(alphabet: number): DataSource {
       return Array.from({ length: count }, () => mirroredBatch(rng, B, M, alphabet));
     },
     scoredInputs: (M) => {
-      const K = mirroredHalfLength(M);
-      return (j) => j >= K && j < 2 * K;
+      const { start, end } = mirroredScoredInputs(mirroredHalfLength(M));
+      return (j) => j >= start && j < end;
     },
   };
 }

@@ -18,9 +18,3 @@ export function assertClose(actual: Num, expected: Num, label: string, atol = 1e
   }
   assert.ok(worst < 0, `${label}: element ${worst} is ${actual[worst]} but expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`);
 }
-
-export function maxAbs(a: Num): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}

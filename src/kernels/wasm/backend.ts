@@ -149,11 +149,11 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const K = 'attentionForward';
       const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
       // One query (cached decoding): stream whole K/V rows for all heads, keys split across threads.
-      if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 2) + r.H * Math.ceil(r.Tk / runner.threads) <= SCRATCH_BYTES / 4) {
-        const nth = work < minParallelWork ? 1 : runner.threads;
+      const decodeThreads = work < minParallelWork ? 1 : runner.threads;
+      if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 2) + r.H * Math.ceil(r.Tk / decodeThreads) <= SCRATCH_BYTES / 4) {
         runner.run('attentionDecodePartial', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), qPos, kPos, kValid, r.Tk, r.H, r.D, r.ldk, r.ldv,
-          r.scale, causal, scratch], nth);
-        runner.run('attentionDecodeCombine', [p(K, 'out', out), p(K, 'lse', lse), r.H, r.D, scratch, nth], 1);
+          r.scale, causal, scratch], decodeThreads);
+        runner.run('attentionDecodeCombine', [p(K, 'out', out), p(K, 'lse', lse), r.H, r.D, scratch, decodeThreads], 1);
         return;
       }
       call('attentionForward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,

@@ -1,7 +1,7 @@
 // Reading training data from the user's files: UTF-8 text as bytes, or token-id files.
 import { extname } from 'node:path';
 import { mirroredSource, streamSource, type DataSource } from '../../data/source.js';
-import { BYTE_OFFSET, EOS, SOS } from '../../data/vocab.js';
+import { BYTE_OFFSET, byteToId, EOS, SOS } from '../../data/vocab.js';
 import type { DataConfig } from '../../train/config.js';
 import { readFileChecked } from './files.js';
 
@@ -10,7 +10,7 @@ export function readTextIds(path: string): Int32Array {
   const bytes = readFileChecked(path, 'data file');
   const ids = new Int32Array(bytes.length + 2);
   ids[0] = SOS;
-  for (let i = 0; i < bytes.length; i++) ids[i + 1] = bytes[i]! + BYTE_OFFSET;
+  for (let i = 0; i < bytes.length; i++) ids[i + 1] = byteToId(bytes[i]!);
   ids[bytes.length + 1] = EOS;
   return ids;
 }
