@@ -253,6 +253,25 @@ function streamRowsOfB(m: i32, j0: i32, j1: i32, k: i32, a: usize, rsA: usize, c
   const jv = j0 + ((j1 - j0) & ~3);
   if (beta == 0) for (let i = 0; i < m; i++) memory.fill(c + <usize>i * ldcB + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
   let kk = 0;
+  for (; kk + 4 <= k; kk += 4) {
+    const b0 = b + <usize>kk * ldbB, b1 = b0 + ldbB, b2 = b1 + ldbB, b3 = b2 + ldbB;
+    for (let i = 0; i < m; i++) {
+      const ai = a + <usize>i * rsA + <usize>kk * csA;
+      const x0 = alpha * load<f32>(ai), x1 = alpha * load<f32>(ai + csA), x2 = alpha * load<f32>(ai + 2 * csA), x3 = alpha * load<f32>(ai + 3 * csA);
+      const v0 = f32x4.splat(x0), v1 = f32x4.splat(x1), v2 = f32x4.splat(x2), v3 = f32x4.splat(x3);
+      const ci = c + <usize>i * ldcB;
+      let j = j0;
+      for (; j < jv; j += 4) {
+        const o = <usize>j << 2;
+        const s01 = fma4(v1, v128.load(b1 + o), fma4(v0, v128.load(b0 + o), v128.load(ci + o)));
+        v128.store(ci + o, fma4(v3, v128.load(b3 + o), fma4(v2, v128.load(b2 + o), s01)));
+      }
+      for (; j < j1; j++) {
+        const o = <usize>j << 2;
+        store<f32>(ci + o, load<f32>(ci + o) + x0 * load<f32>(b0 + o) + x1 * load<f32>(b1 + o) + x2 * load<f32>(b2 + o) + x3 * load<f32>(b3 + o));
+      }
+    }
+  }
   for (; kk + 2 <= k; kk += 2) {
     const b0 = b + <usize>kk * ldbB, b1 = b0 + ldbB;
     for (let i = 0; i < m; i++) {

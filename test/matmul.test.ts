@@ -36,6 +36,21 @@ describe('matmul: wasm vs reference', () => {
       }
     });
 
+    it(`few rows (the decoding path), every remainder of k mod 8, ${label(e)}`, () => {
+      for (const m of [1, 2, 8]) {
+        for (let k = 64; k < 72; k++) {
+          const d: MatmulDims = { m, n: 37, k, transA: k % 2 === 1, accumulate: k % 3 === 0, alpha: k % 4 === 0 ? 0.5 : 1 };
+          const s = storedSize(d);
+          const mark = e.mark();
+          const a = randomPair(e, rng, s.a), b = randomPair(e, rng, s.b), c = randomPair(e, rng, s.c);
+          e.kernels.matmul(d, a.w, b.w, c.w);
+          ref.matmul(d, a.r, b.r, c.r);
+          assertClose(c.w, c.r, `matmul ${JSON.stringify(d)}`, 1e-5, 1e-4);
+          e.release(mark);
+        }
+      }
+    });
+
     it(`batched and strided operands, ${label(e)}`, () => {
       // Three 5×7·7×9 products read from padded rows (lda/ldb/ldc > width) and gapped batches.
       const d: MatmulDims = { m: 5, n: 9, k: 7, lda: 10, ldb: 11, ldc: 13, batch: 3, strideA: 60, strideB: 80, strideC: 70 };
