@@ -378,3 +378,34 @@ export function attentionDecodeCombine(o: usize, lse: usize, H: i32, D: i32, scr
     store<f32>(lse + (<usize>h << 2), m + Mathf.log(l));
   }
 }
+
+// ---- Merging results over disjoint key sets (keys processed in chunks) -------------------------
+// For each (b, i, h): lse' = log(e^lse + e^lse2), o' = e^(lse − lse')·o + e^(lse2 − lse')·o2.
+// o, o2: [B·Tq, ldo]; lse, lse2: [B, H, Tq]. Threads split the B·Tq rows.
+export function attentionMerge(o: usize, lse: usize, o2: usize, lse2: usize, B: i32, Tq: i32, H: i32, D: i32, ldo: i32,
+  tid: i32, nth: i32): void {
+  const rows = B * Tq, r1 = share(rows, tid + 1, nth, 1);
+  for (let r = share(rows, tid, nth, 1); r < r1; r++) {
+    const b = r / Tq, i = r % Tq;
+    for (let h = 0; h < H; h++) {
+      const li = lse + (<usize>((b * H + h) * Tq + i) << 2), li2 = lse2 + (<usize>((b * H + h) * Tq + i) << 2);
+      const a = load<f32>(li), c = load<f32>(li2);
+      if (c == -Infinity) continue;
+      const m = Mathf.max(a, c);
+      const l = m + Mathf.log(Mathf.exp(a - m) + Mathf.exp(c - m));
+      const wa: f32 = a == -Infinity ? 0 : Mathf.exp(a - l), wc = Mathf.exp(c - l);
+      const off = (<usize>r * ldo + h * D) << 2;
+      const va = f32x4.splat(wa), vc = f32x4.splat(wc);
+      let d = 0;
+      for (; d + 4 <= D; d += 4) {
+        const p = o + off + (<usize>d << 2), p2 = o2 + off + (<usize>d << 2);
+        v128.store(p, f32x4.add(f32x4.mul(va, v128.load(p)), f32x4.mul(vc, v128.load(p2))));
+      }
+      for (; d < D; d++) {
+        const p = o + off + (<usize>d << 2), p2 = o2 + off + (<usize>d << 2);
+        store<f32>(p, wa * load<f32>(p) + wc * load<f32>(p2));
+      }
+      store<f32>(li, l);
+    }
+  }
+}

@@ -1,6 +1,6 @@
 // Entry point of the kernel module: every export here is callable by the loader and worker pool.
 export { matmul, matmulFewRowsPartial, matmulFewRowsReduce } from './gemm';
-export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine } from './attention';
+export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine, attentionMerge } from './attention';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
   layerNormForward, layerNormBackward, layerNormReduceParams,

@@ -190,3 +190,62 @@ describe('reference attention backward vs float64 finite differences', () => {
     });
   }
 });
+
+describe('attention over key chunks (merge, and the backward against the merged lse)', () => {
+  /** Rows [j0, j1) of each batch's keys, copied to [B·(j1 − j0), width]. */
+  function chunkRows(x: Float32Array, B: number, Tk: number, width: number, j0: number, j1: number, out: Float32Array): void {
+    for (let b = 0; b < B; b++) out.set(x.subarray((b * Tk + j0) * width, (b * Tk + j1) * width), b * (j1 - j0) * width);
+  }
+  for (const e of engines) {
+    it(`chunked = whole, padded cross mask, odd chunk sizes, ${label(e)}`, () => {
+      const rng = new Rng(77 + e.info.threads);
+      const B = 2, Tq = 9, Tk = 41, H = 2, D = 8, HD = H * D;
+      const mark = e.mark();
+      const mask = makeMask(e, rng, 'padded-cross', B, Tq, Tk);
+      const q = randomPair(e, rng, B * Tq * HD), k = randomPair(e, rng, B * Tk * HD), v = randomPair(e, rng, B * Tk * HD);
+      const full: AttentionDims = { batch: B, queries: Tq, keys: Tk, heads: H, headDim: D };
+      const o = e.allocF32(B * Tq * HD), lse = e.allocF32(B * H * Tq);
+      e.kernels.attentionForward(full, mask, q.w, k.w, v.w, o, lse);
+      const dO = randomPair(e, rng, o.length);
+      const dq = e.allocF32(q.w.length), dk = e.allocF32(k.w.length), dv = e.allocF32(v.w.length);
+      e.kernels.attentionBackward(full, mask, q.w, k.w, v.w, o, lse, dO.w, dq, dk, dv);
+      for (const kernels of [e.kernels, ref]) {
+        const chunks = [[0, 13], [13, 14], [14, 30], [30, 41]] as const;
+        const oc = e.allocF32(o.length), lc = e.allocF32(lse.length).fill(-Infinity);
+        const op = e.allocF32(o.length), lp = e.allocF32(lse.length);
+        const kc = e.allocF32(k.w.length), vc = e.allocF32(v.w.length), kpos = e.allocI32(B * Tk), kval = e.allocU8(B * Tk);
+        const part = (j0: number, j1: number): { d: AttentionDims; m: AttentionMask } => {
+          const n = j1 - j0;
+          chunkRows(k.w, B, Tk, HD, j0, j1, kc); chunkRows(v.w, B, Tk, HD, j0, j1, vc);
+          for (let b = 0; b < B; b++) for (let j = j0; j < j1; j++) {
+            kpos[b * n + j - j0] = mask.causal!.keyPositions[b * Tk + j]!;
+            kval[b * n + j - j0] = mask.keyValid![b * Tk + j]!;
+          }
+          return { d: { ...full, keys: n }, m: { causal: { queryPositions: mask.causal!.queryPositions, keyPositions: kpos }, keyValid: kval } };
+        };
+        for (const [j0, j1] of chunks) {
+          const { d, m } = part(j0, j1);
+          kernels.attentionForward(d, m, q.w, kc, vc, op, lp);
+          kernels.attentionMerge(full, oc, lc, op, lp);
+        }
+        assertClose(oc, o, 'merged out', 2e-5, 1e-4);
+        assertClose(lc, lse, 'merged lse', 2e-5, 1e-4);
+        const dqc = e.allocF32(dq.length), dkc = e.allocF32(dk.length), dvc = e.allocF32(dv.length);
+        const dkp = e.allocF32(kc.length), dvp = e.allocF32(vc.length);
+        for (const [j0, j1] of chunks) {
+          const { d, m } = part(j0, j1);
+          dkp.fill(0); dvp.fill(0);
+          kernels.attentionBackward(d, m, q.w, kc, vc, oc, lc, dO.w, dqc, dkp, dvp);
+          for (let b = 0; b < B; b++) {
+            dkc.set(dkp.subarray(b * (j1 - j0) * HD, (b + 1) * (j1 - j0) * HD), (b * Tk + j0) * HD);
+            dvc.set(dvp.subarray(b * (j1 - j0) * HD, (b + 1) * (j1 - j0) * HD), (b * Tk + j0) * HD);
+          }
+        }
+        assertClose(dqc, dq, 'chunked dq', 1e-4, 2e-4);
+        assertClose(dkc, dk, 'chunked dk', 1e-4, 2e-4);
+        assertClose(dvc, dv, 'chunked dv', 1e-4, 2e-4);
+      }
+      e.release(mark);
+    });
+  }
+});

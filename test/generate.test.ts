@@ -30,8 +30,9 @@ function uncached(model: PerceiverAR, seq: number[], latents: number): Float32Ar
   return Float32Array.from(model.logits().subarray((latents - 1) * V, latents * V));
 }
 
-function checkCachedEqualsUncached(config: ModelConfig): void {
+function checkCachedEqualsUncached(config: ModelConfig, keyChunk: number | 'auto' = 'auto'): void {
   const model = randomModel(config), N = config.numLatents, fill = 3, V = config.vocabSize;
+  model.keyChunk = keyChunk;
   const rng = new Rng(1);
   const seq = [2, ...Array.from({ length: 7 }, () => 3 + rng.int(V - 3))];
   const cache = model.decodeCache(N);
@@ -60,6 +61,7 @@ describe('cached decoding equals uncached forwards (spec §6.4)', () => {
   it('rotary positions: after priming, for N steps, and after a reset', () => checkCachedEqualsUncached(SMALL));
   it('absolute sinusoidal positions', () => checkCachedEqualsUncached({ ...SMALL, position: 'sinusoidal' }));
   it('no self-attention layers', () => checkCachedEqualsUncached({ ...SMALL, numLayers: 0 }));
+  it('priming and resets through the streamed cross-attend (keys in chunks of 3)', () => checkCachedEqualsUncached(SMALL, 3));
 });
 
 describe('generate', () => {

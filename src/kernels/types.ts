@@ -147,6 +147,12 @@ export interface KernelSet {
   attentionForward(d: AttentionDims, mask: AttentionMask, q: F32, k: F32, v: F32, out: F32, lse: F32): void;
   attentionBackward(d: AttentionDims, mask: AttentionMask, q: F32, k: F32, v: F32, out: F32, lse: F32,
     dOut: F32, dq: F32, dk: F32, dv: F32): void;
+  /**
+   * Folds an attention result over more keys of the same queries into (out, lse): the softmax over
+   * the union of both key sets (online-softmax merge). Reads batch, queries, heads, headDim, ldo.
+   * With attentionBackward's use of the given lse, this lets the keys be processed in chunks.
+   */
+  attentionMerge(d: AttentionDims, out: F32, lse: F32, out2: F32, lse2: F32): void;
 
   /** loss[r] = lse − logit[target] + zLoss·lse² (0 for ignored rows); saves lse[R]. */
   crossEntropyForward(d: CrossEntropyDims, logits: F32, targets: I32, loss: F32, lse: F32): void;

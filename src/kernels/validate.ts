@@ -96,6 +96,19 @@ export function resolveAttention(kernel: string, d: AttentionDims, mask: Attenti
   return r;
 }
 
+/** attentionMerge: out/out2 [B·Tq, ldo] and lse/lse2 [B, H, Tq]; `keys` and the other strides are not read. */
+export function resolveAttentionMerge(kernel: string, d: AttentionDims, o: Sized, lse: Sized, o2: Sized, lse2: Sized): ResolvedAttention {
+  const B = positiveInt(kernel, 'batch', d.batch), Tq = positiveInt(kernel, 'queries', d.queries);
+  const H = positiveInt(kernel, 'heads', d.heads), D = positiveInt(kernel, 'headDim', d.headDim);
+  const HD = H * D, ldo = d.ldo ?? HD;
+  if (!Number.isInteger(ldo) || ldo < HD) throw new RangeError(`${kernel}: ldo=${ldo} must be an integer ≥ heads·headDim = ${HD}`);
+  needLength(kernel, 'out', o, (B * Tq - 1) * ldo + HD);
+  needLength(kernel, 'out2', o2, (B * Tq - 1) * ldo + HD);
+  needLength(kernel, 'lse', lse, B * H * Tq);
+  needLength(kernel, 'lse2', lse2, B * H * Tq);
+  return { B, Tq, Tk: 1, H, D, ldq: HD, ldk: HD, ldv: HD, ldo, scale: 1 };
+}
+
 export function resolveRotary(kernel: string, d: RotaryDims, x: Sized, positions: Sized): Required<RotaryDims> {
   const rows = positiveInt(kernel, 'rows', d.rows), heads = positiveInt(kernel, 'heads', d.heads);
   const headDim = positiveInt(kernel, 'headDim', d.headDim);

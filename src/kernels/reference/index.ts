@@ -7,14 +7,14 @@ import {
   activationBackward, activationForward, add, dropoutBackward, dropoutForward, embeddingBackward, embeddingForward,
   gluBackward, gluForward, layerNormBackward, layerNormForward, rotaryBackward, rotaryForward, scale,
 } from './layers.js';
-import { attentionBackward, attentionForward } from './attention.js';
+import { attentionBackward, attentionForward, attentionMerge } from './attention.js';
 import { adamw, crossEntropyBackward, crossEntropyForward, sumSquares } from './optim.js';
 
 export const referenceKernels = {
   matmul, biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
   layerNormForward, layerNormBackward, activationForward, activationBackward, gluForward, gluBackward,
   add, scale, dropoutForward, dropoutBackward, rotaryForward, rotaryBackward,
-  attentionForward, attentionBackward, crossEntropyForward, crossEntropyBackward, adamw, sumSquares,
+  attentionForward, attentionBackward, attentionMerge, crossEntropyForward, crossEntropyBackward, adamw, sumSquares,
 } satisfies KernelSet;
 
 export type ReferenceKernels = typeof referenceKernels;

@@ -6,7 +6,7 @@ import type {
 } from '../types.js';
 import { rotaryInverseFrequencies } from '../formulas.js';
 import {
-  checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveMatmul,
+  checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveAttentionMerge, resolveMatmul,
   resolveRotary, sameLength,
 } from '../validate.js';
 import type { EngineMemory } from './memory.js';
@@ -166,6 +166,12 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       call('attentionBackward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), p(K, 'dOut', dOut),
         p(K, 'dq', dq), p(K, 'dk', dk), p(K, 'dv', dv), qPos, kPos, kValid,
         r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, scratch], work);
+    },
+    attentionMerge(d, out, lse, out2, lse2) {
+      const K = 'attentionMerge';
+      const r = resolveAttentionMerge(K, d, out, lse, out2, lse2);
+      call('attentionMerge', [p(K, 'out', out), p(K, 'lse', lse), p(K, 'out2', out2), p(K, 'lse2', lse2), r.B, r.Tq, r.H, r.D, r.ldo],
+        r.B * r.Tq * r.H * r.D * 4);
     },
     crossEntropyForward(d: CrossEntropyDims, logits, targets, loss, lse) {
       const K = 'crossEntropyForward';

@@ -22,6 +22,19 @@ export interface AttendKeys {
   readonly kv: F32; readonly positions: I32; readonly valid: U8; readonly count: number;
 }
 
+/**
+ * Keys too many to hold at once (spec §10 memory): the cross-attend streams them in chunks,
+ * computing each chunk's keys/values, attending, and merging (online softmax); the backward
+ * recomputes each chunk. See streamed-keys.ts.
+ */
+export interface StreamedAttend {
+  forward(ctx: BlockContext, p: BlockParams, q: F32, att: F32, lse: F32): void;
+  /** Accumulates into dQ (rotated, [R, C]) and the key-side parameters' and embeddings' gradients. */
+  backward(ctx: BlockContext, p: BlockParams, q: F32, att: F32, lse: F32, dAtt: F32, dQ: F32): void;
+}
+
+const isStreamed = (keys: AttendKeys | StreamedAttend | null): keys is StreamedAttend => keys !== null && 'forward' in keys;
+
 /** The cross-attend's keys side: Xn = LN_kv(keys), kv = Xn·Wkv (k rotated). Rows: B·Mk. */
 export interface KeyActs extends AttendKeys {
   readonly keys: F32; readonly xn: F32; readonly mean: F32; readonly rstd: F32;
@@ -112,15 +125,7 @@ function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, k
       mask: selfMask, q: acts.q, k: acts.q.subarray(C), v: acts.q.subarray(2 * C),
     };
   }
-  const Mk = keys.count;
-  return {
-    dims: { batch: ctx.B, queries: ctx.N, keys: Mk, heads: H, headDim: C / H, ldq: C, ldk: 2 * C, ldv: 2 * C, ldo: C },
-    mask: {
-      causal: { queryPositions: rows(ctx.latentPositions, R), keyPositions: rows(keys.positions, ctx.B * Mk) },
-      keyValid: rows(keys.valid, ctx.B * Mk),
-    } satisfies AttentionMask,
-    q: acts.q, k: keys.kv, v: keys.kv.subarray(C),
-  };
+  return { ...crossAttentionOperands(ctx, H, keys), q: acts.q };
 }
 
 /** The cross-attend's keys and values: kv = LN_kv(keys)·Wkv + b, k rotated by the key positions. */
@@ -131,11 +136,37 @@ export function prepareKeys(ctx: BlockContext, p: BlockParams, keys: KeyActs): v
   rotate(ctx, p.heads, Rk, keys.kv, 2 * C, keys.positions, false);
 }
 
+/** From d(kv) (rotated, overwritten): the key side's parameter gradients and d(keys) into dKeys (zeroed here). */
+export function keysBackward(ctx: BlockContext, p: BlockParams, keys: KeyActs, dkv: F32, dXn: F32, dKeys: F32): void {
+  const { k, C } = ctx;
+  const Rk = ctx.B * keys.count, Ci = p.kv!.inDim;
+  rotate(ctx, p.heads, Rk, dkv, 2 * C, keys.positions, true);
+  const dxn = rows(dXn, Rk * Ci), dk = rows(dKeys, Rk * Ci);
+  dxn.fill(0); dk.fill(0);
+  linearBackward(k, p.kv!, Rk, rows(keys.xn, Rk * Ci), rows(dkv, Rk * 2 * C), dxn);
+  k.layerNormBackward({ rows: Rk, cols: Ci, eps: ctx.eps }, rows(keys.keys, Rk * Ci), p.lnKv!.g, rows(keys.mean, Rk), rows(keys.rstd, Rk),
+    dxn, dk, p.lnKv!.dg, p.lnKv!.db);
+}
+
+/** The attention of a chunk of keys, or of all of them: the operands for keys [B·count] given q. */
+export function crossAttentionOperands(ctx: BlockContext, heads: number, keys: AttendKeys) {
+  const C = ctx.C, R = ctx.B * ctx.N, Mk = keys.count;
+  return {
+    dims: { batch: ctx.B, queries: ctx.N, keys: Mk, heads, headDim: C / heads, ldq: C, ldk: 2 * C, ldv: 2 * C, ldo: C },
+    mask: {
+      causal: { queryPositions: rows(ctx.latentPositions, R), keyPositions: rows(keys.positions, ctx.B * Mk) },
+      keyValid: rows(keys.valid, ctx.B * Mk),
+    } satisfies AttentionMask,
+    k: keys.kv, v: keys.kv.subarray(C),
+  };
+}
+
 /**
- * keys: the cross-attend's prepared keys (prepareKeys, or a decoding cache), null for self-attention.
+ * keys: the cross-attend's prepared keys (prepareKeys, or a decoding cache), or streamed keys;
+ * null for self-attention.
  * cache: a self-attention layer's latent cache when decoding (the new rows' k|v are appended).
  */
-export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, out: F32, keys: AttendKeys | null,
+export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, out: F32, keys: AttendKeys | StreamedAttend | null,
   cache: LatentCache | null = null): void {
   const { k, C } = ctx;
   const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
@@ -156,8 +187,12 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
       }
     }
   }
-  const a = attentionOperands(ctx, p, acts, keys, cache);
-  k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
+  if (isStreamed(keys)) {
+    keys.forward(ctx, p, rows(acts.q, R * C), rows(acts.att, R * C), rows(acts.lse, R * H));
+  } else {
+    const a = attentionOperands(ctx, p, acts, keys, cache);
+    k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
+  }
   linearForward(k, p.out, R, rows(acts.att, R * C), rows(acts.proj, R * C));
   residual(ctx, ctx.seeds[0], R * C, x, acts.proj, acts.mlpOut, acts.mid);
   layerNorm(ctx, p.lnMlp, R, C, acts.mid, acts.ln2Out, acts.ln2Mean, acts.ln2Rstd);
@@ -174,7 +209,7 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
  * recomputes nothing from them: it needs only x, mid and the saved LN/attention/MLP activations.
  */
 export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, dOut: F32, g: BlockGrads,
-  keys: KeyActs | null, dKv: F32 | null, dXn: F32 | null, dKeys: F32 | null): void {
+  keys: KeyActs | StreamedAttend | null, dKv: F32 | null, dXn: F32 | null, dKeys: F32 | null): void {
   const { k, C } = ctx;
   const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
   const dz = rows(dOut, R * C);
@@ -192,25 +227,24 @@ export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs
   const dAtt = rows(g.dAtt, R * C);
   dAtt.fill(0);
   linearBackward(k, p.out, R, rows(acts.att, R * C), dProj, dAtt);
-  const a = attentionOperands(ctx, p, acts, keys);
   const qWidth = keys ? C : 3 * C;
   const dQ = rows(g.dQ, R * qWidth);
   dQ.fill(0);
   if (keys) {
-    const Rk = ctx.B * keys.count, Ci = p.kv!.inDim;
-    const dkv = rows(dKv!, Rk * 2 * C);
-    dkv.fill(0);
-    k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dkv, dkv.subarray(C));
+    if (isStreamed(keys)) {
+      keys.backward(ctx, p, rows(acts.q, R * C), rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ);
+    } else {
+      const a = attentionOperands(ctx, p, acts, keys);
+      const dkv = rows(dKv!, ctx.B * keys.count * 2 * C);
+      dkv.fill(0);
+      k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dkv, dkv.subarray(C));
+      keysBackward(ctx, p, keys, dkv, dXn!, dKeys!);
+    }
     rotate(ctx, H, R, dQ, C, ctx.latentPositions, true);
-    rotate(ctx, H, Rk, dkv, 2 * C, keys.positions, true);
-    const dxn = rows(dXn!, Rk * Ci), dk = rows(dKeys!, Rk * Ci);
-    dxn.fill(0); dk.fill(0);
-    linearBackward(k, p.kv!, Rk, rows(keys.xn, Rk * Ci), dkv, dxn);
-    k.layerNormBackward({ rows: Rk, cols: Ci, eps: ctx.eps }, rows(keys.keys, Rk * Ci), p.lnKv!.g, rows(keys.mean, Rk), rows(keys.rstd, Rk),
-      dxn, dk, p.lnKv!.dg, p.lnKv!.db);
     dLn.fill(0);
     linearBackward(k, p.q!, R, rows(acts.lnOut, R * C), dQ, dLn);
   } else {
+    const a = attentionOperands(ctx, p, acts, null);
     k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dQ.subarray(C), dQ.subarray(2 * C));
     rotate(ctx, H, R, dQ, 3 * C, ctx.latentPositions, true);
     rotate(ctx, H, R, dQ.subarray(C), 3 * C, ctx.latentPositions, true);

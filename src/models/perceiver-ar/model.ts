@@ -10,11 +10,17 @@ import { linearBackward, linearForward } from '../../nn/linear.js';
 import { ParamStore } from '../../nn/params.js';
 import { Rng } from '../../tensor/rng.js';
 import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyActs } from './blocks.js';
+import { batchEmbedder } from './embedder.js';
+import { StreamedKeys, type InputEmbedder, type KeyList } from './streamed-keys.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
+
+/** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
+const AUTO_STREAM_BYTES = 512 * 2 ** 20;
+const AUTO_CHUNK_ROWS = 8192;
 
 export interface ForwardOptions {
   /** Latents to use (test-time compute knob); default config.numLatents. */
@@ -40,7 +46,8 @@ export interface ForwardResult {
 
 interface LastForward {
   readonly layout: LatentLayout;
-  readonly keys: KeyActs;
+  readonly keys: KeyActs | StreamedKeys;
+  readonly embedder: InputEmbedder | null;
   readonly gathered: boolean;
   readonly seeds: number;
   readonly training: boolean;
@@ -73,6 +80,17 @@ export class PerceiverAR {
   private wsGrads = false;
   private cache: { readonly alloc: ReturnType<typeof trackedAllocator>; readonly value: DecodeCache; readonly latents: number } | null = null;
   private last: LastForward | null = null;
+  /**
+   * Keys per batch row that the cross-attend holds at once: 'auto' holds them all unless their
+   * buffers would pass 512 MiB, then streams chunks (streamed-keys.ts); a number streams chunks of
+   * that many whenever there are more keys.
+   */
+  get keyChunk(): number | 'auto' { return this.chunking; }
+  set keyChunk(v: number | 'auto') {
+    if (v !== 'auto' && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`keyChunk must be 'auto' or a positive integer, got ${String(v)}`);
+    this.chunking = v;
+  }
+  private chunking: number | 'auto' = 'auto';
 
   constructor(private readonly engine: Engine, config: ModelConfig, seed = 0) {
     this.config = validateModelConfig(config);
@@ -85,12 +103,13 @@ export class PerceiverAR {
     if (this.sinusoid) sinusoidTable(this.sinusoid, c.maxPosition, c.embedDim, c.maxWavelength);
   }
 
-  private workspace(B: number, M: number, N: number, grads: boolean): Workspace {
+  private workspace(B: number, M: number, N: number, grads: boolean, keyChunk: number): Workspace {
     const w = this.ws;
-    if (w && w.B === B && w.M === M && w.N === N && (this.wsGrads || !grads)) return w;
+    if (w && w.B === B && w.M === M && w.N === N && w.keyChunk === keyChunk && (this.wsGrads || !grads)) return w;
     this.wsAlloc?.freeAll();
+    this.ws = null;
     this.wsAlloc = trackedAllocator(this.engine);
-    this.ws = allocateWorkspace(this.wsAlloc, this.config, B, M, N, grads);
+    this.ws = allocateWorkspace(this.wsAlloc, this.config, B, M, N, grads, keyChunk);
     this.wsGrads = grads;
     return this.ws;
   }
@@ -134,29 +153,32 @@ export class PerceiverAR {
     const N = opts.numLatents ?? Math.min(c.numLatents, batch.length);
     const layout = layoutLatents(batch, N);
     const { B, M } = layout;
-    const ws = this.workspace(B, M, N, training);
-    const Ci = c.embedDim, Rin = B * M, R = B * N;
-    ws.tokens.set(batch.tokens);
-    const embed = ws.embed.subarray(0, Rin * Ci);
-    k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
-    ws.embed.fill(0, Rin * Ci, (Rin + 1) * Ci);
-    this.addAbsolutePositions(batch, ws, Rin);
-    for (let r = 0; r < R; r++) {
-      const j = layout.latentIndex[r]!;
-      ws.latentIndex[r] = j < 0 ? Rin : j;
-    }
+    const seeds = training ? opts.rng!.nextU32() : 0;
+    const list = this.keyList(layout, training ? opts.rng! : null);
+    const chunk = this.resolveKeyChunk(B, list.count);
+    const ws = this.workspace(B, M, N, training, chunk);
+    const R = B * N;
     ws.latentPositions.set(layout.latentPositions);
     ws.latentValid.set(layout.latentValid);
     ws.targets.set(layout.latentTargets);
-    k.embeddingForward(Rin + 1, Ci, ws.embed, ws.latentIndex, ws.latentIn);
-    linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
-    const seeds = training ? opts.rng!.nextU32() : 0;
-    const { keys, gathered } = this.crossAttendKeys(layout, ws, training ? opts.rng! : null);
     const crossContext = this.context(ws, layout, training, seeds, 0);
-    prepareKeys(crossContext, this.cross, keys);
-    if (cache) {
-      clearDecodeCache(cache);
-      for (let j = 0; j < keys.count; j++) if (keys.valid[j]) pushCross(cache, keys.kv.subarray(j * 2 * c.width), keys.positions[j]!, c.width);
+    let keys: KeyActs | StreamedKeys, embedder: InputEmbedder | null = null;
+    if (chunk > 0) {
+      embedder = batchEmbedder(this.engine.kernels, c, this.params, this.sinusoid, batch, ws.streamed!);
+      embedder.forward(layout.latentIndex, R, ws.latentIn);
+      const onChunk = cache ? (kc: KeyActs): void => {
+        for (let j = 0; j < kc.count; j++) if (kc.valid[j]) pushCross(cache, kc.kv.subarray(j * 2 * c.width), kc.positions[j]!, c.width);
+      } : null;
+      if (cache) clearDecodeCache(cache);
+      keys = new StreamedKeys(B, list, ws.streamed!, embedder, onChunk);
+      linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
+    } else {
+      keys = this.embedHeld(batch, layout, ws, list);
+      prepareKeys(crossContext, this.cross, keys);
+      if (cache) {
+        clearDecodeCache(cache);
+        for (let j = 0; j < keys.count; j++) if (keys.valid[j]) pushCross(cache, keys.kv.subarray(j * 2 * c.width), keys.positions[j]!, c.width);
+      }
     }
     blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
     this.selfBlocks.forEach((p, l) => {
@@ -174,8 +196,37 @@ export class PerceiverAR {
       ce += ws.loss[r]! - c.zLoss * l * l;
       count++;
     }
-    this.last = { layout, keys, gathered, seeds, training, count };
+    this.last = { layout, keys, embedder, gathered: list.gathered, seeds, training, count };
     return { loss: count ? total / count : 0, crossEntropy: count ? ce / count : 0, tokens: count, layout };
+  }
+
+  /**
+   * Keys per batch row per chunk for the streamed cross-attend, or 0 to hold every key's buffers
+   * (keyChunk 'auto': stream when the held buffers would pass AUTO_STREAM_BYTES).
+   */
+  private resolveKeyChunk(B: number, Mk: number): number {
+    const c = this.config;
+    if (this.keyChunk !== 'auto') return this.keyChunk < Mk ? this.keyChunk : 0;
+    const heldBytes = 4 * B * Mk * (6 * c.embedDim + 4 * c.width);
+    return heldBytes > AUTO_STREAM_BYTES ? Math.max(256, Math.floor(AUTO_CHUNK_ROWS / B)) : 0;
+  }
+
+  /** The non-streamed inputs: every embedding held in the workspace, keys prepared at once. */
+  private embedHeld(batch: Batch, layout: LatentLayout, ws: Workspace, list: KeyList & { readonly gathered: boolean }): KeyActs {
+    const c = this.config, k = this.engine.kernels, { B, M, N } = layout;
+    const Ci = c.embedDim, Rin = B * M, R = B * N;
+    ws.tokens.set(batch.tokens);
+    const embed = ws.embed.subarray(0, Rin * Ci);
+    k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
+    ws.embed.fill(0, Rin * Ci, (Rin + 1) * Ci);
+    this.addAbsolutePositions(batch, ws, Rin);
+    for (let r = 0; r < R; r++) {
+      const j = layout.latentIndex[r]!;
+      ws.latentIndex[r] = j < 0 ? Rin : j;
+    }
+    k.embeddingForward(Rin + 1, Ci, ws.embed, ws.latentIndex, ws.latentIn);
+    linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
+    return this.heldKeys(list, ws, Rin);
   }
 
   private head(ws: Workspace, R: number): void {
@@ -245,6 +296,10 @@ export class PerceiverAR {
       last.keys, ws.dKv, ws.dXn, ws.dKeys);
     ws.dLatentIn.fill(0);
     linearBackward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.dStream, ws.dLatentIn);
+    if (last.keys instanceof StreamedKeys) {
+      last.embedder!.backward(layout.latentIndex, R, ws.dLatentIn);
+      return;
+    }
     ws.dEmbed.fill(0);
     k.embeddingBackward(Rin + 1, Ci, ws.dEmbed, ws.latentIndex, ws.dLatentIn);
     const Rk = B * last.keys.count;
@@ -293,20 +348,18 @@ export class PerceiverAR {
    * latent's own input, gathered so the attention costs O(k·N). 'mask': Bernoulli-hide prefix
    * inputs through keyValid (no saving). A latent's own token is never dropped.
    */
-  private crossAttendKeys(layout: LatentLayout, ws: Workspace, rng: Rng | null): { keys: KeyActs; gathered: boolean } {
-    const c = this.config, { B, M, N } = layout, Rin = B * M, Ci = c.embedDim;
-    const ka = ws.keyActs;
+  private keyList(layout: LatentLayout, rng: Rng | null): KeyList & { readonly gathered: boolean } {
+    const c = this.config, { B, M, N } = layout;
     const rate = rng ? c.crossAttendDropout : 0;
     if (rate === 0 || c.crossAttendDropoutMode === 'mask') {
-      ka.positions.set(layout.inputPositions);
-      ka.valid.set(layout.inputValid);
+      const valid = layout.inputValid.slice();
       if (rate > 0) {
         for (let b = 0; b < B; b++) {
           const first = Math.max(0, layout.lengths[b]! - N);
-          for (let j = 0; j < first; j++) if (rng!.next() < rate) ka.valid[b * M + j] = 0;
+          for (let j = 0; j < first; j++) if (rng!.next() < rate) valid[b * M + j] = 0;
         }
       }
-      return { keys: { ...ka, keys: ws.embed.subarray(0, Rin * Ci), count: M }, gathered: false };
+      return { count: M, index: Int32Array.from({ length: B * M }, (_, i) => i), positions: layout.inputPositions, valid, gathered: false };
     }
     const kept: number[][] = [];
     let Mk = 1;
@@ -323,16 +376,27 @@ export class PerceiverAR {
       kept.push(rowKeys);
       Mk = Math.max(Mk, rowKeys.length);
     }
+    const index = new Int32Array(B * Mk), positions = new Int32Array(B * Mk), valid = new Uint8Array(B * Mk);
     for (let b = 0; b < B; b++) {
       const rowKeys = kept[b]!;
       for (let i = 0; i < Mk; i++) {
         const r = b * Mk + i, j = rowKeys[i];
-        ws.keyIndex[r] = j === undefined ? Rin : b * M + j;
-        ka.positions[r] = j === undefined ? 0 : layout.inputPositions[b * M + j]!;
-        ka.valid[r] = j === undefined ? 0 : 1;
+        index[r] = j === undefined ? -1 : b * M + j;
+        positions[r] = j === undefined ? 0 : layout.inputPositions[b * M + j]!;
+        valid[r] = j === undefined ? 0 : 1;
       }
     }
-    this.engine.kernels.embeddingForward(Rin + 1, Ci, ws.embed, ws.keyIndex.subarray(0, B * Mk), ka.keys.subarray(0, B * Mk * Ci));
-    return { keys: { ...ka, count: Mk }, gathered: true };
+    return { count: Mk, index, positions, valid, gathered: true };
+  }
+
+  /** The held (not streamed) keys: views of the workspace, gathered when subsampled. */
+  private heldKeys(list: KeyList & { readonly gathered: boolean }, ws: Workspace, Rin: number): KeyActs {
+    const Ci = this.config.embedDim, ka = ws.keyActs, n = list.index.length;
+    ka.positions.set(list.positions);
+    ka.valid.set(list.valid);
+    if (!list.gathered) return { ...ka, keys: ws.embed.subarray(0, Rin * Ci), count: list.count };
+    for (let r = 0; r < n; r++) ws.keyIndex[r] = list.index[r]! < 0 ? Rin : list.index[r]!;
+    this.engine.kernels.embeddingForward(Rin + 1, Ci, ws.embed, ws.keyIndex.subarray(0, n), ka.keys.subarray(0, n * Ci));
+    return { ...ka, count: list.count };
   }
 }

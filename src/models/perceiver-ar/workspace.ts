@@ -4,9 +4,14 @@ import type { Allocator } from '../../engine.js';
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { BlockActs, BlockGrads, KeyActs } from './blocks.js';
 import type { ModelConfig } from './config.js';
+import { allocateStreamBuffers, type StreamBuffers } from './streamed-keys.js';
 
 export interface Workspace {
   readonly B: number; readonly M: number; readonly N: number;
+  /** Keys per row per chunk when the cross-attend streams them (0: every input's buffers held). */
+  readonly keyChunk: number;
+  /** The streamed cross-attend's chunk buffers (keyChunk > 0); the input-sized buffers are then empty. */
+  readonly streamed: StreamBuffers | null;
   // inputs: R_in = B·M rows (+1 zero row that invalid latents gather)
   readonly tokens: I32; readonly positionIds: readonly I32[]; readonly embed: F32; readonly posTmp: F32;
   readonly keyIndex: I32; readonly keyActs: KeyActs & { readonly positions: I32; readonly valid: U8 };
@@ -24,9 +29,11 @@ export interface Workspace {
   readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32; readonly dEmbed: F32;
 }
 
-export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, M: number, N: number, withGrads: boolean): Workspace {
+export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, M: number, N: number, withGrads: boolean,
+  keyChunk = 0): Workspace {
   const C = c.width, Ci = c.embedDim, F = c.mlpRatio * C, V = c.vocabSize;
-  const Rin = B * M, R = B * N;
+  // Streaming keeps no per-input buffer here: the embedder reads the batch's own arrays.
+  const Rin = keyChunk > 0 ? 0 : B * M, R = B * N;
   const f = (n: number, what: string): F32 => engine.allocF32(n, what);
   const g = (n: number, what: string): F32 => engine.allocF32(withGrads ? n : 0, what);
   const blockActs = (qWidth: number, heads: number): BlockActs => ({
@@ -38,7 +45,8 @@ export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, 
   const blocks = [blockActs(C, c.crossAttendHeads)];
   for (let l = 0; l < c.numLayers; l++) blocks.push(blockActs(3 * C, c.numHeads));
   return {
-    B, M, N,
+    B, M, N, keyChunk,
+    streamed: keyChunk > 0 ? allocateStreamBuffers(engine, c, B, N, keyChunk, withGrads) : null,
     tokens: engine.allocI32(Rin, 'tokens'),
     positionIds: Array.from({ length: c.position === 'rotary' ? 0 : c.positionDims }, () => engine.allocI32(Rin, 'position ids')),
     embed: f((Rin + 1) * Ci, 'input embeddings'), posTmp: f(c.position === 'rotary' ? 0 : Rin * Ci, 'position embeddings'),
