@@ -16,6 +16,25 @@ export interface EngineInfo {
 /** The allocation part of an engine, for code that only needs buffers. */
 export type Allocator = Pick<Engine, 'allocF32' | 'allocI32' | 'allocU8' | 'free'>;
 
+/** What a group of allocations would take, without allocating: total bytes and the largest buffer. */
+export interface AllocationPlan { bytes: number; largest: { what: string; bytes: number } }
+
+/** An allocator that only counts (its buffers are empty views), for planning memory before allocating. */
+export function countingAllocator(): Allocator & { readonly plan: AllocationPlan } {
+  const plan: AllocationPlan = { bytes: 0, largest: { what: '', bytes: 0 } };
+  const count = (bytes: number, what = 'buffer'): void => {
+    plan.bytes += Math.ceil(Math.max(bytes, 1) / 64) * 64;
+    if (bytes > plan.largest.bytes) plan.largest = { what, bytes };
+  };
+  return {
+    plan,
+    allocF32: (n, what) => { count(4 * n, what); return new Float32Array(0); },
+    allocI32: (n, what) => { count(4 * n, what); return new Int32Array(0); },
+    allocU8: (n, what) => { count(n, what); return new Uint8Array(0); },
+    free: () => undefined,
+  };
+}
+
 /** An allocator that remembers what it handed out, so a group of buffers can be freed together. */
 export function trackedAllocator(engine: Allocator): Allocator & { freeAll(): void } {
   const views: ArrayBufferView[] = [];
@@ -42,6 +61,8 @@ export interface Engine {
   release(mark: number): void;
   /** Bytes of engine memory in use (wasm) or 0 (reference, garbage-collected). */
   bytesInUse(): number;
+  /** The most engine memory there can be (wasm32: 4 GiB); Infinity for the reference backend. */
+  readonly memoryLimitBytes: number;
   /**
    * Benchmarks only (wasm backend): runs `iterations` rounds of 12 independent 128-bit
    * multiply-adds (96 FLOPs per round) on every thread at once; iterations = 0 times one empty
@@ -67,6 +88,7 @@ export function referenceEngine(kernels: KernelSet, notes: readonly string[] = [
     mark: () => 0,
     release: () => undefined,
     bytesInUse: () => 0,
+    memoryLimitBytes: Infinity,
     dispose: async () => undefined,
   };
 }

@@ -7,6 +7,7 @@ import { createEngine, type Engine } from '../src/index.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { planWorkspace } from '../src/models/perceiver-ar/workspace.js';
 import { Rng } from '../src/tensor/rng.js';
 import { assertClose } from './helpers/compare.js';
 
@@ -69,5 +70,29 @@ describe('streamed cross-attend = held keys', async () => {
     const model = new PerceiverAR(engines[0]!, SMALL, 1);
     assert.throws(() => { model.keyChunk = 0; }, /keyChunk must be 'auto' or a positive integer/);
     assert.throws(() => { model.keyChunk = 2.5; }, /keyChunk/);
+  });
+});
+
+describe('memory: a workspace that cannot fit fails before allocating', () => {
+  it('names the largest buffer and the longest context that fits; nothing is left allocated', async () => {
+    const e = await createEngine({ threads: 1 });
+    const M = 400_000;
+    // The decoder-only Transformer (N = M): every layer holds M rows of activations.
+    const model = new PerceiverAR(e, { ...SMALL, contextLength: M, numLatents: M, width: 64, embedDim: 64, maxPosition: M + 1, maxWavelength: M }, 1);
+    model.keyChunk = 4096;
+    const before = e.bytesInUse();
+    const tokens = new Int32Array(M).fill(5), positions = Int32Array.from({ length: M }, (_, i) => i + 1);
+    const batch: Batch = { batchSize: 1, length: M, tokens, positions, positionDims: 1, targets: tokens };
+    let message = '';
+    try { model.forward(batch, { training: true, rng: new Rng(1) }); } catch (err) { message = (err as Error).message; }
+    assert.match(message, /needs \d+ MiB of engine memory but \d+ MiB are free \(limit 4096 MiB\); the largest buffer is '[^']+' \(\d+ MiB\)/);
+    const longest = Number(/longest context that fits with this batch and latents is (\d+)/.exec(message)?.[1]);
+    assert.ok(longest > 1000 && longest < M, `longest fitting context ${longest}`);
+    assert.equal(e.bytesInUse(), before, 'nothing allocated by the failed forward');
+    // The context it names is the longest whose workspace fits in what is free.
+    const free = e.memoryLimitBytes - e.bytesInUse();
+    assert.ok(planWorkspace(model.config, 1, longest, longest, true, 4096).bytes <= free);
+    assert.ok(planWorkspace(model.config, 1, longest + 1, longest + 1, true, 4096).bytes > free);
+    await e.dispose();
   });
 });

@@ -15,7 +15,7 @@ import { StreamedKeys, type InputEmbedder, type KeyList } from './streamed-keys.
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
-import { allocateWorkspace, type Workspace } from './workspace.js';
+import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
 
 /** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
@@ -108,10 +108,31 @@ export class PerceiverAR {
     if (w && w.B === B && w.M === M && w.N === N && w.keyChunk === keyChunk && (this.wsGrads || !grads)) return w;
     this.wsAlloc?.freeAll();
     this.ws = null;
+    this.last = null;
+    this.checkWorkspaceFits(B, M, N, grads, keyChunk);
     this.wsAlloc = trackedAllocator(this.engine);
     this.ws = allocateWorkspace(this.wsAlloc, this.config, B, M, N, grads, keyChunk);
     this.wsGrads = grads;
     return this.ws;
+  }
+
+  /**
+   * Fails before allocating anything when a workspace cannot fit in the engine's memory, naming
+   * the largest buffer and the longest context that would fit with the same batch and latents.
+   */
+  private checkWorkspaceFits(B: number, M: number, N: number, grads: boolean, keyChunk: number): void {
+    const e = this.engine, free = e.memoryLimitBytes - e.bytesInUse();
+    const need = planWorkspace(this.config, B, M, N, grads, keyChunk);
+    if (need.bytes <= free) return;
+    const fits = (m: number): boolean => planWorkspace(this.config, B, m, N === M ? m : Math.min(N, m), grads, keyChunk).bytes <= free;
+    let lo = 0, hi = M;
+    while (hi - lo > 1) { const mid = Math.floor((lo + hi) / 2); if (fits(mid)) lo = mid; else hi = mid; }
+    const mib = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MiB`;
+    const advice = keyChunk > 0 ? '' : '; streaming the cross-attend keys (model.keyChunk) removes the per-input buffers';
+    throw new RangeError(`a ${grads ? 'training' : 'forward'} workspace for batch ${B} × context ${M} with ${N} latents needs ` +
+      `${mib(need.bytes)} of engine memory but ${mib(free)} are free (limit ${mib(e.memoryLimitBytes)}); the largest buffer is ` +
+      `'${need.largest.what}' (${mib(need.largest.bytes)}). The longest context that fits with this batch and latents is ` +
+      `${lo === 0 ? 'none' : lo}${advice}`);
   }
 
   /** The model's decoding cache for up to `numLatents` latents (kept for reuse between generations). */

@@ -1,6 +1,6 @@
 // Activation and gradient buffers for one (batch, context, latents) shape, allocated from the
 // engine in one go and reused every step; a larger shape allocates a new workspace.
-import type { Allocator } from '../../engine.js';
+import { countingAllocator, type Allocator, type AllocationPlan } from '../../engine.js';
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { BlockActs, BlockGrads, KeyActs } from './blocks.js';
 import type { ModelConfig } from './config.js';
@@ -27,6 +27,13 @@ export interface Workspace {
   readonly grads: BlockGrads;
   readonly dStream: F32; readonly dLogits: F32; readonly dLatentIn: F32;
   readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32; readonly dEmbed: F32;
+}
+
+/** The engine memory a workspace would take, computed by the allocation code itself. */
+export function planWorkspace(c: ModelConfig, B: number, M: number, N: number, withGrads: boolean, keyChunk = 0): AllocationPlan {
+  const counter = countingAllocator();
+  allocateWorkspace(counter, c, B, M, N, withGrads, keyChunk);
+  return counter.plan;
 }
 
 export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, M: number, N: number, withGrads: boolean,

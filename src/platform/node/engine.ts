@@ -8,7 +8,7 @@ import { referenceEngine, type Engine } from '../../engine.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
 import { createWasmKernels } from '../../kernels/wasm/backend.js';
 import { kernelFunctions, SCRATCH_BYTES } from '../../kernels/wasm/exports.js';
-import { EngineMemory } from '../../kernels/wasm/memory.js';
+import { EngineMemory, MAX_MEMORY_BYTES } from '../../kernels/wasm/memory.js';
 import { WorkerPool } from './pool.js';
 
 export interface EngineOptions {
@@ -95,6 +95,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     mark: () => memory.mark(),
     release: (m) => memory.release(Math.max(m, base)),
     bytesInUse: () => memory.bytesInUse,
+    memoryLimitBytes: MAX_MEMORY_BYTES,
     fmaPeak: (iterations) => pool.run('fmaPeak', [iterations], threads),
     dispose: () => pool.close(),
   };
