@@ -3,15 +3,18 @@ import { createEngine } from '../src/index.js';
 import { loadWarning, parseBenchArgs, printTable } from './harness.js';
 import { runKernelBenchmarks } from './kernels.js';
 import { benchGenerate, benchTrain } from './model.js';
+import { runContextSweep } from './context.js';
 
-const SUITES = ['kernels', 'train', 'generate'] as const;
+const SUITES = ['kernels', 'train', 'generate', 'context'] as const;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [suite, ...rest] = argv;
   if (!suite || !(SUITES as readonly string[]).includes(suite)) {
-    console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--threads=N] [--only=case,…] [--repeat=N] [--rounds=N] [--simd=auto|relaxed-simd|simd128]`);
+    console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--threads=N] [--only=case,…] [--repeat=N] [--rounds=N] [--simd=auto|relaxed-simd|simd128]` +
+      '\n       (context has its own options: npm run bench -- context --help)');
     return 2;
   }
+  if (suite === 'context') return runContextSweep(rest);
   const args = parseBenchArgs(rest);
   const log = (line: string): void => { if (!args.json) console.log(line); };
   const warn = loadWarning();

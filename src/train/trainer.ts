@@ -4,7 +4,10 @@
 // run continues exactly where an uninterrupted one would be.
 import type { Engine } from '../engine.js';
 import type { DataSource } from '../data/source.js';
-import type { PerceiverAR } from '../models/perceiver-ar/model.js';
+import type { F32 } from '../kernels/types.js';
+import type { Batch } from '../models/perceiver-ar/layout.js';
+import type { ForwardResult } from '../models/perceiver-ar/model.js';
+import type { ParamStore } from '../nn/params.js';
 import { Rng } from '../tensor/rng.js';
 import type { TrainConfig } from './config.js';
 import { greedyHits } from './metrics.js';
@@ -42,7 +45,21 @@ export interface EvalLog {
   readonly accuracy: number | null;
 }
 
-export class Trainer {
+/** What the trainer needs of a model: Perceiver AR (and its N = M Transformer) and Transformer-XL. */
+export interface TrainableModel {
+  readonly config: { readonly contextLength: number; readonly vocabSize: number; readonly numLatents?: number };
+  readonly params: ParamStore;
+  /**
+   * gradScale: models that must run their backward inside the forward (Transformer-XL's truncated
+   * backpropagation, segment by segment) add gradScale × d(mean loss) to the gradients there.
+   */
+  forward(batch: Batch, opts: { readonly training?: boolean; readonly rng?: Rng; readonly gradScale?: number; readonly numLatents?: number }): ForwardResult;
+  /** Adds lossScale × d(mean loss of the last forward) to the gradients (if forward has not already). */
+  backward(lossScale?: number): void;
+  logits(): F32;
+}
+
+export class Trainer<Model extends TrainableModel = TrainableModel> {
   private readonly optimizer: AdamW;
   private readonly modelRng: Rng;
   private readonly dataRng: Rng;
@@ -50,7 +67,7 @@ export class Trainer {
   private tokens: number;
   private elapsed: number;
 
-  constructor(private readonly engine: Engine, readonly model: PerceiverAR, readonly config: TrainConfig, private readonly data: DataSource,
+  constructor(private readonly engine: Engine, readonly model: Model, readonly config: TrainConfig, private readonly data: DataSource,
     state?: TrainerState) {
     this.optimizer = new AdamW(engine.kernels, model.params, {
       beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm,
@@ -72,12 +89,12 @@ export class Trainer {
   trainStep(): StepLog {
     const c = this.config, m = this.model, M = m.config.contextLength;
     const started = performance.now();
-    const minCrop = c.minCropLength || m.config.numLatents;
+    const minCrop = c.minCropLength || (m.config.numLatents ?? M);
     m.params.zeroGrads();
     let loss = 0, ce = 0, tokens = 0;
     for (let a = 0; a < c.gradAccumulation; a++) {
       const batch = this.data.trainBatch(this.dataRng, c.batchSize, M, minCrop);
-      const r = m.forward(batch, { training: true, rng: this.modelRng });
+      const r = m.forward(batch, { training: true, rng: this.modelRng, gradScale: 1 / c.gradAccumulation });
       m.backward(1 / c.gradAccumulation);
       loss += r.loss / c.gradAccumulation;
       ce += r.crossEntropy / c.gradAccumulation;

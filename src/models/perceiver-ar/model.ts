@@ -91,6 +91,8 @@ export class PerceiverAR {
     this.chunking = v;
   }
   private chunking: number | 'auto' = 'auto';
+  /** Whether the last forward streamed the cross-attend's keys in chunks (0 if none: held). */
+  get lastKeyChunk(): number { return this.ws?.keyChunk ?? 0; }
 
   constructor(private readonly engine: Engine, config: ModelConfig, seed = 0) {
     this.config = validateModelConfig(config);

@@ -4,15 +4,15 @@ import { ParamStore } from '../../nn/params.js';
 import type { LinearParams } from '../../nn/linear.js';
 import type { ModelConfig } from './config.js';
 
-const linear = (name: string, inDim: number, outDim: number, init: 'fan-in' | 'zeros' = 'fan-in'): ParamSpec[] => [
+export const linear = (name: string, inDim: number, outDim: number, init: 'fan-in' | 'zeros' = 'fan-in'): ParamSpec[] => [
   { name: `${name}.w`, shape: [inDim, outDim], init: init === 'zeros' ? { kind: 'zeros' } : { kind: 'fan-in', fanIn: inDim }, decay: true },
   { name: `${name}.b`, shape: [outDim], init: { kind: 'zeros' }, decay: false },
 ];
-const norm = (name: string, dim: number): ParamSpec[] => [
+export const norm = (name: string, dim: number): ParamSpec[] => [
   { name: `${name}.g`, shape: [dim], init: { kind: 'ones' }, decay: false },
   { name: `${name}.b`, shape: [dim], init: { kind: 'zeros' }, decay: false },
 ];
-const mlp = (name: string, c: ModelConfig): ParamSpec[] => [
+export const mlp = (name: string, c: Pick<ModelConfig, 'width' | 'mlpRatio'>): ParamSpec[] => [
   ...norm(`${name}.ln_mlp`, c.width),
   ...linear(`${name}.mlp1`, c.width, c.mlpRatio * c.width),
   ...linear(`${name}.mlp2`, c.mlpRatio * c.width, c.width),
