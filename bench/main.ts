@@ -4,17 +4,19 @@ import { loadWarning, parseBenchArgs, printTable } from './harness.js';
 import { runKernelBenchmarks } from './kernels.js';
 import { benchGenerate, benchTrain } from './model.js';
 import { runContextSweep } from './context.js';
+import { runLatentsKnob } from './latents.js';
 
-const SUITES = ['kernels', 'train', 'generate', 'context'] as const;
+const SUITES = ['kernels', 'train', 'generate', 'context', 'latents'] as const;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [suite, ...rest] = argv;
   if (!suite || !(SUITES as readonly string[]).includes(suite)) {
     console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--threads=N] [--only=case,…] [--repeat=N] [--rounds=N] [--simd=auto|relaxed-simd|simd128]` +
-      '\n       (context has its own options: npm run bench -- context --help)');
+      '\n       (context and latents have their own options: npm run bench -- context --help)');
     return 2;
   }
   if (suite === 'context') return runContextSweep(rest);
+  if (suite === 'latents') return runLatentsKnob(rest);
   const args = parseBenchArgs(rest);
   const log = (line: string): void => { if (!args.json) console.log(line); };
   const warn = loadWarning();

@@ -3,7 +3,7 @@
 import type { Engine } from '../src/index.js';
 import { flopsPerToken } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
-import { presetNamed } from '../src/presets.js';
+import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { generate } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
 import { streamSource } from '../src/data/source.js';

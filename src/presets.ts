@@ -1,13 +1,26 @@
 // Named configurations (spec §9) that the CLI starts from; every field can be overridden.
 import { MODEL_DEFAULTS, type ModelConfig } from './models/perceiver-ar/config.js';
 import { DATA_DEFAULTS, TRAIN_DEFAULTS, type DataConfig, type TrainConfig } from './train/config.js';
+import { XL_DEFAULTS, type XLConfig } from './models/transformer-xl/config.js';
 
 export interface Preset {
+  readonly architecture?: 'perceiver-ar';
   readonly description: string;
   readonly model: ModelConfig;
   readonly train: TrainConfig;
   readonly data: DataConfig;
 }
+
+/** The Transformer-XL baseline (spec §8), trained and evaluated by the same CLI. */
+export interface XLPreset {
+  readonly architecture: 'transformer-xl';
+  readonly description: string;
+  readonly model: XLConfig;
+  readonly train: TrainConfig;
+  readonly data: DataConfig;
+}
+
+export type AnyPreset = Preset | XLPreset;
 
 const copyTask = (M: number, N: number, L: number, C: number, heads: number): ModelConfig => ({
   ...MODEL_DEFAULTS, contextLength: M, numLatents: N, numLayers: L, width: C, embedDim: C, numHeads: heads, crossAttendHeads: heads,
@@ -29,7 +42,7 @@ const copyPreset = (description: string, model: ModelConfig, train: Partial<Trai
   data: { ...DATA_DEFAULTS, data: 'mirrored' },
 });
 
-export const PRESETS: Readonly<Record<string, Preset>> = {
+export const PRESETS: Readonly<Record<string, AnyPreset>> = {
   'mirrored-32': copyPreset('spec §9 mirrored-32: copy task, M 32, N 16, L 1, C 1024, 16 heads, sinusoidal positions',
     copyTask(32, 16, 1, 1024, 16), { batchSize: 16, steps: 3000, learningRate: 3e-4, warmupSteps: 100 }),
   'mirrored-32-small': copyPreset('mirrored-32 scaled down to C 64, 4 heads (trains to 100% in seconds)',
@@ -52,10 +65,24 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     train: { ...TRAIN_DEFAULTS, batchSize: 1, steps: 100000, learningRate: 3e-4, warmupSteps: 1000, schedule: 'cosine', evalEvery: 500 },
     data: { ...DATA_DEFAULTS, data: 'text' },
   },
+  'transformer-xl-enwik8-small': {
+    architecture: 'transformer-xl',
+    description: 'baseline (spec §8): Transformer-XL, 9 layers of C 512, 8 heads, segments of 512 with a 512-row memory, rotary relative positions (needs --dataPath)',
+    model: { ...XL_DEFAULTS, contextLength: 4096, segmentLength: 512, memoryLength: 512, numLayers: 9, width: 512, numHeads: 8 },
+    train: { ...TRAIN_DEFAULTS, batchSize: 1, steps: 100000, learningRate: 3e-4, warmupSteps: 1000, schedule: 'cosine', evalEvery: 500 },
+    data: { ...DATA_DEFAULTS, data: 'text' },
+  },
 };
 
-export function presetNamed(name: string): Preset {
+export function presetNamed(name: string): AnyPreset {
   const p = PRESETS[name];
   if (!p) throw new RangeError(`unknown preset '${name}'; available: ${Object.keys(PRESETS).join(', ')}`);
+  return p;
+}
+
+/** A Perceiver AR (or N = M Transformer) preset by name; a Transformer-XL name is an error. */
+export function perceiverPresetNamed(name: string): Preset {
+  const p = presetNamed(name);
+  if (p.architecture === 'transformer-xl') throw new RangeError(`preset '${name}' is a Transformer-XL preset, not a Perceiver AR one`);
   return p;
 }

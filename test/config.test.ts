@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { createEngine } from '../src/index.js';
 import { flopsPerToken, MODEL_DEFAULTS, parameterCount, validateModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
-import { PRESETS } from '../src/presets.js';
+import { validateXLConfig } from '../src/models/transformer-xl/config.js';
+import { PRESETS, perceiverPresetNamed } from '../src/presets.js';
 import { validateTrainConfig, TRAIN_DEFAULTS } from '../src/train/config.js';
 
 describe('model config', () => {
@@ -17,12 +18,13 @@ describe('model config', () => {
   });
   it('every preset is a valid configuration', () => {
     for (const [name, p] of Object.entries(PRESETS)) {
-      assert.doesNotThrow(() => validateModelConfig(p.model), name);
+      if (p.architecture === 'transformer-xl') assert.doesNotThrow(() => validateXLConfig(p.model), name);
+      else assert.doesNotThrow(() => validateModelConfig(p.model), name);
       assert.doesNotThrow(() => validateTrainConfig(p.train), name);
     }
   });
   it('FLOPs per token grow with the context for the cross-attend only', () => {
-    const c = PRESETS['enwik8-small']!.model;
+    const c = perceiverPresetNamed('enwik8-small').model;
     const a = flopsPerToken(c), b = flopsPerToken(c, c.numLatents, 2 * c.contextLength);
     assert.ok(b > a && b < 2 * a);
   });

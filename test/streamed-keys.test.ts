@@ -31,10 +31,11 @@ function batchOf(M: number): Batch {
   return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
 }
 
-function run(e: Engine, config: ModelConfig, keyChunk: number | 'auto', training: boolean): { loss: number; logits: Float32Array; grads: Float32Array[] } {
+function run(e: Engine, config: ModelConfig, keyChunk: number | 'auto', training: boolean, keyStoreBytes?: number): { loss: number; logits: Float32Array; grads: Float32Array[] } {
   const model = new PerceiverAR(e, config, 2);
   new Rng(9).fillUniform(model.params.get('head.w').value, 0.5);
   model.keyChunk = keyChunk;
+  if (keyStoreBytes !== undefined) model.keyStoreBytes = keyStoreBytes;
   const batch = batchOf(config.contextLength);
   const r = model.forward(batch, training ? { training: true, rng: new Rng(11) } : {});
   model.params.zeroGrads();
@@ -56,11 +57,14 @@ describe('streamed cross-attend = held keys', async () => {
     for (const [name, config] of CASES) {
       it(`${name}, ${e.info.backend}`, () => {
         const held = run(e, config, 'auto', true);
-        for (const chunk of [5, 16]) {
-          const streamed = run(e, config, chunk, true);
-          assert.ok(Math.abs(streamed.loss - held.loss) <= 1e-5 * Math.max(1, Math.abs(held.loss)), `${name} chunk ${chunk}: loss ${streamed.loss} vs ${held.loss}`);
-          assertClose(streamed.logits, held.logits, `${name} chunk ${chunk} logits`, 2e-5, 1e-4);
-          held.grads.forEach((g, i) => assertClose(streamed.grads[i]!, g, `${name} chunk ${chunk} gradient ${i}`, 2e-5, 2e-4));
+        // k|v kept outside the engine memory for every chunk (default budget), for none (0: all
+        // recomputed), or for some (a budget of two chunks' worth: the rest recomputed).
+        for (const [chunk, store] of [[5, undefined], [16, undefined], [5, 0], [5, 2 * 3 * 5 * 2 * 16 * 4]] as const) {
+          const what = `${name} chunk ${chunk} store ${store ?? 'default'}`;
+          const streamed = run(e, config, chunk, true, store);
+          assert.ok(Math.abs(streamed.loss - held.loss) <= 1e-5 * Math.max(1, Math.abs(held.loss)), `${what}: loss ${streamed.loss} vs ${held.loss}`);
+          assertClose(streamed.logits, held.logits, `${what} logits`, 2e-5, 1e-4);
+          held.grads.forEach((g, i) => assertClose(streamed.grads[i]!, g, `${what} gradient ${i}`, 2e-5, 2e-4));
         }
       });
     }

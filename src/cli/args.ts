@@ -2,7 +2,8 @@
 // messages that say what is allowed.
 import type { ModelConfig } from '../models/perceiver-ar/config.js';
 import { validateModelConfig } from '../models/perceiver-ar/config.js';
-import type { Preset } from '../presets.js';
+import type { AnyPreset } from '../presets.js';
+import { validateXLConfig, type XLConfig } from '../models/transformer-xl/config.js';
 import { validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from '../train/config.js';
 
 export class UsageError extends Error {}
@@ -52,8 +53,13 @@ function coerce<T extends object>(defaults: T, key: string, raw: string): unknow
   return raw;
 }
 
+/** A preset's configs after overrides, validated; the architecture says which model config it is. */
+export type ResolvedConfig =
+  | { readonly architecture: 'perceiver-ar'; readonly model: ModelConfig; readonly train: TrainConfig; readonly data: DataConfig }
+  | { readonly architecture: 'transformer-xl'; readonly model: XLConfig; readonly train: TrainConfig; readonly data: DataConfig };
+
 /** Applies --key=value overrides to a preset; every remaining key must be a config key. */
-export function applyOverrides(preset: Preset, args: Args, cliKeys: readonly string[]): { model: ModelConfig; train: TrainConfig; data: DataConfig } {
+export function applyOverrides(preset: AnyPreset, args: Args, cliKeys: readonly string[]): ResolvedConfig {
   const model: Record<string, unknown> = { ...preset.model }, train: Record<string, unknown> = { ...preset.train };
   const data: Record<string, unknown> = { ...preset.data };
   for (const [key, raw] of args) {
@@ -65,14 +71,14 @@ export function applyOverrides(preset: Preset, args: Args, cliKeys: readonly str
         `  model:   ${Object.keys(preset.model).join(' ')}\n  train:   ${Object.keys(preset.train).join(' ')}\n  data:    ${Object.keys(preset.data).join(' ')}`);
     }
   }
+  const train_ = validateTrainConfig(train as unknown as TrainConfig), data_ = validateDataConfig(data as unknown as DataConfig);
+  if (preset.architecture === 'transformer-xl') {
+    return { architecture: 'transformer-xl', model: validateXLConfig(model as Partial<XLConfig>), train: train_, data: data_ };
+  }
   // Derived defaults that follow the context unless set explicitly.
   if (args.has('contextLength') && !args.has('maxPosition')) model.maxPosition = Math.max(model.maxPosition as number, (model.contextLength as number) + 1);
   if (args.has('contextLength') && model.position === 'rotary' && !args.has('maxWavelength')) {
     model.maxWavelength = Math.max(model.maxWavelength as number, model.contextLength as number);
   }
-  return {
-    model: validateModelConfig(model as unknown as ModelConfig),
-    train: validateTrainConfig(train as unknown as TrainConfig),
-    data: validateDataConfig(data as unknown as DataConfig),
-  };
+  return { architecture: 'perceiver-ar', model: validateModelConfig(model as unknown as ModelConfig), train: train_, data: data_ };
 }

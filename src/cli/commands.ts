@@ -2,11 +2,13 @@
 import type { Engine } from '../engine.js';
 import { byteToId, idToByte, SOS, BYTE_OFFSET } from '../data/vocab.js';
 import { flopsPerToken, parameterCount, type ModelConfig } from '../models/perceiver-ar/config.js';
-import { loadCheckpoint, readCheckpointInfo } from '../platform/node/checkpoint.js';
+import { loadAnyCheckpoint, loadCheckpoint, readCheckpointInfo } from '../platform/node/checkpoint.js';
+import { xlFlopsPerToken, xlParameterCount, type XLConfig } from '../models/transformer-xl/config.js';
+import { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { loadDataSource, readTextIds, readTokenIds } from '../platform/node/data-files.js';
 import { presetNamed, PRESETS } from '../presets.js';
 import { generate } from '../sample/generate.js';
-import { evaluateStream } from '../train/evaluate.js';
+import { evaluateStream, evaluateXLStream } from '../train/evaluate.js';
 import { Trainer } from '../train/trainer.js';
 import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
 import { applyOverrides, take, takeFlag, takeNumber, UsageError, type Args } from './args.js';
@@ -78,12 +80,18 @@ export const EVAL_KEYS = ['checkpoint', 'mode', 'stride', 'numLatents', 'batchSi
 
 export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval');
-  const { info, model } = loadCheckpoint(path, engine);
+  const { info, model } = loadAnyCheckpoint(path, engine);
   const c = model.config;
-  const mode = take(args, 'mode') ?? 'strided';
-  if (mode !== 'exact' && mode !== 'strided') throw new UsageError(`--mode=${mode} is invalid: exact or strided`);
-  const stride = mode === 'exact' ? 1 : takeNumber(args, 'stride', isInt(1, c.contextLength), `an integer in [1, ${c.contextLength}]`) ?? c.numLatents;
-  const numLatents = takeNumber(args, 'numLatents', isInt(stride, c.contextLength), `an integer in [stride, ${c.contextLength}]`) ?? stride;
+  // Perceiver AR: strided or exact windows with a latent count. Transformer-XL scores every
+  // position of consecutive contextLength windows (evaluateXLStream), so these do not apply.
+  let knobs: { mode: 'exact' | 'strided'; stride: number; numLatents: number } | null = null;
+  if (model instanceof PerceiverAR) {
+    const mode = take(args, 'mode') ?? 'strided';
+    if (mode !== 'exact' && mode !== 'strided') throw new UsageError(`--mode=${mode} is invalid: exact or strided`);
+    const M = model.config.contextLength;
+    const stride = mode === 'exact' ? 1 : takeNumber(args, 'stride', isInt(1, M), `an integer in [1, ${M}]`) ?? model.config.numLatents;
+    knobs = { mode, stride, numLatents: takeNumber(args, 'numLatents', isInt(stride, M), `an integer in [stride, ${M}]`) ?? stride };
+  }
   const batchSize = takeNumber(args, 'batchSize', isInt(1), 'an integer ≥ 1') ?? 4;
   const maxTargets = takeNumber(args, 'maxTargets', isInt(0), 'an integer ≥ 0 (0 = all)') ?? 0;
   const data = { ...(info.data ?? DATA_DEFAULTS) };
@@ -94,36 +102,44 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   }
   if (dataPath !== undefined) data.dataPath = dataPath;
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
-  rejectLeftovers(args, EVAL_KEYS);
+  rejectLeftovers(args, knobs ? EVAL_KEYS : EVAL_KEYS.filter((k) => k !== 'mode' && k !== 'stride' && k !== 'numLatents'));
   if (data.data === 'mirrored') {
     // Fresh mirrored sequences from the validation seed; about maxTargets scored tokens (default 4 batches).
     const perBatch = batchSize * Math.floor((c.contextLength - 1) / 2);
     const evalBatches = maxTargets > 0 ? Math.max(1, Math.ceil(maxTargets / perBatch)) : 4;
     const trainer = new Trainer(engine, model, { ...(info.train ?? TRAIN_DEFAULTS), evalBatches, batchSize }, loadDataSource(data, c.vocabSize));
-    const r = trainer.evaluate(numLatents);
-    return { mode: 'teacher-forced', numLatents, nats: r.nats, bitsPerToken: r.bitsPerToken, tokens: r.tokens, accuracy: r.accuracy };
+    const r = trainer.evaluate(knobs?.numLatents);
+    return { mode: 'teacher-forced', ...(knobs ? { numLatents: knobs.numLatents } : {}), nats: r.nats, bitsPerToken: r.bitsPerToken, tokens: r.tokens,
+      accuracy: r.accuracy };
   }
   if (!data.dataPath) throw new UsageError('eval needs --dataPath=FILE (the checkpoint names no data file)');
   const ids = data.data === 'text' ? readTextIds(data.dataPath) : readTokenIds(data.dataPath, c.vocabSize);
   const cut = Math.floor(ids.length * (1 - (dataPath === undefined ? data.validationFraction : 0)));
   const stream = dataPath === undefined ? ids.subarray(cut) : ids;
   const progress = createProgress(1, 'eval', { tty: process.stderr.isTTY === true && !json, quiet, every: 1 });
-  const r = evaluateStream(model, stream, { stride, numLatents, batchSize, maxTargets, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
+  const onProgress = (done: number, total: number): void => progress.update(done, { of: String(total) });
+  const r = model instanceof PerceiverAR
+    ? evaluateStream(model, stream, { stride: knobs!.stride, numLatents: knobs!.numLatents, batchSize, maxTargets, onProgress })
+    : evaluateXLStream(model, stream, { batchSize, maxTargets, onProgress });
   progress.finish();
-  return { mode, stride, numLatents, nats: r.nats, bitsPerToken: r.bitsPerToken, tokens: r.tokens, seconds: r.seconds,
-    file: data.dataPath, part: dataPath === undefined ? 'validation split' : 'whole file' };
+  return { mode: knobs?.mode ?? 'windows', ...(knobs ? { stride: knobs.stride, numLatents: knobs.numLatents } : {}), nats: r.nats,
+    bitsPerToken: r.bitsPerToken, tokens: r.tokens, seconds: r.seconds, file: data.dataPath, part: dataPath === undefined ? 'validation split' : 'whole file' };
 }
 
 export const INFO_KEYS = ['preset', 'checkpoint', 'json', 'threads', 'backend', 'simd'] as const;
 
-export function describeModel(c: ModelConfig): Metrics {
-  return { parameters: parameterCount(c), flopsPerToken: flopsPerToken(c), config: JSON.stringify(c) };
+export function describeModel(c: ModelConfig | XLConfig): Metrics {
+  const xl = 'segmentLength' in c;
+  return {
+    architecture: xl ? 'transformer-xl' : 'perceiver-ar', parameters: xl ? xlParameterCount(c) : parameterCount(c),
+    flopsPerToken: xl ? xlFlopsPerToken(c) : flopsPerToken(c), config: JSON.stringify(c),
+  };
 }
 
 export function infoCommand(engine: Engine, args: Args): Metrics {
   const presetName = take(args, 'preset'), checkpoint = take(args, 'checkpoint');
   const json = takeFlag(args, 'json');
-  let model: ModelConfig | null = null, source = '';
+  let model: ModelConfig | XLConfig | null = null, source = '';
   if (checkpoint) { model = readCheckpointInfo(checkpoint).model; source = checkpoint; }
   else if (presetName) {
     // info describes the architecture only, so data settings (e.g. a missing dataPath) do not matter here.
@@ -142,8 +158,10 @@ export function infoCommand(engine: Engine, args: Args): Metrics {
     if (!json) {
       console.log(`model (${source}):`);
       for (const [k, v] of Object.entries(model)) console.log(`  ${k.padEnd(24)} ${String(v)}`);
-      console.log(`  ${'parameters'.padEnd(24)} ${parameterCount(model).toLocaleString('en-US')}`);
-      console.log(`  ${'training FLOPs/token'.padEnd(24)} ${(flopsPerToken(model) / 1e6).toFixed(1)} M`);
+      const d = describeModel(model);
+      console.log(`  ${'architecture'.padEnd(24)} ${String(d.architecture)}`);
+      console.log(`  ${'parameters'.padEnd(24)} ${Number(d.parameters).toLocaleString('en-US')}`);
+      console.log(`  ${'training FLOPs/token'.padEnd(24)} ${(Number(d.flopsPerToken) / 1e6).toFixed(1)} M`);
     }
   }
   return out;

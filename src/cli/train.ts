@@ -1,9 +1,13 @@
 // `perceiver-ar train`: train from a preset (or resume a checkpoint), with progress, periodic
 // validation and checkpoints, stopping at the step count, the time budget or the target accuracy.
 import type { Engine } from '../engine.js';
-import { flopsPerToken, parameterCount } from '../models/perceiver-ar/config.js';
+import { flopsPerToken } from '../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
-import { loadCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
+import { xlFlopsPerToken } from '../models/transformer-xl/config.js';
+import { TransformerXL } from '../models/transformer-xl/model.js';
+import { loadAnyCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
+import type { AnyModel } from '../train/checkpoint.js';
+import type { AnyPreset } from '../presets.js';
 import { loadDataSource } from '../platform/node/data-files.js';
 import { presetNamed } from '../presets.js';
 import { Trainer, type EvalLog } from '../train/trainer.js';
@@ -19,13 +23,14 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
   const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume');
   const presetName = take(args, 'preset') ?? 'mirrored-32-small';
-  let model: PerceiverAR, trainer: Trainer, dataConfig, source;
+  let model: AnyModel, trainer: Trainer<AnyModel>, dataConfig, source;
   if (resumePath) {
-    const loaded = loadCheckpoint(resumePath, engine);
+    const loaded = loadAnyCheckpoint(resumePath, engine);
     if (!loaded.info.train || !loaded.info.data || !loaded.info.state) {
       throw new UsageError(`checkpoint ${resumePath} has no training state to resume (it was saved without --checkpoint during training)`);
     }
-    const preset = { description: 'resumed', model: loaded.info.model, train: loaded.info.train, data: loaded.info.data };
+    const preset = { architecture: loaded.info.architecture, description: 'resumed', model: loaded.info.model, train: loaded.info.train,
+      data: loaded.info.data } as AnyPreset;
     for (const key of args.keys()) {
       if (key in preset.model) throw new UsageError(`--${key} changes the architecture; a resumed run keeps the checkpoint's model config`);
     }
@@ -38,14 +43,18 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     const cfg = applyOverrides(presetNamed(presetName), args, TRAIN_CLI_KEYS);
     dataConfig = cfg.data;
     source = loadDataSource(cfg.data, cfg.model.vocabSize);
-    model = new PerceiverAR(engine, cfg.model, cfg.train.seed);
+    model = cfg.architecture === 'transformer-xl' ? new TransformerXL(engine, cfg.model, cfg.train.seed) : new PerceiverAR(engine, cfg.model, cfg.train.seed);
     trainer = new Trainer(engine, model, cfg.train, source);
   }
   const tc = trainer.config, mc = model.config;
+  const shape = model instanceof PerceiverAR
+    ? `M ${model.config.contextLength}, N ${model.config.numLatents}, L ${model.config.numLayers}, C ${model.config.width}`
+    : `Transformer-XL, M ${model.config.contextLength} in segments of ${model.config.segmentLength} with memory ${model.config.memoryLength}, ` +
+      `L ${model.config.numLayers}, C ${model.config.width}`;
   const tty = process.stderr.isTTY === true && !json;
   const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}: ${source.description}; ` +
-    `${(parameterCount(mc) / 1e6).toFixed(2)}M parameters, M ${mc.contextLength}, N ${mc.numLatents}, L ${mc.numLayers}, C ${mc.width}; ` +
+    `${(model.params.count / 1e6).toFixed(2)}M parameters, ${shape}; ` +
     `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);
   const save = (): void => {
     if (!checkpointPath) return;
@@ -81,7 +90,7 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   const seconds = (performance.now() - started) / 1000;
   progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}` +
     (lastEval.accuracy === null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
-  if (sample && source.scoredInputs(mc.contextLength)) {
+  if (sample && source.scoredInputs(mc.contextLength) && model instanceof PerceiverAR) {
     const text = showMirroredSample(model, tc.seed);
     if (!json) console.log(text);
   }
@@ -89,7 +98,8 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     metrics: {
       steps: trainer.step, stepsThisRun: trainer.step - runStart, stopReason, trainLoss: lastLoss, validationLoss: lastEval.loss,
       nats: lastEval.nats, bitsPerToken: lastEval.bitsPerToken, accuracy: lastEval.accuracy, seconds,
-      tokensPerSecond: tokens / seconds, flopsPerToken: flopsPerToken(mc), checkpoint: checkpointPath ?? null,
+      tokensPerSecond: tokens / seconds,
+      flopsPerToken: model instanceof PerceiverAR ? flopsPerToken(model.config) : xlFlopsPerToken(model.config), checkpoint: checkpointPath ?? null,
     },
   };
 }

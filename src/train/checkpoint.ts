@@ -4,6 +4,8 @@
 import type { Engine } from '../engine.js';
 import { validateModelConfig, type ModelConfig } from '../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
+import { validateXLConfig, type XLConfig } from '../models/transformer-xl/config.js';
+import { TransformerXL } from '../models/transformer-xl/model.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from './safetensors.js';
 import { validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from './config.js';
 import type { TrainerState } from './trainer.js';
@@ -13,15 +15,20 @@ export const CHECKPOINT_VERSION = 1;
 
 export class CheckpointError extends Error {}
 
+/** Checkpoints name their architecture in the header (absent in older files: Perceiver AR). */
+export type Architecture = 'perceiver-ar' | 'transformer-xl';
+export type AnyModel = PerceiverAR | TransformerXL;
+
 export interface CheckpointInfo {
-  readonly model: ModelConfig;
+  readonly architecture: Architecture;
+  readonly model: ModelConfig | XLConfig;
   readonly train: TrainConfig | null;
   readonly data: DataConfig | null;
   readonly state: TrainerState | null;
   readonly hasOptimizer: boolean;
 }
 
-export function encodeCheckpoint(model: PerceiverAR, extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): Uint8Array {
+export function encodeCheckpoint(model: AnyModel, extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): Uint8Array {
   const tensors = new Map<string, Tensor>();
   const s = model.params;
   for (const p of s.list) tensors.set(p.spec.name, { dtype: 'F32', shape: p.spec.shape, data: p.value });
@@ -33,6 +40,7 @@ export function encodeCheckpoint(model: PerceiverAR, extra: { train?: TrainConfi
   }
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_VERSION), model: JSON.stringify(model.config),
+    architecture: model instanceof TransformerXL ? 'transformer-xl' : 'perceiver-ar',
   };
   if (extra.train) metadata.train = JSON.stringify(extra.train);
   if (extra.data) metadata.data = JSON.stringify(extra.data);
@@ -50,7 +58,7 @@ function parseJson<T>(text: string | undefined, what: string, path: string): T |
 }
 
 /** Decodes and validates a checkpoint; returns its info and a function that builds the model. */
-export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: CheckpointInfo; build: (engine: Engine) => PerceiverAR } {
+export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: CheckpointInfo; build: (engine: Engine) => AnyModel } {
   let decoded;
   try {
     decoded = decodeSafetensors(bytes, `checkpoint ${path}`);
@@ -65,9 +73,14 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: Check
   if (md.formatVersion !== String(CHECKPOINT_VERSION)) {
     throw new CheckpointError(`checkpoint ${path}: format version ${md.formatVersion} is not supported by this version of perceiver-ar (it reads version ${CHECKPOINT_VERSION})`);
   }
-  let model: ModelConfig, train: TrainConfig | null, data: DataConfig | null;
+  const architecture = (md.architecture ?? 'perceiver-ar') as Architecture;
+  if (architecture !== 'perceiver-ar' && architecture !== 'transformer-xl') {
+    throw new CheckpointError(`checkpoint ${path}: unknown architecture '${String(architecture)}' in its header (this version reads perceiver-ar and transformer-xl)`);
+  }
+  let model: ModelConfig | XLConfig, train: TrainConfig | null, data: DataConfig | null;
   try {
-    model = validateModelConfig(parseJson<ModelConfig>(md.model, 'model config', path) ?? (() => { throw new CheckpointError(`checkpoint ${path}: no model config in its header`); })());
+    const raw = parseJson<ModelConfig>(md.model, 'model config', path) ?? (() => { throw new CheckpointError(`checkpoint ${path}: no model config in its header`); })();
+    model = architecture === 'transformer-xl' ? validateXLConfig(raw as unknown as XLConfig) : validateModelConfig(raw);
     const t = parseJson<TrainConfig>(md.train, 'training config', path);
     train = t ? validateTrainConfig(t) : null;
     const d = parseJson<DataConfig>(md.data, 'data config', path);
@@ -78,9 +91,9 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: Check
   }
   const state = parseJson<TrainerState>(md.state, 'trainer state', path);
   const hasOptimizer = [...tensors.keys()].some((k) => k.startsWith('optimizer.'));
-  const info: CheckpointInfo = { model, train, data, state, hasOptimizer };
-  const build = (engine: Engine): PerceiverAR => {
-    const m = new PerceiverAR(engine, model);
+  const info: CheckpointInfo = { architecture, model, train, data, state, hasOptimizer };
+  const build = (engine: Engine): AnyModel => {
+    const m = architecture === 'transformer-xl' ? new TransformerXL(engine, model as XLConfig) : new PerceiverAR(engine, model as ModelConfig);
     const s = m.params;
     for (const p of s.list) {
       const load = (name: string, into: Float32Array): void => {

@@ -4,6 +4,7 @@
 // window per target (the full-context likelihood). More latents than scored targets may be used.
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
+import type { TransformerXL } from '../models/transformer-xl/model.js';
 
 export interface EvalOptions {
   /** Targets scored per window (1 = exact). */
@@ -46,6 +47,28 @@ export function evaluateStream(model: PerceiverAR, ids: Int32Array, opts: EvalOp
       nats += r.crossEntropy * r.tokens;
       tokens += r.tokens;
     }
+    opts.onProgress?.(Math.min(blocks.length, i + opts.batchSize), blocks.length);
+  }
+  const mean = nats / tokens;
+  return { nats: mean, bitsPerToken: mean / Math.LN2, tokens, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Transformer-XL: consecutive windows of contextLength targets, each scored in full by one forward
+ * (its segments share the memory, which starts empty in every window).
+ */
+export function evaluateXLStream(model: TransformerXL, ids: Int32Array, opts: Omit<EvalOptions, 'stride' | 'numLatents'>): EvalResult {
+  const M = model.config.contextLength;
+  if (ids.length < 2) throw new RangeError('evaluation needs at least 2 tokens');
+  const last = opts.maxTargets > 0 ? Math.min(ids.length, 1 + opts.maxTargets) : ids.length;
+  const blocks: [number, number][] = [];
+  for (let t0 = 1; t0 < last; t0 += M) blocks.push([t0, Math.min(t0 + M, last)]);
+  const started = performance.now();
+  let nats = 0, tokens = 0;
+  for (let i = 0; i < blocks.length; i += opts.batchSize) {
+    const r = model.forward(windowRows(ids, blocks.slice(i, i + opts.batchSize), M, M));
+    nats += r.crossEntropy * r.tokens;
+    tokens += r.tokens;
     opts.onProgress?.(Math.min(blocks.length, i + opts.batchSize), blocks.length);
   }
   const mean = nats / tokens;

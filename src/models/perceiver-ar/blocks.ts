@@ -128,10 +128,11 @@ function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, k
   return { ...crossAttentionOperands(ctx, H, keys), q: acts.q };
 }
 
-/** The cross-attend's keys and values: kv = LN_kv(keys)·Wkv + b, k rotated by the key positions. */
-export function prepareKeys(ctx: BlockContext, p: BlockParams, keys: KeyActs): void {
+/** The cross-attend's keys and values: kv = LN_kv(keys)·Wkv + b, k rotated by the key positions (normaliseOnly: LN_kv alone). */
+export function prepareKeys(ctx: BlockContext, p: BlockParams, keys: KeyActs, normaliseOnly = false): void {
   const Rk = ctx.B * keys.count, C = ctx.C;
   layerNorm(ctx, p.lnKv!, Rk, p.lnKv!.g.length, keys.keys, keys.xn, keys.mean, keys.rstd);
+  if (normaliseOnly) return;
   linearForward(ctx.k, p.kv!, Rk, rows(keys.xn, Rk * p.kv!.inDim), rows(keys.kv, Rk * 2 * C));
   rotate(ctx, p.heads, Rk, keys.kv, 2 * C, keys.positions, false);
 }

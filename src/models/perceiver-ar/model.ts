@@ -11,7 +11,7 @@ import { ParamStore } from '../../nn/params.js';
 import { Rng } from '../../tensor/rng.js';
 import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyActs } from './blocks.js';
 import { batchEmbedder } from './embedder.js';
-import { StreamedKeys, type InputEmbedder, type KeyList } from './streamed-keys.js';
+import { KvStore, StreamedKeys, type InputEmbedder, type KeyList } from './streamed-keys.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
@@ -91,6 +91,17 @@ export class PerceiverAR {
     this.chunking = v;
   }
   private chunking: number | 'auto' = 'auto';
+  /**
+   * Training with streamed keys: bytes of process memory (outside the engine's) that may hold the
+   * chunks' k|v from the forward for the backward, instead of recomputing the projection (0: always
+   * recompute). Chunks beyond the budget are recomputed.
+   */
+  keyStoreBytes = 6 * 2 ** 30;
+  private store: KvStore | null = null;
+  private kvStore(): KvStore {
+    if (!this.store || this.store.budgetBytes !== this.keyStoreBytes) this.store = new KvStore(this.keyStoreBytes);
+    return this.store;
+  }
   /** Whether the last forward streamed the cross-attend's keys in chunks (0 if none: held). */
   get lastKeyChunk(): number { return this.ws?.keyChunk ?? 0; }
 
@@ -130,7 +141,9 @@ export class PerceiverAR {
     let lo = 0, hi = M;
     while (hi - lo > 1) { const mid = Math.floor((lo + hi) / 2); if (fits(mid)) lo = mid; else hi = mid; }
     const mib = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MiB`;
-    const advice = keyChunk > 0 ? '' : '; streaming the cross-attend keys (model.keyChunk) removes the per-input buffers';
+    const chunked = Math.max(256, Math.floor(AUTO_CHUNK_ROWS / B));
+    const advice = keyChunk === 0 && chunked < M && planWorkspace(this.config, B, M, N, grads, chunked).bytes <= free
+      ? `; streaming the cross-attend keys (model.keyChunk = ${chunked}) would fit this context` : '';
     throw new RangeError(`a ${grads ? 'training' : 'forward'} workspace for batch ${B} × context ${M} with ${N} latents needs ` +
       `${mib(need.bytes)} of engine memory but ${mib(free)} are free (limit ${mib(e.memoryLimitBytes)}); the largest buffer is ` +
       `'${need.largest.what}' (${mib(need.largest.bytes)}). The longest context that fits with this batch and latents is ` +
@@ -148,6 +161,7 @@ export class PerceiverAR {
 
   /** Frees the activation workspace and decoding cache (they are re-created on demand). */
   releaseBuffers(): void {
+    this.store = null;
     this.wsAlloc?.freeAll();
     this.cache?.alloc.freeAll();
     this.ws = null;
@@ -193,7 +207,7 @@ export class PerceiverAR {
         for (let j = 0; j < kc.count; j++) if (kc.valid[j]) pushCross(cache, kc.kv.subarray(j * 2 * c.width), kc.positions[j]!, c.width);
       } : null;
       if (cache) clearDecodeCache(cache);
-      keys = new StreamedKeys(B, list, ws.streamed!, embedder, onChunk);
+      keys = new StreamedKeys(B, list, ws.streamed!, embedder, onChunk, training && this.keyStoreBytes > 0 ? this.kvStore() : null);
       linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
     } else {
       keys = this.embedHeld(batch, layout, ws, list);

@@ -3,7 +3,8 @@
 // the key embeddings, LN_kv, the k|v projection and their gradients exist one chunk at a time:
 //   forward:  for each chunk: embed → LN_kv → kv = Xn·Wkv (k rotated) → attention over the chunk,
 //             merged into (att, lse) by the online-softmax merge;
-//   backward: for each chunk: recompute the same → attention backward against the merged (att,
+//   backward: for each chunk: recompute the same (or, with a KvStore, only the embedding and LN_kv,
+//             copying the k|v kept outside the engine memory back in) → attention backward against the merged (att,
 //             lse) (dQ accumulates, dk|dv are the chunk's) → kv and LN_kv backward → the chunk's
 //             embedding gradients scattered straight into the token (and position) tables.
 // Memory: O(B·chunk·(3·Ci + 4·C)) floats instead of O(B·M·(4·Ci + 4·C)); compute: the kv
@@ -62,15 +63,39 @@ export function allocateStreamBuffers(a: Allocator, c: ModelConfig, B: number, N
   };
 }
 
+/**
+ * The chunks' k|v kept outside the engine memory between the forward and the backward (plain
+ * JavaScript buffers, one per chunk), so the backward copies them back instead of recomputing the
+ * projection: 8·C bytes per key of process memory buy back 4·C_in·C FLOPs per key.
+ */
+export class KvStore {
+  private readonly chunks: Float32Array[] = [];
+  constructor(readonly budgetBytes: number) {}
+  /** Whether `bytes` more fit in the budget. */
+  fits(bytes: number): boolean { return this.bytes() + bytes <= this.budgetBytes; }
+  bytes(): number { return this.chunks.reduce((s, c) => s + c.byteLength, 0); }
+  put(index: number, kv: F32): void {
+    const have = this.chunks[index];
+    if (have && have.length === kv.length) have.set(kv);
+    else this.chunks[index] = kv.slice();
+  }
+  get(index: number): Float32Array | undefined { return this.chunks[index]; }
+  /** Drops the buffers beyond `count` chunks (a shorter context than last time). */
+  trim(count: number): void { this.chunks.length = Math.min(this.chunks.length, count); }
+}
+
 export class StreamedKeys implements StreamedAttend {
   /**
    * onChunk: called with each chunk's prepared keys in the forward (the decoding cache is filled
-   * this way when priming).
+   * this way when priming). store: keeps each chunk's k|v for the backward (training), when given.
    */
   constructor(private readonly B: number, private readonly list: KeyList, private readonly bufs: StreamBuffers,
-    private readonly embedder: InputEmbedder, private readonly onChunk: ((keys: KeyActs) => void) | null = null) {}
+    private readonly embedder: InputEmbedder, private readonly onChunk: ((keys: KeyActs) => void) | null = null,
+    private readonly store: KvStore | null = null) {
+    store?.trim(Math.ceil(list.count / bufs.chunk));
+  }
 
-  private prepare(ctx: BlockContext, p: BlockParams, i0: number): KeyActs {
+  private prepare(ctx: BlockContext, p: BlockParams, i0: number, stored: Float32Array | undefined = undefined): KeyActs {
     const { B, list, bufs } = this;
     const n = Math.min(bufs.chunk, list.count - i0), a = bufs.acts;
     for (let b = 0; b < B; b++) {
@@ -83,7 +108,8 @@ export class StreamedKeys implements StreamedAttend {
     }
     this.embedder.forward(bufs.idx, B * n, a.keys);
     const keys: KeyActs = { ...a, count: n };
-    prepareKeys(ctx, p, keys);
+    prepareKeys(ctx, p, keys, stored !== undefined);
+    if (stored) a.kv.set(stored);
     return keys;
   }
 
@@ -92,6 +118,8 @@ export class StreamedKeys implements StreamedAttend {
     for (let i0 = 0; i0 < list.count; i0 += bufs.chunk) {
       const keys = this.prepare(ctx, p, i0);
       this.onChunk?.(keys);
+      const kv = keys.kv.subarray(0, this.B * keys.count * 2 * ctx.C);
+      if (this.store && (this.store.get(i0 / bufs.chunk)?.length === kv.length || this.store.fits(kv.byteLength))) this.store.put(i0 / bufs.chunk, kv);
       const a = crossAttentionOperands(ctx, p.heads, keys);
       if (i0 === 0) {
         k.attentionForward(a.dims, a.mask, q, a.k, a.v, att, lse);
@@ -105,7 +133,8 @@ export class StreamedKeys implements StreamedAttend {
   backward(ctx: BlockContext, p: BlockParams, q: F32, att: F32, lse: F32, dAtt: F32, dQ: F32): void {
     const { bufs, list, B } = this, k = ctx.k, C = ctx.C;
     for (let i0 = 0; i0 < list.count; i0 += bufs.chunk) {
-      const keys = this.prepare(ctx, p, i0);
+      const stored = this.store?.get(i0 / bufs.chunk);
+      const keys = this.prepare(ctx, p, i0, stored?.length === B * Math.min(bufs.chunk, list.count - i0) * 2 * C ? stored : undefined);
       const a = crossAttentionOperands(ctx, p.heads, keys);
       const dkv = bufs.dKv.subarray(0, B * keys.count * 2 * C);
       dkv.fill(0);

@@ -60,3 +60,20 @@ export function validateXLConfig(config: Partial<XLConfig>): XLConfig {
   if (problems.length) throw new RangeError(`invalid Transformer-XL config:\n  ${problems.join('\n  ')}`);
   return Object.freeze(c);
 }
+
+export function xlParameterCount(c: XLConfig): number {
+  const C = c.width, F = c.mlpRatio * C;
+  const layer = 2 * C + (C * C + C) + (C * 2 * C + 2 * C) + (C * C + C) + 2 * C + (C * F + F) + (F * C + C);
+  return c.vocabSize * C + c.numLayers * layer + 2 * C + C * c.vocabSize + c.vocabSize;
+}
+
+/**
+ * Training FLOPs per token (3× the forward): per layer the q, k|v (queries and memory rows: the
+ * memory's k|v are recomputed each segment), output and MLP matmuls, and attention over on average
+ * Mem + S/2 keys.
+ */
+export function xlFlopsPerToken(c: XLConfig): number {
+  const C = c.width, F = c.mlpRatio * C, S = c.segmentLength, Mem = c.memoryLength;
+  const layer = 2 * C * C + (2 * C * 2 * C) * (S + Mem) / S + 2 * C * C + 2 * 2 * C * F + 4 * (Mem + S / 2) * C;
+  return 3 * (c.numLayers * layer + 2 * C * c.vocabSize);
+}

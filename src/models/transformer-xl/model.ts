@@ -79,7 +79,7 @@ export class TransformerXL {
     this.lastLogits = null;
   }
 
-  /** Logits [B·M, V] of the last evaluation (non-training) forward; row b·M + j predicts the token after input j. */
+  /** Logits [B·M, V] of the last evaluation (non-training) forward, in latent order (layoutLatents(batch, M)). */
   logits(): F32 {
     if (!this.ws || !this.lastLogits) throw new Error('logits: run a forward without training first');
     return this.ws.allLogits.subarray(0, this.lastLogits.B * this.lastLogits.M * this.config.vocabSize);
@@ -97,6 +97,7 @@ export class TransformerXL {
     const training = opts.training ?? false;
     if (training && !opts.rng) throw new Error('forward: training mode needs an rng for dropout');
     const ws = this.workspace(B, M, training, !training);
+    const layout = layoutLatents(batch, M);
     const S = c.segmentLength, Mem = c.memoryLength, V = c.vocabSize, R = B * S;
     let scored = 0;
     for (let i = 0; i < B * M; i++) if (batch.tokens[i] !== PAD && batch.targets[i] !== PAD) scored++;
@@ -126,11 +127,11 @@ export class TransformerXL {
         ce += ws.loss[r]! - c.zLoss * ws.lse[r]! * ws.lse[r]!;
       }
       if (training && scored > 0) this.backwardSegment(ws, ctx, (opts.gradScale ?? 1) / scored);
-      if (!training) this.keepLogits(ws, s0, M);
+      if (!training) this.keepLogits(ws, s0, M, layout.lengths);
       this.updateMemory(ws, Mem);
     }
     this.lastLogits = training ? null : { B, M };
-    return { loss: scored ? total / scored : 0, crossEntropy: scored ? ce / scored : 0, tokens: scored, layout: layoutLatents(batch, M) };
+    return { loss: scored ? total / scored : 0, crossEntropy: scored ? ce / scored : 0, tokens: scored, layout };
   }
 
   /** Training runs each segment's backward inside forward(); this only checks that one ran. */
@@ -180,9 +181,16 @@ export class TransformerXL {
     });
   }
 
-  private keepLogits(ws: XLWorkspace, s0: number, M: number): void {
-    const S = this.config.segmentLength, V = this.config.vocabSize, n = Math.min(S, M - s0);
-    for (let b = 0; b < ws.B; b++) ws.allLogits.set(ws.logits.subarray(b * S * V, (b * S + n) * V), (b * M + s0) * V);
+  /**
+   * Stores the segment's logits in latent order (as Perceiver AR with N = M lays them out): row
+   * b·M + i is latent i, which sits on input len_b − M + i, so right-padded rows shift.
+   */
+  private keepLogits(ws: XLWorkspace, s0: number, M: number, lengths: Int32Array): void {
+    const S = this.config.segmentLength, V = this.config.vocabSize;
+    for (let b = 0; b < ws.B; b++) {
+      const n = Math.min(S, lengths[b]! - s0);
+      if (n > 0) ws.allLogits.set(ws.logits.subarray(b * S * V, (b * S + n) * V), (b * M + M - lengths[b]! + s0) * V);
+    }
   }
 
   private backwardSegment(ws: XLWorkspace, ctx: (l: number) => BlockContext, scale: number): void {

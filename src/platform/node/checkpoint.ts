@@ -1,19 +1,31 @@
 // Saving and loading checkpoint files (atomic writes; clear errors for missing or broken files).
 import type { Engine } from '../../engine.js';
-import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
-import { decodeCheckpoint, encodeCheckpoint, type CheckpointInfo } from '../../train/checkpoint.js';
+import { PerceiverAR } from '../../models/perceiver-ar/model.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type AnyModel, type CheckpointInfo } from '../../train/checkpoint.js';
 import type { DataConfig, TrainConfig } from '../../train/config.js';
 import type { TrainerState } from '../../train/trainer.js';
 import { readFileChecked, writeFileAtomic } from './files.js';
 
-export function saveCheckpoint(path: string, model: PerceiverAR,
+export function saveCheckpoint(path: string, model: AnyModel,
   extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): void {
   writeFileAtomic(path, encodeCheckpoint(model, extra));
 }
 
-export function loadCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: PerceiverAR } {
+/** Loads a checkpoint of either architecture (Perceiver AR or Transformer-XL). */
+export function loadAnyCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: AnyModel } {
   const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
   return { info, model: build(engine) };
+}
+
+/** Loads a Perceiver AR checkpoint (a Transformer-XL one is refused with a message saying so). */
+export function loadCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: PerceiverAR } {
+  const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  if (info.architecture !== 'perceiver-ar') {
+    throw new CheckpointError(`checkpoint ${path} holds a ${info.architecture} model; this needs a Perceiver AR checkpoint`);
+  }
+  const model = build(engine);
+  if (!(model instanceof PerceiverAR)) throw new CheckpointError(`checkpoint ${path}: not a Perceiver AR model`);
+  return { info, model };
 }
 
 export function readCheckpointInfo(path: string): CheckpointInfo {
