@@ -83,7 +83,7 @@ export class PerceiverAR {
   /**
    * Keys per batch row that the cross-attend holds at once: 'auto' holds them all unless their
    * buffers would pass 512 MiB, then streams chunks (streamed-keys.ts); a number streams chunks of
-   * that many whenever there are more keys.
+   * that many whenever a row has more inputs.
    */
   get keyChunk(): number | 'auto' { return this.chunking; }
   set keyChunk(v: number | 'auto') {
@@ -192,7 +192,7 @@ export class PerceiverAR {
     const { B, M } = layout;
     const seeds = training ? opts.rng!.nextU32() : 0;
     const list = this.keyList(layout, training ? opts.rng! : null);
-    const chunk = this.resolveKeyChunk(B, list.count);
+    const chunk = this.resolveKeyChunk(B, M);
     const ws = this.workspace(B, M, N, training, chunk);
     const R = B * N;
     ws.latentPositions.set(layout.latentPositions);
@@ -238,13 +238,14 @@ export class PerceiverAR {
   }
 
   /**
-   * Keys per batch row per chunk for the streamed cross-attend, or 0 to hold every key's buffers
-   * (keyChunk 'auto': stream when the held buffers would pass AUTO_STREAM_BYTES).
+   * Keys per batch row per chunk for the streamed cross-attend, or 0 to hold every input's buffers
+   * (keyChunk 'auto': stream when the held buffers would pass AUTO_STREAM_BYTES). Held buffers are
+   * sized by the inputs per row M, not by the keys kept after subsampling or padding.
    */
-  private resolveKeyChunk(B: number, Mk: number): number {
+  private resolveKeyChunk(B: number, M: number): number {
     const c = this.config;
-    if (this.keyChunk !== 'auto') return this.keyChunk < Mk ? this.keyChunk : 0;
-    const heldBytes = 4 * B * Mk * (6 * c.embedDim + 4 * c.width);
+    if (this.keyChunk !== 'auto') return this.keyChunk < M ? this.keyChunk : 0;
+    const heldBytes = 4 * B * M * (6 * c.embedDim + 4 * c.width);
     return heldBytes > AUTO_STREAM_BYTES ? Math.max(256, Math.floor(AUTO_CHUNK_ROWS / B)) : 0;
   }
 
