@@ -84,7 +84,7 @@ export function runContextSweep(argv: readonly string[]): number {
       const targets = targetsPerStep(model, M);
       const tps = r.stepMs ? (targets / (r.stepMs / 1000)).toFixed(0) : '-';
       log(`${model.padEnd(14)} ${String(M).padStart(8)} ${(r.stepMs?.toFixed(0) ?? '-').padStart(10)} ${tps.padStart(10)} ` +
-        `${r.peakRssMiB.toFixed(0).padStart(14)} ${r.engineMiB.toFixed(0).padStart(12)} ${(r.keyChunk ? 'chunks' : 'held').padStart(6)}   ` +
+        `${r.peakRssMiB.toFixed(0).padStart(14)} ${r.engineMiB.toFixed(0).padStart(12)} ${(model !== 'perceiver-ar' ? '-' : r.keyChunk ? 'chunks' : 'held').padStart(6)}   ` +
         `${r.ok ? 'ok' : `STOP: ${r.error}`}`);
       if (!r.ok) break;
     }
