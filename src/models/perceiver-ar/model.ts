@@ -102,7 +102,7 @@ export class PerceiverAR {
     if (!this.store || this.store.budgetBytes !== this.keyStoreBytes) this.store = new KvStore(this.keyStoreBytes);
     return this.store;
   }
-  /** Whether the last forward streamed the cross-attend's keys in chunks (0 if none: held). */
+  /** Keys per chunk with which the last forward streamed the cross-attend, 0 when it held them all. */
   get lastKeyChunk(): number { return this.ws?.keyChunk ?? 0; }
 
   constructor(private readonly engine: Engine, config: ModelConfig, seed = 0) {
@@ -199,24 +199,22 @@ export class PerceiverAR {
     ws.latentValid.set(layout.latentValid);
     ws.targets.set(layout.latentTargets);
     const crossContext = this.context(ws, layout, training, seeds, 0);
+    // Priming a decoding cache: every valid key's k|v joins it, chunk by chunk when streamed.
+    if (cache) clearDecodeCache(cache);
+    const pushKeys = cache ? (kc: KeyActs): void => {
+      for (let j = 0; j < kc.count; j++) if (kc.valid[j]) pushCross(cache, kc.kv.subarray(j * 2 * c.width), kc.positions[j]!, c.width);
+    } : null;
     let keys: KeyActs | StreamedKeys, embedder: InputEmbedder | null = null;
     if (chunk > 0) {
       embedder = batchEmbedder(this.engine.kernels, c, this.params, this.sinusoid, batch, ws.streamed!);
       embedder.forward(layout.latentIndex, R, ws.latentIn);
-      const onChunk = cache ? (kc: KeyActs): void => {
-        for (let j = 0; j < kc.count; j++) if (kc.valid[j]) pushCross(cache, kc.kv.subarray(j * 2 * c.width), kc.positions[j]!, c.width);
-      } : null;
-      if (cache) clearDecodeCache(cache);
-      keys = new StreamedKeys(B, list, ws.streamed!, embedder, onChunk, training && this.keyStoreBytes > 0 ? this.kvStore() : null);
-      linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
+      keys = new StreamedKeys(B, list, ws.streamed!, embedder, pushKeys, training && this.keyStoreBytes > 0 ? this.kvStore() : null);
     } else {
       keys = this.embedHeld(batch, layout, ws, list);
       prepareKeys(crossContext, this.cross, keys);
-      if (cache) {
-        clearDecodeCache(cache);
-        for (let j = 0; j < keys.count; j++) if (keys.valid[j]) pushCross(cache, keys.kv.subarray(j * 2 * c.width), keys.positions[j]!, c.width);
-      }
+      pushKeys?.(keys);
     }
+    linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
     blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
     this.selfBlocks.forEach((p, l) => {
       blockForward(this.context(ws, layout, training, seeds, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null,
@@ -249,7 +247,7 @@ export class PerceiverAR {
     return heldBytes > AUTO_STREAM_BYTES ? Math.max(256, Math.floor(AUTO_CHUNK_ROWS / B)) : 0;
   }
 
-  /** The non-streamed inputs: every embedding held in the workspace, keys prepared at once. */
+  /** The non-streamed inputs: every embedding held in the workspace (and the latents' inputs gathered from them). */
   private embedHeld(batch: Batch, layout: LatentLayout, ws: Workspace, list: KeyList & { readonly gathered: boolean }): KeyActs {
     const c = this.config, k = this.engine.kernels, { B, M, N } = layout;
     const Ci = c.embedDim, Rin = B * M, R = B * N;
@@ -263,7 +261,6 @@ export class PerceiverAR {
       ws.latentIndex[r] = j < 0 ? Rin : j;
     }
     k.embeddingForward(Rin + 1, Ci, ws.embed, ws.latentIndex, ws.latentIn);
-    linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
     return this.heldKeys(list, ws, Rin);
   }
 

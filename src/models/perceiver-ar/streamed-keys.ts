@@ -69,17 +69,21 @@ export function allocateStreamBuffers(a: Allocator, c: ModelConfig, B: number, N
  * projection: 8·C bytes per key of process memory buy back 4·C_in·C FLOPs per key.
  */
 export class KvStore {
-  private readonly chunks: Float32Array[] = [];
+  private readonly chunks: (Float32Array | undefined)[] = [];
   constructor(readonly budgetBytes: number) {}
-  /** Whether `bytes` more fit in the budget. */
-  fits(bytes: number): boolean { return this.bytes() + bytes <= this.budgetBytes; }
-  bytes(): number { return this.chunks.reduce((s, c) => s + c.byteLength, 0); }
-  put(index: number, kv: F32): void {
+  private bytes(): number { return this.chunks.reduce((s, c) => s + (c?.byteLength ?? 0), 0); }
+  /** Keeps chunk `index`'s k|v, reusing its buffer; over the budget the chunk is dropped (recomputed later). */
+  keep(index: number, kv: F32): void {
     const have = this.chunks[index];
-    if (have && have.length === kv.length) have.set(kv);
-    else this.chunks[index] = kv.slice();
+    if (have?.length === kv.length) have.set(kv);
+    else if (this.bytes() - (have?.byteLength ?? 0) + kv.byteLength <= this.budgetBytes) this.chunks[index] = kv.slice();
+    else this.chunks[index] = undefined;
   }
-  get(index: number): Float32Array | undefined { return this.chunks[index]; }
+  /** Chunk `index`'s k|v from this step's forward, if kept and of the expected length. */
+  take(index: number, length: number): Float32Array | undefined {
+    const c = this.chunks[index];
+    return c?.length === length ? c : undefined;
+  }
   /** Drops the buffers beyond `count` chunks (a shorter context than last time). */
   trim(count: number): void { this.chunks.length = Math.min(this.chunks.length, count); }
 }
@@ -118,8 +122,7 @@ export class StreamedKeys implements StreamedAttend {
     for (let i0 = 0; i0 < list.count; i0 += bufs.chunk) {
       const keys = this.prepare(ctx, p, i0);
       this.onChunk?.(keys);
-      const kv = keys.kv.subarray(0, this.B * keys.count * 2 * ctx.C);
-      if (this.store && (this.store.get(i0 / bufs.chunk)?.length === kv.length || this.store.fits(kv.byteLength))) this.store.put(i0 / bufs.chunk, kv);
+      this.store?.keep(i0 / bufs.chunk, keys.kv.subarray(0, this.B * keys.count * 2 * ctx.C));
       const a = crossAttentionOperands(ctx, p.heads, keys);
       if (i0 === 0) {
         k.attentionForward(a.dims, a.mask, q, a.k, a.v, att, lse);
@@ -133,8 +136,7 @@ export class StreamedKeys implements StreamedAttend {
   backward(ctx: BlockContext, p: BlockParams, q: F32, att: F32, lse: F32, dAtt: F32, dQ: F32): void {
     const { bufs, list, B } = this, k = ctx.k, C = ctx.C;
     for (let i0 = 0; i0 < list.count; i0 += bufs.chunk) {
-      const stored = this.store?.get(i0 / bufs.chunk);
-      const keys = this.prepare(ctx, p, i0, stored?.length === B * Math.min(bufs.chunk, list.count - i0) * 2 * C ? stored : undefined);
+      const keys = this.prepare(ctx, p, i0, this.store?.take(i0 / bufs.chunk, B * Math.min(bufs.chunk, list.count - i0) * 2 * C));
       const a = crossAttentionOperands(ctx, p.heads, keys);
       const dkv = bufs.dKv.subarray(0, B * keys.count * 2 * C);
       dkv.fill(0);
