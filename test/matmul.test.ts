@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { referenceKernels as ref } from '../src/index.js';
-import type { MatmulDims } from '../src/index.js';
+import type { Engine, MatmulDims } from '../src/index.js';
 import { assertClose } from './helpers/compare.js';
 import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';
@@ -18,6 +18,17 @@ function storedSize(d: MatmulDims): { a: number; b: number; c: number } {
   };
 }
 
+/** One product on random operands, wasm against the reference. */
+function checkAgainstReference(e: Engine, rng: Rng, d: MatmulDims): void {
+  const s = storedSize(d);
+  const mark = e.mark();
+  const a = randomPair(e, rng, s.a), b = randomPair(e, rng, s.b), c = randomPair(e, rng, s.c);
+  e.kernels.matmul(d, a.w, b.w, c.w);
+  ref.matmul(d, a.r, b.r, c.r);
+  assertClose(c.w, c.r, `matmul ${JSON.stringify(d)}`, 1e-5, 1e-4);
+  e.release(mark);
+}
+
 describe('matmul: wasm vs reference', () => {
   const sizes = [1, 3, 4, 8, 17, 33, 129];
   const rng = new Rng(1);
@@ -26,13 +37,7 @@ describe('matmul: wasm vs reference', () => {
       for (let t = 0; t < 40; t++) {
         const m = sizes[rng.int(sizes.length)]!, n = sizes[rng.int(sizes.length)]!, k = t === 0 ? 300 : sizes[rng.int(sizes.length)]!;
         const d: MatmulDims = { m, n, k, transA: rng.next() < 0.5, transB: rng.next() < 0.5, alpha: t % 3 === 0 ? 0.5 : 1, accumulate: t % 4 === 0 };
-        const s = storedSize(d);
-        const mark = e.mark();
-        const a = randomPair(e, rng, s.a), b = randomPair(e, rng, s.b), c = randomPair(e, rng, s.c);
-        e.kernels.matmul(d, a.w, b.w, c.w);
-        ref.matmul(d, a.r, b.r, c.r);
-        assertClose(c.w, c.r, `matmul ${JSON.stringify(d)}`, 1e-5, 1e-4);
-        e.release(mark);
+        checkAgainstReference(e, rng, d);
       }
     });
 
@@ -40,13 +45,7 @@ describe('matmul: wasm vs reference', () => {
       for (const m of [1, 2, 8]) {
         for (let k = 64; k < 72; k++) {
           const d: MatmulDims = { m, n: 37, k, transA: k % 2 === 1, accumulate: k % 3 === 0, alpha: k % 4 === 0 ? 0.5 : 1 };
-          const s = storedSize(d);
-          const mark = e.mark();
-          const a = randomPair(e, rng, s.a), b = randomPair(e, rng, s.b), c = randomPair(e, rng, s.c);
-          e.kernels.matmul(d, a.w, b.w, c.w);
-          ref.matmul(d, a.r, b.r, c.r);
-          assertClose(c.w, c.r, `matmul ${JSON.stringify(d)}`, 1e-5, 1e-4);
-          e.release(mark);
+          checkAgainstReference(e, rng, d);
         }
       }
     });

@@ -29,10 +29,7 @@ export function evaluateStream(model: PerceiverAR, ids: Int32Array, opts: EvalOp
   const c = model.config, M = c.contextLength, S = opts.stride, N = opts.numLatents ?? S;
   if (!Number.isInteger(S) || S < 1 || S > M) throw new RangeError(`stride must be an integer in [1, ${M}], got ${S}`);
   if (!Number.isInteger(N) || N < S || N > M) throw new RangeError(`numLatents must be an integer in [stride = ${S}, ${M}], got ${N}`);
-  if (ids.length < 2) throw new RangeError('evaluation needs at least 2 tokens');
-  const last = opts.maxTargets > 0 ? Math.min(ids.length, 1 + opts.maxTargets) : ids.length;
-  const blocks: [number, number][] = [];
-  for (let t0 = 1; t0 < last; t0 += S) blocks.push([t0, Math.min(t0 + S, last)]);
+  const blocks = targetBlocks(ids, S, opts.maxTargets);
   const started = performance.now();
   let nats = 0, tokens = 0;
   for (let i = 0; i < blocks.length; i += opts.batchSize) {
@@ -59,10 +56,7 @@ export function evaluateStream(model: PerceiverAR, ids: Int32Array, opts: EvalOp
  */
 export function evaluateXLStream(model: TransformerXL, ids: Int32Array, opts: Omit<EvalOptions, 'stride' | 'numLatents'>): EvalResult {
   const M = model.config.contextLength;
-  if (ids.length < 2) throw new RangeError('evaluation needs at least 2 tokens');
-  const last = opts.maxTargets > 0 ? Math.min(ids.length, 1 + opts.maxTargets) : ids.length;
-  const blocks: [number, number][] = [];
-  for (let t0 = 1; t0 < last; t0 += M) blocks.push([t0, Math.min(t0 + M, last)]);
+  const blocks = targetBlocks(ids, M, opts.maxTargets);
   const started = performance.now();
   let nats = 0, tokens = 0;
   for (let i = 0; i < blocks.length; i += opts.batchSize) {
@@ -73,6 +67,15 @@ export function evaluateXLStream(model: TransformerXL, ids: Int32Array, opts: Om
   }
   const mean = nats / tokens;
   return { nats: mean, bitsPerToken: mean / Math.LN2, tokens, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Blocks [t0, t1) of `size` consecutive targets (t ≥ 1), over at most maxTargets targets (0 = all). */
+function targetBlocks(ids: Int32Array, size: number, maxTargets: number): [number, number][] {
+  if (ids.length < 2) throw new RangeError('evaluation needs at least 2 tokens');
+  const last = maxTargets > 0 ? Math.min(ids.length, 1 + maxTargets) : ids.length;
+  const blocks: [number, number][] = [];
+  for (let t0 = 1; t0 < last; t0 += size) blocks.push([t0, Math.min(t0 + size, last)]);
+  return blocks;
 }
 
 /**
