@@ -7,7 +7,8 @@ import { evalCommand, EVAL_KEYS, generateCommand, GENERATE_KEYS, infoCommand, IN
 import { trainCommand, TRAIN_CLI_KEYS } from './train.js';
 
 const USAGE = `usage: perceiver-ar <command> [--key=value …]
-  train     --preset=NAME (mirrored-32-small by default) [--checkpoint=OUT] [--resume=CKPT] [--sample] [any config key]
+  train     --preset=NAME (mirrored-32-small by default) [--checkpoint=OUT] [--resume=CKPT | --initFrom=CKPT] [--sample] [any config key]
+  train     --task=parity --model=adatape|no-tape|transformer|universal [--length=32 --seed --steps --ponderWeight …] (docs/adatape.md)
   generate  --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens --temperature --topK --topP --seed --numLatents --uncached]
   eval      --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --dataPath --maxTargets]
   info      [--preset=NAME | --checkpoint=CKPT]

@@ -5,7 +5,7 @@ import { flopsPerToken } from '../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { xlFlopsPerToken } from '../models/transformer-xl/config.js';
 import { TransformerXL } from '../models/transformer-xl/model.js';
-import { loadAnyCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
+import { initialiseFromCheckpoint, loadAnyCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
 import type { AnyModel } from '../train/checkpoint.js';
 import type { AnyPreset } from '../presets.js';
 import { loadDataSource } from '../platform/node/data-files.js';
@@ -14,14 +14,17 @@ import { Trainer, type EvalLog } from '../train/trainer.js';
 import { applyOverrides, take, takeFlag, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 import { showMirroredSample } from './sample.js';
+import { trainClassifierCommand } from './train-classifier.js';
 
-export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd'] as const;
+export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd'] as const;
 
 export interface TrainOutcome { readonly metrics: Record<string, number | string | null> }
 
 export async function trainCommand(engine: Engine, args: Args): Promise<TrainOutcome> {
+  if (args.has('task') || args.has('model')) return trainClassifierCommand(engine, args);
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
-  const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume');
+  const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume'), initPath = take(args, 'initFrom');
+  if (resumePath && initPath) throw new UsageError('--resume continues a run with its own weights; --initFrom starts a new run from a checkpoint\'s weights: give one');
   const presetName = take(args, 'preset') ?? 'mirrored-32-small';
   let model: AnyModel, trainer: Trainer<AnyModel>, dataConfig, source;
   if (resumePath) {
@@ -44,16 +47,22 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     dataConfig = cfg.data;
     source = loadDataSource(cfg.data, cfg.model.vocabSize);
     model = cfg.architecture === 'transformer-xl' ? new TransformerXL(engine, cfg.model, cfg.train.seed) : new PerceiverAR(engine, cfg.model, cfg.train.seed);
+    if (initPath) initialiseFromCheckpoint(initPath, model);
     trainer = new Trainer(engine, model, cfg.train, source);
   }
   const tc = trainer.config, mc = model.config;
+  if (model instanceof PerceiverAR && model.config.position !== 'rotary' && dataConfig.positionOffset + mc.contextLength > model.config.maxPosition) {
+    throw new UsageError(`positionOffset ${dataConfig.positionOffset} + contextLength ${mc.contextLength} exceeds maxPosition ` +
+      `${model.config.maxPosition}; raise maxPosition to at least ${dataConfig.positionOffset + mc.contextLength}`);
+  }
   const shape = model instanceof PerceiverAR
     ? `M ${model.config.contextLength}, N ${model.config.numLatents}, L ${model.config.numLayers}, C ${model.config.width}`
     : `Transformer-XL, M ${model.config.contextLength} in segments of ${model.config.segmentLength} with memory ${model.config.memoryLength}, ` +
       `L ${model.config.numLayers}, C ${model.config.width}`;
   const tty = process.stderr.isTTY === true && !json;
   const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
-  progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}: ${source.description}; ` +
+  progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}` +
+    `${initPath ? ` (weights from ${initPath})` : ''}: ${source.description}; ` +
     `${(model.params.count / 1e6).toFixed(2)}M parameters, ${shape}; ` +
     `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);
   const save = (): void => {
@@ -90,7 +99,9 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   const seconds = (performance.now() - started) / 1000;
   progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}` +
     (lastEval.accuracy === null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
-  if (sample && source.scoredInputs(mc.contextLength) && model instanceof PerceiverAR) {
+  if (sample && dataConfig.positionOffset !== 0) {
+    progress.log('no sample: generation places prompts at position 1, and this run trains at offset positions');
+  } else if (sample && source.scoredInputs(mc.contextLength) && model instanceof PerceiverAR) {
     const text = showMirroredSample(model, tc.seed);
     if (!json) console.log(text);
   }

@@ -4,8 +4,11 @@ import type { Batch } from '../models/perceiver-ar/layout.js';
 import { Rng } from '../tensor/rng.js';
 import { mirroredHalfLength, mirroredSequence } from './mirrored.js';
 
-/** Rows from sequences (each [SOS … EOS], ≤ M + 1 long): inputs = seq[:-1], targets = seq[1:], right-padded. */
-export function batchFromSequences(sequences: readonly Int32Array[], M: number): Batch {
+/**
+ * Rows from sequences (each [SOS … EOS], ≤ M + 1 long): inputs = seq[:-1], targets = seq[1:],
+ * right-padded. Input j sits at position 1 + positionOffset + j.
+ */
+export function batchFromSequences(sequences: readonly Int32Array[], M: number, positionOffset = 0): Batch {
   const B = sequences.length;
   const tokens = new Int32Array(B * M), positions = new Int32Array(B * M), targets = new Int32Array(B * M);
   sequences.forEach((seq, b) => {
@@ -13,16 +16,21 @@ export function batchFromSequences(sequences: readonly Int32Array[], M: number):
     if (n < 1) throw new RangeError(`sequence ${b} needs at least 2 tokens`);
     for (let j = 0; j < n; j++) {
       tokens[b * M + j] = seq[j]!;
-      positions[b * M + j] = j + 1;
+      positions[b * M + j] = positionOffset + j + 1;
       targets[b * M + j] = seq[j + 1]!;
     }
   });
   return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
 }
 
-export function mirroredBatch(rng: Rng, batchSize: number, contextLength: number, alphabet = 256): Batch {
+/**
+ * Copy-task rows. A positionOffset places the window inside a longer one: with offset (M' − M)/2 a
+ * mirrored pair sits at positions summing to M' + 1, exactly as in a full M'-token sequence, so the
+ * position-to-position map a model learns at M is the one it needs at M' (length curricula).
+ */
+export function mirroredBatch(rng: Rng, batchSize: number, contextLength: number, alphabet = 256, positionOffset = 0): Batch {
   const half = mirroredHalfLength(contextLength);
-  return batchFromSequences(Array.from({ length: batchSize }, () => mirroredSequence(rng, half, alphabet)), contextLength);
+  return batchFromSequences(Array.from({ length: batchSize }, () => mirroredSequence(rng, half, alphabet)), contextLength, positionOffset);
 }
 
 /**

@@ -16,14 +16,14 @@ export interface DataSource {
 
 const VALIDATION_SEED = 0x5eed;
 
-export function mirroredSource(alphabet: number): DataSource {
+export function mirroredSource(alphabet: number, positionOffset = 0): DataSource {
   return {
-    description: `mirrored copy task (alphabet ${alphabet})`,
-    trainBatch: (rng, B, M) => mirroredBatch(rng, B, M, alphabet),
+    description: `mirrored copy task (alphabet ${alphabet}${positionOffset ? `, positions offset by ${positionOffset}` : ''})`,
+    trainBatch: (rng, B, M) => mirroredBatch(rng, B, M, alphabet, positionOffset),
     validationBatches: (B, M, count) => {
       // Fixed seed, disjoint from training draws in practice (256^K possible sequences).
       const rng = new Rng(VALIDATION_SEED);
-      return Array.from({ length: count }, () => mirroredBatch(rng, B, M, alphabet));
+      return Array.from({ length: count }, () => mirroredBatch(rng, B, M, alphabet, positionOffset));
     },
     scoredInputs: (M) => {
       const { start, end } = mirroredScoredInputs(mirroredHalfLength(M));

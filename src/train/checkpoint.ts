@@ -7,7 +7,7 @@ import { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { validateXLConfig, type XLConfig } from '../models/transformer-xl/config.js';
 import { TransformerXL } from '../models/transformer-xl/model.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from './safetensors.js';
-import { validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from './config.js';
+import { DATA_DEFAULTS, validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from './config.js';
 import type { TrainerState } from './trainer.js';
 
 export const CHECKPOINT_FORMAT = 'perceiver-ar-checkpoint';
@@ -57,8 +57,15 @@ function parseJson<T>(text: string | undefined, what: string, path: string): T |
   }
 }
 
-/** Decodes and validates a checkpoint; returns its info and a function that builds the model. */
-export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: CheckpointInfo; build: (engine: Engine) => AnyModel } {
+/**
+ * Decodes and validates a checkpoint; returns its info, a function that builds the model, and one
+ * that copies its weights (not its optimizer state) into a freshly built model of a compatible
+ * config: the same parameter names and shapes (the context length, latent count and dropout may
+ * differ, which is how length curricula warm-start each length from the previous one).
+ */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): {
+  info: CheckpointInfo; build: (engine: Engine) => AnyModel; initialise: (target: AnyModel) => void;
+} {
   let decoded;
   try {
     decoded = decodeSafetensors(bytes, `checkpoint ${path}`);
@@ -84,7 +91,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: Check
     const t = parseJson<TrainConfig>(md.train, 'training config', path);
     train = t ? validateTrainConfig(t) : null;
     const d = parseJson<DataConfig>(md.data, 'data config', path);
-    data = d ? validateDataConfig(d) : null;
+    data = d ? validateDataConfig({ ...DATA_DEFAULTS, ...d }) : null;
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -92,25 +99,41 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): { info: Check
   const state = parseJson<TrainerState>(md.state, 'trainer state', path);
   const hasOptimizer = [...tensors.keys()].some((k) => k.startsWith('optimizer.'));
   const info: CheckpointInfo = { architecture, model, train, data, state, hasOptimizer };
-  const build = (engine: Engine): AnyModel => {
-    const m = architecture === 'transformer-xl' ? new TransformerXL(engine, model as XLConfig) : new PerceiverAR(engine, model as ModelConfig);
+  /** Copies the checkpoint's tensors into a model's parameters (and AdamW moments when asked). */
+  const fill = (m: AnyModel, optimizer: boolean, needs: string): void => {
     const s = m.params;
     for (const p of s.list) {
       const load = (name: string, into: Float32Array): void => {
         const t = tensors.get(name);
         if (!t) throw new CheckpointError(`checkpoint ${path}: tensor '${name}' is missing`);
         if (t.dtype !== 'F32' || t.shape.join('x') !== p.spec.shape.join('x')) {
-          throw new CheckpointError(`checkpoint ${path}: tensor '${name}' has shape [${t.shape}] ${t.dtype}, the config needs [${p.spec.shape}] F32`);
+          throw new CheckpointError(`checkpoint ${path}: tensor '${name}' has shape [${t.shape}] ${t.dtype}, ${needs} needs [${p.spec.shape}] F32`);
         }
         into.set(t.data as Float32Array);
       };
       load(p.spec.name, p.value);
-      if (hasOptimizer) {
+      if (optimizer) {
         load(`optimizer.m.${p.spec.name}`, s.m.subarray(p.offset, p.offset + p.size));
         load(`optimizer.v.${p.spec.name}`, s.v.subarray(p.offset, p.offset + p.size));
       }
     }
+  };
+  const build = (engine: Engine): AnyModel => {
+    const m = architecture === 'transformer-xl' ? new TransformerXL(engine, model as XLConfig) : new PerceiverAR(engine, model as ModelConfig);
+    fill(m, hasOptimizer, 'the config');
     return m;
   };
-  return { info, build };
+  const initialise = (target: AnyModel): void => {
+    const targetArchitecture: Architecture = target instanceof TransformerXL ? 'transformer-xl' : 'perceiver-ar';
+    if (targetArchitecture !== architecture) {
+      throw new CheckpointError(`checkpoint ${path} holds a ${architecture} model; its weights cannot initialise a ${targetArchitecture} model`);
+    }
+    const extra = [...tensors.keys()].filter((k) => !k.startsWith('optimizer.') && !target.params.has(k));
+    if (extra.length) {
+      throw new CheckpointError(`checkpoint ${path}: tensor(s) ${extra.slice(0, 4).join(', ')}${extra.length > 4 ? ', …' : ''} have no ` +
+        'parameter in the new model; initialising needs the same layers, widths, heads and position encoding');
+    }
+    fill(target, false, 'the new model');
+  };
+  return { info, build, initialise };
 }

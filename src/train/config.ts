@@ -41,6 +41,11 @@ export interface DataConfig {
   readonly validationFraction: number;
   /** Mirrored task: symbols drawn from [0, alphabet). */
   readonly alphabet: number;
+  /**
+   * Mirrored task: added to every position (input j at 1 + positionOffset + j). A window of M
+   * placed at offset (M' − M)/2 has the pair geometry of an M'-token task (docs/long-context.md).
+   */
+  readonly positionOffset: number;
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
@@ -49,7 +54,7 @@ export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
   evalEvery: 100, evalBatches: 4, checkpointEvery: 0, timeBudgetSeconds: 0, minCropLength: 0, targetAccuracy: 0,
 });
 
-export const DATA_DEFAULTS: DataConfig = Object.freeze({ data: 'mirrored', dataPath: '', validationFraction: 0.05, alphabet: 256 });
+export const DATA_DEFAULTS: DataConfig = Object.freeze({ data: 'mirrored', dataPath: '', validationFraction: 0.05, alphabet: 256, positionOffset: 0 });
 
 function problems(obj: Record<string, unknown>, defaults: Record<string, unknown>, rules: Record<string, (v: never) => string | null>): string[] {
   const out: string[] = [];
@@ -83,7 +88,9 @@ export function validateDataConfig(c: DataConfig): DataConfig {
     data: (v: string) => (v === 'mirrored' || v === 'text' || v === 'ids' ? null : "must be 'mirrored', 'text' or 'ids'"),
     dataPath: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
     validationFraction: between(0, 1, true), alphabet: (v: number) => (Number.isInteger(v) && v >= 2 && v <= 256 ? null : 'must be an integer in [2, 256]'),
+    positionOffset: intAtLeast(0),
   });
+  if (c.data !== 'mirrored' && c.positionOffset !== 0) p.push(`positionOffset applies to the mirrored task only (data is '${c.data}'); leave it at 0`);
   if (c.data !== 'mirrored' && !c.dataPath) p.push(`dataPath is required when data is '${c.data}'`);
   if (p.length) throw new RangeError(`invalid data config:\n  ${p.join('\n  ')}`);
   return Object.freeze({ ...c });

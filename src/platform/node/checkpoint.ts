@@ -28,6 +28,16 @@ export function loadCheckpoint(path: string, engine: Engine): { info: Checkpoint
   return { info, model };
 }
 
+/**
+ * Copies a checkpoint's weights into a freshly built model (warm start): parameter names and shapes
+ * must match; the optimizer state and training step are not taken. Returns the checkpoint's info.
+ */
+export function initialiseFromCheckpoint(path: string, model: AnyModel): CheckpointInfo {
+  const { info, initialise } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  initialise(model);
+  return info;
+}
+
 export function readCheckpointInfo(path: string): CheckpointInfo {
   return decodeCheckpoint(readFileChecked(path, 'checkpoint'), path).info;
 }

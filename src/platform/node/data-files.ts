@@ -46,7 +46,7 @@ export function readTokenIds(path: string, vocabSize: number): Int32Array {
 
 export function loadDataSource(c: DataConfig, vocabSize: number): DataSource {
   switch (c.data) {
-    case 'mirrored': return mirroredSource(c.alphabet);
+    case 'mirrored': return mirroredSource(c.alphabet, c.positionOffset);
     case 'text': {
       if (vocabSize < 256 + BYTE_OFFSET) throw new Error(`text data needs vocabSize ≥ ${256 + BYTE_OFFSET} (bytes + PAD/EOS/SOS), got ${vocabSize}`);
       return streamSource(readTextIds(c.dataPath), c.validationFraction, c.dataPath);
