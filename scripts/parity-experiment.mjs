@@ -26,8 +26,9 @@ const results = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')
 const runs = [];
 for (const model of models) for (const L of lengths) for (const seed of seeds) runs.push({ model, L, seed, lambda: 0.01 });
 if (models.includes('adatape') && lengths.includes(32)) for (const lambda of [0, 0.1]) runs.push({ model: 'adatape', L: 32, seed: seeds[0], lambda });
-// AdaTape first (the targets), then the baselines.
-runs.sort((a, b) => (a.model === 'adatape' ? 0 : 1) - (b.model === 'adatape' ? 0 : 1));
+// Breadth first: every model at seed 0 (length 32 first) and the λ sweep, then the other seeds.
+const order = (r) => (r.lambda !== 0.01 ? 0.5 : seeds.indexOf(r.seed)) * 1e4 + (r.L === 32 ? 0 : 1e3) + models.indexOf(r.model);
+runs.sort((a, b) => order(a) - order(b));
 const key = (r) => `${r.model}|${r.L}|${r.seed}|${r.lambda}|${steps}`;
 
 for (const r of runs) {
@@ -99,6 +100,26 @@ For the Universal Transformer the tape column gives its mean ACT steps per posit
 | λ | test accuracy | mean tape length | variance |
 |---:|---:|---:|---:|
 ${sweep.join('\n')}
+
+## Implementation notes (what the code does where the paper leaves a choice)
+
+- **Per-row reading.** Every score, top-K choice and halting decision uses the row's own values
+  (the reference code gathers row 0's weights for every row; tests check that a row's tape and
+  logits do not change when other rows change).
+- **Ties** in the top-K are broken by bank index (lower first), so tied scores read the bank in
+  order and give n = T, R = T(1 − 1/K) (tested).
+- **Halting** uses h ≥ τ − 1e-9, so a candidate whose weight rounds to just under 1 still halts in
+  ⌈τ⌉ steps (tested). One token per step (p = 1).
+- **A used-up bank** (fewer unused tokens than K merge what is left; none left ends the tape) can
+  leave n < ⌈τ⌉: at length 16 with K 5 the 16 element tokens last 4 steps.
+- **Gradients** reach the reader only through the soft weights (task loss via the merged tokens,
+  the ponder loss via e) and the bank values, including through the query recurrence
+  q ← (q + merged[:dk])/2; checked against float64 finite differences (test/adatape-reader.test.ts).
+- **Padding.** Tape slots ≥ n are key-padded in every block from the reading layer on; the
+  classifier averages valid tokens only (the reference averages all slots).
+- **Universal Transformer ACT**: halting unit σ(w·s + b) per position after every application;
+  halted positions keep being computed (they remain keys for the others) but stop contributing;
+  the run stops early once every position has halted.
 
 ## Commands
 

@@ -108,6 +108,34 @@ describe('perceiver-ar CLI', () => {
     failsClearly(cli('generate'), /generate needs --checkpoint=PATH/);
   });
 
+  it('warm-starts a longer copy task from a checkpoint (--initFrom) at offset positions', () => {
+    const short = join(dir, 'copy16.safetensors');
+    const copy = ['--preset=mirrored-32-small', '--maxPosition=65', '--evalEvery=0', '--evalBatches=1', '--quiet', '--json'];
+    const first = cli('train', ...copy, '--contextLength=16', '--numLatents=8', '--positionOffset=24', '--steps=3', `--checkpoint=${short}`);
+    assert.equal(first.code, 0, first.stderr);
+    const second = cli('train', ...copy, '--contextLength=32', '--positionOffset=16', '--steps=2', `--initFrom=${short}`);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(JSON.parse(second.stdout.trim().split('\n').pop()!).steps, 2, 'a warm start begins at step 0');
+    failsClearly(cli('train', ...copy, '--contextLength=32', '--positionOffset=40', '--steps=1'), /exceeds maxPosition 65; raise maxPosition to at least 72/);
+    failsClearly(cli('train', ...copy, '--width=32', '--embedDim=32', '--steps=1', `--initFrom=${short}`), /has shape \[.*\] F32, the new model needs/);
+    failsClearly(cli('train', ...copy, '--steps=1', `--initFrom=${short}`, `--resume=${short}`), /give one/);
+    failsClearly(cli('train', '--preset=enwik8-small', `--dataPath=${text}`, '--positionOffset=3', '--steps=1'), /positionOffset applies to the mirrored task only/);
+  });
+
+  it('trains a parity classifier (AdaTape) and rejects unknown classifier options', () => {
+    const r = cli('train', '--task=parity', '--model=adatape', '--length=6', '--width=16', '--numHeads=2', '--numLayers=1', '--batchSize=8',
+      '--steps=3', '--evalEvery=0', '--evalBatches=1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(m.model, 'adatape');
+    assert.equal(m.steps, 3);
+    assert.ok(m.tapeMean >= 1 && m.tapeMean <= 10, `tape mean ${m.tapeMean}`);
+    assert.match(r.stderr, /tape mean [\d.]+, variance [\d.]+/);
+    failsClearly(cli('train', '--task=parity', '--model=adatape', '--bogus=1'), /unknown option --bogus for a classifier run/);
+    failsClearly(cli('train', '--task=parity', '--model=adatape', '--readLayer=9'), /readLayer \(9\) must be < numLayers/);
+    failsClearly(cli('train', '--task=copy', '--model=adatape'), /--task=copy is not available/);
+  });
+
   it('a failed checkpoint write leaves nothing behind', () => {
     failsClearly(cli('train', '--steps=1', '--evalEvery=0', '--quiet', `--checkpoint=${join(dir, 'missing-dir', 'x.safetensors')}`), /could not write/);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-') || f === 'missing-dir'), []);

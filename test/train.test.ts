@@ -10,6 +10,7 @@ import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/platform/node/checkpoint.js';
 import { TRAIN_DEFAULTS, DATA_DEFAULTS, type TrainConfig } from '../src/train/config.js';
 import { encodeSafetensors } from '../src/train/safetensors.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { Trainer } from '../src/train/trainer.js';
 import { mirroredBatch } from '../src/data/batches.js';
 import { Rng } from '../src/tensor/rng.js';
@@ -66,6 +67,35 @@ describe('training', () => {
     assert.equal(info.hasOptimizer, false);
     loaded.forward(batch);
     assert.deepEqual(Array.from(loaded.logits()), Array.from(before));
+  });
+});
+
+describe('length curriculum support', () => {
+  it('an offset window puts mirrored pairs where they sit in the longer task', () => {
+    const full = 64, M = 16, offset = (full - M) / 2;
+    const batch = mirroredBatch(new Rng(4), 2, M, 256, offset);
+    const K = Math.floor((M - 1) / 2);
+    for (let b = 0; b < 2; b++) {
+      // Input j predicts seq[j + 1]; the copy of input i (1 ≤ i ≤ K) is input 2K + 1 − i.
+      for (let i = 1; i <= K; i++) {
+        const j = 2 * K + 1 - i;
+        assert.equal(batch.tokens[b * M + i], batch.tokens[b * M + j]);
+        assert.equal(batch.positions[b * M + i]! + batch.positions[b * M + j]!, full + 1, 'pair positions sum as in the 64-token task');
+      }
+    }
+    const whole = mirroredBatch(new Rng(4), 1, full);
+    const Kf = Math.floor((full - 1) / 2);
+    assert.equal(whole.positions[1]! + whole.positions[2 * Kf]!, full + 1);
+  });
+
+  it('initialise copies weights into a model of another context length and refuses other shapes', () => {
+    const a = new PerceiverAR(engine, MIRRORED_SMALL, 3);
+    const { initialise } = decodeCheckpoint(encodeCheckpoint(a, { optimizer: true }), 'a.safetensors');
+    const b = new PerceiverAR(engine, { ...MIRRORED_SMALL, contextLength: 24, numLatents: 8 }, 4);
+    initialise(b);
+    assert.deepEqual(Array.from(b.params.values), Array.from(a.params.values));
+    assert.ok(b.params.m.every((x) => x === 0), 'optimizer state is not taken');
+    assert.throws(() => initialise(new PerceiverAR(engine, { ...MIRRORED_SMALL, numLayers: 0 }, 1)), /have no parameter in the new model/);
   });
 });
 
