@@ -4,7 +4,8 @@
 // (0, 0.01, 0.1) of AdaTape at length 32. Each run is `perceiver-ar train --task=parity …` in its
 // own process; results accumulate in docs/adatape.json (resumable: finished runs are skipped) and
 // docs/adatape.md is rewritten from them after every run.
-//   node scripts/parity-experiment.mjs [--steps=2000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…]
+//   node scripts/parity-experiment.mjs [--steps=2000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…] [--report]
+// (--report: rewrite docs/adatape.md from the JSON without running anything)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ const opts = Object.fromEntries(process.argv.slice(2).map((a) => {
   if (!m) { console.error(`unrecognised argument ${a} (use --key=value)`); process.exit(2); }
   return [m[1], m[2]];
 }));
-const allowed = ['steps', 'threads', 'seeds', 'lengths', 'only'];
+const allowed = ['steps', 'threads', 'seeds', 'lengths', 'only', 'report'];
 for (const k of Object.keys(opts)) if (!allowed.includes(k)) { console.error(`unknown option --${k}; allowed: ${allowed.join(', ')}`); process.exit(2); }
 const steps = Number(opts.steps ?? 2000), threads = opts.threads ?? '1';
 const seeds = (opts.seeds ?? '0,1,2').split(',').map(Number), lengths = (opts.lengths ?? '16,32').split(',').map(Number);
@@ -31,7 +32,7 @@ const order = (r) => (r.lambda !== 0.01 ? 0.5 : seeds.indexOf(r.seed)) * 1e4 + (
 runs.sort((a, b) => order(a) - order(b));
 const key = (r) => `${r.model}|${r.L}|${r.seed}|${r.lambda}|${steps}`;
 
-for (const r of runs) {
+for (const r of opts.report ? [] : runs) {
   if (results.runs.some((x) => x.key === key(r))) continue;
   const args = ['train', '--task=parity', `--model=${r.model}`, `--length=${r.L}`, `--seed=${r.seed}`, `--steps=${steps}`,
     ...(r.model === 'adatape' ? [`--ponderWeight=${r.lambda}`] : []), `--threads=${threads}`, '--json'];
@@ -49,6 +50,21 @@ for (const r of runs) {
 }
 writeFileSync(mdPath, report(results.runs));
 console.log(`wrote ${mdPath}`);
+
+/** The issue's targets against what was measured (seed-mean accuracy). */
+function status(all) {
+  const acc = (model, L) => {
+    const rs = all.filter((x) => x.model === model && x.L === L && x.lambda === 0.01);
+    return rs.length ? rs.reduce((t, x) => t + x.accuracy, 0) / rs.length : null;
+  };
+  const line = (label, v, ok) => `- ${label}: ${v === null ? 'not run' : `${(100 * v).toFixed(1)}% — ${ok(v) ? 'met' : '**not met**'}`}`;
+  return ['**Targets** (mean over the seeds run):',
+    line('AdaTape ≥ 98% at length 32', acc('adatape', 32), (v) => v >= 0.98),
+    line('AdaTape 100% at length 16', acc('adatape', 16), (v) => v >= 1),
+    line('Transformer ≤ 60% at length 32', acc('transformer', 32), (v) => v <= 0.6),
+    line('No-tape control ≤ 60% at length 32', acc('no-tape', 32), (v) => v <= 0.6),
+  ].join('\n');
+}
 
 function report(all) {
   const pct = (x) => `${(100 * x).toFixed(1)}%`;
@@ -94,6 +110,9 @@ steps, cosine decay, weight decay 1e-4, clip 1.0), ${steps} steps, 1 thread each
 ${rows.join('\n')}
 
 For the Universal Transformer the tape column gives its mean ACT steps per position instead.
+
+${status(all)}
+${(results.notes ?? []).map((n) => `- ${n}`).join('\n')}
 
 ## λ sweep (AdaTape, length 32, seed 0): how the ponder weight moves the tape length
 

@@ -2,7 +2,7 @@
 // the format name and version, model config, training and data configs and trainer state as
 // JSON strings in the header's metadata. A model can be rebuilt from the file alone.
 import type { Engine } from '../engine.js';
-import { validateModelConfig, type ModelConfig } from '../models/perceiver-ar/config.js';
+import { MODEL_DEFAULTS, validateModelConfig, type ModelConfig } from '../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { validateXLConfig, type XLConfig } from '../models/transformer-xl/config.js';
 import { TransformerXL } from '../models/transformer-xl/model.js';
@@ -87,7 +87,8 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
   let model: ModelConfig | XLConfig, train: TrainConfig | null, data: DataConfig | null;
   try {
     const raw = parseJson<ModelConfig>(md.model, 'model config', path) ?? (() => { throw new CheckpointError(`checkpoint ${path}: no model config in its header`); })();
-    model = architecture === 'transformer-xl' ? validateXLConfig(raw as unknown as XLConfig) : validateModelConfig(raw);
+    // Keys added after a file was written (e.g. the tape) take their defaults, which keep the old behaviour.
+    model = architecture === 'transformer-xl' ? validateXLConfig(raw as unknown as XLConfig) : validateModelConfig({ ...MODEL_DEFAULTS, ...raw });
     const t = parseJson<TrainConfig>(md.train, 'training config', path);
     train = t ? validateTrainConfig(t) : null;
     const d = parseJson<DataConfig>(md.data, 'data config', path);

@@ -37,13 +37,25 @@ export interface ModelConfig {
   readonly crossAttendDropoutMode: CrossAttendDropoutMode;
   readonly zLoss: number;
   readonly layerNormEps: number;
+  /**
+   * Causal AdaTape (spec adatape §8): T tape tokens read once per sequence from the prefix (the
+   * inputs before the first latent) and appended to the cross-attend's keys/values as entries
+   * every latent sees; 0 = no tape. Needs held keys (keyChunk not streaming).
+   */
+  readonly tapeLength: number;
+  /** τ of the tape reader. */
+  readonly tapeThreshold: number;
+  /** K of the tape reader; 0 = ⌊tapeLength/tapeThreshold⌋. */
+  readonly tapeCandidates: number;
+  /** λ: weight of the ponder loss mean_b(R_b). */
+  readonly tapePonderWeight: number;
 }
 
 export const MODEL_DEFAULTS: ModelConfig = Object.freeze({
   vocabSize: 259, contextLength: 1024, numLatents: 256, numLayers: 4, width: 256, embedDim: 256,
   numHeads: 4, crossAttendHeads: 4, mlpRatio: 4, position: 'rotary', rotaryFraction: 0.5, maxWavelength: 1024,
   positionDims: 1, maxPosition: 1025, dropout: 0.1, crossAttendDropout: 0, crossAttendDropoutMode: 'subsample',
-  zLoss: 1e-4, layerNormEps: 1e-5,
+  zLoss: 1e-4, layerNormEps: 1e-5, tapeLength: 0, tapeThreshold: 2, tapeCandidates: 0, tapePonderWeight: 0.01,
 });
 
 type Check = (c: ModelConfig) => string | null;
@@ -64,7 +76,12 @@ const CHECKS: readonly Check[] = [
   int('numHeads', 1), int('crossAttendHeads', 1), int('mlpRatio', 1), int('positionDims', 1), int('maxPosition', 1),
   oneOf('position', ['rotary', 'sinusoidal', 'learned']), oneOf('crossAttendDropoutMode', ['subsample', 'mask']),
   range('rotaryFraction', 0, 1), range('dropout', 0, 1, true), range('crossAttendDropout', 0, 1, true), range('zLoss', 0, 1),
-  range('layerNormEps', 1e-12, 1),
+  range('layerNormEps', 1e-12, 1), int('tapeLength', 0), int('tapeCandidates', 0), range('tapeThreshold', 1e-3, 1e6), range('tapePonderWeight', 0, 1e3),
+  (c) => (c.tapeLength === 0 || c.tapeThreshold <= c.tapeLength ? null : `tapeThreshold (${c.tapeThreshold}) must be ≤ tapeLength (${c.tapeLength})`),
+  (c) => (c.tapeLength === 0 || (c.tapeCandidates || Math.floor(c.tapeLength / c.tapeThreshold)) >= 1 ? null
+    : 'tape candidates ⌊tapeLength/tapeThreshold⌋ is 0; set tapeCandidates ≥ 1'),
+  (c) => (c.tapeLength === 0 || c.embedDim % c.crossAttendHeads === 0 ? null
+    : `with a tape, embedDim (${c.embedDim}) must be divisible by crossAttendHeads (${c.crossAttendHeads}): the reader's key width is embedDim/crossAttendHeads`),
   (c) => (c.numLatents <= c.contextLength ? null : `numLatents (${c.numLatents}) must be ≤ contextLength (${c.contextLength})`),
   (c) => (c.width % c.numHeads === 0 ? null : `width (${c.width}) must be divisible by numHeads (${c.numHeads})`),
   (c) => (c.width % c.crossAttendHeads === 0 ? null : `width (${c.width}) must be divisible by crossAttendHeads (${c.crossAttendHeads})`),
@@ -94,7 +111,8 @@ export function parameterCount(c: ModelConfig): number {
   const cross = 2 * C + 2 * Ci + C * C + C + Ci * 2 * C + 2 * C + C * C + C + mlp;
   const self = 2 * C + C * 3 * C + 3 * C + C * C + C + mlp;
   const positions = c.position === 'learned' ? c.positionDims * (c.maxPosition + 1) * Ci : 0;
-  return c.vocabSize * Ci + positions + Ci * C + C + cross + c.numLayers * self + 2 * C + C * c.vocabSize + c.vocabSize;
+  const tape = c.tapeLength > 0 ? 2 * Ci + Ci * 2 * Ci + 2 * Ci + Ci * Ci + Ci : 0;
+  return c.vocabSize * Ci + positions + Ci * C + C + cross + c.numLayers * self + 2 * C + C * c.vocabSize + c.vocabSize + tape;
 }
 
 /**

@@ -17,6 +17,7 @@ import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
+import { PrefixTape } from './prefix-tape.js';
 
 /** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
 const AUTO_STREAM_BYTES = 512 * 2 ** 20;
@@ -42,6 +43,8 @@ export interface ForwardResult {
   readonly crossEntropy: number;
   readonly tokens: number;
   readonly layout: LatentLayout;
+  /** With a prefix tape: each row's tape length n (the loss then includes tapePonderWeight·mean R). */
+  readonly tapeLengths?: Int32Array;
 }
 
 interface LastForward {
@@ -52,6 +55,7 @@ interface LastForward {
   readonly seeds: number;
   readonly training: boolean;
   readonly count: number;
+  readonly tape: PrefixTape | null;
 }
 
 /**
@@ -78,6 +82,7 @@ export class PerceiverAR {
   private ws: Workspace | null = null;
   private wsAlloc: ReturnType<typeof trackedAllocator> | null = null;
   private wsGrads = false;
+  private tape: PrefixTape | null = null;
   private cache: { readonly alloc: ReturnType<typeof trackedAllocator>; readonly value: DecodeCache; readonly latents: number } | null = null;
   private last: LastForward | null = null;
   /**
@@ -125,6 +130,7 @@ export class PerceiverAR {
     this.checkWorkspaceFits(B, M, N, grads, keyChunk);
     this.wsAlloc = trackedAllocator(this.engine);
     this.ws = allocateWorkspace(this.wsAlloc, this.config, B, M, N, grads, keyChunk);
+    this.tape = this.config.tapeLength > 0 ? new PrefixTape(this.wsAlloc, this.engine.kernels, this.config, this.params, B, M, N) : null;
     this.wsGrads = grads;
     return this.ws;
   }
@@ -168,6 +174,7 @@ export class PerceiverAR {
     this.wsAlloc = null;
     this.cache = null;
     this.last = null;
+    this.tape = null;
   }
 
   /** Logits [B·N, V] of the last forward (row b·N + i is latent i of row b). */
@@ -193,6 +200,11 @@ export class PerceiverAR {
     const seeds = training ? opts.rng!.nextU32() : 0;
     const list = this.keyList(layout, training ? opts.rng! : null);
     const chunk = this.resolveKeyChunk(B, M);
+    if (c.tapeLength > 0 && chunk > 0) {
+      throw new RangeError(`the prefix tape reads held input embeddings, but this batch (${B} × ${M}) streams its keys; ` +
+        'lower the batch or context, or set model.keyChunk to a number ≥ the context length');
+    }
+    if (c.tapeLength > 0 && cache) throw new Error('decoding caches do not hold the prefix tape yet; generate with cached: false (--uncached)');
     const ws = this.workspace(B, M, N, training, chunk);
     const R = B * N;
     ws.latentPositions.set(layout.latentPositions);
@@ -214,8 +226,10 @@ export class PerceiverAR {
       prepareKeys(crossContext, this.cross, keys);
       pushKeys?.(keys);
     }
+    const tape = this.tape && !(keys instanceof StreamedKeys) ? this.tape : null;
+    tape?.read(crossContext, this.cross, layout, { embed: ws.embed, keys: keys as KeyActs, dKv: ws.dKv, dXn: ws.dXn, dKeys: ws.dKeys });
     linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
-    blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
+    blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, tape ?? keys);
     this.selfBlocks.forEach((p, l) => {
       blockForward(this.context(ws, layout, training, seeds, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null,
         cache ? cache.layers[l]! : null);
@@ -231,8 +245,10 @@ export class PerceiverAR {
       ce += ws.loss[r]! - c.zLoss * l * l;
       count++;
     }
-    this.last = { layout, keys, embedder, gathered: list.gathered, seeds, training, count };
-    return { loss: count ? total / count : 0, crossEntropy: count ? ce / count : 0, tokens: count, layout };
+    this.last = { layout, keys, embedder, gathered: list.gathered, seeds, training, count, tape };
+    const ponder = tape ? c.tapePonderWeight * tape.meanPonder : 0;
+    return { loss: (count ? total / count : 0) + ponder, crossEntropy: count ? ce / count : 0, tokens: count, layout,
+      ...(tape ? { tapeLengths: Int32Array.from(tape.lengths) } : {}) };
   }
 
   /**
@@ -327,8 +343,9 @@ export class PerceiverAR {
       blockBackward(this.context(ws, layout, true, last.seeds, l + 1), this.selfBlocks[l]!, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.dStream,
         ws.grads, null, null, null, null);
     }
+    if (last.tape) last.tape.ponderGrad = (lossScale * c.tapePonderWeight) / B;
     blockBackward(this.context(ws, layout, true, last.seeds, 0), this.cross, ws.blocks[0]!, ws.stream[0]!, ws.dStream, ws.grads,
-      last.keys, ws.dKv, ws.dXn, ws.dKeys);
+      last.tape ?? last.keys, ws.dKv, ws.dXn, ws.dKeys);
     ws.dLatentIn.fill(0);
     linearBackward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.dStream, ws.dLatentIn);
     if (last.keys instanceof StreamedKeys) {
@@ -340,6 +357,7 @@ export class PerceiverAR {
     const Rk = B * last.keys.count;
     if (last.gathered) k.embeddingBackward(Rin + 1, Ci, ws.dEmbed, ws.keyIndex.subarray(0, Rk), ws.dKeys.subarray(0, Rk * Ci));
     else k.add(ws.dEmbed.subarray(0, Rin * Ci), ws.dKeys.subarray(0, Rin * Ci), ws.dEmbed.subarray(0, Rin * Ci));
+    last.tape?.addEmbeddingGrad(ws.dEmbed);
     const dEmbed = ws.dEmbed.subarray(0, Rin * Ci);
     k.embeddingBackward(c.vocabSize, Ci, this.params.get('embed.tokens').grad, ws.tokens, dEmbed);
     if (c.position === 'learned') {

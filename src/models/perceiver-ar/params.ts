@@ -34,6 +34,7 @@ export function modelParamSpecs(c: ModelConfig): ParamSpec[] {
   for (let l = 0; l < c.numLayers; l++) {
     specs.push(...norm(`self.${l}.ln`, C), ...linear(`self.${l}.qkv`, C, 3 * C), ...linear(`self.${l}.out`, C, C), ...mlp(`self.${l}`, c));
   }
+  if (c.tapeLength > 0) specs.push(...norm('tape.ln', Ci), ...linear('tape.mlp1', Ci, 2 * Ci), ...linear('tape.mlp2', Ci, Ci));
   specs.push(...norm('final.ln', C), ...linear('head', C, c.vocabSize, 'zeros'));
   return specs;
 }
