@@ -204,7 +204,7 @@ export class PerceiverAR {
       throw new RangeError(`the prefix tape reads held input embeddings, but this batch (${B} × ${M}) streams its keys; ` +
         'lower the batch or context, or set model.keyChunk to a number ≥ the context length');
     }
-    if (c.tapeLength > 0 && cache) throw new Error('decoding caches do not hold the prefix tape yet; generate with cached: false (--uncached)');
+    if (c.tapeLength > 0 && cache) throw new RangeError('decoding caches do not hold the prefix tape yet; generate with cached: false (--uncached)');
     const ws = this.workspace(B, M, N, training, chunk);
     const R = B * N;
     ws.latentPositions.set(layout.latentPositions);
