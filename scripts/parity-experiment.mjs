@@ -4,7 +4,9 @@
 // (0, 0.01, 0.1) of AdaTape at length 32. Each run is `perceiver-ar train --task=parity …` in its
 // own process; results accumulate in docs/adatape.json (resumable: finished runs are skipped) and
 // docs/adatape.md is rewritten from them after every run.
-//   node scripts/parity-experiment.mjs [--steps=2000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…] [--report]
+//   node scripts/parity-experiment.mjs [--steps=16:2000,32:8000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…]
+//     [--sweep=true|false] [--report]
+// Several instances may run at once on disjoint --only/--seeds sets: each re-reads the JSON before adding its run.
 // (--report: rewrite docs/adatape.md from the JSON without running anything)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,9 +17,11 @@ const opts = Object.fromEntries(process.argv.slice(2).map((a) => {
   if (!m) { console.error(`unrecognised argument ${a} (use --key=value)`); process.exit(2); }
   return [m[1], m[2]];
 }));
-const allowed = ['steps', 'threads', 'seeds', 'lengths', 'only', 'report'];
+const allowed = ['steps', 'threads', 'seeds', 'lengths', 'only', 'report', 'sweep'];
 for (const k of Object.keys(opts)) if (!allowed.includes(k)) { console.error(`unknown option --${k}; allowed: ${allowed.join(', ')}`); process.exit(2); }
-const steps = Number(opts.steps ?? 2000), threads = opts.threads ?? '1';
+const stepsAt = new Map((opts.steps ?? '16:2000,32:8000').split(',').map((kv) => kv.split(':').map(Number)));
+const stepsFor = (L) => stepsAt.get(L) ?? [...stepsAt.values()].pop();
+const threads = opts.threads ?? '1';
 const seeds = (opts.seeds ?? '0,1,2').split(',').map(Number), lengths = (opts.lengths ?? '16,32').split(',').map(Number);
 const models = ['adatape', 'no-tape', 'transformer', 'universal'].filter((m) => !opts.only || opts.only.split(',').includes(m));
 const root = join(import.meta.dirname, '..'), cli = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -26,14 +30,16 @@ const results = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')
 
 const runs = [];
 for (const model of models) for (const L of lengths) for (const seed of seeds) runs.push({ model, L, seed, lambda: 0.01 });
-if (models.includes('adatape') && lengths.includes(32)) for (const lambda of [0, 0.1]) runs.push({ model: 'adatape', L: 32, seed: seeds[0], lambda });
+if (opts.sweep !== 'false' && models.includes('adatape') && lengths.includes(32)) for (const lambda of [0, 0.1]) runs.push({ model: 'adatape', L: 32, seed: 0, lambda });
 // Breadth first: every model at seed 0 (length 32 first) and the λ sweep, then the other seeds.
 const order = (r) => (r.lambda !== 0.01 ? 0.5 : seeds.indexOf(r.seed)) * 1e4 + (r.L === 32 ? 0 : 1e3) + models.indexOf(r.model);
 runs.sort((a, b) => order(a) - order(b));
-const key = (r) => `${r.model}|${r.L}|${r.seed}|${r.lambda}|${steps}`;
+const key = (r) => `${r.model}|${r.L}|${r.seed}|${r.lambda}|${stepsFor(r.L)}`;
 
+const latest = () => (existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : { runs: [] });
 for (const r of opts.report ? [] : runs) {
-  if (results.runs.some((x) => x.key === key(r))) continue;
+  if (latest().runs.some((x) => x.key === key(r))) continue;
+  const steps = stepsFor(r.L);
   const args = ['train', '--task=parity', `--model=${r.model}`, `--length=${r.L}`, `--seed=${r.seed}`, `--steps=${steps}`,
     ...(r.model === 'adatape' ? [`--ponderWeight=${r.lambda}`] : []), `--threads=${threads}`, '--json'];
   console.log(`perceiver-ar ${args.join(' ')}`);
@@ -42,6 +48,7 @@ for (const r of opts.report ? [] : runs) {
   const m = JSON.parse(p.stdout.trim().split('\n').pop());
   const curve = [...p.stderr.matchAll(/step (\d+): .*test accuracy ([\d.]+)%.*?(?:tape ([\d.]+) ± ([\d.]+))?$/gm)]
     .map((x) => ({ step: Number(x[1]), accuracy: Number(x[2]) / 100, tape: x[3] ? Number(x[3]) : null }));
+  Object.assign(results, latest());
   results.runs.push({ key: key(r), ...r, steps, command: `perceiver-ar ${args.join(' ')}`, accuracy: m.accuracy, bestAccuracy: m.bestAccuracy,
     tapeMean: m.tapeMean, tapeVariance: m.tapeVariance, seconds: m.seconds, curve, date: new Date().toISOString().slice(0, 10) });
   console.log(`  → ${(100 * m.accuracy).toFixed(2)}%${m.tapeMean === null ? '' : `, tape ${m.tapeMean.toFixed(2)}`}, ${m.seconds.toFixed(0)} s`);
@@ -54,7 +61,7 @@ console.log(`wrote ${mdPath}`);
 /** The issue's targets against what was measured (seed-mean accuracy). */
 function status(all) {
   const acc = (model, L) => {
-    const rs = all.filter((x) => x.model === model && x.L === L && x.lambda === 0.01);
+    const rs = all.filter((x) => x.model === model && x.L === L && x.lambda === 0.01 && x.steps === stepsFor(L));
     return rs.length ? rs.reduce((t, x) => t + x.accuracy, 0) / rs.length : null;
   };
   const line = (label, v, ok) => `- ${label}: ${v === null ? 'not run' : `${(100 * v).toFixed(1)}% — ${ok(v) ? 'met' : '**not met**'}`}`;
@@ -73,7 +80,7 @@ function report(all) {
   const rows = [];
   for (const model of ['adatape', 'no-tape', 'transformer', 'universal']) {
     const cells = [16, 32].map((L) => {
-      const rs = all.filter((x) => x.model === model && x.L === L && x.lambda === 0.01);
+      const rs = all.filter((x) => x.model === model && x.L === L && x.lambda === 0.01 && x.steps === stepsFor(L));
       if (!rs.length) return { text: 'not run', tape: '' };
       const accs = rs.map((x) => x.accuracy);
       const tape = rs[0].tapeMean === null ? '—' : `${mean(rs.map((x) => x.tapeMean)).toFixed(2)}${model === 'universal' ? ' ACT steps' : ''}`;
@@ -82,18 +89,19 @@ function report(all) {
     rows.push(`| ${names[model]} | ${cells[0].text} | ${cells[0].tape} | ${cells[1].text} | ${cells[1].tape} |`);
   }
   const sweep = [0, 0.01, 0.1].map((lambda) => {
-    const r = all.find((x) => x.model === 'adatape' && x.L === 32 && x.lambda === lambda && x.seed === 0);
+    const r = all.find((x) => x.model === 'adatape' && x.L === 32 && x.lambda === lambda && x.seed === 0 && x.steps === stepsFor(32));
     return r ? `| ${lambda} | ${pct(r.accuracy)} | ${r.tapeMean.toFixed(2)} | ${r.tapeVariance.toFixed(2)} |` : `| ${lambda} | not run | | |`;
   });
-  const steps = [...new Set(all.map((x) => x.steps))].join(', ');
-  const commands = all.map((x) => `    ${x.command}`).join('\n');
+  const steps = [...stepsAt].map(([L, n]) => `${n} steps at length ${L}`).join(' and ');
+  const commands = all.filter((x) => x.steps === stepsFor(x.L)).map((x) => `    ${x.command}`).join('\n');
   return `# AdaTape on parity
 
 Generated by \`node scripts/parity-experiment.mjs\` from docs/adatape.json (each run's command,
 accuracy curve and tape statistics are there). Task (spec adatape §6): elements uniform over
 {−1, 0, +1}, label = count of +1 mod 2, the same length in training and test; test set: 2,048
 fixed examples per length. All models: C 64, 4 heads, MLP ×4, batch 128, AdamW (lr 1e-3, 100 warm-up
-steps, cosine decay, weight decay 1e-4, clip 1.0), ${steps} steps, 1 thread each, no dropout.
+steps, cosine decay, weight decay 1e-4, clip 1.0), ${steps}, 1 thread each, no dropout
+(runs with other step counts stay in the JSON and out of the tables).
 
 - **AdaTape**: one input token (Dense of the flattened one-hot sequence), an input-driven bank (one
   token per element, Dense(one-hot), no position), tape read before block 1 with the mean query,

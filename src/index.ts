@@ -20,6 +20,11 @@ export { TRAIN_DEFAULTS, DATA_DEFAULTS, validateTrainConfig, validateDataConfig,
 export { Trainer, type TrainableModel, type TrainerState, type StepLog, type EvalLog } from './train/trainer.js';
 export { evaluateStream, evaluateXLStream, type EvalOptions, type EvalResult } from './train/evaluate.js';
 export { CheckpointError, type AnyModel, type Architecture } from './train/checkpoint.js';
-export { saveCheckpoint, loadCheckpoint, loadAnyCheckpoint, readCheckpointInfo } from './platform/node/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, loadAnyCheckpoint, readCheckpointInfo, initialiseFromCheckpoint } from './platform/node/checkpoint.js';
+export { SequenceClassifier, type ClassifierBatch, type ClassifierResult } from './models/adatape/model.js';
+export { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig, type ClassifierKind } from './models/adatape/config.js';
+export { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace, type PonderTerm } from './models/adatape/reader.js';
+export { ClassifierTrainer, tapeStats, type ClassifierStepLog, type ClassifierEval, type TapeStats } from './train/classifier-trainer.js';
+export { parityBatch, PARITY_SYMBOLS } from './data/parity.js';
 export { readTextIds, readTokenIds } from './platform/node/data-files.js';
 export { generate, type GenerateOptions, type GenerateResult } from './sample/generate.js';
