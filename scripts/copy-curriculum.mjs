@@ -11,14 +11,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseOptions } from './options.mjs';
 
-const opts = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const m = /^--([^=]+)=(.*)$/.exec(a);
-  if (!m) { console.error(`unrecognised argument ${a} (use --key=value)`); process.exit(2); }
-  return [m[1], m[2]];
-}));
-const allowed = ['to', 'from', 'out', 'accuracy', 'budget', 'batchSize', 'threads'];
-for (const k of Object.keys(opts)) if (!allowed.includes(k)) { console.error(`unknown option --${k}; allowed: ${allowed.join(', ')}`); process.exit(2); }
+const opts = parseOptions(process.argv.slice(2), ['to', 'from', 'out', 'accuracy', 'budget', 'batchSize', 'threads']);
 const to = Number(opts.to ?? 131072), from = Number(opts.from ?? 1024), out = opts.out ?? 'copy-curriculum';
 const accuracy = Number(opts.accuracy ?? 0.99), budget = Number(opts.budget ?? 7200), batchSize = Number(opts.batchSize ?? 4);
 const isPow2 = (n) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;

@@ -11,14 +11,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseOptions } from './options.mjs';
 
-const opts = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const m = /^--([^=]+)=(.*)$/.exec(a);
-  if (!m) { console.error(`unrecognised argument ${a} (use --key=value)`); process.exit(2); }
-  return [m[1], m[2]];
-}));
-const allowed = ['steps', 'threads', 'seeds', 'lengths', 'only', 'report', 'sweep'];
-for (const k of Object.keys(opts)) if (!allowed.includes(k)) { console.error(`unknown option --${k}; allowed: ${allowed.join(', ')}`); process.exit(2); }
+const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'seeds', 'lengths', 'only', 'report', 'sweep']);
 const stepsAt = new Map((opts.steps ?? '16:2000,32:8000').split(',').map((kv) => kv.split(':').map(Number)));
 const stepsFor = (L) => stepsAt.get(L) ?? [...stepsAt.values()].pop();
 const threads = opts.threads ?? '1';

@@ -9,6 +9,7 @@ import { encoderBlockOf } from '../src/models/adatape/params.js';
 import { Rng } from '../src/tensor/rng.js';
 import { ClassifierTrainer } from '../src/train/classifier-trainer.js';
 import { PARITY_TRAIN_DEFAULTS } from '../src/cli/train-classifier.js';
+import { checkParamGradients } from './helpers/gradcheck.js';
 
 const TINY: ClassifierConfig = {
   ...CLASSIFIER_DEFAULTS, sequenceLength: 12, width: 8, numHeads: 2, numLayers: 2, mlpRatio: 2, maxTape: 4, threshold: 1.5, maxSteps: 3,
@@ -24,23 +25,7 @@ async function checkGradients(config: ClassifierConfig, label: string): Promise<
   loss();
   model.params.zeroGrads();
   model.backward();
-  const h = 1e-3;
-  let checked = 0, nonzero = 0;
-  for (const p of model.params.list) {
-    for (const i of [0, Math.floor(p.size / 2), p.size - 1]) {
-      const x = p.value[i]!;
-      p.value[i] = x + h;
-      const up = loss();
-      p.value[i] = x - h;
-      const down = loss();
-      p.value[i] = x;
-      const numeric = (up - down) / (2 * h), analytic = p.grad[i]!;
-      assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 5e-2 * Math.abs(numeric),
-        `${label}: ${p.spec.name}[${i}] analytic ${analytic} vs finite differences ${numeric}`);
-      checked++;
-      if (analytic !== 0) nonzero++;
-    }
-  }
+  const { checked, nonzero } = checkParamGradients(model.params, loss, label, 1e-3);
   assert.ok(checked > 40 && nonzero > checked / 3, `${label}: ${nonzero} of ${checked} checked gradients are non-zero`);
 }
 

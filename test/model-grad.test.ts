@@ -5,6 +5,7 @@ import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/con
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { Rng } from '../src/tensor/rng.js';
+import { checkParamGradients } from './helpers/gradcheck.js';
 
 const TINY: ModelConfig = {
   ...MODEL_DEFAULTS, vocabSize: 11, contextLength: 7, numLatents: 4, numLayers: 2, width: 8, embedDim: 6, numHeads: 2,
@@ -36,22 +37,7 @@ async function checkGradients(config: ModelConfig, label: string): Promise<void>
   loss();
   model.params.zeroGrads();
   model.backward();
-  const h = 1e-2;
-  let checked = 0;
-  for (const p of model.params.list) {
-    for (const i of [0, Math.floor(p.size / 2), p.size - 1]) {
-      const x = p.value[i]!;
-      p.value[i] = x + h;
-      const up = loss();
-      p.value[i] = x - h;
-      const down = loss();
-      p.value[i] = x;
-      const numeric = (up - down) / (2 * h), analytic = p.grad[i]!;
-      assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 5e-2 * Math.abs(numeric),
-        `${label}: ${p.spec.name}[${i}] analytic ${analytic} vs finite differences ${numeric}`);
-      checked++;
-    }
-  }
+  const { checked } = checkParamGradients(model.params, loss, label, 1e-2);
   assert.ok(checked > 60);
 }
 

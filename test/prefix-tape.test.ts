@@ -5,6 +5,7 @@ import { MODEL_DEFAULTS, parameterCount, type ModelConfig } from '../src/models/
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { Rng } from '../src/tensor/rng.js';
+import { checkParamGradients } from './helpers/gradcheck.js';
 
 const TAPE: ModelConfig = {
   ...MODEL_DEFAULTS, vocabSize: 11, contextLength: 12, numLatents: 4, numLayers: 1, width: 8, embedDim: 8, numHeads: 2,
@@ -34,17 +35,7 @@ describe('Perceiver AR with a causal prefix tape (spec adatape §8)', () => {
       assert.ok(r.tapeLengths![0]! >= 2 && r.tapeLengths![2] === 0, `tape lengths ${r.tapeLengths}`);
       model.params.zeroGrads();
       model.backward();
-      const h = 1e-3;
-      for (const p of model.params.list) {
-        for (const i of [0, Math.floor(p.size / 2), p.size - 1]) {
-          const x = p.value[i]!;
-          p.value[i] = x + h; const up = loss();
-          p.value[i] = x - h; const down = loss();
-          p.value[i] = x;
-          const numeric = (up - down) / (2 * h), analytic = p.grad[i]!;
-          assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 5e-2 * Math.abs(numeric), `${position}: ${p.spec.name}[${i}] analytic ${analytic} vs ${numeric}`);
-        }
-      }
+      checkParamGradients(model.params, loss, position, 1e-3);
       assert.ok(model.params.get('tape.mlp1.w').grad.some((g) => g !== 0), 'the tape parameters get gradients');
     }
   });

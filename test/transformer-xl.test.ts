@@ -12,6 +12,7 @@ import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/tensor/rng.js';
 import { assertClose } from './helpers/compare.js';
+import { checkParamGradients } from './helpers/gradcheck.js';
 
 const TINY: XLConfig = {
   ...XL_DEFAULTS, vocabSize: 11, contextLength: 12, segmentLength: 6, memoryLength: 6, numLayers: 2, width: 8, numHeads: 2, mlpRatio: 2,
@@ -44,19 +45,7 @@ describe('Transformer-XL', async () => {
     const loss = (): number => model.forward(batch, { training: false }).loss;
     model.params.zeroGrads();
     model.forward(batch, { training: true, rng: new Rng(1) });
-    const h = 1e-2;
-    let checked = 0;
-    for (const p of model.params.list) {
-      for (const i of [0, Math.floor(p.size / 2), p.size - 1]) {
-        const x = p.value[i]!;
-        p.value[i] = x + h; const up = loss();
-        p.value[i] = x - h; const down = loss();
-        p.value[i] = x;
-        const numeric = (up - down) / (2 * h), analytic = p.grad[i]!;
-        assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 5e-2 * Math.abs(numeric), `${p.spec.name}[${i}]: analytic ${analytic} vs finite differences ${numeric}`);
-        checked++;
-      }
-    }
+    const { checked } = checkParamGradients(model.params, loss, 'Transformer-XL', 1e-2);
     assert.ok(checked > 50);
   });
 

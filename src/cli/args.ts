@@ -43,12 +43,17 @@ export function takeNumber(args: Args, key: string, check: (n: number) => boolea
   return n;
 }
 
-function coerce<T extends object>(defaults: T, key: string, raw: string): unknown {
+/** A --key=value string as the type of the key's default (number, boolean or string). */
+export function coerce<T extends object>(defaults: T, key: string, raw: string): unknown {
   const d = (defaults as Record<string, unknown>)[key];
   if (typeof d === 'number') {
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${key}=${raw} is invalid: ${key} takes a number`);
     return n;
+  }
+  if (typeof d === 'boolean') {
+    if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${key}=${raw} is invalid: ${key} is true or false`);
+    return raw === 'true';
   }
   return raw;
 }

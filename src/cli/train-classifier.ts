@@ -8,7 +8,7 @@ import { SequenceClassifier } from '../models/adatape/model.js';
 import { Rng } from '../tensor/rng.js';
 import { ClassifierTrainer, type ClassifierEval, type TapeStats } from '../train/classifier-trainer.js';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
-import { take, takeFlag, type Args, UsageError } from './args.js';
+import { coerce, take, takeFlag, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 
 /** Parity defaults (spec adatape §6): C 64, 4 heads, 4 layers, batch 128, AdamW lr 1e-3, 2,000 steps. */
@@ -20,20 +20,6 @@ export const PARITY_TRAIN_DEFAULTS: TrainConfig = Object.freeze({
 const TEST_SEED = 0x7e57;
 
 const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
-
-function coerceTo(defaults: Record<string, unknown>, key: string, raw: string): unknown {
-  const d = defaults[key];
-  if (typeof d === 'number') {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${key}=${raw} is invalid: ${key} takes a number`);
-    return n;
-  }
-  if (typeof d === 'boolean') {
-    if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${key}=${raw} is invalid: ${key} is true or false`);
-    return raw === 'true';
-  }
-  return raw;
-}
 
 export function trainClassifierCommand(engine: Engine, args: Args): { metrics: Record<string, number | string | null> } {
   const task = take(args, 'task') ?? 'parity';
@@ -47,8 +33,8 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   const model: Record<string, unknown> = { ...CLASSIFIER_DEFAULTS, symbols: PARITY_SYMBOLS, numClasses: 2 };
   const train: Record<string, unknown> = { ...PARITY_TRAIN_DEFAULTS };
   for (const [key, raw] of args) {
-    if (key in model) model[key] = coerceTo(model, key, raw);
-    else if (key in train) train[key] = coerceTo(train, key, raw);
+    if (key in model) model[key] = coerce(model, key, raw);
+    else if (key in train) train[key] = coerce(train, key, raw);
     else {
       throw new UsageError(`unknown option --${key} for a classifier run; model keys: ${Object.keys(CLASSIFIER_DEFAULTS).join(', ')}; ` +
         `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --json, --quiet`);

@@ -31,3 +31,30 @@ export function weightedSum(y: ArrayLike<number>, w: ArrayLike<number>): number 
   for (let i = 0; i < y.length; i++) s += y[i]! * w[i]!;
   return s;
 }
+
+/**
+ * A model's analytic parameter gradients (already in params.grad) against central differences of
+ * `loss` at three elements of every parameter (first, middle, last), each within
+ * 2e-3 + 5e-2·|numeric|. Returns how many were checked and how many analytic values were non-zero.
+ */
+export function checkParamGradients(params: { readonly list: readonly { readonly spec: { readonly name: string }; readonly size: number;
+  readonly value: Float32Array; readonly grad: Float32Array }[] }, loss: () => number, label: string, h: number): { checked: number; nonzero: number } {
+  let checked = 0, nonzero = 0;
+  for (const p of params.list) {
+    for (const i of [0, Math.floor(p.size / 2), p.size - 1]) {
+      const x = p.value[i]!;
+      p.value[i] = x + h;
+      const up = loss();
+      p.value[i] = x - h;
+      const down = loss();
+      p.value[i] = x;
+      const numeric = (up - down) / (2 * h), analytic = p.grad[i]!;
+      if (!(Math.abs(numeric - analytic) <= 2e-3 + 5e-2 * Math.abs(numeric))) {
+        throw new Error(`${label}: ${p.spec.name}[${i}] analytic ${analytic} vs finite differences ${numeric}`);
+      }
+      checked++;
+      if (analytic !== 0) nonzero++;
+    }
+  }
+  return { checked, nonzero };
+}

@@ -34,6 +34,9 @@ export class PrefixTape implements StreamedAttend {
   private trace: ReaderTrace | null = null;
   private prefix: Int32Array = new Int32Array(0);
   private keys: KeyActs;
+  private inputs: HeldInputs | null = null;
+  /** d(loss)/d(R_b) for the next backward: lossScale·λ/B (set by the model). */
+  ponderGrad = 0;
 
   constructor(a: Allocator, private readonly k: KernelSet, private readonly c: ModelConfig, private readonly params: ParamStore,
     private readonly B: number, private readonly M: number, N: number) {
@@ -50,8 +53,6 @@ export class PrefixTape implements StreamedAttend {
   /** Tape lengths n_b and ponder costs R_b of the last read. */
   get lengths(): Int32Array { return this.trace?.length ?? new Int32Array(0); }
   get meanPonder(): number { return this.trace ? this.trace.ponder.reduce((s, x) => s + x, 0) / this.B : 0; }
-
-  private inputs: HeldInputs | null = null;
 
   /** Reads every row's tape from its prefix and prepares the tape's keys/values. */
   read(ctx: BlockContext, cross: BlockParams, layout: LatentLayout, inputs: HeldInputs): void {
@@ -116,9 +117,6 @@ export class PrefixTape implements StreamedAttend {
       for (let j = 0; j < P; j++) for (let ch = 0; ch < Ci; ch++) b.dEmbed[(r * M + j) * Ci + ch] = b.dEmbed[(r * M + j) * Ci + ch]! + b.dQuery[r * Ci + ch]! / P;
     }
   }
-
-  /** d(loss)/d(R_b) for the next backward: lossScale·λ/B. */
-  ponderGrad = 0;
 
   /** dEmbed [B·M, Ci] += the tape's gradient with respect to the input embeddings. */
   addEmbeddingGrad(dEmbed: F32): void {
