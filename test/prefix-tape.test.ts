@@ -4,7 +4,9 @@ import { createEngine } from '../src/index.js';
 import { MODEL_DEFAULTS, parameterCount, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { generate } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
+import { checkCachedEqualsUncached } from './helpers/decoding.js';
 import { checkParamGradients } from './helpers/gradcheck.js';
 
 const TAPE: ModelConfig = {
@@ -65,13 +67,34 @@ describe('Perceiver AR with a causal prefix tape (spec adatape §8)', () => {
     assert.notDeepEqual(Array.from(model.logits()), Array.from(before));
   });
 
-  it('refuses streamed keys and cached decoding with a clear message', async () => {
+  it('cached decoding (the tape kept from prefill) equals uncached forwards through steps and resets', async () => {
+    const engine = await createEngine({ backend: 'reference' });
+    for (const position of ['rotary', 'learned'] as const) {
+      const model = new PerceiverAR(engine, { ...TAPE, position, contextLength: 16, maxPosition: 40 }, 3);
+      new Rng(9).fillUniform(model.params.get('head.w').value, 0.5);
+      const r = model.forward(batchOf([7], 4, 7), { numLatents: 1 });
+      assert.ok(r.tapeLengths![0]! >= 2, `the prompt's prefix gives a tape (${r.tapeLengths![0]})`);
+      assert.ok(checkCachedEqualsUncached(model, 7) <= 16, 'inside one window');
+      // Past the window (where cached latents are, by design, those of the last reset) decoding goes on.
+      const out = generate(model, [2, 5, 9, 4, 7, 3, 8], { maxNewTokens: 30, temperature: 0, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
+      assert.equal(out.tokens.length, 30);
+      assert.ok(out.resets >= 2);
+    }
+  });
+
+  it('refuses streamed keys and a bad threshold with a clear message', async () => {
     const engine = await createEngine({ backend: 'reference' });
     const model = new PerceiverAR(engine, TAPE, 1);
     model.keyChunk = 4;
     assert.throws(() => model.forward(batchOf([12])), /the prefix tape reads held input embeddings/);
-    model.keyChunk = 'auto';
-    assert.throws(() => model.forward(batchOf([12]), { cache: model.decodeCache(4) }), /decoding caches do not hold the prefix tape/);
     assert.throws(() => new PerceiverAR(engine, { ...TAPE, tapeThreshold: 4 }), /tapeThreshold \(4\) must be ≤ tapeLength \(3\)/);
+  });
+
+  it("the tape's buffers are in the workspace plan, so a context too long fails before allocating", async () => {
+    const { planWorkspace } = await import('../src/models/perceiver-ar/workspace.js');
+    const plain = planWorkspace({ ...TAPE, tapeLength: 0 }, 2, 12, 4, true).bytes, tape = planWorkspace(TAPE, 2, 12, 4, true).bytes;
+    // The bank's LN and its gradient, and the embeddings' gradient: 3 × B·M·Ci floats at least.
+    assert.ok(tape - plain >= 3 * 2 * 12 * 8 * 4, `plan ${plain} → ${tape} bytes`);
+    assert.ok(planWorkspace(TAPE, 2, 12, 4, false).bytes < tape, 'no gradient buffers for a forward-only workspace');
   });
 });

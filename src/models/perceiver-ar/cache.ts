@@ -1,7 +1,8 @@
 // Decoding caches (spec §6, batch 1): the cross-attend's keys/values for up to M inputs (a ring:
 // the oldest input is overwritten once M are held; order is irrelevant because masks use
 // positions), and each self-attention layer's keys/values for up to N latents. Keys are stored
-// rotated at their absolute positions.
+// rotated at their absolute positions. With a prefix tape (spec adatape §8: "cache them at
+// prefill"), the tape's keys/values read at the last prime or reset are kept with them.
 import type { Allocator } from '../../engine.js';
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { ModelConfig } from './config.js';
@@ -20,6 +21,8 @@ export interface DecodeCache {
   readonly layers: readonly KvStore[];
   /** Buffers for one single-token step (B = 1, one input, one latent). */
   readonly step: Workspace;
+  /** The prefix tape's keys/values (T entries at position 0) and merge scratch (config.tapeLength > 0). */
+  readonly tape: (KvStore & { readonly att: F32; readonly lse: F32 }) | null;
 }
 
 function store(engine: Allocator, capacity: number, width: number): KvStore {
@@ -33,6 +36,9 @@ export function allocateDecodeCache(engine: Allocator, c: ModelConfig, numLatent
     cross: { ...store(engine, c.contextLength, c.width), next: 0 },
     layers: Array.from({ length: c.numLayers }, () => store(engine, numLatents, c.width)),
     step: allocateWorkspace(engine, c, 1, 1, 1, false),
+    tape: c.tapeLength > 0
+      ? { ...store(engine, c.tapeLength, c.width), att: engine.allocF32(c.width, 'tape attention'), lse: engine.allocF32(c.crossAttendHeads, 'tape lse') }
+      : null,
   };
 }
 
@@ -41,6 +47,7 @@ export function clearDecodeCache(cache: DecodeCache): void {
   cache.cross.next = 0;
   cache.cross.valid.fill(0);
   for (const l of cache.layers) { l.count = 0; l.valid.fill(0); }
+  if (cache.tape) { cache.tape.count = 0; cache.tape.valid.fill(0); }
 }
 
 /** Appends one row kv [2C] with its position to the cross-attend ring. */

@@ -17,7 +17,7 @@ import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
-import { PrefixTape } from './prefix-tape.js';
+import { contiguousPrefix, PrefixTape, TapeNextToCache } from './prefix-tape.js';
 
 /** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
 const AUTO_STREAM_BYTES = 512 * 2 ** 20;
@@ -130,7 +130,7 @@ export class PerceiverAR {
     this.checkWorkspaceFits(B, M, N, grads, keyChunk);
     this.wsAlloc = trackedAllocator(this.engine);
     this.ws = allocateWorkspace(this.wsAlloc, this.config, B, M, N, grads, keyChunk);
-    this.tape = this.config.tapeLength > 0 ? new PrefixTape(this.wsAlloc, this.engine.kernels, this.config, this.params, B, M, N) : null;
+    this.tape = this.ws.tape ? new PrefixTape(this.engine.kernels, this.config, this.params, this.ws.tape, B, M) : null;
     this.wsGrads = grads;
     return this.ws;
   }
@@ -204,7 +204,6 @@ export class PerceiverAR {
       throw new RangeError(`the prefix tape reads held input embeddings, but this batch (${B} × ${M}) streams its keys; ` +
         'lower the batch or context, or set model.keyChunk to a number ≥ the context length');
     }
-    if (c.tapeLength > 0 && cache) throw new RangeError('decoding caches do not hold the prefix tape yet; generate with cached: false (--uncached)');
     const ws = this.workspace(B, M, N, training, chunk);
     const R = B * N;
     ws.latentPositions.set(layout.latentPositions);
@@ -227,7 +226,13 @@ export class PerceiverAR {
       pushKeys?.(keys);
     }
     const tape = this.tape && !(keys instanceof StreamedKeys) ? this.tape : null;
-    tape?.read(crossContext, this.cross, layout, { embed: ws.embed, keys: keys as KeyActs, dKv: ws.dKv, dXn: ws.dXn, dKeys: ws.dKeys });
+    if (tape) {
+      contiguousPrefix(layout.lengths, M, N, ws.tape!.available);
+      const held = keys as KeyActs;
+      tape.read(crossContext, this.cross, { embed: ws.embed, keys: held, grads: training ? { keys: held, dKv: ws.dKv, dXn: ws.dXn, dKeys: ws.dKeys } : null },
+        ws.tape!.available);
+      if (cache) tape.saveRow(0, cache.tape!);
+    }
     linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
     blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, tape ?? keys);
     this.selfBlocks.forEach((p, l) => {
@@ -312,7 +317,9 @@ export class PerceiverAR {
     prepareKeys(ctx, this.cross, keyActs);
     pushCross(cache, keyActs.kv, position, C);
     linearForward(k, linearOf(this.params, 'latents.proj'), 1, embed, ws.stream[0]!);
-    blockForward(ctx, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, cache.cross);
+    // With a prefix tape, the tape read at the last prime or reset is attended next to the inputs.
+    const keys = cache.tape && cache.tape.count > 0 ? new TapeNextToCache(cache.cross, cache.tape) : cache.cross;
+    blockForward(ctx, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
     this.selfBlocks.forEach((p, l) => {
       blockForward(this.context(ws, layout, false, 0, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null, cache.layers[l]!);
       cache.layers[l]!.count += 1;

@@ -4,6 +4,7 @@ import { countingAllocator, type Allocator, type AllocationPlan } from '../../en
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { BlockActs, BlockGrads, KeyActs } from './blocks.js';
 import type { ModelConfig } from './config.js';
+import { allocateTapeBuffers, type TapeBuffers } from './prefix-tape.js';
 import { allocateStreamBuffers, type StreamBuffers } from './streamed-keys.js';
 
 export interface Workspace {
@@ -27,6 +28,8 @@ export interface Workspace {
   readonly grads: BlockGrads;
   readonly dStream: F32; readonly dLogits: F32; readonly dLatentIn: F32;
   readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32; readonly dEmbed: F32;
+  /** The prefix tape's buffers (config.tapeLength > 0; the tape needs held keys, so none when streaming). */
+  readonly tape: TapeBuffers | null;
 }
 
 /** The engine memory a workspace would take, computed by the allocation code itself. */
@@ -75,5 +78,6 @@ export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, 
     },
     dStream: g(R * C, 'dstream'), dLogits: g(R * V, 'dlogits'), dLatentIn: g(R * Ci, 'dlatent in'),
     dKv: g(Rin * 2 * C, 'dkv'), dXn: g(Rin * Ci, 'dxn'), dKeys: g(Rin * Ci, 'dkeys'), dEmbed: g((Rin + 1) * Ci, 'dembed'),
+    tape: c.tapeLength > 0 && keyChunk === 0 ? allocateTapeBuffers(engine, c, B, M, N, withGrads) : null,
   };
 }
