@@ -19,8 +19,8 @@ export { mirroredSource, streamSource, type DataSource } from './data/source.js'
 export { TRAIN_DEFAULTS, DATA_DEFAULTS, validateTrainConfig, validateDataConfig, type TrainConfig, type DataConfig } from './train/config.js';
 export { Trainer, type TrainableModel, type TrainerState, type StepLog, type EvalLog } from './train/trainer.js';
 export { evaluateStream, evaluateXLStream, type EvalOptions, type EvalResult } from './train/evaluate.js';
-export { CheckpointError, type AnyModel, type Architecture } from './train/checkpoint.js';
-export { saveCheckpoint, loadCheckpoint, loadAnyCheckpoint, readCheckpointInfo, initialiseFromCheckpoint } from './platform/node/checkpoint.js';
+export { CheckpointError, type AnyModel, type Architecture, type CheckpointModel } from './train/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, loadAnyCheckpoint, loadClassifierCheckpoint, readCheckpointInfo, initialiseFromCheckpoint } from './platform/node/checkpoint.js';
 export { SequenceClassifier, type ClassifierBatch, type ClassifierResult } from './models/adatape/model.js';
 export { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig, type ClassifierKind } from './models/adatape/config.js';
 export { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace, type PonderTerm } from './models/adatape/reader.js';

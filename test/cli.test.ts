@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { decodeSafetensors } from '../src/train/safetensors.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-cli-'));
@@ -134,6 +135,35 @@ describe('perceiver-ar CLI', () => {
     failsClearly(cli('train', '--task=parity', '--model=adatape', '--bogus=1'), /unknown option --bogus for a classifier run/);
     failsClearly(cli('train', '--task=parity', '--model=adatape', '--readLayer=9'), /readLayer \(9\) must be < numLayers/);
     failsClearly(cli('train', '--task=copy', '--model=adatape'), /--task=copy is not available/);
+  });
+
+  it('classifier checkpoints: a resumed parity run ends exactly where an uninterrupted one does; eval, info; generate refuses it', () => {
+    const run = ['train', '--task=parity', '--model=adatape', '--length=6', '--width=16', '--numHeads=2', '--numLayers=1', '--batchSize=8',
+      '--evalEvery=0', '--evalBatches=2', '--json'];
+    const whole = join(dir, 'parity-whole.safetensors'), part = join(dir, 'parity-part.safetensors');
+    const a = cli(...run, '--steps=6', `--checkpoint=${whole}`);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(cli(...run, '--steps=3', `--checkpoint=${part}`).code, 0);
+    const b = cli('train', `--resume=${part}`, '--steps=6', `--checkpoint=${part}`, '--json');
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /resuming .* at step 3 of 6/);
+    const ma = JSON.parse(a.stdout.trim().split('\n').pop()!), mb = JSON.parse(b.stdout.trim().split('\n').pop()!);
+    assert.equal(mb.stepsThisRun, 3);
+    assert.equal(mb.crossEntropy, ma.crossEntropy);
+    const ta = decodeSafetensors(readFileSync(whole), 'a').tensors, tb = decodeSafetensors(readFileSync(part), 'b').tensors;
+    assert.ok(ta.size > 10 && [...ta.keys()].some((k) => k.startsWith('optimizer.')));
+    for (const [name, t] of ta) assert.deepEqual(tb.get(name)!.data, t.data, name);
+    const ev = cli('eval', `--checkpoint=${whole}`, '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    const me = JSON.parse(ev.stdout.trim().split('\n').pop()!);
+    assert.equal(me.accuracy, ma.accuracy, 'eval uses the run\'s test set');
+    assert.equal(me.examples, 16);
+    const info = cli('info', `--checkpoint=${whole}`);
+    assert.equal(info.code, 0, info.stderr);
+    assert.match(info.stdout, /architecture\s+sequence-classifier/);
+    failsClearly(cli('generate', `--checkpoint=${whole}`), /holds a sequence-classifier model; this needs a Perceiver AR checkpoint/);
+    failsClearly(cli('train', `--resume=${whole}`, '--width=32'), /--width changes the model/);
+    failsClearly(cli('eval', `--checkpoint=${whole}`, '--mode=exact'), /unknown option --mode for a classifier eval/);
   });
 
   it('a failed checkpoint write leaves nothing behind', () => {

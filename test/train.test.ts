@@ -9,7 +9,7 @@ import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/con
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/platform/node/checkpoint.js';
 import { TRAIN_DEFAULTS, DATA_DEFAULTS, type TrainConfig } from '../src/train/config.js';
-import { encodeSafetensors } from '../src/train/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/train/safetensors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { Trainer } from '../src/train/trainer.js';
 import { mirroredBatch } from '../src/data/batches.js';
@@ -96,6 +96,17 @@ describe('length curriculum support', () => {
     assert.deepEqual(Array.from(b.params.values), Array.from(a.params.values));
     assert.ok(b.params.m.every((x) => x === 0), 'optimizer state is not taken');
     assert.throws(() => initialise(new PerceiverAR(engine, { ...MIRRORED_SMALL, numLayers: 0 }, 1)), /have no parameter in the new model/);
+  });
+});
+
+describe('safetensors', () => {
+  it('decodes a Node Buffer (whose slice() is a view) to the tensors that were encoded', () => {
+    const data = Float32Array.from({ length: 37 }, (_, i) => i * 0.5 - 3);
+    const bytes = encodeSafetensors(new Map([['a', { dtype: 'F32', shape: [37], data }], ['b', { dtype: 'F32', shape: [2], data: Float32Array.of(7, 8) }]]), {});
+    const pooled = Buffer.concat([Buffer.alloc(13), Buffer.from(bytes)]).subarray(13);
+    const t = decodeSafetensors(pooled, 'buffer').tensors;
+    assert.deepEqual(Array.from(t.get('a')!.data), Array.from(data));
+    assert.deepEqual(Array.from(t.get('b')!.data), [7, 8]);
   });
 });
 

@@ -11,6 +11,9 @@ import { generate } from '../sample/generate.js';
 import { evaluateStream, evaluateXLStream } from '../train/evaluate.js';
 import { Trainer } from '../train/trainer.js';
 import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
+import { classifierParamSpecs } from '../models/adatape/params.js';
+import type { ClassifierConfig } from '../models/adatape/config.js';
+import { evalClassifierCommand } from './train-classifier.js';
 import { applyOverrides, take, takeFlag, takeNumber, UsageError, type Args } from './args.js';
 import { createProgress } from './progress.js';
 
@@ -80,6 +83,7 @@ export const EVAL_KEYS = ['checkpoint', 'mode', 'stride', 'numLatents', 'batchSi
 
 export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval');
+  if (readCheckpointInfo(path).architecture === 'sequence-classifier') return evalClassifierCommand(engine, args, path);
   const { info, model } = loadAnyCheckpoint(path, engine);
   const c = model.config;
   // Perceiver AR: strided or exact windows with a latent count. Transformer-XL scores every
@@ -128,7 +132,11 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
 
 export const INFO_KEYS = ['preset', 'checkpoint', 'json', 'threads', 'backend', 'simd'] as const;
 
-export function describeModel(c: ModelConfig | XLConfig): Metrics {
+export function describeModel(c: ModelConfig | XLConfig | ClassifierConfig): Metrics {
+  if ('sequenceLength' in c) {
+    const parameters = classifierParamSpecs(c).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    return { architecture: 'sequence-classifier', parameters, flopsPerToken: null, config: JSON.stringify(c) };
+  }
   const xl = 'segmentLength' in c;
   return {
     architecture: xl ? 'transformer-xl' : 'perceiver-ar', parameters: xl ? xlParameterCount(c) : parameterCount(c),
@@ -139,7 +147,7 @@ export function describeModel(c: ModelConfig | XLConfig): Metrics {
 export function infoCommand(engine: Engine, args: Args): Metrics {
   const presetName = take(args, 'preset'), checkpoint = take(args, 'checkpoint');
   const json = takeFlag(args, 'json');
-  let model: ModelConfig | XLConfig | null = null, source = '';
+  let model: ModelConfig | XLConfig | ClassifierConfig | null = null, source = '';
   if (checkpoint) { model = readCheckpointInfo(checkpoint).model; source = checkpoint; }
   else if (presetName) {
     // info describes the architecture only, so data settings (e.g. a missing dataPath) do not matter here.
@@ -161,7 +169,7 @@ export function infoCommand(engine: Engine, args: Args): Metrics {
       const d = describeModel(model);
       console.log(`  ${'architecture'.padEnd(24)} ${String(d.architecture)}`);
       console.log(`  ${'parameters'.padEnd(24)} ${Number(d.parameters).toLocaleString('en-US')}`);
-      console.log(`  ${'training FLOPs/token'.padEnd(24)} ${(Number(d.flopsPerToken) / 1e6).toFixed(1)} M`);
+      if (d.flopsPerToken !== null) console.log(`  ${'training FLOPs/token'.padEnd(24)} ${(Number(d.flopsPerToken) / 1e6).toFixed(1)} M`);
     }
   }
   return out;

@@ -8,9 +8,9 @@ import { trainCommand, TRAIN_CLI_KEYS } from './train.js';
 
 const USAGE = `usage: perceiver-ar <command> [--key=value …]
   train     --preset=NAME (mirrored-32-small by default) [--checkpoint=OUT] [--resume=CKPT | --initFrom=CKPT] [--sample] [any config key]
-  train     --task=parity --model=adatape|no-tape|transformer|universal [--length=32 --seed --steps --ponderWeight …] (docs/adatape.md)
+  train     --task=parity --model=adatape|no-tape|transformer|universal [--length=32 --seed --steps --ponderWeight …] [--checkpoint=OUT] [--resume=CKPT] (docs/adatape.md)
   generate  --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens --temperature --topK --topP --seed --numLatents --uncached]
-  eval      --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --dataPath --maxTargets]
+  eval      --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --dataPath --maxTargets]  (a parity classifier: its test set)
   info      [--preset=NAME | --checkpoint=CKPT]
   common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --json --quiet
 Details: README.md and docs/perceiver-ar.md.`;

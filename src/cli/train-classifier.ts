@@ -1,14 +1,16 @@
 // `perceiver-ar train --task=parity --model=adatape|no-tape|transformer|universal …`: trains a
 // sequence classifier on the parity task with progress, periodic test evaluation and the tape
-// diagnostics (mean and variance of the tape length) in the logs.
+// diagnostics (mean and variance of the tape length) in the logs; checkpoints (--checkpoint),
+// resuming (--resume) and `perceiver-ar eval` of a classifier checkpoint on the same test set.
 import type { Engine } from '../engine.js';
 import { parityBatch, PARITY_SYMBOLS } from '../data/parity.js';
 import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../models/adatape/config.js';
 import { SequenceClassifier } from '../models/adatape/model.js';
+import { loadClassifierCheckpoint, readCheckpointInfo, saveCheckpoint } from '../platform/node/checkpoint.js';
 import { Rng } from '../tensor/rng.js';
 import { ClassifierTrainer, type ClassifierEval, type TapeStats } from '../train/classifier-trainer.js';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
-import { coerce, take, takeFlag, type Args, UsageError } from './args.js';
+import { coerce, take, takeFlag, takeNumber, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 
 /** Parity defaults (spec adatape §6): C 64, 4 heads, 4 layers, batch 128, AdamW lr 1e-3, 2,000 steps. */
@@ -19,25 +21,43 @@ export const PARITY_TRAIN_DEFAULTS: TrainConfig = Object.freeze({
 
 const TEST_SEED = 0x7e57;
 
+/** The fixed parity test set for length L: evalBatches batches of batchSize examples (the same in training and eval). */
+function paritySet(L: number, batchSize: number, batches: number) {
+  const rng = new Rng(TEST_SEED + L);
+  return Array.from({ length: batches }, () => parityBatch(rng, batchSize, L));
+}
+
+/** Whether --resume names a classifier checkpoint (then `train` continues a parity run). */
+export function resumesClassifier(args: Args): boolean {
+  const path = args.get('resume');
+  return path !== undefined && readCheckpointInfo(path).architecture === 'sequence-classifier';
+}
+
 const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
 
 export function trainClassifierCommand(engine: Engine, args: Args): { metrics: Record<string, number | string | null> } {
   const task = take(args, 'task') ?? 'parity';
   if (task !== 'parity') throw new UsageError(`--task=${task} is not available: the classifiers train on --task=parity`);
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
+  const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume');
   const length = take(args, 'length');
   if (length !== undefined) {
     if (args.has('sequenceLength')) throw new UsageError('give --length or --sequenceLength, not both');
     args.set('sequenceLength', length);
   }
-  const model: Record<string, unknown> = { ...CLASSIFIER_DEFAULTS, symbols: PARITY_SYMBOLS, numClasses: 2 };
-  const train: Record<string, unknown> = { ...PARITY_TRAIN_DEFAULTS };
+  const loaded = resumePath ? loadClassifierCheckpoint(resumePath, engine) : null;
+  if (loaded && (!loaded.info.train || !loaded.info.state || !loaded.info.hasOptimizer)) {
+    throw new UsageError(`checkpoint ${resumePath} has no training state to resume (it was not written by train --checkpoint)`);
+  }
+  const model: Record<string, unknown> = loaded ? { ...loaded.model.config } : { ...CLASSIFIER_DEFAULTS, symbols: PARITY_SYMBOLS, numClasses: 2 };
+  const train: Record<string, unknown> = { ...(loaded?.info.train ?? PARITY_TRAIN_DEFAULTS) };
   for (const [key, raw] of args) {
+    if (loaded && key in model) throw new UsageError(`--${key} changes the model; a resumed run keeps the checkpoint's model config`);
     if (key in model) model[key] = coerce(model, key, raw);
     else if (key in train) train[key] = coerce(train, key, raw);
     else {
       throw new UsageError(`unknown option --${key} for a classifier run; model keys: ${Object.keys(CLASSIFIER_DEFAULTS).join(', ')}; ` +
-        `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --json, --quiet`);
+        `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --checkpoint, --resume, --json, --quiet`);
     }
   }
   let mc: ClassifierConfig, tc: TrainConfig;
@@ -47,19 +67,27 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  const classifier = new SequenceClassifier(engine, mc, tc.seed);
+  if (loaded && (tc.batchSize !== loaded.info.train!.batchSize || tc.evalBatches !== loaded.info.train!.evalBatches)) {
+    throw new UsageError('a resumed run keeps its batchSize and evalBatches (they fix the batches and the test set)');
+  }
+  const classifier = loaded?.model ?? new SequenceClassifier(engine, mc, tc.seed);
   const L = mc.sequenceLength;
-  const testRng = new Rng(TEST_SEED + L);
-  const testSet = Array.from({ length: tc.evalBatches }, () => parityBatch(testRng, tc.batchSize, L));
-  const trainer = new ClassifierTrainer(engine, classifier, tc, (rng, B) => parityBatch(rng, B, L), testSet);
+  const trainer = new ClassifierTrainer(engine, classifier, tc, (rng, B) => parityBatch(rng, B, L), paritySet(L, tc.batchSize, tc.evalBatches),
+    loaded?.info.state ?? undefined);
   const progress = createProgress(tc.steps, 'train', { tty: process.stderr.isTTY === true && !json, quiet, every: Math.max(1, tc.evalEvery || 50),
     deadlineSeconds: tc.timeBudgetSeconds });
+  if (loaded) progress.log(`resuming ${resumePath} at step ${trainer.step} of ${tc.steps}`);
   progress.log(`parity, length ${L}: ${mc.model}, ${(classifier.params.count / 1e3).toFixed(1)}k parameters, C ${mc.width}, ${mc.numHeads} heads, ` +
     `${mc.model === 'universal' ? `1 shared block × ≤ ${mc.maxSteps} steps (ACT)` : `${mc.numLayers} blocks`}` +
     `${mc.model === 'adatape' ? `, tape T ${mc.maxTape}, τ ${mc.threshold}, λ ${mc.ponderWeight}, ${mc.bank} bank, read before block ${mc.readLayer}` : ''}; ` +
     `batch ${tc.batchSize}, ${tc.steps} steps, lr ${tc.learningRate}; test set ${tc.evalBatches * tc.batchSize} examples; ` +
     `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);
-  const started = performance.now();
+  const save = (): void => {
+    if (!checkpointPath) return;
+    saveCheckpoint(checkpointPath, classifier, { train: tc, state: trainer.state(), optimizer: true });
+    progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);
+  };
+  const started = performance.now(), runStart = trainer.step;
   let last: ClassifierEval | null = null, best = 0, stopReason = 'steps';
   while (trainer.step < tc.steps) {
     const s = trainer.trainStep();
@@ -78,18 +106,48 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
         fmtTape(last.tape));
       if (tc.targetAccuracy > 0 && last.accuracy >= tc.targetAccuracy) { stopReason = 'target accuracy'; break; }
     }
+    if (tc.checkpointEvery > 0 && trainer.step % tc.checkpointEvery === 0) save();
     if (tc.timeBudgetSeconds > 0 && elapsed >= tc.timeBudgetSeconds) { stopReason = 'time budget'; break; }
   }
   progress.finish();
   if (!last || last.step !== trainer.step) { last = trainer.evaluate(); best = Math.max(best, last.accuracy); }
+  save();
   const seconds = (performance.now() - started) / 1000;
   progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}: test accuracy ${(100 * last.accuracy).toFixed(2)}%` +
     fmtTape(last.tape));
   return {
     metrics: {
-      task, model: mc.model, sequenceLength: L, seed: tc.seed, ponderWeight: mc.ponderWeight, steps: trainer.step, stopReason, seconds,
+      task, model: mc.model, sequenceLength: L, seed: tc.seed, ponderWeight: mc.ponderWeight, steps: trainer.step,
+      stepsThisRun: trainer.step - runStart, stopReason, seconds, checkpoint: checkpointPath ?? null,
       accuracy: last.accuracy, bestAccuracy: best, crossEntropy: last.crossEntropy, testExamples: last.examples,
       tapeMean: last.tape.mean, tapeVariance: last.tape.variance,
     },
   };
+}
+
+export const CLASSIFIER_EVAL_KEYS = ['checkpoint', 'evalBatches', 'batchSize', 'json', 'quiet', 'threads', 'backend', 'simd'] as const;
+
+/**
+ * `perceiver-ar eval --checkpoint=PARITY.safetensors`: test accuracy, cross-entropy and tape length
+ * on the parity test set of the checkpoint's length (by default the one its training evaluated on).
+ */
+export function evalClassifierCommand(engine: Engine, args: Args, path: string): Record<string, number | string | null> {
+  const { info, model } = loadClassifierCheckpoint(path, engine);
+  const isInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
+  const batchSize = takeNumber(args, 'batchSize', isInt, 'an integer ≥ 1') ?? info.train?.batchSize ?? PARITY_TRAIN_DEFAULTS.batchSize;
+  const batches = takeNumber(args, 'evalBatches', isInt, 'an integer ≥ 1') ?? info.train?.evalBatches ?? PARITY_TRAIN_DEFAULTS.evalBatches;
+  const json = takeFlag(args, 'json');
+  takeFlag(args, 'quiet');
+  const [extra] = args.keys();
+  if (extra !== undefined) throw new UsageError(`unknown option --${extra} for a classifier eval; allowed: ${CLASSIFIER_EVAL_KEYS.map((k) => `--${k}`).join(' ')}`);
+  const L = model.config.sequenceLength, started = performance.now();
+  const r = new ClassifierTrainer(engine, model, info.train ?? PARITY_TRAIN_DEFAULTS, (rng, B) => parityBatch(rng, B, L), paritySet(L, batchSize, batches),
+    info.state ?? undefined).evaluate();
+  const seconds = (performance.now() - started) / 1000;
+  if (!json) {
+    console.log(`${path}: ${model.config.model} at parity length ${L}, step ${r.step}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ` +
+      `${r.examples} examples, cross-entropy ${r.crossEntropy.toFixed(4)}${fmtTape(r.tape)} (${seconds.toFixed(1)} s)`);
+  }
+  return { model: model.config.model, sequenceLength: L, step: r.step, accuracy: r.accuracy, crossEntropy: r.crossEntropy, examples: r.examples,
+    tapeMean: r.tape.mean, tapeVariance: r.tape.variance, seconds };
 }

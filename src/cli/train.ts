@@ -14,14 +14,14 @@ import { Trainer, type EvalLog } from '../train/trainer.js';
 import { applyOverrides, take, takeFlag, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 import { showMirroredSample } from './sample.js';
-import { trainClassifierCommand } from './train-classifier.js';
+import { resumesClassifier, trainClassifierCommand } from './train-classifier.js';
 
 export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd'] as const;
 
 export interface TrainOutcome { readonly metrics: Record<string, number | string | null> }
 
 export async function trainCommand(engine: Engine, args: Args): Promise<TrainOutcome> {
-  if (args.has('task') || args.has('model')) return trainClassifierCommand(engine, args);
+  if (args.has('task') || args.has('model') || resumesClassifier(args)) return trainClassifierCommand(engine, args);
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
   const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume'), initPath = take(args, 'initFrom');
   if (resumePath && initPath) throw new UsageError('--resume continues a run with its own weights; --initFrom starts a new run from a checkpoint\'s weights: give one');

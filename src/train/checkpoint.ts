@@ -2,6 +2,8 @@
 // the format name and version, model config, training and data configs and trainer state as
 // JSON strings in the header's metadata. A model can be rebuilt from the file alone.
 import type { Engine } from '../engine.js';
+import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../models/adatape/config.js';
+import { SequenceClassifier } from '../models/adatape/model.js';
 import { MODEL_DEFAULTS, validateModelConfig, type ModelConfig } from '../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { validateXLConfig, type XLConfig } from '../models/transformer-xl/config.js';
@@ -16,19 +18,26 @@ export const CHECKPOINT_VERSION = 1;
 export class CheckpointError extends Error {}
 
 /** Checkpoints name their architecture in the header (absent in older files: Perceiver AR). */
-export type Architecture = 'perceiver-ar' | 'transformer-xl';
+export type Architecture = 'perceiver-ar' | 'transformer-xl' | 'sequence-classifier';
+/** The autoregressive sequence models (the sequence trainer's models). */
 export type AnyModel = PerceiverAR | TransformerXL;
+/** Everything a checkpoint can hold: the sequence models and the sequence classifiers (AdaTape and its baselines). */
+export type CheckpointModel = AnyModel | SequenceClassifier;
+
+export function architectureOf(model: CheckpointModel): Architecture {
+  return model instanceof TransformerXL ? 'transformer-xl' : model instanceof SequenceClassifier ? 'sequence-classifier' : 'perceiver-ar';
+}
 
 export interface CheckpointInfo {
   readonly architecture: Architecture;
-  readonly model: ModelConfig | XLConfig;
+  readonly model: ModelConfig | XLConfig | ClassifierConfig;
   readonly train: TrainConfig | null;
   readonly data: DataConfig | null;
   readonly state: TrainerState | null;
   readonly hasOptimizer: boolean;
 }
 
-export function encodeCheckpoint(model: AnyModel, extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): Uint8Array {
+export function encodeCheckpoint(model: CheckpointModel, extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): Uint8Array {
   const tensors = new Map<string, Tensor>();
   const s = model.params;
   for (const p of s.list) tensors.set(p.spec.name, { dtype: 'F32', shape: p.spec.shape, data: p.value });
@@ -40,7 +49,7 @@ export function encodeCheckpoint(model: AnyModel, extra: { train?: TrainConfig; 
   }
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_VERSION), model: JSON.stringify(model.config),
-    architecture: model instanceof TransformerXL ? 'transformer-xl' : 'perceiver-ar',
+    architecture: architectureOf(model),
   };
   if (extra.train) metadata.train = JSON.stringify(extra.train);
   if (extra.data) metadata.data = JSON.stringify(extra.data);
@@ -64,7 +73,7 @@ function parseJson<T>(text: string | undefined, what: string, path: string): T |
  * differ, which is how length curricula warm-start each length from the previous one).
  */
 export function decodeCheckpoint(bytes: Uint8Array, path: string): {
-  info: CheckpointInfo; build: (engine: Engine) => AnyModel; initialise: (target: AnyModel) => void;
+  info: CheckpointInfo; build: (engine: Engine) => CheckpointModel; initialise: (target: CheckpointModel) => void;
 } {
   let decoded;
   try {
@@ -81,14 +90,17 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
     throw new CheckpointError(`checkpoint ${path}: format version ${md.formatVersion} is not supported by this version of perceiver-ar (it reads version ${CHECKPOINT_VERSION})`);
   }
   const architecture = (md.architecture ?? 'perceiver-ar') as Architecture;
-  if (architecture !== 'perceiver-ar' && architecture !== 'transformer-xl') {
-    throw new CheckpointError(`checkpoint ${path}: unknown architecture '${String(architecture)}' in its header (this version reads perceiver-ar and transformer-xl)`);
+  if (architecture !== 'perceiver-ar' && architecture !== 'transformer-xl' && architecture !== 'sequence-classifier') {
+    throw new CheckpointError(`checkpoint ${path}: unknown architecture '${String(architecture)}' in its header ` +
+      '(this version reads perceiver-ar, transformer-xl and sequence-classifier)');
   }
-  let model: ModelConfig | XLConfig, train: TrainConfig | null, data: DataConfig | null;
+  let model: ModelConfig | XLConfig | ClassifierConfig, train: TrainConfig | null, data: DataConfig | null;
   try {
     const raw = parseJson<ModelConfig>(md.model, 'model config', path) ?? (() => { throw new CheckpointError(`checkpoint ${path}: no model config in its header`); })();
     // Keys added after a file was written (e.g. the tape) take their defaults, which keep the old behaviour.
-    model = architecture === 'transformer-xl' ? validateXLConfig(raw as unknown as XLConfig) : validateModelConfig({ ...MODEL_DEFAULTS, ...raw });
+    model = architecture === 'transformer-xl' ? validateXLConfig(raw as unknown as XLConfig)
+      : architecture === 'sequence-classifier' ? validateClassifierConfig({ ...CLASSIFIER_DEFAULTS, ...(raw as unknown as ClassifierConfig) })
+        : validateModelConfig({ ...MODEL_DEFAULTS, ...raw });
     const t = parseJson<TrainConfig>(md.train, 'training config', path);
     train = t ? validateTrainConfig(t) : null;
     const d = parseJson<DataConfig>(md.data, 'data config', path);
@@ -101,7 +113,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
   const hasOptimizer = [...tensors.keys()].some((k) => k.startsWith('optimizer.'));
   const info: CheckpointInfo = { architecture, model, train, data, state, hasOptimizer };
   /** Copies the checkpoint's tensors into a model's parameters (and AdamW moments when asked). */
-  const fill = (m: AnyModel, optimizer: boolean, needs: string): void => {
+  const fill = (m: CheckpointModel, optimizer: boolean, needs: string): void => {
     const s = m.params;
     for (const p of s.list) {
       const load = (name: string, into: Float32Array): void => {
@@ -119,13 +131,14 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
       }
     }
   };
-  const build = (engine: Engine): AnyModel => {
-    const m = architecture === 'transformer-xl' ? new TransformerXL(engine, model as XLConfig) : new PerceiverAR(engine, model as ModelConfig);
+  const build = (engine: Engine): CheckpointModel => {
+    const m = architecture === 'transformer-xl' ? new TransformerXL(engine, model as XLConfig)
+      : architecture === 'sequence-classifier' ? new SequenceClassifier(engine, model as ClassifierConfig) : new PerceiverAR(engine, model as ModelConfig);
     fill(m, hasOptimizer, 'the config');
     return m;
   };
-  const initialise = (target: AnyModel): void => {
-    const targetArchitecture: Architecture = target instanceof TransformerXL ? 'transformer-xl' : 'perceiver-ar';
+  const initialise = (target: CheckpointModel): void => {
+    const targetArchitecture = architectureOf(target);
     if (targetArchitecture !== architecture) {
       throw new CheckpointError(`checkpoint ${path} holds a ${architecture} model; its weights cannot initialise a ${targetArchitecture} model`);
     }

@@ -5,6 +5,7 @@ import type { Engine } from '../engine.js';
 import type { ClassifierBatch, SequenceClassifier } from '../models/adatape/model.js';
 import { Rng } from '../tensor/rng.js';
 import type { TrainConfig } from './config.js';
+import type { TrainerState } from './trainer.js';
 import { AdamW } from './optimizer.js';
 import { learningRateAt } from './schedule.js';
 
@@ -46,22 +47,37 @@ export class ClassifierTrainer {
   private readonly optimizer: AdamW;
   private readonly dataRng: Rng;
   private readonly modelRng: Rng;
-  private stepsDone = 0;
+  private stepsDone: number;
+  private examples: number;
+  private elapsed: number;
 
-  /** makeBatch(rng, B): fresh training examples; testSet: the fixed evaluation batches. */
+  /**
+   * makeBatch(rng, B): fresh training examples; testSet: the fixed evaluation batches; state: a
+   * checkpoint's trainer state to resume from (with the model's AdamW moments loaded, the run
+   * continues exactly as if it had not stopped).
+   */
   constructor(engine: Engine, readonly model: SequenceClassifier, readonly config: TrainConfig,
-    private readonly makeBatch: (rng: Rng, batchSize: number) => ClassifierBatch, private readonly testSet: readonly ClassifierBatch[]) {
+    private readonly makeBatch: (rng: Rng, batchSize: number) => ClassifierBatch, private readonly testSet: readonly ClassifierBatch[],
+    state?: TrainerState) {
     this.optimizer = new AdamW(engine.kernels, model.params, {
       beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm,
     });
-    this.dataRng = new Rng(config.seed * 7919 + 1);
-    this.modelRng = new Rng(config.seed * 104729 + 2);
+    this.dataRng = new Rng(0).setState(state?.dataRng ?? new Rng(config.seed * 7919 + 1).getState());
+    this.modelRng = new Rng(0).setState(state?.modelRng ?? new Rng(config.seed * 104729 + 2).getState());
+    this.stepsDone = state?.step ?? 0;
+    this.examples = state?.tokens ?? 0;
+    this.elapsed = state?.elapsedSeconds ?? 0;
   }
 
   get step(): number { return this.stepsDone; }
 
+  /** For checkpoints (TrainerState's `tokens` counts training examples here). */
+  state(): TrainerState {
+    return { step: this.stepsDone, modelRng: this.modelRng.getState(), dataRng: this.dataRng.getState(), tokens: this.examples, elapsedSeconds: this.elapsed };
+  }
+
   trainStep(): ClassifierStepLog {
-    const c = this.config, m = this.model;
+    const c = this.config, m = this.model, started = performance.now();
     m.params.zeroGrads();
     let loss = 0, ce = 0, correct = 0, examples = 0;
     const lengths: Float64Array[] = [];
@@ -76,6 +92,8 @@ export class ClassifierTrainer {
     const t = this.stepsDone + 1, lr = learningRateAt(c, t);
     const s = this.optimizer.step(lr, t, 1 / c.gradAccumulation);
     this.stepsDone = t;
+    this.examples += examples;
+    this.elapsed += (performance.now() - started) / 1000;
     return { step: t, loss, crossEntropy: ce, accuracy: correct / examples, tape: tapeStats(lengths), lr, gradNorm: s.gradNorm, applied: s.applied };
   }
 

@@ -81,7 +81,8 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
     if (end - begin !== count * 4) fail(`tensor '${name}': ${end - begin} bytes for shape [${shape}] of ${t.dtype} (expected ${count * 4})`);
     if (end > dataLength) fail(`truncated tensor data: '${name}' ends at byte ${end} but only ${dataLength} data bytes are present`);
     ranges.push([begin, end, name]);
-    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    // A fresh copy: for a Node Buffer, slice() would be a view into the whole file.
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
     const data = t.dtype === 'F32' ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count);
     tensors.set(name, { dtype: t.dtype, shape: shape as number[], data });
   }

@@ -1,20 +1,33 @@
 // Saving and loading checkpoint files (atomic writes; clear errors for missing or broken files).
 import type { Engine } from '../../engine.js';
+import { SequenceClassifier } from '../../models/adatape/model.js';
 import { PerceiverAR } from '../../models/perceiver-ar/model.js';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type AnyModel, type CheckpointInfo } from '../../train/checkpoint.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type AnyModel, type CheckpointInfo, type CheckpointModel } from '../../train/checkpoint.js';
 import type { DataConfig, TrainConfig } from '../../train/config.js';
 import type { TrainerState } from '../../train/trainer.js';
 import { readFileChecked, writeFileAtomic } from './files.js';
 
-export function saveCheckpoint(path: string, model: AnyModel,
+export function saveCheckpoint(path: string, model: CheckpointModel,
   extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): void {
   writeFileAtomic(path, encodeCheckpoint(model, extra));
 }
 
-/** Loads a checkpoint of either architecture (Perceiver AR or Transformer-XL). */
+/** Loads a sequence model's checkpoint (Perceiver AR or Transformer-XL); a classifier's is refused with a message. */
 export function loadAnyCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: AnyModel } {
   const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
-  return { info, model: build(engine) };
+  if (info.architecture === 'sequence-classifier') {
+    throw new CheckpointError(`checkpoint ${path} holds a sequence classifier (written by train --task=parity); this needs a sequence model's checkpoint`);
+  }
+  return { info, model: build(engine) as AnyModel };
+}
+
+/** Loads a sequence classifier's checkpoint (AdaTape or a baseline, written by train --task=parity --checkpoint=…). */
+export function loadClassifierCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: SequenceClassifier } {
+  const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  if (info.architecture !== 'sequence-classifier') {
+    throw new CheckpointError(`checkpoint ${path} holds a ${info.architecture} model; this needs a sequence classifier's checkpoint (train --task=parity)`);
+  }
+  return { info, model: build(engine) as SequenceClassifier };
 }
 
 /** Loads a Perceiver AR checkpoint (a Transformer-XL one is refused with a message saying so). */
@@ -32,7 +45,7 @@ export function loadCheckpoint(path: string, engine: Engine): { info: Checkpoint
  * Copies a checkpoint's weights into a freshly built model (warm start): parameter names and shapes
  * must match; the optimizer state and training step are not taken. Returns the checkpoint's info.
  */
-export function initialiseFromCheckpoint(path: string, model: AnyModel): CheckpointInfo {
+export function initialiseFromCheckpoint(path: string, model: CheckpointModel): CheckpointInfo {
   const { info, initialise } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
   initialise(model);
   return info;
