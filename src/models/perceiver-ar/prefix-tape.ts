@@ -26,9 +26,9 @@ import { linearOf, normOf, type BlockParams } from './params.js';
 export interface HeldInputs {
   /** The bank: input embeddings [B·M, Ci] (with absolute positions when the model uses them). */
   readonly embed: F32;
-  /** The cross-attend's keys/values over the inputs (prepared keys, or a decoding cache's ring). */
+  /** The cross-attend's prepared keys/values over the inputs. */
   readonly keys: AttendKeys;
-  /** Training: the prepared keys' activations and gradient scratch; null when only decoding. */
+  /** Training: the prepared keys' activations and gradient scratch; null for a forward without training. */
   readonly grads: { readonly keys: KeyActs; readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32 } | null;
 }
 
