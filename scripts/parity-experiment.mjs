@@ -5,7 +5,7 @@
 // own process; results accumulate in docs/adatape.json (resumable: finished runs are skipped) and
 // docs/adatape.md is rewritten from them after every run.
 //   node scripts/parity-experiment.mjs [--steps=16:2000,32:8000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…]
-//     [--sweep=true|false] [--report]
+//     [--sweep=true|false] [--lambdas=0,0.01,0.1] [--report]
 // Several instances may run at once on disjoint --only/--seeds sets: each re-reads the JSON before adding its run.
 // (--report: rewrite docs/adatape.md from the JSON without running anything)
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions } from './options.mjs';
 
-const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'seeds', 'lengths', 'only', 'report', 'sweep']);
+const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'seeds', 'lengths', 'only', 'report', 'sweep', 'lambdas']);
+// The λ sweep (AdaTape, length 32, seed 0); 0.01 is the main table's λ.
+const lambdas = (opts.lambdas ?? '0,0.01,0.1').split(',').map(Number);
 const stepsAt = new Map((opts.steps ?? '16:2000,32:8000').split(',').map((kv) => kv.split(':').map(Number)));
 const stepsFor = (L) => stepsAt.get(L) ?? [...stepsAt.values()].pop();
 const threads = opts.threads ?? '1';
@@ -25,7 +27,7 @@ const results = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')
 
 const runs = [];
 for (const model of models) for (const L of lengths) for (const seed of seeds) runs.push({ model, L, seed, lambda: 0.01 });
-if (opts.sweep !== 'false' && models.includes('adatape') && lengths.includes(32)) for (const lambda of [0, 0.1]) runs.push({ model: 'adatape', L: 32, seed: 0, lambda });
+if (opts.sweep !== 'false' && models.includes('adatape') && lengths.includes(32)) for (const lambda of lambdas.filter((x) => x !== 0.01)) runs.push({ model: 'adatape', L: 32, seed: 0, lambda });
 // Breadth first: every model at seed 0 (length 32 first) and the λ sweep, then the other seeds.
 const order = (r) => (r.lambda !== 0.01 ? 0.5 : seeds.indexOf(r.seed)) * 1e4 + (r.L === 32 ? 0 : 1e3) + models.indexOf(r.model);
 runs.sort((a, b) => order(a) - order(b));
@@ -83,7 +85,8 @@ function report(all) {
     });
     rows.push(`| ${names[model]} | ${cells[0].text} | ${cells[0].tape} | ${cells[1].text} | ${cells[1].tape} |`);
   }
-  const sweep = [0, 0.01, 0.1].map((lambda) => {
+  const swept = all.filter((x) => x.model === 'adatape' && x.L === 32 && x.seed === 0 && x.steps === stepsFor(32)).map((x) => x.lambda);
+  const sweep = [...new Set([0, 0.01, 0.1, ...swept])].sort((a, b) => a - b).map((lambda) => {
     const r = all.find((x) => x.model === 'adatape' && x.L === 32 && x.lambda === lambda && x.seed === 0 && x.steps === stepsFor(32));
     return r ? `| ${lambda} | ${pct(r.accuracy)} | ${r.tapeMean.toFixed(2)} | ${r.tapeVariance.toFixed(2)} |` : `| ${lambda} | not run | | |`;
   });
