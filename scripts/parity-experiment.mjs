@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The AdaTape parity experiment (spec adatape §6): AdaTape, the no-tape control, a standard
 // Transformer and a Universal Transformer (ACT) at lengths 16 and 32 over 3 seeds, plus a λ sweep
-// (0, 0.01, 0.1) of AdaTape at length 32. Each run is `perceiver-ar train --task=parity …` in its
+// (0, 0.01, 0.1, 1) of AdaTape at length 32. Each run is `perceiver-ar train --task=parity …` in its
 // own process; results accumulate in docs/adatape.json (resumable: finished runs are skipped) and
 // docs/adatape.md is rewritten from them after every run.
-//   node scripts/parity-experiment.mjs [--steps=16:2000,32:8000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…]
-//     [--sweep=true|false] [--lambdas=0,0.01,0.1] [--report]
+//   node scripts/parity-experiment.mjs [--steps=16:8000,32:8000] [--threads=1] [--seeds=0,1,2] [--lengths=16,32] [--only=adatape,…]
+//     [--sweep=true|false] [--lambdas=0,0.01,0.1,1] [--report=true]
 // Several instances may run at once on disjoint --only/--seeds sets: each re-reads the JSON before adding its run.
-// (--report: rewrite docs/adatape.md from the JSON without running anything)
+// (--report=true: rewrite docs/adatape.md from the JSON without running anything)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +15,8 @@ import { parseOptions } from './options.mjs';
 
 const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'seeds', 'lengths', 'only', 'report', 'sweep', 'lambdas']);
 // The λ sweep (AdaTape, length 32, seed 0); 0.01 is the main table's λ.
-const lambdas = (opts.lambdas ?? '0,0.01,0.1').split(',').map(Number);
-const stepsAt = new Map((opts.steps ?? '16:2000,32:8000').split(',').map((kv) => kv.split(':').map(Number)));
+const lambdas = (opts.lambdas ?? '0,0.01,0.1,1').split(',').map(Number);
+const stepsAt = new Map((opts.steps ?? '16:8000,32:8000').split(',').map((kv) => kv.split(':').map(Number)));
 const stepsFor = (L) => stepsAt.get(L) ?? [...stepsAt.values()].pop();
 const threads = opts.threads ?? '1';
 const seeds = (opts.seeds ?? '0,1,2').split(',').map(Number), lengths = (opts.lengths ?? '16,32').split(',').map(Number);
@@ -34,7 +34,7 @@ runs.sort((a, b) => order(a) - order(b));
 const key = (r) => `${r.model}|${r.L}|${r.seed}|${r.lambda}|${stepsFor(r.L)}`;
 
 const latest = () => (existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : { runs: [] });
-for (const r of opts.report ? [] : runs) {
+for (const r of opts.report === 'true' ? [] : runs) {
   if (latest().runs.some((x) => x.key === key(r))) continue;
   const steps = stepsFor(r.L);
   const args = ['train', '--task=parity', `--model=${r.model}`, `--length=${r.L}`, `--seed=${r.seed}`, `--steps=${steps}`,
@@ -90,7 +90,9 @@ function report(all) {
     const r = all.find((x) => x.model === 'adatape' && x.L === 32 && x.lambda === lambda && x.seed === 0 && x.steps === stepsFor(32));
     return r ? `| ${lambda} | ${pct(r.accuracy)} | ${r.tapeMean.toFixed(2)} | ${r.tapeVariance.toFixed(2)} |` : `| ${lambda} | not run | | |`;
   });
-  const steps = [...stepsAt].map(([L, n]) => `${n} steps at length ${L}`).join(' and ');
+  const counts = [...new Set(stepsAt.values())];
+  const steps = counts.length === 1 ? `${counts[0].toLocaleString('en-US')} steps at every length`
+    : [...stepsAt].map(([L, n]) => `${n.toLocaleString('en-US')} steps at length ${L}`).join(' and ');
   const commands = all.filter((x) => x.steps === stepsFor(x.L)).map((x) => `    ${x.command}`).join('\n');
   return `# AdaTape on parity
 
@@ -118,6 +120,9 @@ ${rows.join('\n')}
 For the Universal Transformer the tape column gives its mean ACT steps per position instead.
 
 ${status(all)}
+
+**Notes**
+
 ${(results.notes ?? []).map((n) => `- ${n}`).join('\n')}
 
 ## λ sweep (AdaTape, length 32, seed 0): how the ponder weight moves the tape length
