@@ -99,4 +99,16 @@ describe('memory: a workspace that cannot fit fails before allocating', () => {
     assert.ok(planWorkspace(model.config, 1, longest + 1, longest + 1, true, 4096).bytes > free);
     await e.dispose();
   });
+
+  it('a decoding cache that cannot fit fails before allocating, naming its largest buffer', async () => {
+    const e = await createEngine({ threads: 1 });
+    const M = 4_000_000;
+    const model = new PerceiverAR(e, { ...SMALL, contextLength: M, width: 256, embedDim: 64, maxPosition: M + 1, maxWavelength: M }, 1);
+    const before = e.bytesInUse();
+    assert.throws(() => model.decodeCache(8),
+      /decoding cache for context 4000000 with 8 latents needs \d+ MiB of engine memory but \d+ MiB are free \(limit 4096 MiB\); the largest buffer is 'kv cache'/);
+    assert.equal(e.bytesInUse(), before, 'nothing allocated');
+    assert.throws(() => model.decodeCache(0), /numLatents must be an integer in \[1, 4000000\]/);
+    await e.dispose();
+  });
 });

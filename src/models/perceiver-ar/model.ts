@@ -3,7 +3,7 @@
 //   z0 = Linear(E[last N valid inputs])             [B·N, C]
 //   z1 = CrossAttendBlock(z0, keys = E or a subsample of E)
 //   z_{l+1} = SelfAttendBlock(z_l), l = 1…L;  logits = Linear(LN(z_{L+1}))
-import { trackedAllocator, type Engine } from '../../engine.js';
+import { countingAllocator, trackedAllocator, type Engine } from '../../engine.js';
 import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
 import { linearBackward, linearForward } from '../../nn/linear.js';
@@ -156,10 +156,26 @@ export class PerceiverAR {
       `${lo === 0 ? 'none' : lo}${advice}`);
   }
 
-  /** The model's decoding cache for up to `numLatents` latents (kept for reuse between generations). */
+  /**
+   * The model's decoding cache for up to `numLatents` latents (kept for reuse between generations).
+   * Fails before allocating when it cannot fit in the engine's memory.
+   */
   decodeCache(numLatents: number): DecodeCache {
+    const c = this.config;
+    if (!Number.isInteger(numLatents) || numLatents < 1 || numLatents > c.contextLength) {
+      throw new RangeError(`decodeCache: numLatents must be an integer in [1, ${c.contextLength}], got ${numLatents}`);
+    }
     if (this.cache && this.cache.latents === numLatents) return this.cache.value;
     this.cache?.alloc.freeAll();
+    this.cache = null;
+    const counter = countingAllocator();
+    allocateDecodeCache(counter, c, numLatents);
+    const free = this.engine.memoryLimitBytes - this.engine.bytesInUse(), need = counter.plan;
+    if (need.bytes > free) {
+      const mib = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MiB`;
+      throw new RangeError(`a decoding cache for context ${c.contextLength} with ${numLatents} latents needs ${mib(need.bytes)} of engine memory ` +
+        `but ${mib(free)} are free (limit ${mib(this.engine.memoryLimitBytes)}); the largest buffer is '${need.largest.what}' (${mib(need.largest.bytes)})`);
+    }
     const alloc = trackedAllocator(this.engine);
     this.cache = { alloc, value: allocateDecodeCache(alloc, this.config, numLatents), latents: numLatents };
     return this.cache.value;
