@@ -8,7 +8,7 @@ import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } 
 import { SequenceClassifier } from '../models/adatape/model.js';
 import { loadClassifierCheckpoint, readCheckpointInfo, saveCheckpoint } from '../platform/node/checkpoint.js';
 import { Rng } from '../tensor/rng.js';
-import { ClassifierTrainer, type ClassifierEval, type TapeStats } from '../train/classifier-trainer.js';
+import { ClassifierTrainer, evaluateClassifier, type ClassifierEval, type TapeStats } from '../train/classifier-trainer.js';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
 import { coerce, take, takeFlag, takeNumber, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
@@ -141,8 +141,7 @@ export function evalClassifierCommand(engine: Engine, args: Args, path: string):
   const [extra] = args.keys();
   if (extra !== undefined) throw new UsageError(`unknown option --${extra} for a classifier eval; allowed: ${CLASSIFIER_EVAL_KEYS.map((k) => `--${k}`).join(' ')}`);
   const L = model.config.sequenceLength, started = performance.now();
-  const r = new ClassifierTrainer(engine, model, info.train ?? PARITY_TRAIN_DEFAULTS, (rng, B) => parityBatch(rng, B, L), paritySet(L, batchSize, batches),
-    info.state ?? undefined).evaluate();
+  const r = evaluateClassifier(model, paritySet(L, batchSize, batches), info.state?.step ?? 0);
   const seconds = (performance.now() - started) / 1000;
   if (!json) {
     console.log(`${path}: ${model.config.model} at parity length ${L}, step ${r.step}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ` +

@@ -98,13 +98,18 @@ export class ClassifierTrainer {
   }
 
   evaluate(): ClassifierEval {
-    let correct = 0, examples = 0, ce = 0;
-    const lengths: Float64Array[] = [];
-    for (const batch of this.testSet) {
-      const r = this.model.forward(batch, { training: false });
-      correct += r.correct; examples += batch.batchSize; ce += r.crossEntropy * batch.batchSize;
-      if (r.tapeLengths) lengths.push(r.tapeLengths);
-    }
-    return { step: this.stepsDone, accuracy: correct / examples, crossEntropy: ce / examples, examples, tape: tapeStats(lengths) };
+    return evaluateClassifier(this.model, this.testSet, this.stepsDone);
   }
+}
+
+/** Test accuracy, cross-entropy and tape statistics of a classifier over fixed batches (no training). */
+export function evaluateClassifier(model: SequenceClassifier, testSet: readonly ClassifierBatch[], step: number): ClassifierEval {
+  let correct = 0, examples = 0, ce = 0;
+  const lengths: Float64Array[] = [];
+  for (const batch of testSet) {
+    const r = model.forward(batch, { training: false });
+    correct += r.correct; examples += batch.batchSize; ce += r.crossEntropy * batch.batchSize;
+    if (r.tapeLengths) lengths.push(r.tapeLengths);
+  }
+  return { step, accuracy: correct / examples, crossEntropy: ce / examples, examples, tape: tapeStats(lengths) };
 }

@@ -17,11 +17,13 @@ import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
-import { contiguousPrefix, PrefixTape, TapeNextToCache } from './prefix-tape.js';
+import { PrefixTape, TapeNextToCache } from './prefix-tape.js';
 
 /** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
 const AUTO_STREAM_BYTES = 512 * 2 ** 20;
 const AUTO_CHUNK_ROWS = 8192;
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export interface ForwardOptions {
   /** Latents to use (test-time compute knob); default config.numLatents. */
@@ -146,7 +148,6 @@ export class PerceiverAR {
     const fits = (m: number): boolean => planWorkspace(this.config, B, m, N === M ? m : Math.min(N, m), grads, keyChunk).bytes <= free;
     let lo = 0, hi = M;
     while (hi - lo > 1) { const mid = Math.floor((lo + hi) / 2); if (fits(mid)) lo = mid; else hi = mid; }
-    const mib = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MiB`;
     const chunked = Math.max(256, Math.floor(AUTO_CHUNK_ROWS / B));
     const advice = keyChunk === 0 && chunked < M && planWorkspace(this.config, B, M, N, grads, chunked).bytes <= free
       ? `; streaming the cross-attend keys (model.keyChunk = ${chunked}) would fit this context` : '';
@@ -172,8 +173,7 @@ export class PerceiverAR {
     allocateDecodeCache(counter, c, numLatents);
     const free = this.engine.memoryLimitBytes - this.engine.bytesInUse(), need = counter.plan;
     if (need.bytes > free) {
-      const mib = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MiB`;
-      throw new RangeError(`a decoding cache for context ${c.contextLength} with ${numLatents} latents needs ${mib(need.bytes)} of engine memory ` +
+        throw new RangeError(`a decoding cache for context ${c.contextLength} with ${numLatents} latents needs ${mib(need.bytes)} of engine memory ` +
         `but ${mib(free)} are free (limit ${mib(this.engine.memoryLimitBytes)}); the largest buffer is '${need.largest.what}' (${mib(need.largest.bytes)})`);
     }
     const alloc = trackedAllocator(this.engine);
@@ -243,10 +243,10 @@ export class PerceiverAR {
     }
     const tape = this.tape && !(keys instanceof StreamedKeys) ? this.tape : null;
     if (tape) {
-      contiguousPrefix(layout.lengths, M, N, ws.tape!.available);
-      const held = keys as KeyActs;
-      tape.read(crossContext, this.cross, { embed: ws.embed, keys: held, grads: training ? { keys: held, dKv: ws.dKv, dXn: ws.dXn, dKeys: ws.dKeys } : null },
-        ws.tape!.available);
+      // Each row's prefix: its inputs before the first latent.
+      const prefix = Int32Array.from({ length: B }, (_, r) => Math.max(0, layout.lengths[r]! - N));
+      tape.read(crossContext, this.cross, { embed: ws.embed, keys: keys as KeyActs, grads: training ? { dKv: ws.dKv, dXn: ws.dXn, dKeys: ws.dKeys } : null },
+        prefix);
       if (cache) tape.saveRow(0, cache.tape!);
     }
     linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);

@@ -19,6 +19,7 @@ import { linearBackward, linearForward } from '../../nn/linear.js';
 import type { ParamStore } from '../../nn/params.js';
 import { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace } from '../adatape/reader.js';
 import { crossAttentionOperands, keysBackward, prepareKeys, type AttendKeys, type BlockContext, type KeyActs, type StreamedAttend } from './blocks.js';
+import type { KvStore } from './cache.js';
 import type { ModelConfig } from './config.js';
 import { linearOf, normOf, type BlockParams } from './params.js';
 
@@ -27,18 +28,12 @@ export interface HeldInputs {
   /** The bank: input embeddings [B·M, Ci] (with absolute positions when the model uses them). */
   readonly embed: F32;
   /** The cross-attend's prepared keys/values over the inputs. */
-  readonly keys: AttendKeys;
-  /** Training: the prepared keys' activations and gradient scratch; null for a forward without training. */
-  readonly grads: { readonly keys: KeyActs; readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32 } | null;
+  readonly keys: KeyActs;
+  /** Training: the key side's gradient scratch; null for a forward without training. */
+  readonly grads: { readonly dKv: F32; readonly dXn: F32; readonly dKeys: F32 } | null;
 }
 
 export type TapeBuffers = ReturnType<typeof allocateTapeBuffers>;
-
-/** Input rows before the first latent, per batch row: available[b·M + j] = 1 for j < lengths[b] − N. */
-export function contiguousPrefix(lengths: ArrayLike<number>, M: number, N: number, available: Uint8Array): void {
-  available.fill(0);
-  for (let r = 0; r < lengths.length; r++) available.fill(1, r * M, r * M + Math.max(0, lengths[r]! - N));
-}
 
 export class PrefixTape implements StreamedAttend {
   private readonly reader: ReaderSettings;
@@ -68,27 +63,23 @@ export class PrefixTape implements StreamedAttend {
   get meanPonder(): number { return this.trace ? this.trace.ponder.reduce((s, x) => s + x, 0) / this.B : 0; }
 
   /**
-   * Reads every row's tape from its prefix — the bank rows with prefix[b·M + j] = 1, whose mean is
-   * the query — and prepares the tape's keys/values; inputs.keys are the keys attended next to it.
+   * Reads every row's tape from its prefix — its first prefix[b] inputs (those before the first
+   * latent), whose mean is the query — and prepares the tape's keys/values.
    */
-  read(ctx: BlockContext, cross: BlockParams, inputs: HeldInputs, prefix: Uint8Array): void {
+  read(ctx: BlockContext, cross: BlockParams, inputs: HeldInputs, prefix: Int32Array): void {
     const { k, c, B, M, T } = this, Ci = c.embedDim, b = this.bufs, eps = c.layerNormEps;
     this.inputs = inputs;
+    this.prefix = prefix;
     const ln = normOf(this.params, 'tape.ln');
-    if (prefix !== b.available) b.available.set(prefix.subarray(0, B * M));
-    this.prefix = new Int32Array(B);
     b.query.fill(0);
     for (let r = 0; r < B; r++) {
-      let P = 0;
-      for (let j = 0; j < M; j++) P += b.available[r * M + j]!;
-      this.prefix[r] = P;
-      for (let j = 0; j < M; j++) {
-        if (!b.available[r * M + j]) continue;
-        for (let ch = 0; ch < Ci; ch++) b.query[r * Ci + ch] = b.query[r * Ci + ch]! + inputs.embed[(r * M + j) * Ci + ch]! / P;
-      }
+      const P = prefix[r]!;
+      for (let j = 0; j < P; j++) for (let ch = 0; ch < Ci; ch++) b.query[r * Ci + ch] = b.query[r * Ci + ch]! + inputs.embed[(r * M + j) * Ci + ch]! / P;
     }
     k.layerNormForward({ rows: B, cols: Ci, eps }, b.query, ln.g, ln.b, b.qn, b.qMean, b.qRstd);
     k.layerNormForward({ rows: B * M, cols: Ci, eps }, inputs.embed.subarray(0, B * M * Ci), ln.g, ln.b, b.bankN, b.bankMean, b.bankRstd);
+    b.available.fill(0);
+    for (let r = 0; r < B; r++) b.available.fill(1, r * M, r * M + prefix[r]!);
     this.trace = readTape(this.reader, B, Ci, M, b.qn, b.bankN, M * Ci, b.available, b.raw);
     const w1 = linearOf(this.params, 'tape.mlp1'), w2 = linearOf(this.params, 'tape.mlp2'), n = B * T;
     linearForward(k, w1, n, b.raw, b.h);
@@ -104,7 +95,7 @@ export class PrefixTape implements StreamedAttend {
   }
 
   /** Copies row `row`'s tape keys/values [T, 2C] and validity into a decoding cache's tape store. */
-  saveRow(row: number, store: { readonly kv: F32; readonly positions: Int32Array; readonly valid: Uint8Array; count: number }): void {
+  saveRow(row: number, store: KvStore): void {
     const T = this.T, w = 2 * this.c.width, b = this.bufs;
     store.kv.set(b.kv.subarray(row * T * w, (row + 1) * T * w));
     store.valid.set(b.valid.subarray(row * T, (row + 1) * T));
@@ -114,13 +105,13 @@ export class PrefixTape implements StreamedAttend {
 
   backward(ctx: BlockContext, p: BlockParams, q: F32, att: F32, lse: F32, dAtt: F32, dQ: F32): void {
     const k = this.k, c = this.c, b = this.bufs, C = ctx.C, Ci = c.embedDim, B = this.B, M = this.M, T = this.T;
-    const held = this.inputs?.grads;
-    if (!held || b.dEmbed.length === 0) throw new Error('prefix tape backward: the last read was not a training read');
-    const inner = crossAttentionOperands(ctx, p.heads, held.keys);
-    const dkv = held.dKv.subarray(0, B * held.keys.count * 2 * C);
+    const inputs = this.inputs, held = inputs?.grads;
+    if (!inputs || !held || b.dEmbed.length === 0) throw new Error('prefix tape backward: the last read was not a training read');
+    const inner = crossAttentionOperands(ctx, p.heads, inputs.keys);
+    const dkv = held.dKv.subarray(0, B * inputs.keys.count * 2 * C);
     dkv.fill(0);
     k.attentionBackward(inner.dims, inner.mask, q, inner.k, inner.v, att, lse, dAtt, dQ, dkv, dkv.subarray(C));
-    keysBackward(ctx, p, held.keys, dkv, held.dXn, held.dKeys);
+    keysBackward(ctx, p, inputs.keys, dkv, held.dXn, held.dKeys);
     const tape = crossAttentionOperands(ctx, p.heads, this.keys);
     b.dKv.fill(0);
     k.attentionBackward(tape.dims, tape.mask, q, tape.k, tape.v, att, lse, dAtt, dQ, b.dKv, b.dKv.subarray(C));
@@ -136,14 +127,11 @@ export class PrefixTape implements StreamedAttend {
     const ln = normOf(this.params, 'tape.ln'), eps = c.layerNormEps;
     b.dQuery.fill(0); b.dEmbed.fill(0);
     k.layerNormBackward({ rows: B, cols: Ci, eps }, b.query, ln.g, b.qMean, b.qRstd, b.dQn, b.dQuery, ln.dg, ln.db);
-    k.layerNormBackward({ rows: B * M, cols: Ci, eps }, this.inputs!.embed.subarray(0, B * M * Ci), ln.g, b.bankMean, b.bankRstd, b.dBankN,
-      b.dEmbed, ln.dg, ln.db);
+    k.layerNormBackward({ rows: B * M, cols: Ci, eps }, inputs.embed.subarray(0, B * M * Ci), ln.g, b.bankMean, b.bankRstd, b.dBankN, b.dEmbed,
+      ln.dg, ln.db);
     for (let r = 0; r < B; r++) {
       const P = this.prefix[r]!;
-      for (let j = 0; j < M; j++) {
-        if (!b.available[r * M + j]) continue;
-        for (let ch = 0; ch < Ci; ch++) b.dEmbed[(r * M + j) * Ci + ch] = b.dEmbed[(r * M + j) * Ci + ch]! + b.dQuery[r * Ci + ch]! / P;
-      }
+      for (let j = 0; j < P; j++) for (let ch = 0; ch < Ci; ch++) b.dEmbed[(r * M + j) * Ci + ch] = b.dEmbed[(r * M + j) * Ci + ch]! + b.dQuery[r * Ci + ch]! / P;
     }
   }
 
