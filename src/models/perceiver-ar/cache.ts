@@ -21,7 +21,7 @@ export interface DecodeCache {
   readonly layers: readonly KvStore[];
   /** Buffers for one single-token step (B = 1, one input, one latent). */
   readonly step: Workspace;
-  /** The prefix tape's keys/values (T entries at position 0) and merge scratch (config.tapeLength > 0). */
+  /** The prefix tape's keys/values (T entries at the position of the first latent at the last prime or reset) and merge scratch (config.tapeLength > 0). */
   readonly tape: (KvStore & { readonly att: F32; readonly lse: F32 }) | null;
 }
 

@@ -243,10 +243,11 @@ export class PerceiverAR {
     }
     const tape = this.tape && !(keys instanceof StreamedKeys) ? this.tape : null;
     if (tape) {
-      // Each row's prefix: its inputs before the first latent.
+      // Each row's prefix: its inputs before the first latent; the tape sits at that latent's position.
       const prefix = Int32Array.from({ length: B }, (_, r) => Math.max(0, layout.lengths[r]! - N));
+      const at = Int32Array.from({ length: B }, (_, r) => layout.latentPositions[r * N + Math.max(0, N - layout.lengths[r]!)] ?? 0);
       tape.read(crossContext, this.cross, { embed: ws.embed, keys: keys as KeyActs, grads: training ? { dKv: ws.dKv, dXn: ws.dXn, dKeys: ws.dKeys } : null },
-        prefix);
+        prefix, at);
       if (cache) tape.saveRow(0, cache.tape!);
     }
     linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);

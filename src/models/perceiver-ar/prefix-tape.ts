@@ -4,7 +4,10 @@
 //   q̂, bank̂ = LN_tape(query), LN_tape(bank);   tape_b = ATR(q̂, bank̂)  (reader.ts; T tokens, n_b valid)
 //   tokens = W2·GLU(W1·tape)                   [B, T, Ci]
 // The tape tokens join the cross-attend as extra keys/values (through the same LN_kv and kv
-// projection as the inputs) at position 0, so every latent sees them; slots ≥ n_b are padded.
+// projection as the inputs) at the position of the row's first latent: in the past (or present)
+// of every valid latent, so every valid latent sees them, and row-relative, so with rotary
+// positions a latent scores the tape at its distance from the first latent — the same wherever a
+// crop starts in its document. Invalid latents (position 0) see nothing; slots ≥ n_b are padded.
 // The attention over inputs and over the tape are merged by online softmax (attentionMerge), and
 // the backward runs each part against the merged lse — the same scheme as the streamed keys.
 // Works with held keys (every input embedding in the workspace); rows with an empty prefix get no tape.
@@ -64,9 +67,10 @@ export class PrefixTape implements StreamedAttend {
 
   /**
    * Reads every row's tape from its prefix — its first prefix[b] inputs (those before the first
-   * latent), whose mean is the query — and prepares the tape's keys/values.
+   * latent), whose mean is the query — and prepares the tape's keys/values at at[b], the position
+   * of row b's first valid latent.
    */
-  read(ctx: BlockContext, cross: BlockParams, inputs: HeldInputs, prefix: Int32Array): void {
+  read(ctx: BlockContext, cross: BlockParams, inputs: HeldInputs, prefix: Int32Array, at: Int32Array): void {
     const { k, c, B, M, T } = this, Ci = c.embedDim, b = this.bufs, eps = c.layerNormEps;
     this.inputs = inputs;
     this.prefix = prefix;
@@ -85,8 +89,10 @@ export class PrefixTape implements StreamedAttend {
     linearForward(k, w1, n, b.raw, b.h);
     k.gluForward(n, Ci, b.h, b.a);
     linearForward(k, w2, n, b.a, b.tokens);
-    for (let r = 0; r < B; r++) for (let t = 0; t < T; t++) b.valid[r * T + t] = t < this.trace.length[r]! ? 1 : 0;
-    b.positions.fill(0);
+    for (let r = 0; r < B; r++) {
+      for (let t = 0; t < T; t++) b.valid[r * T + t] = t < this.trace.length[r]! ? 1 : 0;
+      b.positions.fill(at[r]!, r * T, (r + 1) * T);
+    }
     prepareKeys(ctx, cross, this.keys);
   }
 
@@ -94,12 +100,12 @@ export class PrefixTape implements StreamedAttend {
     attendNextToTape(ctx, p, this.inputs!.keys, this.keys, q, att, lse, this.bufs.att, this.bufs.lse);
   }
 
-  /** Copies row `row`'s tape keys/values [T, 2C] and validity into a decoding cache's tape store. */
+  /** Copies row `row`'s tape keys/values [T, 2C], positions and validity into a decoding cache's tape store. */
   saveRow(row: number, store: KvStore): void {
     const T = this.T, w = 2 * this.c.width, b = this.bufs;
     store.kv.set(b.kv.subarray(row * T * w, (row + 1) * T * w));
     store.valid.set(b.valid.subarray(row * T, (row + 1) * T));
-    store.positions.fill(0);
+    store.positions.set(b.positions.subarray(row * T, (row + 1) * T));
     store.count = T;
   }
 
