@@ -6,6 +6,7 @@ export { referenceKernels, type Floats } from './kernels/reference/index.js';
 export { rotaryDimsFor, rotaryInverseFrequencies } from './kernels/formulas.js';
 export { clipGlobalNorm } from './nn/clip.js';
 export { Rng } from './tensor/rng.js';
+export { InputError, DataError } from './errors.js';
 export { PerceiverAR, type ForwardOptions, type ForwardResult } from './models/perceiver-ar/model.js';
 export { MODEL_DEFAULTS, validateModelConfig, parameterCount, flopsPerToken, type ModelConfig } from './models/perceiver-ar/config.js';
 export { layoutLatents, crossAttendMask, selfAttendMask, type Batch, type LatentLayout } from './models/perceiver-ar/layout.js';

@@ -117,7 +117,7 @@ describe('perceiver-ar CLI', () => {
     const second = cli('train', ...copy, '--contextLength=32', '--positionOffset=16', '--steps=2', `--initFrom=${short}`);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(JSON.parse(second.stdout.trim().split('\n').pop()!).steps, 2, 'a warm start begins at step 0');
-    failsClearly(cli('train', ...copy, '--contextLength=32', '--positionOffset=40', '--steps=1'), /exceeds maxPosition 65; raise maxPosition to at least 72/);
+    failsClearly(cli('train', ...copy, '--contextLength=32', '--positionOffset=40', '--steps=1'), /reaches position 72, beyond maxPosition 65 of the model's sinusoidal position table; raise maxPosition to at least 72/);
     failsClearly(cli('train', ...copy, '--width=32', '--embedDim=32', '--steps=1', `--initFrom=${short}`), /has shape \[.*\] F32, the new model needs/);
     failsClearly(cli('train', ...copy, '--steps=1', `--initFrom=${short}`, `--resume=${short}`), /give one/);
     failsClearly(cli('train', '--preset=enwik8-small', `--dataPath=${text}`, '--positionOffset=3', '--steps=1'), /positionOffset applies to the mirrored task only/);
@@ -167,7 +167,7 @@ describe('perceiver-ar CLI', () => {
   });
 
   it('a failed checkpoint write leaves nothing behind', () => {
-    failsClearly(cli('train', '--steps=1', '--evalEvery=0', '--quiet', `--checkpoint=${join(dir, 'missing-dir', 'x.safetensors')}`), /could not write/);
+    failsClearly(cli('train', '--steps=1', '--evalEvery=0', '--quiet', `--checkpoint=${join(dir, 'missing-dir', 'x.safetensors')}`), /missing-dir does not exist/);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-') || f === 'missing-dir'), []);
   });
 });

@@ -1,22 +1,45 @@
-// Command-line parsing: --key=value pairs and --flags, typed overrides of a preset's configs, and
+// Command-line parsing: --key=value (or --key value) pairs and --flags, typed overrides of a preset's configs, and
 // messages that say what is allowed.
+import { InputError } from '../errors.js';
 import type { ModelConfig } from '../models/perceiver-ar/config.js';
-import { validateModelConfig } from '../models/perceiver-ar/config.js';
+import { MODEL_DEFAULTS, validateModelConfig } from '../models/perceiver-ar/config.js';
+import { CLASSIFIER_DEFAULTS } from '../models/adatape/config.js';
 import type { AnyPreset } from '../presets.js';
 import { validateXLConfig, type XLConfig } from '../models/transformer-xl/config.js';
-import { validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from '../train/config.js';
+import { TRAIN_DEFAULTS, validateDataConfig, validateTrainConfig, type DataConfig, type TrainConfig } from '../train/config.js';
 
-export class UsageError extends Error {}
+/** A bad command line: the message names the option and what is allowed. */
+export class UsageError extends InputError {}
 
 export type Args = Map<string, string>;
 
+/** Options that are flags: written alone (`--json`) or as `--json=false`, never followed by a value. */
+const CLI_FLAGS = ['json', 'quiet', 'sample', 'uncached', 'stopAtEos', 'ids', 'help'];
+const FLAGS = new Set([...CLI_FLAGS, ...[CLASSIFIER_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS].flatMap((d) =>
+  Object.entries(d).filter(([, v]) => typeof v === 'boolean').map(([k]) => k))]);
+
+/**
+ * `--key=value`, `--key value` and `--flag`. A value may be anything, including a word starting
+ * with one dash (`--temperature -1` is refused later as a value, not taken for an option). An
+ * option that takes a value but has none is refused here, so a bare `--checkpoint` can never
+ * become a file named "true".
+ */
 export function parseArgs(argv: readonly string[]): Args {
   const args: Args = new Map();
-  for (const a of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
     const m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=([\s\S]*))?$/.exec(a);
-    if (!m) throw new UsageError(`unexpected argument '${a}': options are written --key=value or --flag`);
-    if (args.has(m[1]!)) throw new UsageError(`option --${m[1]} is given twice`);
-    args.set(m[1]!, m[2] ?? 'true');
+    if (!m) throw new UsageError(`unexpected argument '${a}': options are written --key=value, --key value or --flag`);
+    const key = m[1]!;
+    if (args.has(key)) throw new UsageError(`option --${key} is given twice`);
+    let value = m[2];
+    if (value === undefined && !FLAGS.has(key)) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`option --${key} needs a value: --${key}=VALUE or --${key} VALUE`);
+      value = next;
+      i++;
+    }
+    args.set(key, value ?? 'true');
   }
   return args;
 }
@@ -25,6 +48,13 @@ export function parseArgs(argv: readonly string[]): Args {
 export function take(args: Args, key: string): string | undefined {
   const v = args.get(key);
   args.delete(key);
+  return v;
+}
+
+/** A path option: absent → undefined; present, it must name something. */
+export function takePath(args: Args, key: string): string | undefined {
+  const v = take(args, key);
+  if (v !== undefined && v.trim() === '') throw new UsageError(`--${key} is empty; give a file path (--${key}=FILE)`);
   return v;
 }
 

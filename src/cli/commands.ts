@@ -14,13 +14,13 @@ import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
 import { classifierParamSpecs } from '../models/adatape/params.js';
 import type { ClassifierConfig } from '../models/adatape/config.js';
 import { evalClassifierCommand } from './train-classifier.js';
-import { applyOverrides, take, takeFlag, takeNumber, UsageError, type Args } from './args.js';
+import { applyOverrides, take, takePath, takeFlag, takeNumber, UsageError, type Args } from './args.js';
 import { createProgress } from './progress.js';
 
 type Metrics = Record<string, number | string | null | boolean>;
 
 function requireCheckpoint(args: Args, command: string): string {
-  const path = take(args, 'checkpoint');
+  const path = takePath(args, 'checkpoint');
   if (!path) throw new UsageError(`${command} needs --checkpoint=PATH (a file written by perceiver-ar train --checkpoint=PATH)`);
   return path;
 }
@@ -28,6 +28,12 @@ function requireCheckpoint(args: Args, command: string): string {
 function rejectLeftovers(args: Args, allowed: readonly string[]): void {
   const [first] = args.keys();
   if (first !== undefined) throw new UsageError(`unknown option --${first}; allowed: ${allowed.map((k) => `--${k}`).join(' ')}`);
+}
+
+/** A NaN or infinite evaluation is an error (exit non-zero), not a metric. */
+function checkFiniteLoss(r: { nats: number; tokens: number }): void {
+  if (Number.isFinite(r.nats)) return;
+  throw new RangeError(`eval: the loss over ${r.tokens} targets is not finite (${r.nats}): the model's outputs overflow float32 (a damaged or diverged checkpoint?)`);
 }
 
 const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
@@ -99,12 +105,18 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   const batchSize = takeNumber(args, 'batchSize', isInt(1), 'an integer ≥ 1') ?? 4;
   const maxTargets = takeNumber(args, 'maxTargets', isInt(0), 'an integer ≥ 0 (0 = all)') ?? 0;
   const data = { ...(info.data ?? DATA_DEFAULTS) };
-  const dataPath = take(args, 'dataPath'), kind = take(args, 'data');
+  const dataPath = takePath(args, 'dataPath'), kind = take(args, 'data');
   if (kind !== undefined) {
     if (kind !== 'text' && kind !== 'ids' && kind !== 'mirrored') throw new UsageError(`--data=${kind} is invalid: text, ids or mirrored`);
     data.data = kind;
   }
-  if (dataPath !== undefined) data.dataPath = dataPath;
+  if (dataPath !== undefined) {
+    if (data.data === 'mirrored') {
+      throw new UsageError(`--dataPath is not used with the mirrored task (${kind === undefined ? 'the data this checkpoint trained on' : '--data=mirrored'}); ` +
+        'give --data=text or --data=ids with it');
+    }
+    data.dataPath = dataPath;
+  }
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
   rejectLeftovers(args, knobs ? EVAL_KEYS : EVAL_KEYS.filter((k) => k !== 'mode' && k !== 'stride' && k !== 'numLatents'));
   if (data.data === 'mirrored') {
@@ -113,6 +125,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
     const evalBatches = maxTargets > 0 ? Math.max(1, Math.ceil(maxTargets / perBatch)) : 4;
     const trainer = new Trainer(engine, model, { ...(info.train ?? TRAIN_DEFAULTS), evalBatches, batchSize }, loadDataSource(data, c.vocabSize));
     const r = trainer.evaluate(knobs?.numLatents);
+    checkFiniteLoss(r);
     return { mode: 'teacher-forced', ...(knobs ? { numLatents: knobs.numLatents } : {}), nats: r.nats, bitsPerToken: r.bitsPerToken, tokens: r.tokens,
       accuracy: r.accuracy };
   }
@@ -120,12 +133,17 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   const ids = data.data === 'text' ? readTextIds(data.dataPath) : readTokenIds(data.dataPath, c.vocabSize);
   const cut = Math.floor(ids.length * (1 - (dataPath === undefined ? data.validationFraction : 0)));
   const stream = dataPath === undefined ? ids.subarray(cut) : ids;
+  if (stream.length < 2) {
+    throw new UsageError(`${data.dataPath} has no validation split in this checkpoint's data config (validationFraction ${data.validationFraction}); ` +
+      'give --dataPath=FILE to evaluate a whole file');
+  }
   const progress = createProgress(1, 'eval', { tty: process.stderr.isTTY === true && !json, quiet, every: 1 });
   const onProgress = (done: number, total: number): void => progress.update(done, { of: String(total) });
   const r = model instanceof PerceiverAR
     ? evaluateStream(model, stream, { stride: knobs!.stride, numLatents: knobs!.numLatents, batchSize, maxTargets, onProgress })
     : evaluateXLStream(model, stream, { batchSize, maxTargets, onProgress });
   progress.finish();
+  checkFiniteLoss(r);
   return { mode: knobs?.mode ?? 'windows', ...(knobs ? { stride: knobs.stride, numLatents: knobs.numLatents } : {}), nats: r.nats,
     bitsPerToken: r.bitsPerToken, tokens: r.tokens, seconds: r.seconds, file: data.dataPath, part: dataPath === undefined ? 'validation split' : 'whole file' };
 }
@@ -145,7 +163,8 @@ export function describeModel(c: ModelConfig | XLConfig | ClassifierConfig): Met
 }
 
 export function infoCommand(engine: Engine, args: Args): Metrics {
-  const presetName = take(args, 'preset'), checkpoint = take(args, 'checkpoint');
+  if (args.has('preset') && args.has('checkpoint')) throw new UsageError('info describes either --preset=NAME or --checkpoint=FILE: give one');
+  const presetName = take(args, 'preset'), checkpoint = takePath(args, 'checkpoint');
   const json = takeFlag(args, 'json');
   let model: ModelConfig | XLConfig | ClassifierConfig | null = null, source = '';
   if (checkpoint) { model = readCheckpointInfo(checkpoint).model; source = checkpoint; }

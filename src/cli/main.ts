@@ -1,18 +1,37 @@
 #!/usr/bin/env node
 // The perceiver-ar command: train | generate | eval | info.
 import { createEngine, type EngineOptions } from '../index.js';
-import { CheckpointError } from '../train/checkpoint.js';
+import { InputError } from '../errors.js';
+import { MODEL_DEFAULTS } from '../models/perceiver-ar/config.js';
+import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
 import { parseArgs, take, UsageError, type Args } from './args.js';
 import { evalCommand, EVAL_KEYS, generateCommand, GENERATE_KEYS, infoCommand, INFO_KEYS } from './commands.js';
 import { trainCommand, TRAIN_CLI_KEYS } from './train.js';
 
-const USAGE = `usage: perceiver-ar <command> [--key=value …]
-  train     --preset=NAME (mirrored-32-small by default) [--checkpoint=OUT] [--resume=CKPT | --initFrom=CKPT] [--sample] [any config key]
-  train     --task=parity --model=adatape|no-tape|transformer|universal [--length=32 --seed --steps --ponderWeight …] [--checkpoint=OUT] [--resume=CKPT] (docs/adatape.md)
-  generate  --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens --temperature --topK --topP --seed --numLatents --uncached]
-  eval      --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --dataPath --maxTargets]  (a parity classifier: its test set)
-  info      [--preset=NAME | --checkpoint=CKPT]
-  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --json --quiet
+const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --json --quiet --help';
+
+/** What each command does and takes; `perceiver-ar COMMAND --help` prints its entry. */
+const HELP: Readonly<Record<string, string>> = {
+  train: `perceiver-ar train [--preset=NAME] [--checkpoint=OUT] [--resume=CKPT | --initFrom=CKPT] [--sample] [--KEY=VALUE …]
+  Trains from a preset (mirrored-32-small by default; see 'perceiver-ar info'), or continues a checkpoint (--resume).
+  Every model, training and data config key can be set (--steps=2000, --learningRate 1e-3, --data=text --dataPath=FILE);
+  model keys: ${Object.keys(MODEL_DEFAULTS).join(' ')}
+  training keys: ${Object.keys(TRAIN_DEFAULTS).join(' ')}
+  data keys: ${Object.keys(DATA_DEFAULTS).join(' ')}
+perceiver-ar train --task=parity --model=adatape|no-tape|transformer|universal [--length=32 --seed --steps …] [--checkpoint=OUT] [--resume=CKPT]
+  Trains a sequence classifier on parity (docs/adatape.md).`,
+  generate: `perceiver-ar generate --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens=256 --temperature=1 --topK=0 --topP=1
+                     --seed=0 --numLatents --fillLatents --uncached --stopAtEos=true --ids]
+  Samples from a Perceiver AR checkpoint with cached decoding (--uncached: one full forward per token).`,
+  eval: `perceiver-ar eval --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --batchSize=4 --maxTargets=0 --data=text|ids --dataPath=FILE]
+  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath); a parity classifier: its test set.`,
+  info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
+  The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count and training FLOPs/token.`,
+};
+
+const USAGE = `usage: perceiver-ar <command> [--key=value | --key value …]
+${Object.values(HELP).map((h) => h.split('\n').filter((l) => l.startsWith('perceiver-ar')).map((l) => `  ${l.slice('perceiver-ar '.length)}`).join('\n')).join('\n')}
+${COMMON}
 Details: README.md and docs/perceiver-ar.md.`;
 
 function engineOptions(args: Args): EngineOptions {
@@ -39,6 +58,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const commands = { train: TRAIN_CLI_KEYS, generate: GENERATE_KEYS, eval: EVAL_KEYS, info: INFO_KEYS } as const;
   if (!(command in commands)) throw new UsageError(`unknown command '${command}'; available: ${Object.keys(commands).join(', ')}`);
   const args = parseArgs(rest);
+  if (args.has('help')) {
+    console.log(`${HELP[command]}\n${COMMON}`);
+    return 0;
+  }
   const engine = await createEngine(engineOptions(args));
   for (const k of ['threads', 'backend', 'simd']) take(args, k);
   try {
@@ -60,7 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
   // Expected failures (bad options, bad files) get one line; anything else keeps its stack for a bug report.
-  const expected = e instanceof UsageError || e instanceof CheckpointError || e instanceof RangeError || (e instanceof Error && /^(checkpoint|data file|token-id file|could not write)/.test(e.message));
+  const expected = e instanceof InputError || e instanceof RangeError;
   console.error(`perceiver-ar: ${e instanceof Error ? (expected ? e.message : e.stack ?? e.message) : String(e)}`);
   process.exitCode = e instanceof UsageError ? 2 : 1;
 });

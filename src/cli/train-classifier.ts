@@ -6,11 +6,11 @@ import type { Engine } from '../engine.js';
 import { parityBatch, PARITY_SYMBOLS } from '../data/parity.js';
 import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../models/adatape/config.js';
 import { SequenceClassifier } from '../models/adatape/model.js';
-import { loadClassifierCheckpoint, readCheckpointInfo, saveCheckpoint } from '../platform/node/checkpoint.js';
+import { checkCheckpointTarget, loadClassifierCheckpoint, readCheckpointInfo, saveCheckpoint } from '../platform/node/checkpoint.js';
 import { Rng } from '../tensor/rng.js';
 import { ClassifierTrainer, evaluateClassifier, type ClassifierEval, type TapeStats } from '../train/classifier-trainer.js';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
-import { coerce, take, takeFlag, takeNumber, type Args, UsageError } from './args.js';
+import { coerce, take, takePath, takeFlag, takeNumber, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 
 /** Parity defaults (spec adatape §6): C 64, 4 heads, 4 layers, batch 128, AdamW lr 1e-3, 2,000 steps. */
@@ -39,7 +39,7 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   const task = take(args, 'task') ?? 'parity';
   if (task !== 'parity') throw new UsageError(`--task=${task} is not available: the classifiers train on --task=parity`);
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
-  const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume');
+  const checkpointPath = takePath(args, 'checkpoint'), resumePath = takePath(args, 'resume');
   const length = take(args, 'length');
   if (length !== undefined) {
     if (args.has('sequenceLength')) throw new UsageError('give --length or --sequenceLength, not both');
@@ -71,6 +71,7 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
     throw new UsageError('a resumed run keeps its batchSize and evalBatches (they fix the batches and the test set)');
   }
   const classifier = loaded?.model ?? new SequenceClassifier(engine, mc, tc.seed);
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: classifier.params.count, optimizer: true, inputs: [] });
   const L = mc.sequenceLength;
   const trainer = new ClassifierTrainer(engine, classifier, tc, (rng, B) => parityBatch(rng, B, L), paritySet(L, tc.batchSize, tc.evalBatches),
     loaded?.info.state ?? undefined);

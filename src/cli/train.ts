@@ -5,26 +5,30 @@ import { flopsPerToken } from '../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { xlFlopsPerToken } from '../models/transformer-xl/config.js';
 import { TransformerXL } from '../models/transformer-xl/model.js';
-import { initialiseFromCheckpoint, loadAnyCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
+import { checkCheckpointTarget, initialiseFromCheckpoint, loadAnyCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
 import type { AnyModel } from '../train/checkpoint.js';
 import type { AnyPreset } from '../presets.js';
 import { loadDataSource } from '../platform/node/data-files.js';
 import { presetNamed } from '../presets.js';
 import { Trainer, type EvalLog } from '../train/trainer.js';
-import { applyOverrides, take, takeFlag, type Args, UsageError } from './args.js';
+import { applyOverrides, take, takePath, takeFlag, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 import { showMirroredSample } from './sample.js';
 import { resumesClassifier, trainClassifierCommand } from './train-classifier.js';
 
 export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd'] as const;
 
+/** Consecutive skipped (non-finite) steps after which a run stops as diverged. */
+const DIVERGED_STEPS = 20;
+
 export interface TrainOutcome { readonly metrics: Record<string, number | string | null> }
 
 export async function trainCommand(engine: Engine, args: Args): Promise<TrainOutcome> {
   if (args.has('task') || args.has('model') || resumesClassifier(args)) return trainClassifierCommand(engine, args);
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
-  const checkpointPath = take(args, 'checkpoint'), resumePath = take(args, 'resume'), initPath = take(args, 'initFrom');
+  const checkpointPath = takePath(args, 'checkpoint'), resumePath = takePath(args, 'resume'), initPath = takePath(args, 'initFrom');
   if (resumePath && initPath) throw new UsageError('--resume continues a run with its own weights; --initFrom starts a new run from a checkpoint\'s weights: give one');
+  if (resumePath && args.has('preset')) throw new UsageError('--preset starts a new run; --resume continues a checkpoint with its own configs: give one');
   const presetName = take(args, 'preset') ?? 'mirrored-32-small';
   let model: AnyModel, trainer: Trainer<AnyModel>, dataConfig, source;
   if (resumePath) {
@@ -51,10 +55,7 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     trainer = new Trainer(engine, model, cfg.train, source);
   }
   const tc = trainer.config, mc = model.config;
-  if (model instanceof PerceiverAR && model.config.position !== 'rotary' && dataConfig.positionOffset + mc.contextLength > model.config.maxPosition) {
-    throw new UsageError(`positionOffset ${dataConfig.positionOffset} + contextLength ${mc.contextLength} exceeds maxPosition ` +
-      `${model.config.maxPosition}; raise maxPosition to at least ${dataConfig.positionOffset + mc.contextLength}`);
-  }
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model.params.count, optimizer: true, inputs: [dataConfig.dataPath] });
   const shape = model instanceof PerceiverAR
     ? `M ${model.config.contextLength}, N ${model.config.numLatents}, L ${model.config.numLayers}, C ${model.config.width}`
     : `Transformer-XL, M ${model.config.contextLength} in segments of ${model.config.segmentLength} with memory ${model.config.memoryLength}, ` +
@@ -71,20 +72,25 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);
   };
   const started = performance.now();
-  let lastEval: EvalLog | null = null, lastLoss = NaN, tokens = 0, stopReason = 'steps';
+  let lastEval: EvalLog | null = null, lastLoss = NaN, tokens = 0, stopReason = 'steps', skipped = 0;
   const runStart = trainer.step;
   while (trainer.step < tc.steps) {
     const s = trainer.trainStep();
     lastLoss = s.loss;
     tokens += s.tokens;
+    skipped = s.applied ? 0 : skipped + 1;
     if (!s.applied) progress.log(`step ${s.step}: non-finite gradient norm; update skipped`);
+    if (skipped >= DIVERGED_STEPS) {
+      throw new RangeError(`training diverged: the last ${skipped} steps (to step ${s.step}) had a non-finite loss or gradient, so no update was applied; ` +
+        `nothing was saved at this point${checkpointPath ? ` (${checkpointPath} keeps its last good save, if any)` : ''}. Lower learningRate or check the data`);
+    }
     const elapsed = (performance.now() - started) / 1000;
     progress.update(s.step, {
       loss: s.loss.toFixed(4), 'tok/s': (tokens / elapsed).toFixed(0), lr: s.lr.toExponential(2),
       ...(lastEval?.accuracy != null ? { acc: `${(100 * lastEval.accuracy).toFixed(1)}%` } : {}),
     });
     const atEnd = trainer.step === tc.steps;
-    if ((tc.evalEvery > 0 && trainer.step % tc.evalEvery === 0) || atEnd) {
+    if (source.hasValidation && ((tc.evalEvery > 0 && trainer.step % tc.evalEvery === 0) || atEnd)) {
       lastEval = trainer.evaluate();
       progress.log(`step ${trainer.step}: train loss ${s.loss.toFixed(4)}, validation ${lastEval.nats.toFixed(4)} nats/token ` +
         `(${lastEval.bitsPerToken.toFixed(4)} bits)${lastEval.accuracy === null ? '' : `, greedy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`}`);
@@ -94,11 +100,12 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     if (tc.timeBudgetSeconds > 0 && elapsed >= tc.timeBudgetSeconds) { stopReason = 'time budget'; break; }
   }
   progress.finish();
-  if (!lastEval || lastEval.step !== trainer.step) lastEval = trainer.evaluate();
+  if (source.hasValidation && (!lastEval || lastEval.step !== trainer.step)) lastEval = trainer.evaluate();
+  if (!source.hasValidation) progress.log('no validation data (validationFraction is 0): validation skipped');
   save();
   const seconds = (performance.now() - started) / 1000;
   progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}` +
-    (lastEval.accuracy === null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
+    (lastEval?.accuracy == null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
   if (sample && dataConfig.positionOffset !== 0) {
     progress.log('no sample: generation places prompts at position 1, and this run trains at offset positions');
   } else if (sample && source.scoredInputs(mc.contextLength) && model instanceof PerceiverAR) {
@@ -107,8 +114,8 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   }
   return {
     metrics: {
-      steps: trainer.step, stepsThisRun: trainer.step - runStart, stopReason, trainLoss: lastLoss, validationLoss: lastEval.loss,
-      nats: lastEval.nats, bitsPerToken: lastEval.bitsPerToken, accuracy: lastEval.accuracy, seconds,
+      steps: trainer.step, stepsThisRun: trainer.step - runStart, stopReason, trainLoss: lastLoss, validationLoss: lastEval?.loss ?? null,
+      nats: lastEval?.nats ?? null, bitsPerToken: lastEval?.bitsPerToken ?? null, accuracy: lastEval?.accuracy ?? null, seconds,
       tokensPerSecond: tokens / seconds,
       flopsPerToken: model instanceof PerceiverAR ? flopsPerToken(model.config) : xlFlopsPerToken(model.config), checkpoint: checkpointPath ?? null,
     },

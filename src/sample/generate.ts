@@ -2,6 +2,7 @@
 // steps, re-encode with N_fill latents when a latent cache is full) or plain uncached forwards.
 import { EOS, PAD } from '../data/vocab.js';
 import type { DecodeCache } from '../models/perceiver-ar/cache.js';
+import { checkPositionReach } from '../models/perceiver-ar/config.js';
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { Rng } from '../tensor/rng.js';
@@ -59,6 +60,9 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
   if (!Number.isInteger(N) || N < 1 || N > c.contextLength) throw new RangeError(`numLatents must be in [1, ${c.contextLength}], got ${N}`);
   const fill = opts.fillLatents ?? Math.max(1, Math.floor(N / 2));
   if (!Number.isInteger(fill) || fill < 1 || fill > N) throw new RangeError(`fillLatents must be in [1, numLatents = ${N}], got ${fill}`);
+  // The last token fed to the model sits at position prompt + maxNewTokens − 1 (the final one is only sampled).
+  checkPositionReach(c, prompt.length + Math.max(0, opts.maxNewTokens - 1),
+    `generating ${opts.maxNewTokens} tokens after a ${prompt.length}-token prompt`);
   const rng = new Rng(opts.seed);
   const seq = Array.from(prompt);
   const out: number[] = [];
@@ -82,6 +86,10 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     return user.map((a, i) => (a && noPad[i] ? 1 : 0));
   };
   for (let i = 0; i < opts.maxNewTokens; i++) {
+    if (!logits.every(Number.isFinite)) {
+      throw new RangeError(`generate: the model's logits for new token ${i + 1} are not finite (NaN or ±Inf): its weights overflow float32 ` +
+        '(a damaged or diverged checkpoint?)');
+    }
     const next = sampleToken(logits, opts, rng, allowedAt(seq.length + 1));
     seq.push(next);
     out.push(next);

@@ -2,6 +2,7 @@
 // the format name and version, model config, training and data configs and trainer state as
 // JSON strings in the header's metadata. A model can be rebuilt from the file alone.
 import type { Engine } from '../engine.js';
+import { InputError } from '../errors.js';
 import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../models/adatape/config.js';
 import { SequenceClassifier } from '../models/adatape/model.js';
 import { MODEL_DEFAULTS, validateModelConfig, type ModelConfig } from '../models/perceiver-ar/config.js';
@@ -15,7 +16,8 @@ import type { TrainerState } from './trainer.js';
 export const CHECKPOINT_FORMAT = 'perceiver-ar-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
-export class CheckpointError extends Error {}
+/** A checkpoint that cannot be read or used; the message names the file (and tensor). */
+export class CheckpointError extends InputError {}
 
 /** Checkpoints name their architecture in the header (absent in older files: Perceiver AR). */
 export type Architecture = 'perceiver-ar' | 'transformer-xl' | 'sequence-classifier';
@@ -55,6 +57,38 @@ export function encodeCheckpoint(model: CheckpointModel, extra: { train?: TrainC
   if (extra.data) metadata.data = JSON.stringify(extra.data);
   if (extra.state) metadata.state = JSON.stringify(extra.state);
   return encodeSafetensors(tensors, metadata);
+}
+
+/** Refuses NaN and ±Inf (and negative values where none can be, as in AdamW's second moment), naming the tensor. */
+function checkFinite(data: Float32Array, name: string, path: string, nonNegative: boolean): void {
+  let bad = 0, first = -1;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    if (!Number.isFinite(x) || (nonNegative && x < 0)) { bad++; if (first < 0) first = i; }
+  }
+  if (bad) {
+    throw new CheckpointError(`checkpoint ${path}: tensor '${name}' holds ${bad} ${nonNegative ? 'non-finite or negative' : 'non-finite'} ` +
+      `value${bad === 1 ? '' : 's'} (the first, ${data[first]}, at index ${first}); the weights are damaged — use an earlier checkpoint`);
+  }
+}
+
+/** The trainer state of the header: step, generator states, counters — each checked, naming the file. */
+function validateState(raw: unknown, path: string): TrainerState | null {
+  if (raw === null) return null;
+  const fail = (msg: string): never => { throw new CheckpointError(`checkpoint ${path}: the trainer state in its header ${msg}`); };
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(`is ${JSON.stringify(raw)}, not an object`);
+  const st = raw as Record<string, unknown>;
+  const u32 = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+  const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+  const rules: Record<keyof TrainerState, [(v: unknown) => boolean, string]> = {
+    step: [count, 'an integer ≥ 0'], modelRng: [u32, 'a 32-bit generator state'], dataRng: [u32, 'a 32-bit generator state'],
+    tokens: [count, 'an integer ≥ 0'], elapsedSeconds: [(v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, 'a number of seconds ≥ 0'],
+  };
+  for (const [key, [ok, what]] of Object.entries(rules)) {
+    if (!(key in st)) fail(`has no '${key}'`);
+    if (!ok(st[key])) fail(`has ${key} ${JSON.stringify(st[key])}; it must be ${what}`);
+  }
+  return st as unknown as TrainerState;
 }
 
 function parseJson<T>(text: string | undefined, what: string, path: string): T | null {
@@ -109,31 +143,41 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const state = parseJson<TrainerState>(md.state, 'trainer state', path);
+  const state = validateState(parseJson<unknown>(md.state, 'trainer state', path), path);
   const hasOptimizer = [...tensors.keys()].some((k) => k.startsWith('optimizer.'));
   const info: CheckpointInfo = { architecture, model, train, data, state, hasOptimizer };
-  /** Copies the checkpoint's tensors into a model's parameters (and AdamW moments when asked). */
+  /** Copies the checkpoint's tensors into a model's parameters (and AdamW moments when asked), refusing non-finite values. */
   const fill = (m: CheckpointModel, optimizer: boolean, needs: string): void => {
     const s = m.params;
     for (const p of s.list) {
-      const load = (name: string, into: Float32Array): void => {
+      const load = (name: string, into: Float32Array, nonNegative = false): void => {
         const t = tensors.get(name);
         if (!t) throw new CheckpointError(`checkpoint ${path}: tensor '${name}' is missing`);
         if (t.dtype !== 'F32' || t.shape.join('x') !== p.spec.shape.join('x')) {
           throw new CheckpointError(`checkpoint ${path}: tensor '${name}' has shape [${t.shape}] ${t.dtype}, ${needs} needs [${p.spec.shape}] F32`);
         }
+        checkFinite(t.data as Float32Array, name, path, nonNegative);
         into.set(t.data as Float32Array);
       };
       load(p.spec.name, p.value);
       if (optimizer) {
         load(`optimizer.m.${p.spec.name}`, s.m.subarray(p.offset, p.offset + p.size));
-        load(`optimizer.v.${p.spec.name}`, s.v.subarray(p.offset, p.offset + p.size));
+        load(`optimizer.v.${p.spec.name}`, s.v.subarray(p.offset, p.offset + p.size), true);
       }
+    }
+  };
+  /** Tensors of the file that no parameter of `target` takes (a model built from an edited config would silently drop them). */
+  const refuseUnused = (target: CheckpointModel, why: string): void => {
+    const extra = [...tensors.keys()].filter((k) => !target.params.has(k.replace(/^optimizer\.[mv]\./, '')));
+    if (extra.length) {
+      throw new CheckpointError(`checkpoint ${path}: tensor(s) ${extra.slice(0, 4).join(', ')}${extra.length > 4 ? ', …' : ''} have no ` +
+        `parameter in ${why}`);
     }
   };
   const build = (engine: Engine): CheckpointModel => {
     const m = architecture === 'transformer-xl' ? new TransformerXL(engine, model as XLConfig)
       : architecture === 'sequence-classifier' ? new SequenceClassifier(engine, model as ClassifierConfig) : new PerceiverAR(engine, model as ModelConfig);
+    refuseUnused(m, 'the model its config describes; the header and the tensors disagree (was the header edited?)');
     fill(m, hasOptimizer, 'the config');
     return m;
   };
@@ -142,11 +186,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
     if (targetArchitecture !== architecture) {
       throw new CheckpointError(`checkpoint ${path} holds a ${architecture} model; its weights cannot initialise a ${targetArchitecture} model`);
     }
-    const extra = [...tensors.keys()].filter((k) => !k.startsWith('optimizer.') && !target.params.has(k));
-    if (extra.length) {
-      throw new CheckpointError(`checkpoint ${path}: tensor(s) ${extra.slice(0, 4).join(', ')}${extra.length > 4 ? ', …' : ''} have no ` +
-        'parameter in the new model; initialising needs the same layers, widths, heads and position encoding');
-    }
+    refuseUnused(target, 'the new model; initialising needs the same layers, widths, heads and position encoding');
     fill(target, false, 'the new model');
   };
   return { info, build, initialise };

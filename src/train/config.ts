@@ -92,6 +92,7 @@ export function validateDataConfig(c: DataConfig): DataConfig {
   });
   if (c.data !== 'mirrored' && c.positionOffset !== 0) p.push(`positionOffset applies to the mirrored task only (data is '${c.data}'); leave it at 0`);
   if (c.data !== 'mirrored' && !c.dataPath) p.push(`dataPath is required when data is '${c.data}'`);
+  if (c.data === 'mirrored' && c.dataPath) p.push(`dataPath is not used by the mirrored task (data is 'mirrored'); give data=text or data=ids with it`);
   if (p.length) throw new RangeError(`invalid data config:\n  ${p.join('\n  ')}`);
   return Object.freeze({ ...c });
 }

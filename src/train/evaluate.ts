@@ -3,6 +3,7 @@
 // one forward over the (up to M) inputs ending just before the block's last target. Exact: S = 1, one
 // window per target (the full-context likelihood). More latents than scored targets may be used.
 import type { Batch } from '../models/perceiver-ar/layout.js';
+import { checkPositionReach } from '../models/perceiver-ar/config.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
 import type { TransformerXL } from '../models/transformer-xl/model.js';
 
@@ -30,6 +31,7 @@ export function evaluateStream(model: PerceiverAR, ids: Int32Array, opts: EvalOp
   if (!Number.isInteger(S) || S < 1 || S > M) throw new RangeError(`stride must be an integer in [1, ${M}], got ${S}`);
   if (!Number.isInteger(N) || N < S || N > M) throw new RangeError(`numLatents must be an integer in [stride = ${S}, ${M}], got ${N}`);
   const blocks = targetBlocks(ids, S, opts.maxTargets);
+  checkPositionReach(c, blocks[blocks.length - 1]![1] - 1, `evaluating ${blocks[blocks.length - 1]![1] - 1} targets of a stream`);
   const started = performance.now();
   let nats = 0, tokens = 0;
   for (let i = 0; i < blocks.length; i += opts.batchSize) {

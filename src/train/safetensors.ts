@@ -29,9 +29,11 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
+  // Padded with spaces on its UTF-8 byte length, so the data section starts 8-byte aligned even
+  // when the metadata holds non-ASCII text.
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerBytes = new Uint8Array(json.length + ((8 - (json.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
@@ -64,18 +66,22 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
   const ranges: [number, number, string][] = [];
   for (const [name, value] of entries) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null) fail('corrupt header: __metadata__ must be an object of strings');
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('corrupt header: __metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`corrupt header: metadata '${k}' is not a string`);
         metadata[k] = v as string;
       }
       continue;
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`tensor '${name}': its header entry is ${JSON.stringify(value)}, not an object`);
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    for (const field of ['dtype', 'shape', 'data_offsets'] as const) if (!(field in t)) fail(`tensor '${name}': its header entry has no ${field}`);
     if (t.dtype !== 'F32' && t.dtype !== 'I32') fail(`tensor '${name}': unsupported dtype ${JSON.stringify(t.dtype)} (supported: F32, I32)`);
     const shape = t.shape, offs = t.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}': bad shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}': bad data_offsets`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`tensor '${name}': bad data_offsets ${JSON.stringify(offs)}`);
+    }
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * 4) fail(`tensor '${name}': ${end - begin} bytes for shape [${shape}] of ${t.dtype} (expected ${count * 4})`);
@@ -86,9 +92,16 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
     const data = t.dtype === 'F32' ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count);
     tensors.set(name, { dtype: t.dtype, shape: shape as number[], data });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i]![0] < ranges[i - 1]![1]) fail(`corrupt header: tensors '${ranges[i - 1]![2]}' and '${ranges[i]![2]}' overlap`);
+  // The tensors must tile the data section exactly: no overlap, no hole, nothing after the last.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let covered = 0;
+  for (const [begin, end, name] of ranges) {
+    if (begin < covered) fail(`corrupt header: tensor '${name}' overlaps the tensor before it (bytes ${begin}–${end})`);
+    if (begin > covered) fail(`corrupt header: ${begin - covered} data bytes before tensor '${name}' belong to no tensor (bytes ${covered}–${begin})`);
+    covered = end;
+  }
+  if (covered !== dataLength) {
+    fail(`corrupt file: ${dataLength - covered} bytes after the last tensor belong to no tensor (the header length may be wrong, or the file has trailing data)`);
   }
   return { metadata, tensors };
 }

@@ -8,11 +8,16 @@ import type { F32 } from '../kernels/types.js';
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import type { ForwardResult } from '../models/perceiver-ar/model.js';
 import type { ParamStore } from '../nn/params.js';
+import { checkPositionReach, type PositionEncoding } from '../models/perceiver-ar/config.js';
 import { Rng } from '../tensor/rng.js';
 import type { TrainConfig } from './config.js';
 import { greedyHits } from './metrics.js';
 import { AdamW } from './optimizer.js';
 import { learningRateAt } from './schedule.js';
+
+/** Bytes of batches (training and validation) a run may hold in process memory. */
+const MAX_BATCH_BYTES = 2 * 2 ** 30;
+const gib = (bytes: number): string => (bytes < 2 ** 30 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 2 ** 30).toFixed(1)} GiB`);
 
 export interface TrainerState {
   /** Optimiser steps completed. */
@@ -47,13 +52,19 @@ export interface EvalLog {
 
 /** What the trainer needs of a model: Perceiver AR (and its N = M Transformer) and Transformer-XL. */
 export interface TrainableModel {
-  readonly config: { readonly contextLength: number; readonly vocabSize: number; readonly numLatents?: number };
+  readonly config: {
+    readonly contextLength: number; readonly vocabSize: number; readonly numLatents?: number;
+    /** Absolute position tables ('sinusoidal' | 'learned') hold positions up to maxPosition. */
+    readonly position?: string; readonly maxPosition?: number;
+  };
   readonly params: ParamStore;
   /**
    * gradScale: models that must run their backward inside the forward (Transformer-XL's truncated
    * backpropagation, segment by segment) add gradScale × d(mean loss) to the gradients there.
    */
   forward(batch: Batch, opts: { readonly training?: boolean; readonly rng?: Rng; readonly gradScale?: number; readonly numLatents?: number }): ForwardResult;
+  /** Throws, before allocating, when a batch of B × M cannot fit (models that plan their memory). */
+  checkFits?(B: number, M: number, training: boolean): void;
   /** Adds lossScale × d(mean loss of the last forward) to the gradients (if forward has not already). */
   backward(lossScale?: number): void;
   logits(): F32;
@@ -69,6 +80,18 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
 
   constructor(private readonly engine: Engine, readonly model: Model, readonly config: TrainConfig, private readonly data: DataSource,
     state?: TrainerState) {
+    const mc = model.config;
+    if (mc.position !== undefined && mc.maxPosition !== undefined) {
+      checkPositionReach({ position: mc.position as PositionEncoding, maxPosition: mc.maxPosition }, data.maxPosition(mc.contextLength), data.description);
+    }
+    // Sizes planned before anything is built: the batches (ids, positions, targets) held in this
+    // process, then the model's workspace in the engine's memory.
+    const batchBytes = config.batchSize * mc.contextLength * 12, held = batchBytes * (1 + (data.hasValidation ? config.evalBatches : 0));
+    if (held > MAX_BATCH_BYTES) {
+      throw new RangeError(`batches of ${config.batchSize} × ${mc.contextLength} tokens take ${gib(batchBytes)} each; with ${config.evalBatches} ` +
+        `validation batches that is ${gib(held)}, over the ${gib(MAX_BATCH_BYTES)} a run may hold: lower batchSize, evalBatches or contextLength`);
+    }
+    model.checkFits?.(config.batchSize, mc.contextLength, true);
     this.optimizer = new AdamW(engine.kernels, model.params, {
       beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm,
     });

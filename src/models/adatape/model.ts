@@ -132,7 +132,9 @@ export class SequenceClassifier {
     for (const v of batch.values) if (!(v >= 0 && v < c.symbols)) throw new RangeError(`symbol id ${v} is outside [0, ${c.symbols})`);
     for (const y of batch.labels) if (!(y >= 0 && y < c.numClasses)) throw new RangeError(`label ${y} is outside [0, ${c.numClasses})`);
     const ws = this.workspace(B), s = ws.shape;
-    const training = opts.training === true, rng = opts.rng ?? new Rng(0);
+    const training = opts.training === true;
+    if (training && !opts.rng) throw new Error('forward: training mode needs an rng (bank hiding, query noise)');
+    const rng = opts.rng ?? new Rng(0);
     this.embed(batch, ws.xs[0]!);
     ws.keyValid.fill(1);
     for (let b = 0; b < B; b++) ws.keyValid.fill(0, b * s.S + s.tapeStart, (b + 1) * s.S);

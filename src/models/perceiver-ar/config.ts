@@ -75,7 +75,7 @@ const CHECKS: readonly Check[] = [
   int('vocabSize', 4), int('contextLength', 1), int('numLatents', 1), int('numLayers', 0), int('width', 1), int('embedDim', 1),
   int('numHeads', 1), int('crossAttendHeads', 1), int('mlpRatio', 1), int('positionDims', 1), int('maxPosition', 1),
   oneOf('position', ['rotary', 'sinusoidal', 'learned']), oneOf('crossAttendDropoutMode', ['subsample', 'mask']),
-  range('rotaryFraction', 0, 1), range('dropout', 0, 1, true), range('crossAttendDropout', 0, 1, true), range('zLoss', 0, 1),
+  range('rotaryFraction', 0, 1), range('maxWavelength', 1, 1e15), range('dropout', 0, 1, true), range('crossAttendDropout', 0, 1, true), range('zLoss', 0, 1),
   range('layerNormEps', 1e-12, 1), int('tapeLength', 0), int('tapeCandidates', 0), range('tapeThreshold', 1e-3, 1e6), range('tapePonderWeight', 0, 1e3),
   (c) => (c.tapeLength === 0 || c.tapeThreshold <= c.tapeLength ? null : `tapeThreshold (${c.tapeThreshold}) must be ≤ tapeLength (${c.tapeLength})`),
   (c) => (c.tapeLength === 0 || (c.tapeCandidates || Math.floor(c.tapeLength / c.tapeThreshold)) >= 1 ? null
@@ -100,6 +100,16 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
   for (const k of unknown) problems.push(`unknown model key '${k}'; allowed: ${Object.keys(MODEL_DEFAULTS).join(', ')}`);
   if (problems.length) throw new RangeError(`invalid model config:\n  ${problems.join('\n  ')}`);
   return Object.freeze({ ...config });
+}
+
+/**
+ * Absolute position tables hold positions up to maxPosition; `what` reaches `longest`. Refused up
+ * front (not at the first crop past the table, hours into a run), saying what to use instead.
+ */
+export function checkPositionReach(c: Pick<ModelConfig, 'position' | 'maxPosition'>, longest: number, what: string): void {
+  if (c.position === 'rotary' || longest <= c.maxPosition) return;
+  throw new RangeError(`${what} reaches position ${longest}, beyond maxPosition ${c.maxPosition} of the model's ${c.position} position table; ` +
+    `raise maxPosition to at least ${longest}, or use position=rotary (relative positions: any length)`);
 }
 
 export const headDim = (c: ModelConfig, heads: number): number => c.width / heads;

@@ -42,6 +42,12 @@ export function checkBatch(batch: Batch): void {
   if (!Number.isInteger(B) || B < 1 || !Number.isInteger(M) || M < 1) throw new RangeError(`batch: batchSize and length must be positive integers, got ${B}×${M}`);
   if (batch.tokens.length !== B * M || batch.targets.length !== B * M) throw new RangeError(`batch: tokens and targets must hold ${B}×${M} ids`);
   if (batch.positions.length !== B * M * P) throw new RangeError(`batch: positions must hold ${B}×${M}×${P} values`);
+  checkRightPadded(batch);
+}
+
+/** Rows must be right-padded: PAD only after a row's valid tokens (the layout places latents on the last valid ones). */
+function checkRightPadded(batch: Batch): void {
+  const { batchSize: B, length: M } = batch;
   for (let b = 0; b < B; b++) {
     let padded = false;
     for (let j = 0; j < M; j++) {
@@ -57,6 +63,7 @@ export function layoutLatents(batch: Batch, numLatents: number): LatentLayout {
   const { batchSize: B, length: M, positionDims: P } = batch;
   const N = numLatents;
   if (!Number.isInteger(N) || N < 1 || N > M) throw new RangeError(`numLatents must be an integer in [1, ${M}] (the context length), got ${N}`);
+  checkRightPadded(batch);
   const lengths = new Int32Array(B);
   const inputPositions = new Int32Array(B * M), inputValid = new Uint8Array(B * M);
   for (let b = 0; b < B; b++) {

@@ -11,13 +11,14 @@ import { ParamStore } from '../../nn/params.js';
 import { Rng } from '../../tensor/rng.js';
 import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyActs } from './blocks.js';
 import { batchEmbedder } from './embedder.js';
-import { KvStore, StreamedKeys, type InputEmbedder, type KeyList } from './streamed-keys.js';
+import { KvStore, StreamedKeys, type InputEmbedder } from './streamed-keys.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
 import { PrefixTape, TapeNextToCache } from './prefix-tape.js';
+import { crossAttendKeys, type CrossAttendKeyList } from './cross-attend-keys.js';
 
 /** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
 const AUTO_STREAM_BYTES = 512 * 2 ** 20;
@@ -138,6 +139,16 @@ export class PerceiverAR {
   }
 
   /**
+   * Fails, before anything is allocated, when a batch of B rows of M inputs (training or not)
+   * cannot fit in the engine's memory; the message names the largest buffer and the longest
+   * context that would fit. Trainers call it before building their first batch.
+   */
+  checkFits(B: number, M: number, training: boolean): void {
+    const N = Math.min(this.config.numLatents, M);
+    this.checkWorkspaceFits(B, M, N, training, this.resolveKeyChunk(B, M));
+  }
+
+  /**
    * Fails before allocating anything when a workspace cannot fit in the engine's memory, naming
    * the largest buffer and the longest context that would fit with the same batch and latents.
    */
@@ -211,10 +222,14 @@ export class PerceiverAR {
     const cache = opts.cache;
     if (cache && (training || batch.batchSize !== 1)) throw new Error('forward: a decoding cache needs batch size 1 and no training');
     const N = opts.numLatents ?? Math.min(c.numLatents, batch.length);
+    const capacity = cache?.layers[0]?.capacity;
+    if (capacity !== undefined && N > capacity) {
+      throw new RangeError(`forward: ${N} latents do not fit a decoding cache made for ${capacity}; use numLatents ≤ ${capacity} or model.decodeCache(${N})`);
+    }
     const layout = layoutLatents(batch, N);
     const { B, M } = layout;
     const seeds = training ? opts.rng!.nextU32() : 0;
-    const list = this.keyList(layout, training ? opts.rng! : null);
+    const list = crossAttendKeys(layout, training ? c.crossAttendDropout : 0, c.crossAttendDropoutMode, training ? opts.rng! : null);
     const chunk = this.resolveKeyChunk(B, M);
     if (c.tapeLength > 0 && chunk > 0) {
       throw new RangeError(`the prefix tape reads held input embeddings, but this batch (${B} × ${M}) streams its keys; ` +
@@ -286,7 +301,7 @@ export class PerceiverAR {
   }
 
   /** The non-streamed inputs: every embedding held in the workspace (and the latents' inputs gathered from them). */
-  private embedHeld(batch: Batch, layout: LatentLayout, ws: Workspace, list: KeyList & { readonly gathered: boolean }): KeyActs {
+  private embedHeld(batch: Batch, layout: LatentLayout, ws: Workspace, list: CrossAttendKeyList): KeyActs {
     const c = this.config, k = this.engine.kernels, { B, M, N } = layout;
     const Ci = c.embedDim, Rin = B * M, R = B * N;
     ws.tokens.set(batch.tokens);
@@ -419,55 +434,8 @@ export class PerceiverAR {
     });
   }
 
-  /**
-   * The cross-attend's keys (spec §5). Without dropout: all inputs. 'subsample': per row, keep a
-   * uniformly chosen round((1 − rate)·prefix) of the inputs before the first latent plus every
-   * latent's own input, gathered so the attention costs O(k·N). 'mask': Bernoulli-hide prefix
-   * inputs through keyValid (no saving). A latent's own token is never dropped.
-   */
-  private keyList(layout: LatentLayout, rng: Rng | null): KeyList & { readonly gathered: boolean } {
-    const c = this.config, { B, M, N } = layout;
-    const rate = rng ? c.crossAttendDropout : 0;
-    if (rate === 0 || c.crossAttendDropoutMode === 'mask') {
-      const valid = layout.inputValid.slice();
-      if (rate > 0) {
-        for (let b = 0; b < B; b++) {
-          const first = Math.max(0, layout.lengths[b]! - N);
-          for (let j = 0; j < first; j++) if (rng!.next() < rate) valid[b * M + j] = 0;
-        }
-      }
-      return { count: M, index: Int32Array.from({ length: B * M }, (_, i) => i), positions: layout.inputPositions, valid, gathered: false };
-    }
-    const kept: number[][] = [];
-    let Mk = 1;
-    for (let b = 0; b < B; b++) {
-      const len = layout.lengths[b]!, first = Math.max(0, len - N);
-      const keep = Math.round(first * (1 - rate));
-      const prefix = Array.from({ length: first }, (_, j) => j);
-      for (let i = 0; i < keep; i++) {
-        const s = i + rng!.int(first - i);
-        const t = prefix[i]!; prefix[i] = prefix[s]!; prefix[s] = t;
-      }
-      const rowKeys = prefix.slice(0, keep).sort((x, y) => x - y);
-      for (let j = first; j < len; j++) rowKeys.push(j);
-      kept.push(rowKeys);
-      Mk = Math.max(Mk, rowKeys.length);
-    }
-    const index = new Int32Array(B * Mk), positions = new Int32Array(B * Mk), valid = new Uint8Array(B * Mk);
-    for (let b = 0; b < B; b++) {
-      const rowKeys = kept[b]!;
-      for (let i = 0; i < Mk; i++) {
-        const r = b * Mk + i, j = rowKeys[i];
-        index[r] = j === undefined ? -1 : b * M + j;
-        positions[r] = j === undefined ? 0 : layout.inputPositions[b * M + j]!;
-        valid[r] = j === undefined ? 0 : 1;
-      }
-    }
-    return { count: Mk, index, positions, valid, gathered: true };
-  }
-
   /** The held (not streamed) keys: views of the workspace, gathered when subsampled. */
-  private heldKeys(list: KeyList & { readonly gathered: boolean }, ws: Workspace, Rin: number): KeyActs {
+  private heldKeys(list: CrossAttendKeyList, ws: Workspace, Rin: number): KeyActs {
     const Ci = this.config.embedDim, ka = ws.keyActs, n = list.index.length;
     ka.positions.set(list.positions);
     ka.valid.set(list.valid);

@@ -5,10 +5,37 @@ import { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type AnyModel, type CheckpointInfo, type CheckpointModel } from '../../train/checkpoint.js';
 import type { DataConfig, TrainConfig } from '../../train/config.js';
 import type { TrainerState } from '../../train/trainer.js';
-import { readFileChecked, writeFileAtomic } from './files.js';
+import { InputError } from '../../errors.js';
+import { checkOutputPath, MAX_FILE_BYTES, readFileChecked, sameFile, writeFileAtomic } from './files.js';
+
+/** Bytes of a checkpoint's tensors: parameters, and AdamW's two moments when saved with the optimizer. */
+const tensorBytes = (parameters: number, optimizer: boolean): number => 4 * parameters * (optimizer ? 3 : 1);
+/** Room left for the header within the largest file that can be read back. */
+const HEADER_ROOM = 2 ** 20;
+
+/**
+ * Checks, before a run starts, that its checkpoint can be saved and read back: the path can be
+ * written (checkOutputPath), it is none of the run's input files, and the file will not pass the
+ * largest size a load can read.
+ */
+export function checkCheckpointTarget(path: string, opts: { readonly parameters: number; readonly optimizer: boolean; readonly inputs: readonly string[] }): void {
+  checkOutputPath(path, 'checkpoint');
+  for (const input of opts.inputs) {
+    if (input && sameFile(path, input)) throw new InputError(`checkpoint ${path} is the run's input file ${input}; saving would overwrite it — give another path`);
+  }
+  const bytes = tensorBytes(opts.parameters, opts.optimizer);
+  if (bytes > MAX_FILE_BYTES - HEADER_ROOM) {
+    throw new InputError(`checkpoint ${path}: ${opts.parameters.toLocaleString('en-US')} parameters${opts.optimizer ? ' with AdamW moments' : ''} make a ` +
+      `${(bytes / 2 ** 30).toFixed(2)} GiB file; at most 4 GiB can be loaded back, so this model cannot be checkpointed`);
+  }
+}
 
 export function saveCheckpoint(path: string, model: CheckpointModel,
   extra: { train?: TrainConfig; data?: DataConfig; state?: TrainerState; optimizer: boolean }): void {
+  const bytes = tensorBytes(model.params.count, extra.optimizer);
+  if (bytes > MAX_FILE_BYTES - HEADER_ROOM) {
+    throw new InputError(`checkpoint ${path}: a ${(bytes / 2 ** 30).toFixed(2)} GiB file would pass the 4 GiB that can be loaded back; not saved`);
+  }
   writeFileAtomic(path, encodeCheckpoint(model, extra));
 }
 

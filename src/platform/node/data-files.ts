@@ -1,7 +1,8 @@
 // Reading training data from the user's files: UTF-8 text as bytes, or token-id files.
 import { extname } from 'node:path';
 import { mirroredSource, streamSource, type DataSource } from '../../data/source.js';
-import { BYTE_OFFSET, byteToId, EOS, SOS } from '../../data/vocab.js';
+import { BYTE_OFFSET, byteToId, EOS, PAD, SOS } from '../../data/vocab.js';
+import { DataError } from '../../errors.js';
 import type { DataConfig } from '../../train/config.js';
 import { readFileChecked } from './files.js';
 
@@ -18,37 +19,50 @@ export function readTextIds(path: string): Int32Array {
 /**
  * A token-id file: `.i32` little-endian int32, `.u16` little-endian uint16, otherwise text of
  * whitespace-separated non-negative integers. Ids are used as they are (include SOS/EOS yourself).
+ * Every id is range-checked before it is stored, and PAD (0) — which marks "no token" in batches —
+ * is refused, naming the first position that holds it.
  */
 export function readTokenIds(path: string, vocabSize: number): Int32Array {
   const bytes = readFileChecked(path, 'token-id file');
   const ext = extname(path).toLowerCase();
+  const fail = (msg: string): never => { throw new DataError(`token-id file ${path}: ${msg}`); };
+  const check = (id: number, i: number): number => {
+    if (id === PAD) fail(`id ${PAD} (PAD) at token ${i}; PAD marks padding and cannot appear inside a stream (ids start at ${EOS}: EOS ${EOS}, SOS ${SOS})`);
+    if (id < 0 || id >= vocabSize) fail(`id ${id} at token ${i} is outside the vocabulary [0, ${vocabSize})`);
+    return id;
+  };
   let ids: Int32Array;
   if (ext === '.i32' || ext === '.u16') {
     const width = ext === '.i32' ? 4 : 2;
-    if (bytes.length % width !== 0) throw new Error(`token-id file ${path}: ${bytes.length} bytes is not a whole number of ${ext} values`);
+    if (bytes.length % width !== 0) fail(`${bytes.length} bytes is not a whole number of ${ext} values`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     ids = new Int32Array(bytes.length / width);
-    for (let i = 0; i < ids.length; i++) ids[i] = width === 4 ? view.getInt32(i * 4, true) : view.getUint16(i * 2, true);
+    for (let i = 0; i < ids.length; i++) ids[i] = check(width === 4 ? view.getInt32(i * 4, true) : view.getUint16(i * 2, true), i);
   } else {
-    const words = new TextDecoder().decode(bytes).trim().split(/\s+/);
+    const text = new TextDecoder().decode(bytes).trim();
+    const words = text === '' ? [] : text.split(/\s+/);
     ids = new Int32Array(words.length);
     words.forEach((w, i) => {
-      if (!/^\d+$/.test(w)) throw new Error(`token-id file ${path}: '${w.slice(0, 20)}' (token ${i}) is not a non-negative integer`);
-      ids[i] = Number(w);
+      if (!/^\d+$/.test(w)) fail(`'${w.slice(0, 20)}' (token ${i}) is not a non-negative integer`);
+      // Checked as a number before storing: an Int32Array would wrap 4294967361 to 65.
+      const n = w.length > 15 ? Infinity : Number(w);
+      if (n >= vocabSize) fail(`id ${w.length > 20 ? `${w.slice(0, 20)}…` : w} at token ${i} is outside the vocabulary [0, ${vocabSize})`);
+      ids[i] = check(n, i);
     });
   }
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i]! < 0 || ids[i]! >= vocabSize) throw new Error(`token-id file ${path}: id ${ids[i]} at token ${i} is outside the vocabulary [0, ${vocabSize})`);
-  }
-  if (ids.length < 2) throw new Error(`token-id file ${path} holds ${ids.length} ids; it needs at least 2`);
+  if (ids.length < 2) fail(`holds ${ids.length} id${ids.length === 1 ? '' : 's'}; it needs at least 2`);
   return ids;
 }
 
 export function loadDataSource(c: DataConfig, vocabSize: number): DataSource {
   switch (c.data) {
-    case 'mirrored': return mirroredSource(c.alphabet, c.positionOffset);
+    case 'mirrored':
+      if (c.alphabet + BYTE_OFFSET > vocabSize) {
+        throw new DataError(`the mirrored task with alphabet ${c.alphabet} needs vocabSize ≥ ${c.alphabet + BYTE_OFFSET} (symbols + PAD/EOS/SOS), got ${vocabSize}`);
+      }
+      return mirroredSource(c.alphabet, c.positionOffset);
     case 'text': {
-      if (vocabSize < 256 + BYTE_OFFSET) throw new Error(`text data needs vocabSize ≥ ${256 + BYTE_OFFSET} (bytes + PAD/EOS/SOS), got ${vocabSize}`);
+      if (vocabSize < 256 + BYTE_OFFSET) throw new DataError(`text data needs vocabSize ≥ ${256 + BYTE_OFFSET} (bytes + PAD/EOS/SOS), got ${vocabSize}`);
       return streamSource(readTextIds(c.dataPath), c.validationFraction, c.dataPath);
     }
     case 'ids': return streamSource(readTokenIds(c.dataPath, vocabSize), c.validationFraction, c.dataPath);
