@@ -8,3 +8,8 @@ export class InputError extends Error {
 
 /** A data file that cannot be used as training or evaluation data. */
 export class DataError extends InputError {}
+
+/** A config validation failure: one line for one problem, a list for several. */
+export function invalidConfig(what: string, problems: readonly string[]): RangeError {
+  return new RangeError(problems.length === 1 ? `invalid ${what}: ${problems[0]}` : `invalid ${what}:\n  ${problems.join('\n  ')}`);
+}

@@ -43,6 +43,14 @@ describe('sequence classifiers: gradients vs finite differences (tiny configs, r
 });
 
 describe('AdaTape model behaviour', () => {
+  it('training mode without an rng is refused (as Perceiver AR refuses it), not run with a fixed generator', async () => {
+    const engine = await createEngine({ backend: 'reference' });
+    const model = new SequenceClassifier(engine, { ...TINY, bank: 'learnable', bankSize: 16, bankHide: 0.5 }, 1);
+    const batch = parityBatch(new Rng(3), 2, TINY.sequenceLength);
+    assert.throws(() => model.forward(batch, { training: true }), /training mode needs an rng/);
+    assert.doesNotThrow(() => model.forward(batch));
+  });
+
   it("an example's logits do not change when other examples in the batch change", async () => {
     const engine = await createEngine({ backend: 'reference' });
     const model = new SequenceClassifier(engine, { ...TINY, sequenceLength: 24, maxTape: 6, threshold: 2 }, 4);

@@ -63,5 +63,7 @@ describe('latent layout and masks (hand-written expected matrices)', () => {
 
   it('rejects numLatents beyond the context and rows padded in the middle', () => {
     assert.throws(() => layoutLatents(batchOf([[5, 6]]), 3), /numLatents must be an integer in \[1, 2\] \(the context length\), got 3/);
+    assert.throws(() => layoutLatents(batchOf([[5, 6, 7, 8], [5, 0, 7, 0]]), 2), /row 1 has a token after padding at input 2; rows must be right-padded/);
+    assert.throws(() => layoutLatents(batchOf([[0, 6, 7]]), 1), /row 0 has a token after padding at input 1/);
   });
 });

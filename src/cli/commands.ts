@@ -47,6 +47,7 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
   const c = model.config;
   const promptText = take(args, 'prompt'), promptIds = take(args, 'promptIds');
   if (promptText !== undefined && promptIds !== undefined) throw new UsageError('give either --prompt=TEXT or --promptIds="2 65 66", not both');
+  if (promptIds !== undefined && promptIds.trim() === '') throw new UsageError('--promptIds is empty; give ids such as --promptIds="2 65 66"');
   const prompt = promptIds !== undefined
     ? promptIds.trim().split(/[\s,]+/).map((w) => {
       const n = Number(w);
@@ -56,7 +57,9 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
     : [SOS, ...Array.from(new TextEncoder().encode(promptText ?? ''), byteToId)];
   if (prompt.some((id) => id >= c.vocabSize)) throw new UsageError(`the prompt has ids beyond this model's vocabulary (${c.vocabSize}); use --promptIds`);
   const opts = {
-    maxNewTokens: takeNumber(args, 'maxNewTokens', isInt(0), 'an integer ≥ 0') ?? 256,
+    // The default stops where an absolute position table ends (an explicit longer request is refused with a message).
+    maxNewTokens: takeNumber(args, 'maxNewTokens', isInt(0), 'an integer ≥ 0') ??
+      (c.position === 'rotary' ? 256 : Math.max(0, Math.min(256, c.maxPosition - prompt.length + 1))),
     temperature: takeNumber(args, 'temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)') ?? 1,
     topK: takeNumber(args, 'topK', isInt(0), 'an integer ≥ 0 (0 = off)') ?? 0,
     topP: takeNumber(args, 'topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]') ?? 1,

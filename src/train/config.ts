@@ -1,5 +1,6 @@
 // Run settings, separate from the architecture: optimisation, schedule, evaluation, stopping,
 // and which data to train on. Validated with messages that say what is allowed.
+import { invalidConfig } from '../errors.js';
 import type { DecaySchedule } from './schedule.js';
 
 export interface TrainConfig {
@@ -79,7 +80,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
     clipNorm: between(0, Infinity), seed: intAtLeast(0), evalEvery: intAtLeast(0), evalBatches: intAtLeast(1), checkpointEvery: intAtLeast(0),
     timeBudgetSeconds: between(0, Infinity), minCropLength: intAtLeast(0), targetAccuracy: between(0, 1),
   });
-  if (p.length) throw new RangeError(`invalid training config:\n  ${p.join('\n  ')}`);
+  if (p.length) throw invalidConfig('training config', p);
   return Object.freeze({ ...c });
 }
 
@@ -93,6 +94,6 @@ export function validateDataConfig(c: DataConfig): DataConfig {
   if (c.data !== 'mirrored' && c.positionOffset !== 0) p.push(`positionOffset applies to the mirrored task only (data is '${c.data}'); leave it at 0`);
   if (c.data !== 'mirrored' && !c.dataPath) p.push(`dataPath is required when data is '${c.data}'`);
   if (c.data === 'mirrored' && c.dataPath) p.push(`dataPath is not used by the mirrored task (data is 'mirrored'); give data=text or data=ids with it`);
-  if (p.length) throw new RangeError(`invalid data config:\n  ${p.join('\n  ')}`);
+  if (p.length) throw invalidConfig('data config', p);
   return Object.freeze({ ...c });
 }

@@ -4,6 +4,7 @@
 //   no-tape     the same network without the tape (control)
 //   transformer one token per element (Dense of its one-hot + learned position)
 //   universal   element tokens through ONE shared block applied recurrently with per-position ACT
+import { invalidConfig } from '../../errors.js';
 import type { PonderTerm } from './reader.js';
 
 export type ClassifierKind = 'adatape' | 'no-tape' | 'transformer' | 'universal';
@@ -101,6 +102,6 @@ export function validateClassifierConfig(c: ClassifierConfig): ClassifierConfig 
     if (candidatesOf(c) < 1) p.push(`candidates: ⌊maxTape/threshold⌋ = ${candidatesOf(c)}; raise maxTape, lower threshold, or set candidates ≥ 1`);
     if (c.threshold > c.maxTape) p.push(`threshold (${c.threshold}) must be ≤ maxTape (${c.maxTape}): each step adds at most 1 to the halting score`);
   }
-  if (p.length) throw new RangeError(`invalid classifier config:\n  ${p.join('\n  ')}`);
+  if (p.length) throw invalidConfig('classifier config', p);
   return Object.freeze({ ...c });
 }

@@ -1,5 +1,6 @@
 // Perceiver AR architecture config (spec §3), validated with messages that say what is allowed,
 // frozen, and stored inside checkpoints so a model can be rebuilt from the file alone.
+import { invalidConfig } from '../../errors.js';
 
 export type PositionEncoding = 'rotary' | 'sinusoidal' | 'learned';
 export type CrossAttendDropoutMode = 'subsample' | 'mask';
@@ -98,7 +99,7 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
   const problems = CHECKS.map((check) => check(config)).filter((p): p is string => p !== null);
   const unknown = Object.keys(config).filter((k) => !(k in MODEL_DEFAULTS));
   for (const k of unknown) problems.push(`unknown model key '${k}'; allowed: ${Object.keys(MODEL_DEFAULTS).join(', ')}`);
-  if (problems.length) throw new RangeError(`invalid model config:\n  ${problems.join('\n  ')}`);
+  if (problems.length) throw invalidConfig('model config', problems);
   return Object.freeze({ ...config });
 }
 

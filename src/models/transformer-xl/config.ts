@@ -2,6 +2,7 @@
 // each layer also attending to the cached, gradient-free inputs it saw in the previous
 // segment(s) (memory of up to Mem rows). Positions: rotary on absolute positions, which makes
 // q·k depend only on the distance — a stand-in for XL's learned relative encoding (docs).
+import { invalidConfig } from '../../errors.js';
 
 export interface XLConfig {
   readonly vocabSize: number;
@@ -57,7 +58,7 @@ export function validateXLConfig(config: Partial<XLConfig>): XLConfig {
     ...unknown.map((k) => `unknown key '${k}'; allowed: ${Object.keys(XL_DEFAULTS).join(', ')}`),
     ...CHECKS.map((check) => check(c)).filter((p): p is string => p !== null),
   ];
-  if (problems.length) throw new RangeError(`invalid Transformer-XL config:\n  ${problems.join('\n  ')}`);
+  if (problems.length) throw invalidConfig('Transformer-XL config', problems);
   return Object.freeze(c);
 }
 
