@@ -51,7 +51,7 @@ describe('CLI: damaged checkpoints', () => {
     failsClearly(cli('train', `--resume=${v}`, '--steps=2'), /tensor 'optimizer\.v\.head\.w' holds 3 non-finite or negative values/);
   });
 
-  it('huge finite weights: generate and eval fail with one line instead of NaN output', () => {
+  it('huge finite weights: generate and eval fail with one line instead of NaN output; training stops as diverged', () => {
     const huge = editedCheckpoint('huge.safetensors', (t) => {
       for (const name of ['head.w', 'embed.tokens']) {
         const old = t.get(name)!;
@@ -60,6 +60,9 @@ describe('CLI: damaged checkpoints', () => {
     });
     failsClearly(cli('generate', `--checkpoint=${huge}`, '--maxNewTokens=3'), /logits for new token 1 are not finite/);
     failsClearly(cli('eval', `--checkpoint=${huge}`), /eval: the loss over \d+ targets is not finite/);
+    const before = readFileSync(huge);
+    failsClearly(cli('train', `--resume=${huge}`, '--steps=40', '--quiet', `--checkpoint=${huge}`), /training diverged: the last 20 steps \(to step 21\) had a non-finite loss/);
+    assert.deepEqual(readFileSync(huge), before, 'nothing was saved over the checkpoint');
   });
 
   it('malformed files: a null tensor entry, a header length one byte short, trailing bytes', () => {
