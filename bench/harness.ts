@@ -61,11 +61,12 @@ export interface BenchArgs {
   readonly repeat: number | undefined;
   readonly rounds: number;
   readonly simd: 'auto' | 'relaxed-simd' | 'simd128';
+  readonly blas: string;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let json = false, threads: number | undefined, only: string[] | null = null, repeat: number | undefined, rounds = 1;
-  let simd: BenchArgs['simd'] = 'auto';
+  let simd: BenchArgs['simd'] = 'auto', blas = 'auto';
   for (const a of argv) {
     const [key, value] = a.startsWith('--') ? a.slice(2).split('=', 2) as [string, string | undefined] : [a, undefined];
     if (key === 'json' && value === undefined) json = true;
@@ -74,7 +75,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     else if (key === 'repeat' && value && Number.isInteger(Number(value)) && Number(value) >= 1) repeat = Number(value);
     else if (key === 'rounds' && value && Number.isInteger(Number(value)) && Number(value) >= 1) rounds = Number(value);
     else if (key === 'simd' && (value === 'auto' || value === 'relaxed-simd' || value === 'simd128')) simd = value;
-    else throw new Error(`unknown benchmark option '${a}'; allowed: --json, --threads=N, --only=case1,case2, --repeat=N, --rounds=N, --simd=auto|relaxed-simd|simd128`);
+    else if (key === 'blas' && value) blas = value;
+    else throw new Error(`unknown benchmark option '${a}'; allowed: --json, --threads=N, --only=case1,case2, --repeat=N, --rounds=N, --simd=auto|relaxed-simd|simd128, --blas=auto|off|LIBRARY`);
   }
-  return { json, threads, only, repeat, rounds, simd };
+  return { json, threads, only, repeat, rounds, simd, blas };
 }

@@ -2,11 +2,28 @@
 import { createEngine } from '../src/index.js';
 import { loadWarning, parseBenchArgs, printTable } from './harness.js';
 import { runKernelBenchmarks } from './kernels.js';
-import { benchGenerate, benchTrain } from './model.js';
+import { benchGenerate, benchTrain, matmulRate } from './model.js';
+import { cPeerGflops } from './blas-peer.js';
+import type { BenchResult } from './harness.js';
+import type { Engine } from '../src/index.js';
 import { runContextSweep } from './context.js';
 import { runLatentsKnob } from './latents.js';
+import { runProfile } from './profile.js';
 
-const SUITES = ['kernels', 'train', 'generate', 'context', 'latents'] as const;
+const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile'] as const;
+
+/** matmul-1024 through the FFI against the same library called from C, in the same run (target ≥ 90%). */
+function blasPeerRows(e: Engine): BenchResult[] {
+  if (!e.info.blas) return [];
+  const peer = cPeerGflops(e.info.threads), ffi = matmulRate(e);
+  const base = { threads: e.info.threads, simd: e.info.simd, fractionOfCeiling: null };
+  if (typeof peer === 'string') return [{ ...base, name: 'matmul-1024 [blas via FFI]', ms: (2 * 1024 ** 3) / (ffi * 1e6), gflops: ffi, target: null, targetMet: null, extra: { peer: peer } }];
+  return [
+    { ...base, name: 'matmul-1024 [blas from C] (peer)', ms: (2 * 1024 ** 3) / (peer * 1e6), gflops: peer, target: null, targetMet: null },
+    { ...base, name: 'matmul-1024 [blas via FFI]', ms: (2 * 1024 ** 3) / (ffi * 1e6), gflops: ffi, fractionOfCeiling: ffi / peer,
+      target: '≥ 90% of the C peer', targetMet: ffi / peer >= 0.9 },
+  ];
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [suite, ...rest] = argv;
@@ -17,22 +34,28 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (suite === 'context') return runContextSweep(rest);
   if (suite === 'latents') return runLatentsKnob(rest);
+  if (suite === 'profile') return runProfile(rest);
   const args = parseBenchArgs(rest);
   const log = (line: string): void => { if (!args.json) console.log(line); };
   const warn = loadWarning();
   if (warn) console.error(warn);
-  const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd });
+  const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: args.blas });
+  // Training is measured on both matmul paths in one run: the wasm kernels and the native BLAS.
+  const second = suite === 'train' && args.blas === 'auto' && engine.info.blas
+    ? await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: 'off' }) : null;
   try {
-    log(`engine: wasm ${engine.info.simd}, ${engine.info.threads} threads; per case the median over ${args.rounds} round(s) of the median of ≥ ${args.repeat ?? 7} runs after warm-up`);
+    log(`engine: wasm ${engine.info.simd}, ${engine.info.threads} threads, BLAS ${engine.info.blas ?? 'off'}; per case the median over ` +
+      `${args.rounds} round(s) of the median of ≥ ${args.repeat ?? 7} runs after warm-up`);
     const progress = (l: string): void => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); };
     const results = suite === 'kernels' ? await runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, args.rounds, progress)
-      : suite === 'train' ? benchTrain(engine, [1, 4], args.repeat ?? 3, progress)
+      : suite === 'train' ? [...blasPeerRows(engine), ...benchTrain(second ? [second, engine] : [engine], args.repeat ?? 3, progress)]
         : benchGenerate(engine, progress);
     if (!args.json) process.stderr.write('\r\x1b[K');
     if (args.json) for (const r of results) console.log(JSON.stringify(r));
     else printTable(results, log);
   } finally {
     await engine.dispose();
+    await second?.dispose();
   }
   return 0;
 }

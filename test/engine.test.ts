@@ -59,6 +59,24 @@ describe('engine', () => {
       await e.dispose();
     }
   });
+  it('views stay usable after the memory grows, with two engines in one process (each view registered as it is made)', async () => {
+    const engines = [await createEngine({ threads: 2, blas: 'off' }), await createEngine({ threads: 2, blas: 'off' })];
+    try {
+      // Allocations interleaved across both engines, each growing its memory, then every view used.
+      const held: [typeof engines[0], Float32Array, Float32Array, Float32Array, number][] = [];
+      for (const size of [64, 256, 1024, 512, 2048]) {
+        for (const e of engines) held.push([e, e.allocF32(size * 64), e.allocF32(64 * size), e.allocF32(size * size), size]);
+      }
+      for (const [e, a, b, c, size] of held) {
+        a.fill(1); b.fill(2);
+        e.kernels.matmul({ m: size, n: size, k: 64 }, a, b, c);
+        assert.equal(c[size * size - 1], 128);
+      }
+    } finally {
+      for (const e of engines) await e.dispose();
+    }
+  });
+
   it('a disposed engine refuses work', async () => {
     const e = await createEngine({ threads: 2, minParallelWork: 0 });
     const x = e.allocF32(4);

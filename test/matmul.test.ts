@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { referenceKernels as ref } from '../src/index.js';
 import type { Engine, MatmulDims } from '../src/index.js';
 import { assertClose } from './helpers/compare.js';
-import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
+import { blasEngines, label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';
 
-const engines = await wasmEngines();
+const engines = await wasmEngines(), blas = await blasEngines();
 
 function storedSize(d: MatmulDims): { a: number; b: number; c: number } {
   const batch = d.batch ?? 1;
@@ -29,10 +29,10 @@ function checkAgainstReference(e: Engine, rng: Rng, d: MatmulDims): void {
   e.release(mark);
 }
 
-describe('matmul: wasm vs reference', () => {
+describe('matmul: wasm and the native BLAS path vs reference', () => {
   const sizes = [1, 3, 4, 8, 17, 33, 129];
   const rng = new Rng(1);
-  for (const e of engines) {
+  for (const e of [...engines, ...blas]) {
     it(`random shapes, all transposes, ${label(e)}`, () => {
       for (let t = 0; t < 40; t++) {
         const m = sizes[rng.int(sizes.length)]!, n = sizes[rng.int(sizes.length)]!, k = t === 0 ? 300 : sizes[rng.int(sizes.length)]!;
@@ -69,6 +69,56 @@ describe('matmul: wasm vs reference', () => {
       assertClose(c.w, c.r, 'k=1000', 1e-4, 1e-4);
     });
   }
+});
+
+describe('matmul: the native BLAS path', () => {
+  it('is used for products above the threshold and matches the reference on odd strided, batched, broadcast shapes', { skip: blas.length === 0 ? 'no BLAS library here' : false }, () => {
+    const rng = new Rng(5);
+    for (const e of blas) {
+      // Padded rows, gapped batches, a broadcast B (strideB 0), transposes, alpha and accumulation.
+      for (const d of [
+        { m: 19, n: 23, k: 31, lda: 40, ldb: 29, ldc: 27, batch: 3, strideA: 19 * 40 + 5, strideB: 0, strideC: 19 * 27 + 2, accumulate: true, alpha: -0.5 },
+        { m: 33, n: 9, k: 65, transA: true, transB: true, lda: 35, ldb: 70, batch: 2, strideA: 65 * 35, strideB: 9 * 70, strideC: 33 * 9 },
+        { m: 9, n: 129, k: 3, transB: true, alpha: 2 },
+      ] satisfies MatmulDims[]) checkAgainstReference(e, rng, d);
+    }
+  });
+
+  it('a Perceiver AR training step gives the same loss and gradients with and without the BLAS (pool workers parked and woken around it)',
+    { skip: blas.length === 0 ? 'no BLAS library here' : false }, async () => {
+      const { MODEL_DEFAULTS } = await import('../src/models/perceiver-ar/config.js');
+      const { PerceiverAR } = await import('../src/models/perceiver-ar/model.js');
+      const { mirroredBatch } = await import('../src/data/batches.js');
+      const c = { ...MODEL_DEFAULTS, vocabSize: 40, contextLength: 48, numLatents: 16, numLayers: 2, width: 64, embedDim: 64, numHeads: 4,
+        crossAttendHeads: 4, maxWavelength: 64, maxPosition: 64, dropout: 0.1 };
+      const run = (e: Engine): { loss: number; grads: Float32Array } => {
+        const model = new PerceiverAR(e, c, 3);
+        new Rng(2).fillUniform(model.params.get('head.w').value, 0.3);
+        const loss = model.forward(mirroredBatch(new Rng(4), 6, 48, 30), { training: true, rng: new Rng(5) }).loss;
+        model.params.zeroGrads();
+        model.backward();
+        return { loss, grads: Float32Array.from(model.params.grads) };
+      };
+      const plain = run(engines[1]!), native = run(blas[1]!);
+      assertClose([native.loss], [plain.loss], 'loss', 1e-5, 1e-5);
+      assertClose(native.grads, plain.grads, 'gradients', 1e-5, 2e-3);
+    });
+
+  it('an unloadable library leaves the wasm matmul in charge with a note; off loads nothing', async () => {
+    const { createEngine } = await import('../src/index.js');
+    const missing = await createEngine({ backend: 'wasm', threads: 2, blas: '/nonexistent/libopenblas.so.0' });
+    try {
+      assert.equal(missing.info.blas, null);
+      assert.match(missing.info.notes.join('; '), /native BLAS unavailable: \/nonexistent\/libopenblas\.so\.0: .*; using the wasm matmul/);
+      checkAgainstReference(missing, new Rng(6), { m: 40, n: 50, k: 60 });
+    } finally {
+      await missing.dispose();
+    }
+    const off = await createEngine({ backend: 'wasm', threads: 1, blas: 'off' });
+    assert.equal(off.info.blas, null);
+    assert.doesNotMatch(off.info.notes.join('; '), /BLAS/);
+    await off.dispose();
+  });
 });
 
 describe('matmul: edge cases', () => {

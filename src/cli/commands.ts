@@ -39,7 +39,7 @@ function checkFiniteLoss(r: { nats: number; tokens: number }): void {
 const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
 
 export const GENERATE_KEYS = ['checkpoint', 'prompt', 'promptIds', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'numLatents',
-  'fillLatents', 'uncached', 'stopAtEos', 'ids', 'json', 'threads', 'backend', 'simd'] as const;
+  'fillLatents', 'uncached', 'stopAtEos', 'ids', 'json', 'threads', 'backend', 'simd', 'blas'] as const;
 
 export function generateCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'generate');
@@ -88,7 +88,7 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
     cached: opts.cached, ids: Array.from(r.tokens).join(' ') };
 }
 
-export const EVAL_KEYS = ['checkpoint', 'mode', 'stride', 'numLatents', 'batchSize', 'maxTargets', 'dataPath', 'data', 'json', 'quiet', 'threads', 'backend', 'simd'] as const;
+export const EVAL_KEYS = ['checkpoint', 'mode', 'stride', 'numLatents', 'batchSize', 'maxTargets', 'dataPath', 'data', 'json', 'quiet', 'threads', 'backend', 'simd', 'blas'] as const;
 
 export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval');
@@ -151,7 +151,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
     bitsPerToken: r.bitsPerToken, tokens: r.tokens, seconds: r.seconds, file: data.dataPath, part: dataPath === undefined ? 'validation split' : 'whole file' };
 }
 
-export const INFO_KEYS = ['preset', 'checkpoint', 'json', 'threads', 'backend', 'simd'] as const;
+export const INFO_KEYS = ['preset', 'checkpoint', 'json', 'threads', 'backend', 'simd', 'blas'] as const;
 
 export function describeModel(c: ModelConfig | XLConfig | ClassifierConfig): Metrics {
   if ('sequenceLength' in c) {
@@ -178,9 +178,10 @@ export function infoCommand(engine: Engine, args: Args): Metrics {
     args.clear();
   }
   rejectLeftovers(args, INFO_KEYS);
-  const out: Metrics = { backend: engine.info.backend, simd: engine.info.simd, threads: engine.info.threads, notes: engine.info.notes.join('; ') };
+  const out: Metrics = { backend: engine.info.backend, simd: engine.info.simd, threads: engine.info.threads, blas: engine.info.blas, notes: engine.info.notes.join('; ') };
   if (!json) {
     console.log(`engine:  ${engine.info.backend} (${engine.info.simd}), ${engine.info.threads} threads${engine.info.notes.length ? ` — ${engine.info.notes.join('; ')}` : ''}`);
+    console.log(`blas:    ${engine.info.blas ?? 'none: every matmul runs in the engine\'s own kernels'}`);
     if (!model) console.log(`presets: ${Object.keys(PRESETS).join(', ')} (perceiver-ar info --preset=NAME)`);
   }
   if (model) {

@@ -8,7 +8,7 @@ import { parseArgs, take, UsageError, type Args } from './args.js';
 import { evalCommand, EVAL_KEYS, generateCommand, GENERATE_KEYS, infoCommand, INFO_KEYS } from './commands.js';
 import { trainCommand, TRAIN_CLI_KEYS } from './train.js';
 
-const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --json --quiet --help';
+const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --blas=auto|off|LIBRARY --json --quiet --help';
 
 /** What each command does and takes; `perceiver-ar COMMAND --help` prints its entry. */
 const HELP: Readonly<Record<string, string>> = {
@@ -35,8 +35,12 @@ ${COMMON}
 Details: README.md and docs/perceiver-ar.md.`;
 
 function engineOptions(args: Args): EngineOptions {
-  const threads = args.get('threads'), backend = args.get('backend'), simd = args.get('simd');
-  const opts: { threads?: number; backend?: EngineOptions['backend']; simd?: EngineOptions['simd'] } = {};
+  const threads = args.get('threads'), backend = args.get('backend'), simd = args.get('simd'), blas = args.get('blas');
+  const opts: { threads?: number; backend?: EngineOptions['backend']; simd?: EngineOptions['simd']; blas?: EngineOptions['blas'] } = {};
+  if (blas !== undefined) {
+    if (blas.trim() === '') throw new UsageError('--blas is empty: auto, off or the path of a BLAS library');
+    opts.blas = blas;
+  }
   if (threads !== undefined) opts.threads = Number(threads);
   if (backend !== undefined) {
     if (backend !== 'auto' && backend !== 'wasm' && backend !== 'reference') throw new UsageError(`--backend=${backend} is invalid: auto, wasm or reference`);
@@ -63,7 +67,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const engine = await createEngine(engineOptions(args));
-  for (const k of ['threads', 'backend', 'simd']) take(args, k);
+  for (const k of ['threads', 'backend', 'simd', 'blas']) take(args, k);
+  // One notice when a BLAS was wanted but did not load (the wasm matmul runs instead).
+  const blasNote = engine.info.notes.find((n) => n.startsWith('native BLAS unavailable'));
+  if (blasNote && args.get('json') !== 'true' && args.get('quiet') !== 'true' && command !== 'info') console.error(`perceiver-ar: note: ${blasNote}`);
   try {
     let metrics: Record<string, unknown>;
     const json = args.get('json') === 'true';

@@ -82,7 +82,7 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
     `${mc.model === 'universal' ? `1 shared block × ≤ ${mc.maxSteps} steps (ACT)` : `${mc.numLayers} blocks`}` +
     `${mc.model === 'adatape' ? `, tape T ${mc.maxTape}, τ ${mc.threshold}, λ ${mc.ponderWeight}, ${mc.bank} bank, read before block ${mc.readLayer}` : ''}; ` +
     `batch ${tc.batchSize}, ${tc.steps} steps, lr ${tc.learningRate}; test set ${tc.evalBatches * tc.batchSize} examples; ` +
-    `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);
+    `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}${engine.info.blas ? `, BLAS ${engine.info.blas}` : ""}`);
   const save = (): void => {
     if (!checkpointPath) return;
     saveCheckpoint(checkpointPath, classifier, { train: tc, state: trainer.state(), optimizer: true });
@@ -126,7 +126,7 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   };
 }
 
-export const CLASSIFIER_EVAL_KEYS = ['checkpoint', 'evalBatches', 'batchSize', 'json', 'quiet', 'threads', 'backend', 'simd'] as const;
+export const CLASSIFIER_EVAL_KEYS = ['checkpoint', 'evalBatches', 'batchSize', 'json', 'quiet', 'threads', 'backend', 'simd', 'blas'] as const;
 
 /**
  * `perceiver-ar eval --checkpoint=PARITY.safetensors`: test accuracy, cross-entropy and tape length

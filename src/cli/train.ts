@@ -16,7 +16,7 @@ import { createProgress, formatDuration } from './progress.js';
 import { showMirroredSample } from './sample.js';
 import { resumesClassifier, trainClassifierCommand } from './train-classifier.js';
 
-export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd'] as const;
+export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd', 'blas'] as const;
 
 /** Consecutive skipped (non-finite) steps after which a run stops as diverged. */
 const DIVERGED_STEPS = 20;
@@ -65,7 +65,7 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}` +
     `${initPath ? ` (weights from ${initPath})` : ''}: ${source.description}; ` +
     `${(model.params.count / 1e6).toFixed(2)}M parameters, ${shape}; ` +
-    `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}`);
+    `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}${engine.info.blas ? `, BLAS ${engine.info.blas}` : ""}`);
   const save = (): void => {
     if (!checkpointPath) return;
     saveCheckpoint(checkpointPath, model, { train: tc, data: dataConfig, state: trainer.state(), optimizer: true });

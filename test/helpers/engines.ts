@@ -7,12 +7,28 @@ import { Rng } from '../../src/tensor/rng.js';
  * small test shapes through the multi-thread split, so every work partition is exercised.
  */
 export async function wasmEngines(): Promise<Engine[]> {
-  const engines = [await createEngine({ backend: 'wasm', threads: 1 }), await createEngine({ backend: 'wasm', threads: 2, minParallelWork: 0 })];
+  // BLAS off: these engines test the wasm kernels themselves (blasEngines covers the native path).
+  const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'off' }),
+    await createEngine({ backend: 'wasm', threads: 2, minParallelWork: 0, blas: 'off' })];
   after(async () => { for (const e of engines) await e.dispose(); });
   return engines;
 }
 
-export function label(e: Engine): string { return `wasm ${e.info.simd} ${e.info.threads}T`; }
+/**
+ * Wasm engines whose matmuls go to the system BLAS (blasMinWork 1: even small test shapes), 1 and
+ * 2 threads; empty when no BLAS loads here — except in CI (CI set), where .ci/run installs
+ * OpenBLAS and a missing library is a failure.
+ */
+export async function blasEngines(): Promise<Engine[]> {
+  const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'auto', blasMinWork: 1 }),
+    await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasMinWork: 1, minParallelWork: 0 })];
+  after(async () => { for (const e of engines) await e.dispose(); });
+  if (engines.every((e) => e.info.blas !== null)) return engines;
+  if (process.env.CI) throw new Error(`CI: no BLAS loaded (${engines[0]!.info.notes.join('; ')}); .ci/run installs libopenblas0-pthread`);
+  return [];
+}
+
+export function label(e: Engine): string { return `wasm ${e.info.simd} ${e.info.threads}T${e.info.blas ? ' + BLAS' : ''}`; }
 
 /** A random f32 buffer in engine memory and a Float64 copy of it for the reference. */
 export function randomPair(e: Engine, rng: Rng, n: number, scale = 1): { w: Float32Array; r: Float32Array } {

@@ -9,6 +9,7 @@ import {
   checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveAttentionMerge, resolveMatmul,
   resolveRotary, sameLength,
 } from '../validate.js';
+import type { NativeMatmul } from '../native-gemm.js';
 import type { EngineMemory } from './memory.js';
 import { SCRATCH_BYTES, type KernelExport, type ThreadRunner } from './exports.js';
 
@@ -21,6 +22,8 @@ export interface WasmBackendParts {
   readonly params: Float64Array;
   /** Work (≈ element operations) below which a kernel runs inline on the calling thread. */
   readonly minParallelWork: number;
+  /** Large matmuls go to this native gemm when given (Node with a BLAS library); null: all in wasm. */
+  readonly native?: NativeMatmul | null;
 }
 
 const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1 };
@@ -28,7 +31,7 @@ const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1
 const FEW_ROWS = 8;
 
 export function createWasmKernels(parts: WasmBackendParts): KernelSet {
-  const { memory, runner, scratch, params, minParallelWork } = parts;
+  const { memory, runner, scratch, params, minParallelWork } = parts, native = parts.native ?? null;
   const call = (fn: KernelExport, args: number[], work: number): void => {
     runner.run(fn, args, work < minParallelWork ? 1 : runner.threads);
   };
@@ -62,6 +65,17 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const K = 'matmul';
       const r = resolveMatmul(d, a, b, c);
       const work = r.batch * r.m * r.n * r.k;
+      // Native BLAS for every product but the few-row ones (decoding), where the wasm path that
+      // streams B once across threads is faster (docs/benchmarks.md, the BLAS threshold).
+      if (native && r.m > FEW_ROWS && r.m * r.n * r.k >= native.minWork) {
+        native.yieldCores();
+        const beta = r.accumulate ? 1 : 0;
+        for (let i = 0; i < r.batch; i++) {
+          native.gemm.sgemm(r.transA, r.transB, r.m, r.n, r.k, r.alpha, a.subarray(i * r.strideA), r.lda, b.subarray(i * r.strideB), r.ldb,
+            beta, c.subarray(i * r.strideC), r.ldc);
+        }
+        return;
+      }
       // Few rows (decoding): split K so each thread streams one contiguous block of B (the
       // asm matmul's own few-rows path splits columns, which suits one thread).
       if (r.m <= FEW_ROWS && !r.transB && r.batch === 1 && runner.threads > 1 && work >= minParallelWork && r.m * r.n * 4 <= SCRATCH_BYTES) {

@@ -81,10 +81,14 @@ export class EngineMemory {
   }
 
   // The offset is reserved first: allocBytes may grow the memory, which replaces memory.buffer.
-  f32(n: number, what = 'f32 buffer'): Float32Array { const o = this.allocBytes(n * 4, what); return new Float32Array(this.memory.buffer, o, n); }
-  i32(n: number, what = 'i32 buffer'): Int32Array { const o = this.allocBytes(n * 4, what); return new Int32Array(this.memory.buffer, o, n); }
-  u8(n: number, what = 'u8 buffer'): Uint8Array { const o = this.allocBytes(n, what); return new Uint8Array(this.memory.buffer, o, n); }
-  f64(n: number, what = 'f64 buffer'): Float64Array { const o = this.allocBytes(n * 8, what); return new Float64Array(this.memory.buffer, o, n); }
+  // Every view's buffer object is registered as it is handed out: V8 may give a shared memory a new
+  // buffer object without a grow of ours (seen with two engines in one process), and a view made
+  // on it must still be recognised after a later grow.
+  private view<T extends ArrayBufferView>(v: T): T { this.buffers.add(v.buffer); return v; }
+  f32(n: number, what = 'f32 buffer'): Float32Array { const o = this.allocBytes(n * 4, what); return this.view(new Float32Array(this.memory.buffer, o, n)); }
+  i32(n: number, what = 'i32 buffer'): Int32Array { const o = this.allocBytes(n * 4, what); return this.view(new Int32Array(this.memory.buffer, o, n)); }
+  u8(n: number, what = 'u8 buffer'): Uint8Array { const o = this.allocBytes(n, what); return this.view(new Uint8Array(this.memory.buffer, o, n)); }
+  f64(n: number, what = 'f64 buffer'): Float64Array { const o = this.allocBytes(n * 8, what); return this.view(new Float64Array(this.memory.buffer, o, n)); }
 
   /** A point to return to with release(); everything allocated after it is freed then. */
   mark(): number { return this.top; }

@@ -9,6 +9,7 @@ import { referenceKernels } from '../../kernels/reference/index.js';
 import { createWasmKernels } from '../../kernels/wasm/backend.js';
 import { kernelFunctions, SCRATCH_BYTES } from '../../kernels/wasm/exports.js';
 import { EngineMemory, MAX_MEMORY_BYTES } from '../../kernels/wasm/memory.js';
+import { loadBlas, type BlasOption } from './blas.js';
 import { WorkerPool } from './pool.js';
 
 export interface EngineOptions {
@@ -20,7 +21,22 @@ export interface EngineOptions {
   readonly simd?: 'auto' | 'relaxed-simd' | 'simd128';
   /** Work (≈ element operations) below which kernels run inline on the calling thread. Default 32768. */
   readonly minParallelWork?: number;
+  /**
+   * Native BLAS for large matmuls (wasm backend, Node): 'auto' (default; $PERCEIVER_BLAS when set)
+   * loads the system's OpenBLAS / Accelerate when present, 'off' keeps every matmul in wasm, a path
+   * names the library. Absent or broken: the wasm matmul, with a note in engine.info.notes.
+   */
+  readonly blas?: BlasOption;
+  /** Matmuls of at least this many multiply-adds (m·n·k) go to the native BLAS. Default BLAS_MIN_WORK. */
+  readonly blasMinWork?: number;
 }
+
+/**
+ * Products of fewer multiply-adds stay in wasm (the FFI and BLAS set-up cost more than they save);
+ * from 32·64·64 up the BLAS was faster in every shape measured (docs/benchmarks.md, the BLAS
+ * threshold), and products with ≤ 8 rows (decoding) always stay in wasm.
+ */
+export const BLAS_MIN_WORK = 32 * 32 * 32;
 
 const MAX_THREADS = 64;
 /** Bytes reserved at the bottom of memory for the kernel module's static data. */
@@ -83,11 +99,16 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const params = memory.f64(1024, 'kernel parameters');
   const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory } }));
   const pool = await WorkerPool.start(threads, module, wasmMemory, local);
-  const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768 });
+  const loaded = loadBlas(options.blas ?? (process.env.PERCEIVER_BLAS || 'auto'), threads);
+  const minWork = options.blasMinWork ?? BLAS_MIN_WORK;
+  if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
+  const native = loaded.blas ? { gemm: loaded.blas.gemm, minWork, yieldCores: () => pool.park() } : null;
+  const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768, native });
   const base = memory.mark();
   return {
     kernels,
-    info: { backend: 'wasm', simd: choice.simd, threads, notes: choice.notes },
+    info: { backend: 'wasm', simd: choice.simd, threads, notes: loaded.note ? [...choice.notes, loaded.note] : choice.notes,
+      blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}` : null },
     allocF32: (n, what) => memory.f32(n, what),
     allocI32: (n, what) => memory.i32(n, what),
     allocU8: (n, what) => memory.u8(n, what),

@@ -7,6 +7,8 @@ export const FN = 1;
 export const NTH = 2;
 export const NARGS = 3;
 export const ERROR = 4;
+/** Non-zero: idle workers stop spinning and sleep at once (another compute library is about to use the cores). */
+export const PARK = 5;
 export const DONE_BASE = 16;
 export const DONE_STRIDE = 16;
 export const MAX_ARGS = 32;

@@ -3,7 +3,9 @@
 // microseconds; it ends on QUIT or when the process exits (the pool unrefs it).
 import { parentPort, workerData } from 'node:worker_threads';
 import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
-import { DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit } from './pool-protocol.js';
+import {
+  DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+} from './pool-protocol.js';
 
 const init = workerData as WorkerInit;
 const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memory: init.memory } }));
@@ -17,7 +19,9 @@ parentPort!.postMessage('ready');
 for (;;) {
   let spins = 0;
   while (Atomics.load(ctrl, SEQ) === seen) {
-    if (++spins > SPIN_ITERATIONS) { Atomics.wait(ctrl, SEQ, seen); spins = 0; }
+    // Parked (a native BLAS call is using the cores): sleep now instead of spinning. (Polling in
+    // short timed sleeps instead halved the BLAS's speed: the wake-ups steal its cores.)
+    if (++spins > SPIN_ITERATIONS || ((spins & 255) === 0 && Atomics.load(ctrl, PARK) !== 0)) { Atomics.wait(ctrl, SEQ, seen); spins = 0; }
   }
   seen = Atomics.load(ctrl, SEQ);
   const fn = Atomics.load(ctrl, FN);

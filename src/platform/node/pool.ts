@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
 import {
-  controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 
 export class WorkerPool implements ThreadRunner {
@@ -64,6 +64,7 @@ export class WorkerPool implements ThreadRunner {
     if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
     const seq = this.seq = (this.seq + 1) | 0;
+    Atomics.store(this.ctrl, PARK, 0);
     Atomics.store(this.ctrl, ERROR, 0);
     Atomics.store(this.ctrl, FN, KERNEL_EXPORTS.indexOf(fn));
     Atomics.store(this.ctrl, NTH, nth);
@@ -83,6 +84,14 @@ export class WorkerPool implements ThreadRunner {
       const text = new TextDecoder().decode(this.errorText.slice()).replace(/\0+$/, '');
       throw new Error(`kernel ${fn} failed in a worker thread: ${text}`);
     }
+  }
+
+  /**
+   * Idle workers stop spinning and sleep until the next job, so a native library's threads (BLAS)
+   * get the cores; the next job then pays one wake-up per worker.
+   */
+  park(): void {
+    if (this.threads > 1) Atomics.store(this.ctrl, PARK, 1);
   }
 
   private waitDone(slot: number, seq: number): void {

@@ -1,0 +1,103 @@
+// The system's optimised BLAS for the engine's large matrix products (Node only): OpenBLAS on
+// Linux, Accelerate on macOS, an OpenBLAS DLL on Windows, called through the `koffi` FFI package
+// (prebuilt binaries inside its npm package) directly on views of the engine's shared memory — no
+// copies. Anything missing (the package, the library, a symbol) or a library that computes a
+// wrong product leaves the wasm kernels in charge, with one notice saying why.
+import { createRequire } from 'node:module';
+import type { NativeGemm } from '../../kernels/native-gemm.js';
+import type { F32 } from '../../kernels/types.js';
+
+/** 'auto': the platform's usual library; 'off': wasm only; anything else: a library path. */
+export type BlasOption = 'auto' | 'off' | (string & {});
+
+/** Candidate libraries for 'auto', by platform. */
+const AUTO_LIBRARIES: Readonly<Record<string, readonly string[]>> = {
+  linux: ['libopenblas.so.0', 'libopenblas.so', '/usr/lib/x86_64-linux-gnu/libopenblas.so.0', '/usr/lib/aarch64-linux-gnu/libopenblas.so.0'],
+  darwin: ['/System/Library/Frameworks/Accelerate.framework/Accelerate', '/opt/homebrew/opt/openblas/lib/libopenblas.dylib'],
+  win32: ['libopenblas.dll', 'openblas.dll'],
+};
+
+const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+export interface LoadedBlas {
+  readonly gemm: NativeGemm;
+  /** Sets the library's thread count (the engine's threads apply to both). */
+  readonly setThreads: (n: number) => void;
+}
+
+export type BlasResult = { readonly blas: LoadedBlas; readonly note: string } | { readonly blas: null; readonly note: string | null };
+
+interface KoffiLib { func(signature: string): (...args: unknown[]) => unknown }
+interface Koffi { load(path: string): KoffiLib }
+
+function loadKoffi(): Koffi | string {
+  try {
+    return createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (e) {
+    return `the koffi package is not installed (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
+  }
+}
+
+/** Opens one library and binds cblas_sgemm (plus OpenBLAS's thread and version calls when present). */
+function bind(koffi: Koffi, path: string, threads: number): LoadedBlas {
+  const lib = koffi.load(path);
+  const sgemm = lib.func('void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)');
+  const optional = (signature: string): ((...args: unknown[]) => unknown) | null => {
+    try { return lib.func(signature); } catch { return null; }
+  };
+  const setNum = optional('void openblas_set_num_threads(int)');
+  const config = optional('const char *openblas_get_config()'), core = optional('const char *openblas_get_corename()');
+  setNum?.(threads);
+  const version = config ? String(config()).split(' ').slice(0, 2).join(' ') : path;
+  const description = `${version}${core ? `, ${String(core())} kernels` : ''}`;
+  const gemm: NativeGemm = {
+    description,
+    sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number,
+      beta: number, c: F32, ldc: number): void {
+      sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    },
+  };
+  return { gemm, setThreads: (n) => setNum?.(n) };
+}
+
+/** A 3×2·2×4 product with an odd stride and accumulation, checked against plain arithmetic. */
+function selfTest(gemm: NativeGemm): string | null {
+  const a = Float32Array.of(1, 2, 9, 3, 4, 9, 5, 6, 9), b = Float32Array.of(1, 0, -1, 2, 0.5, 1, 3, -2), c = new Float32Array(12).fill(1);
+  gemm.sgemm(false, false, 3, 4, 2, 2, a, 3, b, 4, 1, c, 4);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 4; j++) {
+      const want = 1 + 2 * (a[i * 3]! * b[j]! + a[i * 3 + 1]! * b[4 + j]!);
+      if (Math.abs(c[i * 4 + j]! - want) > 1e-5) return `its sgemm gave ${c[i * 4 + j]} instead of ${want}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Loads the BLAS named by `option` for `threads` threads. Returns the library and a line for
+ * engine.info, or null and the reason (null note for 'off').
+ */
+export function loadBlas(option: BlasOption, threads: number): BlasResult {
+  if (option === 'off') return { blas: null, note: null };
+  if (option === '') return { blas: null, note: 'blas: an empty library path; using the wasm matmul' };
+  const koffi = loadKoffi();
+  if (typeof koffi === 'string') return { blas: null, note: `native BLAS unavailable: ${koffi}; using the wasm matmul` };
+  const candidates = option === 'auto' ? AUTO_LIBRARIES[process.platform] ?? [] : [option];
+  const failures: string[] = [];
+  for (const path of candidates) {
+    let loaded: LoadedBlas;
+    try {
+      loaded = bind(koffi, path, threads);
+    } catch (e) {
+      failures.push(`${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      continue;
+    }
+    const wrong = selfTest(loaded.gemm);
+    if (wrong) { failures.push(`${path}: ${wrong}`); continue; }
+    return { blas: loaded, note: `native BLAS: ${loaded.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'} (${path})` };
+  }
+  const why = option === 'auto'
+    ? `no system BLAS found (${process.platform === 'linux' ? 'install Debian/Ubuntu libopenblas0-pthread' : 'tried ' + candidates.join(', ')})`
+    : failures.join('; ');
+  return { blas: null, note: `native BLAS unavailable: ${why}; using the wasm matmul` };
+}
