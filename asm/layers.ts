@@ -16,8 +16,20 @@ export function biasAddForward(y: usize, bias: usize, R: i32, C: i32, tid: i32, 
 }
 
 export function biasAddBackward(dy: usize, dbias: usize, R: i32, C: i32, tid: i32, nth: i32): void {
-  const c0 = share(C, tid, nth, 4), c1 = share(C, tid + 1, nth, 4);
+  const c0 = share(C, tid, nth, 16), c1 = share(C, tid + 1, nth, 16);
   let c = c0;
+  // 16 columns (one cache line of each row) per pass over the rows, in four accumulators.
+  for (; c + 16 <= c1; c += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (let r = 0; r < R; r++) {
+      const row = at(dy, r * C + c);
+      a0 = f32x4.add(a0, v128.load(row)); a1 = f32x4.add(a1, v128.load(row, 16));
+      a2 = f32x4.add(a2, v128.load(row, 32)); a3 = f32x4.add(a3, v128.load(row, 48));
+    }
+    const d = at(dbias, c);
+    v128.store(d, f32x4.add(v128.load(d), a0)); v128.store(d, f32x4.add(v128.load(d, 16), a1), 16);
+    v128.store(d, f32x4.add(v128.load(d, 32), a2), 32); v128.store(d, f32x4.add(v128.load(d, 48), a3), 48);
+  }
   for (; c + 4 <= c1; c += 4) {
     let acc = f32x4.splat(0);
     for (let r = 0; r < R; r++) acc = f32x4.add(acc, v128.load(at(dy, r * C + c)));
@@ -249,10 +261,25 @@ export function scale(x: usize, s: f32, n: i32, tid: i32, nth: i32): void {
 // ---- dropout: keep element i iff hash32(seed, offset + i)/2^32 >= p; kept values scaled 1/(1-p).
 // mode 0: y = drop(x); mode 1: y += drop(x) (the backward: dx += drop(dy)).
 export function dropout(x: usize, y: usize, n: i32, p: f32, seed: u32, offset: u32, mode: i32, tid: i32, nth: i32): void {
-  const i1 = share(n, tid + 1, nth, 1);
+  const i1 = share(n, tid + 1, nth, 4);
   const threshold = <u32>Math.min(4294967295.0, Math.floor(<f64>p * 4294967296.0));
   const keepScale: f32 = 1 / (1 - p);
-  for (let i = share(n, tid, nth, 1); i < i1; i++) {
+  let i = share(n, tid, nth, 4);
+  // Four elements at a time: hash32 on i32 lanes (wrapping multiplies, logical shifts), an unsigned
+  // compare for the keep mask — the same masks as the scalar loop below.
+  const lanes = i32x4(0, 1, 2, 3), vSeed = i32x4.splat(<i32>seed), vThreshold = i32x4.splat(<i32>threshold), vScale = f32x4.splat(keepScale);
+  const m1 = i32x4.splat(<i32>0x9e3779b9), m2 = i32x4.splat(<i32>0x21f0aaad), m3 = i32x4.splat(<i32>0x735a2d97);
+  for (; i + 4 <= i1; i += 4) {
+    let h = i32x4.add(i32x4.mul(i32x4.add(i32x4.splat(<i32>(offset + <u32>i)), lanes), m1), vSeed);
+    h = v128.xor(h, i32x4.shr_u(h, 16));
+    h = i32x4.mul(h, m2);
+    h = v128.xor(h, i32x4.shr_u(h, 15));
+    h = i32x4.mul(h, m3);
+    h = v128.xor(h, i32x4.shr_u(h, 15));
+    const v = v128.and(f32x4.mul(v128.load(at(x, i)), vScale), i32x4.ge_u(h, vThreshold));
+    v128.store(at(y, i), mode == 0 ? v : f32x4.add(v128.load(at(y, i)), v));
+  }
+  for (; i < i1; i++) {
     const keep = hash32(seed, offset + <u32>i) >= threshold;
     const v: f32 = keep ? load<f32>(at(x, i)) * keepScale : 0;
     store<f32>(at(y, i), mode == 0 ? v : load<f32>(at(y, i)) + v);

@@ -11,6 +11,7 @@ import { perceiverPresetNamed } from '../src/presets.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
 import { syntheticStream } from './model.js';
+import { timeMedian } from './harness.js';
 
 export interface KernelProfile { readonly name: string; readonly ms: number; readonly calls: number; readonly flops: number }
 
@@ -66,11 +67,31 @@ export function profileTraining(e: Engine, c: ModelConfig, batchSize: number, st
   return { stepMs, kernels };
 }
 
+/** Matmul shapes of the models above and around the threshold, wasm vs BLAS: where BLAS_MIN_WORK and the few-rows rule come from. */
+function blasThreshold(wasm: Engine, blas: Engine): void {
+  console.log('\n| m×n×k | wasm µs | BLAS µs | BLAS speed-up |\n|---|---:|---:|---:|');
+  for (const [m, n, k] of [[1, 512, 512], [4, 512, 2048], [8, 1536, 512], [16, 64, 64], [32, 32, 32], [32, 64, 64], [64, 64, 64], [128, 128, 128],
+    [256, 256, 256], [2048, 1024, 256], [2048, 256, 1024]] as const) {
+    const time = (e: Engine): number => {
+      const mark = e.mark(), a = e.allocF32(m * k), b = e.allocF32(k * n), c = e.allocF32(m * n);
+      a.fill(0.5); b.fill(0.25);
+      const { median } = timeMedian(() => e.kernels.matmul({ m, n, k }, a, b, c), { repeat: 15, warmup: 3 });
+      e.release(mark);
+      return median * 1000;
+    };
+    const w = time(wasm), x = time(blas);
+    console.log(`| ${m}×${n}×${k} | ${w.toFixed(1)} | ${x.toFixed(1)} | ${(w / x).toFixed(2)}× |`);
+  }
+}
+
 export async function runProfile(argv: readonly string[]): Promise<number> {
   const threads = Number(/^--threads=(\d+)$/.exec(argv.find((a) => a.startsWith('--threads=')) ?? '')?.[1] ?? 2);
   const steps = Number(/^--steps=(\d+)$/.exec(argv.find((a) => a.startsWith('--steps=')) ?? '')?.[1] ?? 3);
   const cases: [string, ModelConfig, number][] = [['small (M 1024, N 256, L 4, C 256), batch 8', SMALL_CONFIG(), 8],
     ['enwik8-small, batch 4', perceiverPresetNamed('enwik8-small').model, 4]];
+  const wasm = await createEngine({ backend: 'wasm', threads, blas: 'off' }), native = await createEngine({ backend: 'wasm', threads, blas: 'auto', blasMinWork: 1 });
+  if (native.info.blas) blasThreshold(wasm, native);
+  await wasm.dispose(); await native.dispose();
   for (const blas of ['auto', 'off'] as const) {
     const e = await createEngine({ backend: 'wasm', threads, blas });
     try {

@@ -17,9 +17,12 @@ export function linearForward(k: KernelSet, p: LinearParams, rows: number, x: F3
   if (p.b) k.biasAddForward(rows, p.outDim, y, p.b);
 }
 
-/** dx += dy·Wᵀ (when dx is given); dW += xᵀ·dy; db += Σ dy. */
-export function linearBackward(k: KernelSet, p: LinearParams, rows: number, x: F32, dy: F32, dx: F32 | null): void {
-  if (dx) k.matmul({ m: rows, n: p.inDim, k: p.outDim, transB: true, accumulate: true }, dy, p.w, dx);
+/**
+ * dx += dy·Wᵀ (when dx is given; dx = dy·Wᵀ with overwriteDx, which saves the caller zeroing it);
+ * dW += xᵀ·dy; db += Σ dy.
+ */
+export function linearBackward(k: KernelSet, p: LinearParams, rows: number, x: F32, dy: F32, dx: F32 | null, overwriteDx = false): void {
+  if (dx) k.matmul({ m: rows, n: p.inDim, k: p.outDim, transB: true, accumulate: !overwriteDx }, dy, p.w, dx);
   k.matmul({ m: p.inDim, n: p.outDim, k: rows, transA: true, accumulate: true }, x, dy, p.dw);
   if (p.db) k.biasAddBackward(rows, p.outDim, dy, p.db);
 }

@@ -217,17 +217,18 @@ export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs
   // MLP branch: out = mid + drop(mlpOut).
   const dMlp = residualBackward(ctx, ctx.seeds[1], R * C, dz, g.dMlp);
   const dA = rows(g.dA, R * F), dH = rows(g.dH, R * F), dLn = rows(g.dLn, R * C);
-  dA.fill(0); dH.fill(0); dLn.fill(0);
-  linearBackward(k, p.mlp2, R, rows(acts.a, R * F), dMlp, dA);
+  // Buffers a product writes whole are overwritten, not zeroed and accumulated (a zeroing pass over
+  // B·N·4C floats per block was a visible part of a small model's step).
+  dH.fill(0);
+  linearBackward(k, p.mlp2, R, rows(acts.a, R * F), dMlp, dA, true);
   k.activationBackward('squared-relu', rows(acts.h, R * F), dA, dH);
-  linearBackward(k, p.mlp1, R, rows(acts.ln2Out, R * C), dH, dLn);
+  linearBackward(k, p.mlp1, R, rows(acts.ln2Out, R * C), dH, dLn, true);
   k.layerNormBackward({ rows: R, cols: C, eps: ctx.eps }, rows(acts.mid, R * C), p.lnMlp.g, rows(acts.ln2Mean, R), rows(acts.ln2Rstd, R),
     dLn, dz, p.lnMlp.dg, p.lnMlp.db);
   // Attention branch: mid = x + drop(Wo·att).
   const dProj = residualBackward(ctx, ctx.seeds[0], R * C, dz, g.dProj);
   const dAtt = rows(g.dAtt, R * C);
-  dAtt.fill(0);
-  linearBackward(k, p.out, R, rows(acts.att, R * C), dProj, dAtt);
+  linearBackward(k, p.out, R, rows(acts.att, R * C), dProj, dAtt, true);
   const qWidth = keys ? C : 3 * C;
   const dQ = rows(g.dQ, R * qWidth);
   dQ.fill(0);
@@ -242,15 +243,13 @@ export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs
       keysBackward(ctx, p, keys, dkv, dXn!, dKeys!);
     }
     rotate(ctx, H, R, dQ, C, ctx.latentPositions, true);
-    dLn.fill(0);
-    linearBackward(k, p.q!, R, rows(acts.lnOut, R * C), dQ, dLn);
+    linearBackward(k, p.q!, R, rows(acts.lnOut, R * C), dQ, dLn, true);
   } else {
     const a = attentionOperands(ctx, p, acts, null);
     k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dQ.subarray(C), dQ.subarray(2 * C));
     rotate(ctx, H, R, dQ, 3 * C, ctx.latentPositions, true);
     rotate(ctx, H, R, dQ.subarray(C), 3 * C, ctx.latentPositions, true);
-    dLn.fill(0);
-    linearBackward(k, p.qkv!, R, rows(acts.lnOut, R * C), dQ, dLn);
+    linearBackward(k, p.qkv!, R, rows(acts.lnOut, R * C), dQ, dLn, true);
   }
   k.layerNormBackward({ rows: R, cols: C, eps: ctx.eps }, rows(x, R * C), p.ln.g, rows(acts.lnMean, R), rows(acts.lnRstd, R),
     dLn, dz, p.ln.dg, p.ln.db);

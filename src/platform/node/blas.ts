@@ -83,6 +83,11 @@ export function loadBlas(option: BlasOption, threads: number): BlasResult {
   const koffi = loadKoffi();
   if (typeof koffi === 'string') return { blas: null, note: `native BLAS unavailable: ${koffi}; using the wasm matmul` };
   const candidates = option === 'auto' ? AUTO_LIBRARIES[process.platform] ?? [] : [option];
+  // OpenBLAS's idle threads spin (yielding) for about 2^28 cycles after each call by default, taking
+  // a share of the cores from the engine's next kernels (measured: a LayerNorm after a product ran
+  // 30% slower, a training step 10–20%). 2^4 cycles puts them to sleep at once. Read when the
+  // library loads; a value the user set is kept.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const failures: string[] = [];
   for (const path of candidates) {
     let loaded: LoadedBlas;
