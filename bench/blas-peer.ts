@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+let built: string | null = null;
+
 /** Median GFLOP/s of the C peer, or the reason it could not run (no compiler, no library). */
 export function cPeerGflops(threads: number): number | string {
   const source = fileURLToPath(new URL('../../bench/c/sgemm-peer.c', import.meta.url));
-  const exe = join(mkdtempSync(join(tmpdir(), 'sgemm-peer-')), 'sgemm-peer');
+  const exe = built ?? join(mkdtempSync(join(tmpdir(), 'sgemm-peer-')), 'sgemm-peer');
   try {
-    execFileSync('cc', ['-O2', '-o', exe, source, '-l:libopenblas.so.0'], { stdio: 'pipe' });
+    if (!built) execFileSync('cc', ['-O2', '-o', exe, source, '-l:libopenblas.so.0'], { stdio: 'pipe' });
+    built = exe;
   } catch (e) {
     return `the C peer did not build (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
   }

@@ -79,6 +79,7 @@ function blasThreshold(wasm: Engine, blas: Engine): void {
       e.release(mark);
       return median * 1000;
     };
+    time(wasm); time(blas);
     const w = time(wasm), x = time(blas);
     console.log(`| ${m}×${n}×${k} | ${w.toFixed(1)} | ${x.toFixed(1)} | ${(w / x).toFixed(2)}× |`);
   }
@@ -89,7 +90,7 @@ export async function runProfile(argv: readonly string[]): Promise<number> {
   const steps = Number(/^--steps=(\d+)$/.exec(argv.find((a) => a.startsWith('--steps=')) ?? '')?.[1] ?? 3);
   const cases: [string, ModelConfig, number][] = [['small (M 1024, N 256, L 4, C 256), batch 8', SMALL_CONFIG(), 8],
     ['enwik8-small, batch 4', perceiverPresetNamed('enwik8-small').model, 4]];
-  const wasm = await createEngine({ backend: 'wasm', threads, blas: 'off' }), native = await createEngine({ backend: 'wasm', threads, blas: 'auto', blasMinWork: 1 });
+  const wasm = await createEngine({ backend: 'wasm', threads, blas: 'off' }), native = await createEngine({ backend: 'wasm', threads, blas: 'auto', blasMinWork: 1, blasMaxWasmRows: 0 });
   if (native.info.blas) blasThreshold(wasm, native);
   await wasm.dispose(); await native.dispose();
   for (const blas of ['auto', 'off'] as const) {

@@ -15,6 +15,8 @@ export interface NativeGemm {
 export interface NativeMatmul {
   readonly gemm: NativeGemm;
   readonly minWork: number;
+  /** Products with at most this many rows (decoding) stay in wasm. */
+  readonly maxWasmRows: number;
   /** Called before each native call: the backend's own threads stop spinning so they do not compete for the cores. */
   readonly yieldCores: () => void;
 }

@@ -67,7 +67,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const work = r.batch * r.m * r.n * r.k;
       // Native BLAS for every product but the few-row ones (decoding), where the wasm path that
       // streams B once across threads is faster (docs/benchmarks.md, the BLAS threshold).
-      if (native && r.m > FEW_ROWS && r.m * r.n * r.k >= native.minWork) {
+      if (native && r.m > native.maxWasmRows && r.m * r.n * r.k >= native.minWork) {
         native.yieldCores();
         const beta = r.accumulate ? 1 : 0;
         for (let i = 0; i < r.batch; i++) {

@@ -29,6 +29,8 @@ export interface EngineOptions {
   readonly blas?: BlasOption;
   /** Matmuls of at least this many multiply-adds (m·n·k) go to the native BLAS. Default BLAS_MIN_WORK. */
   readonly blasMinWork?: number;
+  /** Matmuls with at most this many rows stay in wasm (its few-rows path wins there). Default 8. */
+  readonly blasMaxWasmRows?: number;
 }
 
 /**
@@ -102,7 +104,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const loaded = loadBlas(options.blas ?? (process.env.PERCEIVER_BLAS || 'auto'), threads);
   const minWork = options.blasMinWork ?? BLAS_MIN_WORK;
   if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
-  const native = loaded.blas ? { gemm: loaded.blas.gemm, minWork, yieldCores: () => pool.park() } : null;
+  const maxWasmRows = options.blasMaxWasmRows ?? 8;
+  if (!Number.isInteger(maxWasmRows) || maxWasmRows < 0) throw new RangeError(`blasMaxWasmRows must be an integer ≥ 0, got ${maxWasmRows}`);
+  const native = loaded.blas ? { gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park() } : null;
   const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768, native });
   const base = memory.mark();
   return {
