@@ -13,7 +13,7 @@ import { Rng } from '../src/tensor/rng.js';
 function batchOf(lengths: number[], M: number): Batch {
   const B = lengths.length, tokens = new Int32Array(B * M), positions = new Int32Array(B * M), targets = new Int32Array(B * M);
   lengths.forEach((len, b) => { for (let j = 0; j < len; j++) { tokens[b * M + j] = 3 + (j % 5); positions[b * M + j] = j + 1; targets[b * M + j] = 4; } });
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 const rowKeys = (list: ReturnType<typeof crossAttendKeys>, b: number, M: number): number[] => {

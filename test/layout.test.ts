@@ -11,7 +11,7 @@ function batchOf(rows: number[][]): Batch {
     positions[i] = tokens[i] ? (i % M) + 1 : 0;
     targets[i] = tokens[i] ? 100 + (i % M) + 1 : 0;
   }
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 describe('latent layout and masks (hand-written expected matrices)', () => {

@@ -24,7 +24,7 @@ function tinyBatch(): Batch {
       targets[b * M + j] = 3 + rng.int(8);
     }
   }
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 async function checkGradients(config: ModelConfig, label: string): Promise<void> {

@@ -21,7 +21,7 @@ function batchOf(lengths: number[], seed = 3, M = 12): Batch {
   lengths.forEach((len, b) => {
     for (let j = 0; j < len; j++) { tokens[b * M + j] = 3 + rng.int(8); positions[b * M + j] = j + 1; targets[b * M + j] = 3 + rng.int(8); }
   });
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 describe('Perceiver AR with a causal prefix tape (spec adatape §8)', () => {

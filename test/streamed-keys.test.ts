@@ -28,7 +28,7 @@ function batchOf(M: number): Batch {
       targets[b * M + j] = 3 + rng.int(10);
     }
   }
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 function run(e: Engine, config: ModelConfig, keyChunk: number | 'auto', training: boolean, keyStoreBytes?: number): { loss: number; logits: Float32Array; grads: Float32Array[] } {
@@ -86,7 +86,7 @@ describe('memory: a workspace that cannot fit fails before allocating', () => {
     model.keyChunk = 4096;
     const before = e.bytesInUse();
     const tokens = new Int32Array(M).fill(5), positions = Int32Array.from({ length: M }, (_, i) => i + 1);
-    const batch: Batch = { batchSize: 1, length: M, tokens, positions, positionDims: 1, targets: tokens };
+    const batch: Batch = { batchSize: 1, length: M, tokens, positions, targets: tokens };
     let message = '';
     try { model.forward(batch, { training: true, rng: new Rng(1) }); } catch (err) { message = (err as Error).message; }
     assert.match(message, /needs \d+ MiB of engine memory but \d+ MiB are free \(limit 4096 MiB\); the largest buffer is '[^']+' \(\d+ MiB\)/);

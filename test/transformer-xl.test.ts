@@ -30,7 +30,7 @@ function batchOf(B: number, M: number, seed: number, padLast = 0): Batch {
       targets[b * M + j] = 3 + rng.int(8);
     }
   }
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 describe('Transformer-XL', async () => {

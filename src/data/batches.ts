@@ -20,7 +20,7 @@ export function batchFromSequences(sequences: readonly Int32Array[], M: number, 
       targets[b * M + j] = seq[j + 1]!;
     }
   });
-  return { batchSize: B, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: M, tokens, positions, targets };
 }
 
 /**
@@ -52,5 +52,5 @@ export function streamCropBatch(rng: Rng, stream: Int32Array, batchSize: number,
       targets[b * M + j] = stream[start + j + 1]!;
     }
   }
-  return { batchSize, length: M, tokens, positions, positionDims: 1, targets };
+  return { batchSize, length: M, tokens, positions, targets };
 }

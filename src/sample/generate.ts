@@ -22,6 +22,11 @@ export interface GenerateOptions extends SamplingConfig {
   readonly uncachedLatents?: number;
   /** Optional per-position vocabulary mask (1 = allowed) for the token at that position. */
   readonly allowedTokens?: (position: number) => Uint8Array | null;
+  /**
+   * The coordinates of the event at a 1-based position (e.g. x, y, channel of an image subpixel),
+   * for models with one absolute table per coordinate (positionDims > 1); required by them.
+   */
+  readonly coordinates?: (position: number) => ArrayLike<number>;
 }
 
 export interface GenerateResult {
@@ -30,12 +35,15 @@ export interface GenerateResult {
   readonly seconds: number;
 }
 
-/** A batch of one row: the last ≤ M ids of the sequence, at their absolute positions. */
-export function windowBatch(sequence: readonly number[], contextLength: number): Batch {
+/** A batch of one row: the last ≤ M ids of the sequence at their event indices (and coordinates, when given). */
+export function windowBatch(sequence: readonly number[], contextLength: number, coordinates?: (position: number) => ArrayLike<number>): Batch {
   const start = Math.max(0, sequence.length - contextLength), n = sequence.length - start;
   const tokens = Int32Array.from(sequence.slice(start)), positions = new Int32Array(n);
   for (let j = 0; j < n; j++) positions[j] = start + j + 1;
-  return { batchSize: 1, length: n, tokens, positions, positionDims: 1, targets: new Int32Array(n) };
+  if (!coordinates) return { batchSize: 1, length: n, tokens, positions, targets: new Int32Array(n) };
+  const P = coordinates(positions[0]!).length, coords = new Int32Array(n * P);
+  for (let j = 0; j < n; j++) coords.set(coordinates(positions[j]!), j * P);
+  return { batchSize: 1, length: n, tokens, positions, coordinates: coords, coordinateDims: P, targets: new Int32Array(n) };
 }
 
 /** The logits row of the last latent from the model's most recent forward. */
@@ -44,8 +52,8 @@ function lastLatentLogits(model: PerceiverAR, latents: number): Float32Array {
   return model.logits().subarray((latents - 1) * V, latents * V);
 }
 
-function uncachedStep(model: PerceiverAR, seq: readonly number[], latents: number): Float32Array {
-  const window = windowBatch(seq, model.config.contextLength), n = Math.min(latents, window.length);
+function uncachedStep(model: PerceiverAR, seq: readonly number[], latents: number, coordinates?: (position: number) => ArrayLike<number>): Float32Array {
+  const window = windowBatch(seq, model.config.contextLength, coordinates), n = Math.min(latents, window.length);
   model.forward(window, { numLatents: n });
   return lastLatentLogits(model, n);
 }
@@ -63,6 +71,10 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
   // The last token fed to the model sits at position prompt + maxNewTokens − 1 (the final one is only sampled).
   checkPositionReach(c, prompt.length + Math.max(0, opts.maxNewTokens - 1),
     `generating ${opts.maxNewTokens} tokens after a ${prompt.length}-token prompt`);
+  const coords = opts.coordinates;
+  if (c.position !== 'rotary' && c.positionDims > 1 && !coords) {
+    throw new RangeError(`generate: this model embeds ${c.positionDims} coordinates per event; give options.coordinates(position) (e.g. from the data's codec)`);
+  }
   const rng = new Rng(opts.seed);
   const seq = Array.from(prompt);
   const out: number[] = [];
@@ -71,10 +83,10 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
   let logits: Float32Array;
   if (opts.cached) {
     cache = model.decodeCache(N);
-    model.forward(windowBatch(seq, c.contextLength), { numLatents: 1, cache });
+    model.forward(windowBatch(seq, c.contextLength, coords), { numLatents: 1, cache });
     logits = lastLatentLogits(model, 1);
   } else {
-    logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1);
+    logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1, coords);
   }
   // PAD is never generated (it marks "no token" in batches); a user mask narrows further.
   const noPad = new Uint8Array(c.vocabSize).fill(1);
@@ -97,14 +109,14 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     if (opts.stopAtEos && next === EOS) break;
     if (i === opts.maxNewTokens - 1) break;
     if (!cache) {
-      logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1);
+      logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1, coords);
     } else if (cache.layers.some((l) => l.count >= l.capacity)) {
-      const window = windowBatch(seq, c.contextLength), latents = Math.min(fill, window.length);
+      const window = windowBatch(seq, c.contextLength, coords), latents = Math.min(fill, window.length);
       model.forward(window, { numLatents: latents, cache });
       logits = lastLatentLogits(model, latents);
       resets++;
     } else {
-      logits = model.decodeStep(cache, next, seq.length);
+      logits = model.decodeStep(cache, next, seq.length, coords?.(seq.length));
     }
   }
   return { tokens: Int32Array.from(out), resets, seconds: (performance.now() - started) / 1000 };

@@ -30,6 +30,9 @@ export function evaluateStream(model: PerceiverAR, ids: Int32Array, opts: EvalOp
   const c = model.config, M = c.contextLength, S = opts.stride, N = opts.numLatents ?? S;
   if (!Number.isInteger(S) || S < 1 || S > M) throw new RangeError(`stride must be an integer in [1, ${M}], got ${S}`);
   if (!Number.isInteger(N) || N < S || N > M) throw new RangeError(`numLatents must be an integer in [stride = ${S}, ${M}], got ${N}`);
+  if (c.position !== 'rotary' && c.positionDims > 1) {
+    throw new RangeError(`evaluateStream scores a 1-D stream, but this model embeds ${c.positionDims} coordinates per event; evaluate it on its own data`);
+  }
   const blocks = targetBlocks(ids, S, opts.maxTargets);
   checkPositionReach(c, blocks[blocks.length - 1]![1] - 1, `evaluating ${blocks[blocks.length - 1]![1] - 1} targets of a stream`);
   const started = performance.now();
@@ -97,5 +100,5 @@ function windowRows(ids: Int32Array, blocks: readonly [number, number][], M: num
       if (input + 1 >= t0 && input + 1 < t1 && input + 1 >= t1 - scored) targets[b * len + j] = ids[input + 1]!;
     }
   });
-  return { batchSize: B, length: len, tokens, positions, positionDims: 1, targets };
+  return { batchSize: B, length: len, tokens, positions, targets };
 }

@@ -27,7 +27,11 @@ export interface ModelConfig {
   readonly rotaryFraction: number;
   /** The longest wavelength of the rotary or sinusoidal encoding; rotary needs ≥ contextLength. */
   readonly maxWavelength: number;
-  /** Absolute: position dimensions summed (1 for sequences; 3 for x, y, channel). */
+  /**
+   * Absolute tables: 1 embeds each input's event index (sequences); P > 1 embeds P coordinates
+   * from batch.coordinates (e.g. 3 for x, y, channel), one learned table each, summed. The event
+   * index alone orders the inputs either way.
+   */
   readonly positionDims: number;
   /** Absolute: the largest position a table holds (per dimension). */
   readonly maxPosition: number;
@@ -90,7 +94,11 @@ const CHECKS: readonly Check[] = [
   (c) => (c.position !== 'rotary' || c.maxWavelength >= c.contextLength ? null
     : `maxWavelength (${c.maxWavelength}) must be ≥ contextLength (${c.contextLength}) with rotary positions`),
   (c) => (c.position !== 'rotary' || c.positionDims === 1 ? null : `rotary positions use one position dimension; positionDims must be 1`),
-  (c) => (c.position === 'rotary' || c.maxPosition >= c.contextLength ? null
+  (c) => (c.position !== 'sinusoidal' || c.positionDims === 1 ? null
+    : `sinusoidal positions embed the event index only (positionDims 1); for ${c.positionDims} coordinates use position=learned (one table per coordinate, summed, as the reference)`),
+  // With one table the event index is embedded, so the table must reach the context; coordinate
+  // tables (positionDims > 1) hold the coordinates' range instead.
+  (c) => (c.position === 'rotary' || c.positionDims > 1 || c.maxPosition >= c.contextLength ? null
     : `maxPosition (${c.maxPosition}) must be ≥ contextLength (${c.contextLength}) with absolute positions`),
 ];
 

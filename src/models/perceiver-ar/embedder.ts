@@ -4,12 +4,13 @@ import type { F32, I32, KernelSet } from '../../kernels/types.js';
 import { PAD } from '../../data/vocab.js';
 import type { ParamStore } from '../../nn/params.js';
 import type { ModelConfig } from './config.js';
-import type { Batch } from './layout.js';
+import { absolutePositionReader, type Batch } from './layout.js';
 import type { InputEmbedder, StreamBuffers } from './streamed-keys.js';
 
 export function batchEmbedder(k: KernelSet, c: ModelConfig, params: ParamStore, sinusoid: F32 | null, batch: Batch,
   bufs: StreamBuffers): InputEmbedder {
-  const Ci = c.embedDim, P = batch.positionDims;
+  const Ci = c.embedDim;
+  const read = c.position === 'rotary' ? null : absolutePositionReader(batch, c.positionDims);
   const tokens = (idx: I32, n: number): I32 => {
     const ids = bufs.tokenIds.subarray(0, n);
     for (let r = 0; r < n; r++) ids[r] = idx[r]! < 0 ? PAD : batch.tokens[idx[r]!]!;
@@ -18,7 +19,7 @@ export function batchEmbedder(k: KernelSet, c: ModelConfig, params: ParamStore, 
   const positions = (idx: I32, n: number, p: number): I32 => {
     const ids = bufs.positionIds.subarray(0, n);
     for (let r = 0; r < n; r++) {
-      const pos = idx[r]! < 0 ? 0 : batch.positions[idx[r]! * P + p]!;
+      const pos = idx[r]! < 0 ? 0 : read!(idx[r]!, p);
       if (pos < 0 || pos > c.maxPosition) {
         throw new RangeError(`position ${pos} (dimension ${p}) is outside the absolute table [0, ${c.maxPosition}]; raise maxPosition`);
       }

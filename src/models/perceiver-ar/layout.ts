@@ -9,10 +9,19 @@ export interface Batch {
   readonly length: number;
   /** [B, M] input ids; PAD only after a row's valid prefix. */
   readonly tokens: Int32Array;
-  /** [B, M, P] 1-based positions per position dimension; 0 for PAD. */
+  /**
+   * [B, M] the event index: each input's 1-based place in its sequence (or document), strictly
+   * increasing over a row's valid inputs; 0 for PAD. The causal order: masks, latent placement,
+   * rotary and the decoding caches use it, and absolute tables with positionDims 1 embed it.
+   */
   readonly positions: Int32Array;
-  /** Position dimensions P (1 for sequences; e.g. 3 for x, y, channel). */
-  readonly positionDims: number;
+  /**
+   * [B, M, coordinateDims] per-input coordinates (e.g. x, y, channel of an image subpixel; 0 for
+   * PAD), for models whose absolute tables are one per coordinate (positionDims > 1). They feed
+   * only those embeddings, never the masks: a coordinate repeats and goes back down.
+   */
+  readonly coordinates?: Int32Array;
+  readonly coordinateDims?: number;
   /** [B, M] the target after input j (PAD where there is none: not scored). */
   readonly targets: Int32Array;
 }
@@ -27,10 +36,10 @@ export interface LatentLayout {
   readonly lengths: Int32Array;
   /** [B·N] global input row (b·M + j) each latent sits on, or −1 when invalid. */
   readonly latentIndex: Int32Array;
-  /** [B·N] dim-0 position of each latent (0 when invalid). */
+  /** [B·N] event index of each latent (0 when invalid). */
   readonly latentPositions: Int32Array;
   readonly latentValid: Uint8Array;
-  /** [B·M] dim-0 positions of the inputs and their validity. */
+  /** [B·M] event index of the inputs and their validity. */
   readonly inputPositions: Int32Array;
   readonly inputValid: Uint8Array;
   /** [B·N] the target of each latent, IGNORE where the latent is invalid or the target is PAD. */
@@ -38,11 +47,35 @@ export interface LatentLayout {
 }
 
 export function checkBatch(batch: Batch): void {
-  const { batchSize: B, length: M, positionDims: P } = batch;
+  const { batchSize: B, length: M } = batch;
   if (!Number.isInteger(B) || B < 1 || !Number.isInteger(M) || M < 1) throw new RangeError(`batch: batchSize and length must be positive integers, got ${B}×${M}`);
   if (batch.tokens.length !== B * M || batch.targets.length !== B * M) throw new RangeError(`batch: tokens and targets must hold ${B}×${M} ids`);
-  if (batch.positions.length !== B * M * P) throw new RangeError(`batch: positions must hold ${B}×${M}×${P} values`);
+  if (batch.positions.length !== B * M) throw new RangeError(`batch: positions (the event index) must hold ${B}×${M} values, got ${batch.positions.length}`);
+  if (batch.coordinates) {
+    const P = batch.coordinateDims ?? 0;
+    if (!Number.isInteger(P) || P < 1 || batch.coordinates.length !== B * M * P) {
+      throw new RangeError(`batch: coordinates must hold ${B}×${M}×coordinateDims values with coordinateDims ≥ 1, got ${batch.coordinates.length} with coordinateDims ${String(batch.coordinateDims)}`);
+    }
+  }
   checkRightPadded(batch);
+  checkEventIndex(batch);
+}
+
+/** The event index of each row's valid inputs starts at ≥ 1 and strictly increases (the causal order must be a total order). */
+function checkEventIndex(batch: Batch): void {
+  const { batchSize: B, length: M } = batch;
+  for (let b = 0; b < B; b++) {
+    let last = 0;
+    for (let j = 0; j < M; j++) {
+      if (batch.tokens[b * M + j] === PAD) break;
+      const p = batch.positions[b * M + j]!;
+      if (!Number.isInteger(p) || p <= last) {
+        throw new RangeError(`batch: row ${b}, input ${j} has event index ${p} after ${last}; positions must be the 1-based event index, strictly ` +
+          'increasing along a row (coordinates such as x, y or channel go in batch.coordinates)');
+      }
+      last = p;
+    }
+  }
 }
 
 /** Rows must be right-padded: PAD only after a row's valid tokens (the layout places latents on the last valid ones). */
@@ -60,7 +93,7 @@ function checkRightPadded(batch: Batch): void {
 
 /** Lays N latents on the last N valid inputs of each row (spec §3.2). */
 export function layoutLatents(batch: Batch, numLatents: number): LatentLayout {
-  const { batchSize: B, length: M, positionDims: P } = batch;
+  const { batchSize: B, length: M } = batch;
   const N = numLatents;
   if (!Number.isInteger(N) || N < 1 || N > M) throw new RangeError(`numLatents must be an integer in [1, ${M}] (the context length), got ${N}`);
   checkRightPadded(batch);
@@ -72,7 +105,7 @@ export function layoutLatents(batch: Batch, numLatents: number): LatentLayout {
       const valid = batch.tokens[b * M + j] !== PAD;
       if (valid) len = j + 1;
       inputValid[b * M + j] = valid ? 1 : 0;
-      inputPositions[b * M + j] = valid ? batch.positions[(b * M + j) * P]! : 0;
+      inputPositions[b * M + j] = valid ? batch.positions[b * M + j]! : 0;
     }
     lengths[b] = len;
   }
@@ -95,6 +128,20 @@ export function layoutLatents(batch: Batch, numLatents: number): LatentLayout {
     }
   }
   return { B, M, N, lengths, latentIndex, latentPositions, latentValid, inputPositions, inputValid, latentTargets };
+}
+
+/**
+ * Reads the value an absolute position table embeds for input i (b·M + j) and table p: the event
+ * index when the model has one table (positionDims 1), else coordinate p.
+ */
+export function absolutePositionReader(batch: Batch, positionDims: number): (i: number, p: number) => number {
+  if (positionDims === 1) return (i) => batch.positions[i]!;
+  const coords = batch.coordinates, P = batch.coordinateDims;
+  if (!coords || P !== positionDims) {
+    throw new RangeError(`this model embeds ${positionDims} coordinates per input (positionDims ${positionDims}), but the batch carries ` +
+      `${coords ? `${String(P)}` : 'none'}; give batch.coordinates with coordinateDims ${positionDims}`);
+  }
+  return (i, p) => coords[i * P + p]!;
 }
 
 /** Dense [B][N][M] cross-attend mask (1 = visible), by the kernel's rule. For tests and docs. */

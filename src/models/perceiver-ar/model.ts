@@ -13,7 +13,7 @@ import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyAc
 import { batchEmbedder } from './embedder.js';
 import { KvStore, StreamedKeys, type InputEmbedder } from './streamed-keys.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
-import { checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
+import { absolutePositionReader, checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { crossBlockParams, linearOf, modelParamSpecs, normOf, selfBlockParams, type BlockParams } from './params.js';
 import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js';
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
@@ -214,9 +214,7 @@ export class PerceiverAR {
     const c = this.config, k = this.engine.kernels;
     checkBatch(batch);
     if (batch.length > c.contextLength) throw new RangeError(`batch length ${batch.length} exceeds the model's contextLength ${c.contextLength}`);
-    if (c.position !== 'rotary' && batch.positionDims !== c.positionDims) {
-      throw new RangeError(`batch has ${batch.positionDims} position dimensions; the model expects ${c.positionDims}`);
-    }
+    if (c.position !== 'rotary') absolutePositionReader(batch, c.positionDims);
     const training = opts.training ?? false;
     if (training && !opts.rng) throw new Error('forward: training mode needs an rng for dropout');
     const cache = opts.cache;
@@ -329,15 +327,15 @@ export class PerceiverAR {
    * cache (to which it is appended). Returns the next-token logits [V] (a view, valid until the
    * next call). The caller resets (re-encodes) before a latent cache overflows.
    */
-  decodeStep(cache: DecodeCache, token: number, position: number): F32 {
+  decodeStep(cache: DecodeCache, token: number, position: number, coordinates?: ArrayLike<number>): F32 {
     const c = this.config, k = this.engine.kernels, ws = cache.step, Ci = c.embedDim, C = c.width;
     if (cache.layers.some((l) => l.count >= l.capacity)) throw new Error('decodeStep: a latent cache is full; re-encode (reset) first');
     if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) throw new RangeError(`decodeStep: token ${token} is outside [0, ${c.vocabSize})`);
     ws.tokens[0] = token;
     const embed = ws.embed.subarray(0, Ci);
     k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
-    const one: Batch = { batchSize: 1, length: 1, tokens: ws.tokens, positions: Int32Array.of(position), positionDims: 1, targets: Int32Array.of(0) };
-    if (c.position !== 'rotary' && c.positionDims !== 1) throw new Error('decodeStep: multi-dimensional positions are not supported when decoding');
+    const one: Batch = { batchSize: 1, length: 1, tokens: ws.tokens, positions: Int32Array.of(position), targets: Int32Array.of(0),
+      ...(coordinates ? { coordinates: Int32Array.from(coordinates), coordinateDims: coordinates.length } : {}) };
     this.addAbsolutePositions(one, ws, 1);
     ws.latentPositions[0] = position;
     ws.latentValid[0] = 1;
@@ -418,11 +416,11 @@ export class PerceiverAR {
   private addAbsolutePositions(batch: Batch, ws: Workspace, Rin: number): void {
     const c = this.config, k = this.engine.kernels;
     if (c.position === 'rotary') return;
-    const P = batch.positionDims, Ci = c.embedDim;
+    const Ci = c.embedDim, read = absolutePositionReader(batch, c.positionDims);
     const embed = ws.embed.subarray(0, Rin * Ci), tmp = ws.posTmp.subarray(0, Rin * Ci);
     ws.positionIds.forEach((ids, p) => {
       for (let i = 0; i < Rin; i++) {
-        const pos = batch.positions[i * P + p]!;
+        const pos = read(i, p);
         if (pos < 0 || pos > c.maxPosition) {
           throw new RangeError(`position ${pos} (dimension ${p}) is outside the absolute table [0, ${c.maxPosition}]; raise maxPosition`);
         }

@@ -140,13 +140,13 @@ export class TransformerXL {
   }
 
   private loadSegment(batch: Batch, s0: number, ws: XLWorkspace): void {
-    const { batchSize: B, length: M, positionDims: P } = batch, S = this.config.segmentLength;
+    const { batchSize: B, length: M } = batch, S = this.config.segmentLength;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < S; i++) {
         const j = s0 + i, r = b * S + i;
         const inside = j < M && batch.tokens[b * M + j] !== PAD;
         ws.tokens[r] = inside ? batch.tokens[b * M + j]! : PAD;
-        ws.positions[r] = inside ? batch.positions[(b * M + j) * P]! : 0;
+        ws.positions[r] = inside ? batch.positions[b * M + j]! : 0;
         ws.valid[r] = inside ? 1 : 0;
         ws.targets[r] = inside && batch.targets[b * M + j] !== PAD ? batch.targets[b * M + j]! : IGNORE;
       }
