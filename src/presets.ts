@@ -35,6 +35,14 @@ const enwik8Small: ModelConfig = {
   crossAttendDropout: 0.5, crossAttendDropoutMode: 'subsample',
 };
 
+/** An image model: context M (≥ the image's events − 1), N latents, coordinate tables up to 34 (images up to 33 wide). */
+function imageModel(M: number, N: number): ModelConfig {
+  return {
+    ...MODEL_DEFAULTS, vocabSize: 259, contextLength: M, numLatents: N, numLayers: 4, width: 256, embedDim: 256, numHeads: 4, crossAttendHeads: 4,
+    position: 'learned', positionDims: 3, maxPosition: 34, dropout: 0.1,
+  };
+}
+
 /** A copy-task preset: the built-in mirrored generator, stop at 100% greedy accuracy. */
 const copyPreset = (description: string, model: ModelConfig, train: Partial<TrainConfig>): Preset => ({
   description, model,
@@ -64,6 +72,20 @@ export const PRESETS: Readonly<Record<string, AnyPreset>> = {
     model: { ...enwik8Small, numLatents: 4096, crossAttendDropout: 0 },
     train: { ...TRAIN_DEFAULTS, batchSize: 1, steps: 100000, learningRate: 3e-4, warmupSteps: 1000, schedule: 'cosine', evalEvery: 500 },
     data: { ...DATA_DEFAULTS, data: 'text' },
+  },
+  // Images (spec images §2–§3, docs/images.md): the whole image in context, learned x/y/channel
+  // tables summed, no rotary; sized to train on 2 cores (the reference uses L 60, C 1024).
+  'fashion-mnist': {
+    description: 'grey 28×28 images (785 events: the whole image in context), M 784, N 196, L 4, C 256, learned x/y/channel positions (needs --dataPath: IDX files or PNGs)',
+    model: imageModel(784, 196),
+    train: { ...TRAIN_DEFAULTS, batchSize: 8, steps: 20000, learningRate: 1e-3, warmupSteps: 200, schedule: 'cosine', evalEvery: 250, evalBatches: 8 },
+    data: { ...DATA_DEFAULTS, data: 'images' },
+  },
+  'synthetic-rgb-32': {
+    description: 'generated 32×32 RGB images (3,073 events), M 3072, N 256, L 4, C 256, learned x/y/channel positions (built-in data)',
+    model: imageModel(3072, 256),
+    train: { ...TRAIN_DEFAULTS, batchSize: 4, steps: 5000, learningRate: 1e-3, warmupSteps: 200, schedule: 'cosine', evalEvery: 250, evalBatches: 4 },
+    data: { ...DATA_DEFAULTS, data: 'synthetic-images' },
   },
   'transformer-xl-enwik8-small': {
     architecture: 'transformer-xl',

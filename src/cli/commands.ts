@@ -14,6 +14,7 @@ import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
 import { classifierParamSpecs } from '../models/adatape/params.js';
 import type { ClassifierConfig } from '../models/adatape/config.js';
 import { evalClassifierCommand } from './train-classifier.js';
+import { imageEvalCommand, imageGenerateCommand, isImageData } from './images.js';
 import { applyOverrides, take, takePath, takeFlag, takeNumber, UsageError, type Args } from './args.js';
 import { createProgress } from './progress.js';
 
@@ -43,7 +44,8 @@ export const GENERATE_KEYS = ['checkpoint', 'prompt', 'promptIds', 'maxNewTokens
 
 export function generateCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'generate');
-  const { model } = loadCheckpoint(path, engine);
+  const { model, info } = loadCheckpoint(path, engine);
+  if (isImageData(info.data)) return imageGenerateCommand(engine, model, info, args);
   const c = model.config;
   const promptText = take(args, 'prompt'), promptIds = take(args, 'promptIds');
   if (promptText !== undefined && promptIds !== undefined) throw new UsageError('give either --prompt=TEXT or --promptIds="2 65 66", not both');
@@ -94,6 +96,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval');
   if (readCheckpointInfo(path).architecture === 'sequence-classifier') return evalClassifierCommand(engine, args, path);
   const { info, model } = loadAnyCheckpoint(path, engine);
+  if (isImageData(info.data) && model instanceof PerceiverAR) return imageEvalCommand(model, info, args);
   const c = model.config;
   // Perceiver AR: strided or exact windows with a latent count. Transformer-XL scores every
   // position of consecutive contextLength windows (evaluateXLStream), so these do not apply.
@@ -140,7 +143,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
     throw new UsageError(`${data.dataPath} has no validation split in this checkpoint's data config (validationFraction ${data.validationFraction}); ` +
       'give --dataPath=FILE to evaluate a whole file');
   }
-  const progress = createProgress(1, 'eval', { tty: process.stderr.isTTY === true && !json, quiet, every: 1 });
+  const progress = createProgress(1, 'eval', { tty: process.stderr.isTTY === true && !json, quiet: quiet || json, every: 1 });
   const onProgress = (done: number, total: number): void => progress.update(done, { of: String(total) });
   const r = model instanceof PerceiverAR
     ? evaluateStream(model, stream, { stride: knobs!.stride, numLatents: knobs!.numLatents, batchSize, maxTargets, onProgress })

@@ -12,8 +12,15 @@ export interface DataSource {
   validationBatches(batchSize: number, contextLength: number, count: number): Batch[];
   /** Copy tasks: the input indices whose predictions count for greedy accuracy; null otherwise. */
   scoredInputs(contextLength: number): ((j: number) => boolean) | null;
-  /** The largest position a batch of this context length can carry (absolute position tables must hold it). */
+  /**
+   * The largest value an absolute table must hold for batches of this context length: the event
+   * index for sequences, the largest coordinate for data with coordinates.
+   */
   maxPosition(contextLength: number): number;
+  /** Coordinates per event in its batches (0: the event index alone). */
+  readonly coordinateDims: number;
+  /** The shortest context that holds a whole example (images: the image's events − 1), if the data needs one. */
+  readonly minContextLength?: number;
   /** False when there is nothing to validate on (a stream split with validationFraction 0). */
   readonly hasValidation: boolean;
 }
@@ -34,6 +41,7 @@ export function mirroredSource(alphabet: number, positionOffset = 0): DataSource
       return (j) => j >= start && j < end;
     },
     maxPosition: (M) => positionOffset + M,
+    coordinateDims: 0,
     hasValidation: true,
   };
 }
@@ -54,6 +62,7 @@ export function streamSource(ids: Int32Array, validationFraction: number, descri
   }
   return {
     maxPosition: () => Math.max(train.length, valid.length) - 1,
+    coordinateDims: 0,
     hasValidation: valid.length >= 2,
     description: `${description}: ${train.length} training and ${valid.length} validation tokens`,
     trainBatch: (rng, B, M, minCrop) => streamCropBatch(rng, train, B, M, minCrop),

@@ -69,7 +69,7 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
   const fill = opts.fillLatents ?? Math.max(1, Math.floor(N / 2));
   if (!Number.isInteger(fill) || fill < 1 || fill > N) throw new RangeError(`fillLatents must be in [1, numLatents = ${N}], got ${fill}`);
   // The last token fed to the model sits at position prompt + maxNewTokens − 1 (the final one is only sampled).
-  checkPositionReach(c, prompt.length + Math.max(0, opts.maxNewTokens - 1),
+  if (c.positionDims === 1) checkPositionReach(c, prompt.length + Math.max(0, opts.maxNewTokens - 1),
     `generating ${opts.maxNewTokens} tokens after a ${prompt.length}-token prompt`);
   const coords = opts.coordinates;
   if (c.position !== 'rotary' && c.positionDims > 1 && !coords) {

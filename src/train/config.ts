@@ -32,13 +32,17 @@ export interface TrainConfig {
   readonly targetAccuracy: number;
 }
 
-export type DataKind = 'mirrored' | 'text' | 'ids';
+export type DataKind = 'mirrored' | 'text' | 'ids' | 'images' | 'synthetic-images';
 
 export interface DataConfig {
-  /** 'mirrored': the built-in copy-task generator; 'text': a UTF-8 file as bytes; 'ids': a token-id file. */
+  /**
+   * 'mirrored': the built-in copy-task generator; 'text': a UTF-8 file as bytes; 'ids': a token-id
+   * file; 'images': an image dataset (IDX files or PNGs, docs/images.md); 'synthetic-images': the
+   * built-in generated 32×32 RGB images.
+   */
   readonly data: DataKind;
   readonly dataPath: string;
-  /** Fraction of a file held out (from its end) for validation. */
+  /** Fraction of a file held out (from its end) for validation (for images: of a dataset without its own test split). */
   readonly validationFraction: number;
   /** Mirrored task: symbols drawn from [0, alphabet). */
   readonly alphabet: number;
@@ -86,14 +90,16 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 
 export function validateDataConfig(c: DataConfig): DataConfig {
   const p = problems(c as unknown as Record<string, unknown>, DATA_DEFAULTS as unknown as Record<string, unknown>, {
-    data: (v: string) => (v === 'mirrored' || v === 'text' || v === 'ids' ? null : "must be 'mirrored', 'text' or 'ids'"),
+    data: (v: string) => (['mirrored', 'text', 'ids', 'images', 'synthetic-images'].includes(v) ? null
+      : "must be 'mirrored', 'text', 'ids', 'images' or 'synthetic-images'"),
     dataPath: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
     validationFraction: between(0, 1, true), alphabet: (v: number) => (Number.isInteger(v) && v >= 2 && v <= 256 ? null : 'must be an integer in [2, 256]'),
     positionOffset: intAtLeast(0),
   });
   if (c.data !== 'mirrored' && c.positionOffset !== 0) p.push(`positionOffset applies to the mirrored task only (data is '${c.data}'); leave it at 0`);
-  if (c.data !== 'mirrored' && !c.dataPath) p.push(`dataPath is required when data is '${c.data}'`);
-  if (c.data === 'mirrored' && c.dataPath) p.push(`dataPath is not used by the mirrored task (data is 'mirrored'); give data=text or data=ids with it`);
+  const generated = c.data === 'mirrored' || c.data === 'synthetic-images';
+  if (!generated && !c.dataPath) p.push(`dataPath is required when data is '${c.data}'`);
+  if (generated && c.dataPath) p.push(`dataPath is not used by the ${c.data === 'mirrored' ? 'mirrored task' : 'synthetic images'} (data is '${c.data}'); give data=text, ids or images with it`);
   if (p.length) throw invalidConfig('data config', p);
   return Object.freeze({ ...c });
 }

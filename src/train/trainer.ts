@@ -55,7 +55,7 @@ export interface TrainableModel {
   readonly config: {
     readonly contextLength: number; readonly vocabSize: number; readonly numLatents?: number;
     /** Absolute position tables ('sinusoidal' | 'learned') hold positions up to maxPosition. */
-    readonly position?: string; readonly maxPosition?: number;
+    readonly position?: string; readonly maxPosition?: number; readonly positionDims?: number;
   };
   readonly params: ParamStore;
   /**
@@ -81,6 +81,15 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
   constructor(private readonly engine: Engine, readonly model: Model, readonly config: TrainConfig, private readonly data: DataSource,
     state?: TrainerState) {
     const mc = model.config;
+    const tables = mc.position !== undefined && mc.position !== 'rotary' ? (mc.positionDims ?? 1) : 0;
+    if (tables > 1 && data.coordinateDims !== tables) {
+      throw new RangeError(`the model embeds ${tables} coordinates per event (positionDims ${tables}), but ${data.description} ` +
+        `${data.coordinateDims ? `has ${data.coordinateDims}` : 'has none (a sequence: use positionDims 1)'}`);
+    }
+    if (data.minContextLength !== undefined && mc.contextLength < data.minContextLength) {
+      throw new RangeError(`contextLength ${mc.contextLength} is too short for ${data.description}: a whole example needs ` +
+        `${data.minContextLength} inputs in context (spec: every prediction sees the whole image prefix); raise contextLength to ${data.minContextLength}`);
+    }
     if (mc.position !== undefined && mc.maxPosition !== undefined) {
       checkPositionReach({ position: mc.position as PositionEncoding, maxPosition: mc.maxPosition }, data.maxPosition(mc.contextLength), data.description);
     }

@@ -3,6 +3,12 @@ import { extname } from 'node:path';
 import { mirroredSource, streamSource, type DataSource } from '../../data/source.js';
 import { BYTE_OFFSET, byteToId, EOS, PAD, SOS } from '../../data/vocab.js';
 import { DataError } from '../../errors.js';
+import { imageSource } from '../../data/image-source.js';
+import { syntheticImages } from '../../data/synthetic-images.js';
+import { readImageDataset } from './image-files.js';
+
+/** The built-in synthetic image set (data=synthetic-images). */
+const SYNTHETIC_SHAPE = { width: 32, height: 32, channels: 3 } as const, SYNTHETIC_TRAIN = 4000, SYNTHETIC_TEST = 256;
 import type { DataConfig } from '../../train/config.js';
 import { readFileChecked } from './files.js';
 
@@ -66,6 +72,14 @@ export function loadDataSource(c: DataConfig, vocabSize: number): DataSource {
       return streamSource(readTextIds(c.dataPath), c.validationFraction, c.dataPath);
     }
     case 'ids': return streamSource(readTokenIds(c.dataPath, vocabSize), c.validationFraction, c.dataPath);
+    case 'images': case 'synthetic-images': {
+      if (vocabSize < 256 + BYTE_OFFSET) throw new DataError(`image data needs vocabSize ≥ ${256 + BYTE_OFFSET} (pixel values + PAD/EOS/SOS), got ${vocabSize}`);
+      if (c.data === 'synthetic-images') {
+        return imageSource(syntheticImages(SYNTHETIC_TRAIN, 1), syntheticImages(SYNTHETIC_TEST, 2), SYNTHETIC_SHAPE, 'synthetic 32×32 RGB images');
+      }
+      const d = readImageDataset(c.dataPath, c.validationFraction);
+      return imageSource(d.train, d.test, d.shape, d.description);
+    }
     default: { const never: never = c.data; throw new Error(`unknown data kind ${String(never)}`); }
   }
 }
