@@ -1,0 +1,183 @@
+// Images (spec images §1–§5): the codec's layout and round trips, PNG and IDX reading, bad files,
+// pixel-only sampling, and a tiny image model that learns a pattern.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { createEngine } from '../src/index.js';
+import { imageSource } from '../src/data/image-source.js';
+import { decodeImage, encodeImage, imageCodec, imageCoordinates, type Image, type ImageShape } from '../src/data/images.js';
+import { syntheticImages } from '../src/data/synthetic-images.js';
+import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { decodePng, encodePng, readIdxImages, readImageDataset, readPngDirectory } from '../src/platform/node/image-files.js';
+import { generate } from '../src/sample/generate.js';
+import { TRAIN_DEFAULTS } from '../src/train/config.js';
+import { evaluateImages } from '../src/train/evaluate-images.js';
+import { Trainer } from '../src/train/trainer.js';
+import { Rng } from '../src/tensor/rng.js';
+import { failsClearly, runCli } from './helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-images-'));
+const randomImage = (shape: ImageShape, seed: number): Image => {
+  const rng = new Rng(seed), pixels = new Uint8Array(shape.width * shape.height * shape.channels);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = rng.int(256);
+  return { shape, pixels };
+};
+const idx = (count: number, rows: number, cols: number, magic = 2051, cut = 0): Uint8Array => {
+  const out = new Uint8Array(16 + count * rows * cols);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, magic); v.setUint32(4, count); v.setUint32(8, rows); v.setUint32(12, cols);
+  for (let i = 16; i < out.length; i++) out[i] = (i * 7) % 256;
+  return out.subarray(0, out.length - cut);
+};
+
+describe('image codec', () => {
+  it('lays out a 2×2 RGB image as the hand-written table (SOS, then raster order, channel innermost)', () => {
+    const at = imageCoordinates({ width: 2, height: 2, channels: 3 });
+    const table = [[1, 1, 1],
+      [2, 2, 2], [2, 2, 3], [2, 2, 4], [3, 2, 2], [3, 2, 3], [3, 2, 4],
+      [2, 3, 2], [2, 3, 3], [2, 3, 4], [3, 3, 2], [3, 3, 3], [3, 3, 4]];
+    assert.deepEqual(Array.from({ length: 13 }, (_, e) => at(e + 1)), table);
+    const img = randomImage({ width: 2, height: 2, channels: 3 }, 1);
+    const ids = encodeImage(img);
+    assert.equal(ids.length, 13);
+    assert.equal(ids[0], 2);
+    assert.deepEqual(Array.from(ids.subarray(1)), Array.from(img.pixels, (p) => p + 3));
+  });
+
+  it('decodes ids back to the same pixels; reserved ids become 0; pixel-only sampling masks PAD/EOS/SOS', () => {
+    const img = randomImage({ width: 3, height: 2, channels: 1 }, 2), ids = encodeImage(img);
+    assert.deepEqual(decodeImage(ids.subarray(1), img.shape).pixels, img.pixels);
+    assert.deepEqual(Array.from(decodeImage([0, 1, 2, 3, 258, 100], img.shape).pixels), [0, 0, 0, 0, 255, 97]);
+    const allowed = imageCodec(img.shape).allowedAt(5)!;
+    assert.deepEqual([allowed[0], allowed[1], allowed[2], allowed[3], allowed[258]], [0, 0, 0, 1, 1]);
+  });
+});
+
+describe('image files', () => {
+  it('PNG → ids → PNG keeps every pixel, grey and RGB', () => {
+    for (const channels of [1, 3] as const) {
+      const img = randomImage({ width: 5, height: 3, channels }, 3 + channels);
+      const back = decodePng(encodePng(img), 'x');
+      assert.deepEqual(back.shape, img.shape);
+      const again = decodePng(encodePng(decodeImage(encodeImage(back).subarray(1), back.shape)), 'y');
+      assert.deepEqual(again.pixels, img.pixels);
+    }
+  });
+
+  it('drops alpha (RGBA → RGB, grey+alpha → grey)', () => {
+    for (const colorType of [6, 4] as const) {
+      const png = new PNG({ width: 2, height: 1 });
+      png.data.set([10, 10, 10, 0, 200, 200, 200, 255]);
+      const img = decodePng(new Uint8Array(PNG.sync.write(png, { colorType })), 'alpha');
+      assert.deepEqual(Array.from(img.pixels), colorType === 6 ? [10, 10, 10, 200, 200, 200] : [10, 200]);
+    }
+  });
+
+  it('reads IDX images raw and gzip’d; refuses a wrong magic, a label file and truncated data with one clear message', () => {
+    writeFileSync(join(dir, 'a.idx'), idx(3, 2, 4));
+    writeFileSync(join(dir, 'a.idx.gz'), gzipSync(idx(3, 2, 4)));
+    const raw = readIdxImages(join(dir, 'a.idx')), gz = readIdxImages(join(dir, 'a.idx.gz'));
+    assert.equal(raw.length, 3);
+    assert.deepEqual(raw[0]!.shape, { width: 4, height: 2, channels: 1 });
+    assert.deepEqual(gz[2]!.pixels, raw[2]!.pixels);
+    writeFileSync(join(dir, 'bad.idx'), idx(3, 2, 4, 1234));
+    assert.throws(() => readIdxImages(join(dir, 'bad.idx')), /magic 1234 is not 2051/);
+    writeFileSync(join(dir, 'labels.idx'), idx(3, 2, 4, 2049));
+    assert.throws(() => readIdxImages(join(dir, 'labels.idx')), /this is a label file/);
+    writeFileSync(join(dir, 'short.idx'), idx(3, 2, 4, 2051, 5));
+    assert.throws(() => readIdxImages(join(dir, 'short.idx')), /truncated: 3 images of 2×4 need 40 bytes, the file has 35/);
+  });
+
+  it('reads a directory of PNGs of one size; names the first file that differs; refuses an empty directory and broken files', () => {
+    const pngs = join(dir, 'pngs');
+    mkdirSync(pngs);
+    for (let i = 0; i < 3; i++) writeFileSync(join(pngs, `img${i}.png`), encodePng(randomImage({ width: 4, height: 4, channels: 3 }, i)));
+    assert.equal(readPngDirectory(pngs).length, 3);
+    const split = readImageDataset(pngs, 0.34);
+    assert.deepEqual([split.train.length, split.test.length], [1, 2]);
+    writeFileSync(join(pngs, 'img9.png'), encodePng(randomImage({ width: 5, height: 4, channels: 3 }, 9)));
+    assert.throws(() => readPngDirectory(pngs), /img9\.png is 5×4 RGB but img0\.png is 4×4 RGB/);
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    assert.throws(() => readPngDirectory(empty), /no \.png files/);
+    writeFileSync(join(dir, 'text.png'), 'not an image');
+    assert.throws(() => decodePng(new Uint8Array(Buffer.from('not an image')), 'text.png'), /text\.png: not a readable PNG/);
+  });
+});
+
+describe('image models', async () => {
+  const engine = await createEngine({ threads: 2 });
+  const tiny = (M: number, N: number): ModelConfig => ({
+    ...MODEL_DEFAULTS, vocabSize: 259, contextLength: M, numLatents: N, numLayers: 1, width: 32, embedDim: 32, numHeads: 2, crossAttendHeads: 2,
+    mlpRatio: 2, position: 'learned', positionDims: 3, maxPosition: 8, dropout: 0,
+  });
+
+  it('sampling never emits reserved ids (pixel-only by default)', () => {
+    const shape: ImageShape = { width: 4, height: 4, channels: 3 }, codec = imageCodec(shape);
+    const model = new PerceiverAR(engine, tiny(48, 8), 1);
+    new Rng(1).fillUniform(model.params.get('head.w').value, 2);
+    model.params.get('head.b').value.fill(0).set([30, 30, 30]);
+    const r = generate(model, [2], { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 3, stopAtEos: false, cached: true,
+      coordinates: codec.coordinates, allowedTokens: codec.allowedAt });
+    assert.equal(r.tokens.length, 48);
+    assert.ok(r.tokens.every((t) => t >= 3 && t <= 258), `reserved ids sampled: ${Array.from(r.tokens).filter((t) => t < 3)}`);
+  });
+
+  it('a tiny image model learns a checkerboard pattern (bits/dim far below 8 on held-out images)', () => {
+    // 4×4 grey checkerboards of value 0/200 with a random phase and a small noise: ~1 bit per image plus the noise.
+    const shape: ImageShape = { width: 4, height: 4, channels: 1 }, rng = new Rng(7);
+    const board = (): Image => {
+      const phase = rng.int(2), pixels = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) pixels[i] = ((Math.floor(i / 4) + (i % 4) + phase) % 2) * 200 + rng.int(2);
+      return { shape, pixels };
+    };
+    const train = Array.from({ length: 200 }, board), test = Array.from({ length: 20 }, board);
+    const model = new PerceiverAR(engine, tiny(16, 8), 2);
+    const before = evaluateImages(model, test, { stride: 8, numLatents: 8, batchSize: 8, maxImages: 0 }).bitsPerDim;
+    const trainer = new Trainer(engine, model, { ...TRAIN_DEFAULTS, batchSize: 16, learningRate: 3e-3, warmupSteps: 20, evalBatches: 1 },
+      imageSource(train, test, shape, 'checkerboards'));
+    for (let i = 0; i < 250; i++) trainer.trainStep();
+    const r = evaluateImages(model, test, { stride: 8, numLatents: 8, batchSize: 8, maxImages: 0 });
+    assert.equal(r.subpixels, 20 * 16);
+    assert.ok(before > 7, `untrained: ${before} bits/dim`);
+    assert.ok(r.bitsPerDim < 1.5, `trained: ${r.bitsPerDim} bits/dim`);
+    assert.ok(r.pixelBitsPerDim <= r.bitsPerDim + 1e-9, 'restricting to pixel ids can only lower the loss');
+  });
+
+  it('the synthetic RGB images mirror their top half', () => {
+    const [img] = syntheticImages(1, 5, { width: 8, height: 8, channels: 3 });
+    const px = (x: number, y: number): number => img!.pixels[(y * 8 + x) * 3]!;
+    let same = 0;
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 8; x++) if (Math.abs(px(x, y) - px(x, 7 - y)) < 4) same++;
+    assert.equal(same, 24);
+  });
+});
+
+describe('CLI: bad image data (one clear line each, nothing written)', () => {
+  const cli = (...args: string[]) => runCli(dir, ...args);
+  const quick = ['--preset=fashion-mnist', '--numLayers=1', '--width=32', '--embedDim=32', '--steps=1', '--evalEvery=0', '--evalBatches=1', '--quiet'];
+  it('refuses corrupt, truncated and non-PNG files, wrong IDX data, an empty directory, mixed sizes and a context too short', () => {
+    const bad = join(dir, 'bad-pngs');
+    mkdirSync(bad);
+    const good = encodePng(randomImage({ width: 28, height: 28, channels: 1 }, 1));
+    writeFileSync(join(bad, 'a.png'), good);
+    writeFileSync(join(bad, 'b.png'), good.subarray(0, good.length - 20));
+    failsClearly(cli('train', ...quick, `--dataPath=${bad}`, '--checkpoint=x.safetensors'), /image .*b\.png: not a readable PNG/);
+    writeFileSync(join(bad, 'b.png'), 'hello');
+    failsClearly(cli('train', ...quick, `--dataPath=${bad}`), /b\.png: not a readable PNG/);
+    writeFileSync(join(bad, 'b.png'), encodePng(randomImage({ width: 27, height: 28, channels: 1 }, 2)));
+    failsClearly(cli('train', ...quick, `--dataPath=${bad}`), /b\.png is 27×28 grey but a\.png is 28×28 grey/);
+    mkdirSync(join(dir, 'none'));
+    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'none')}`), /no \.png files/);
+    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'bad.idx')}`), /magic 1234 is not 2051/);
+    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'short.idx')}`), /truncated/);
+    writeFileSync(join(bad, 'b.png'), good);
+    failsClearly(cli('train', ...quick, `--dataPath=${bad}`, '--contextLength=100', '--numLatents=50'), /contextLength 100 is too short .* raise contextLength to 784/);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.safetensors') || f.endsWith('.partial')), []);
+  });
+});
