@@ -22,9 +22,12 @@ perceiver-ar train --task=parity --model=adatape|no-tape|transformer|universal [
   Trains a sequence classifier on parity (docs/adatape.md).`,
   generate: `perceiver-ar generate --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens=256 --temperature=1 --topK=0 --topP=1
                      --seed=0 --numLatents --fillLatents --uncached --stopAtEos=true --ids]
-  Samples from a Perceiver AR checkpoint with cached decoding (--uncached: one full forward per token).`,
+  Samples from a Perceiver AR checkpoint with cached decoding (--uncached: one full forward per token).
+  Image checkpoints: --count=16 --out=samples.png [--complete=ROWS --scale=N --columns=N --fullVocab --dataPath]: a PNG grid of
+  samples, or of test images completed from their first ROWS rows (original | given | completed).`,
   eval: `perceiver-ar eval --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --batchSize=4 --maxTargets=0 --data=text|ids --dataPath=FILE]
-  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath); a parity classifier: its test set.`,
+  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath); a parity classifier: its test set;
+  an image checkpoint: bits/dim on its test images [--stride --numLatents --maxImages --batchSize].`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count and training FLOPs/token.`,
 };
