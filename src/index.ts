@@ -29,3 +29,9 @@ export { ClassifierTrainer, tapeStats, type ClassifierStepLog, type ClassifierEv
 export { parityBatch, PARITY_SYMBOLS } from './data/parity.js';
 export { readTextIds, readTokenIds } from './platform/node/data-files.js';
 export { generate, type GenerateOptions, type GenerateResult } from './sample/generate.js';
+export { imageCodec, encodeImage, decodeImage, imageCoordinates, imageEvents, type Image, type ImageShape } from './data/images.js';
+export type { Codec } from './data/codec.js';
+export { imageSource, cropRows } from './data/image-source.js';
+export { syntheticImages } from './data/synthetic-images.js';
+export { evaluateImages, type ImageEvalOptions, type ImageEvalResult } from './train/evaluate-images.js';
+export { readPng, writePng, decodePng, encodePng, readIdxImages, readPngDirectory, readImageDataset, imageGrid, scaleImage } from './platform/node/image-files.js';
