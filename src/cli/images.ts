@@ -71,10 +71,27 @@ export function imageGenerateCommand(engine: Engine, model: PerceiverAR, info: C
       '--fullVocab --uncached --dataPath --json --quiet');
   }
   checkOutputPath(out, 'output');
-  const { images, shape } = testImages(info.data!, dataPath);
+  const { images } = testImages(info.data!, dataPath);
+  const progress = createProgress(count, 'generate', { tty: process.stderr.isTTY === true && !json, quiet: quiet || json, every: 1 });
+  const r = writeImageSamples(model, images, { count, complete, temperature, topK, topP, seed, fullVocab, cached, columns, scale, out },
+    (done) => progress.update(done, {}));
+  progress.finish();
+  if (!json) console.log(`wrote ${out}: ${count} ${complete > 0 ? `completions from the first ${complete} rows (original | given | completed)` : 'samples'}`);
+  return { out, count, complete, seconds: r.seconds, subpixelsPerSecond: r.subpixelsPerSecond, restricted: !fullVocab };
+}
+
+export interface ImageSampleOptions {
+  readonly count: number; readonly complete: number; readonly temperature: number; readonly topK: number; readonly topP: number;
+  readonly seed: number; readonly fullVocab: boolean; readonly cached: boolean; readonly columns: number; readonly scale: number | undefined;
+  readonly out: string;
+}
+
+/** Samples, or completions of `images` from their first rows, written to a PNG grid. */
+export function writeImageSamples(model: PerceiverAR, images: readonly Image[], o: ImageSampleOptions, onImage?: (done: number) => void):
+  { seconds: number; subpixelsPerSecond: number } {
+  const { count, complete, temperature, topK, topP, seed, fullVocab, cached } = o, shape = images[0]!.shape;
   if (complete >= shape.height) throw new UsageError(`--complete=${complete}: the images have ${shape.height} rows; give fewer`);
   const codec = imageCodec(shape), total = subpixelCount(shape), given = complete * shape.width * shape.channels;
-  const progress = createProgress(count, 'generate', { tty: process.stderr.isTTY === true && !json, quiet: quiet || json, every: 1 });
   const tiles: Image[] = [];
   const started = performance.now();
   for (let i = 0; i < count; i++) {
@@ -93,11 +110,9 @@ export function imageGenerateCommand(engine: Engine, model: PerceiverAR, info: C
     } else {
       tiles.push(result);
     }
-    progress.update(i + 1, {});
+    onImage?.(i + 1);
   }
-  progress.finish();
-  writePng(out, scaleImage(imageGrid(tiles, complete > 0 ? 3 : columns), scale ?? (shape.width <= 64 ? 4 : 1)));
+  writePng(o.out, scaleImage(imageGrid(tiles, complete > 0 ? 3 : o.columns), o.scale ?? (shape.width <= 64 ? 4 : 1)));
   const seconds = (performance.now() - started) / 1000;
-  if (!json) console.log(`wrote ${out}: ${count} ${complete > 0 ? `completions from the first ${complete} rows (original | given | completed)` : 'samples'}`);
-  return { out, count, complete, seconds, subpixelsPerSecond: (count * (total - given)) / seconds, restricted: !fullVocab };
+  return { seconds, subpixelsPerSecond: (count * (total - given)) / seconds };
 }

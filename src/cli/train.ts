@@ -14,9 +14,14 @@ import { Trainer, type EvalLog } from '../train/trainer.js';
 import { applyOverrides, take, takePath, takeFlag, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 import { showMirroredSample } from './sample.js';
+import { writeImageSamples } from './images.js';
+import type { Image } from '../data/images.js';
 import { resumesClassifier, trainClassifierCommand } from './train-classifier.js';
 
 export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd', 'blas'] as const;
+
+/** An image source's test images (none for other data). */
+const testImagesOf = (source: object): readonly Image[] => ('testImages' in source ? source.testImages as readonly Image[] : []);
 
 /** Consecutive skipped (non-finite) steps after which a run stops as diverged. */
 const DIVERGED_STEPS = 20;
@@ -111,6 +116,12 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
   } else if (sample && source.scoredInputs(mc.contextLength) && model instanceof PerceiverAR) {
     const text = showMirroredSample(model, tc.seed);
     if (!json) console.log(text);
+  } else if (sample && testImagesOf(source).length && model instanceof PerceiverAR) {
+    // Image data: 16 samples as a PNG beside the checkpoint (or samples.png).
+    const out = checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-samples.png') : 'samples.png';
+    writeImageSamples(model, testImagesOf(source), { count: 16, complete: 0, temperature: 1, topK: 0, topP: 1,
+      seed: tc.seed, fullVocab: false, cached: true, columns: 4, scale: undefined, out });
+    progress.log(`wrote ${out}: 16 samples`);
   }
   return {
     metrics: {

@@ -30,7 +30,8 @@ export function cropRows(sequences: readonly Int32Array[], ends: readonly number
 }
 
 /** Training crops from `train`; validation from a fixed, seeded set of crops of `test` images. */
-export function imageSource(train: readonly Image[], test: readonly Image[], shape: ImageShape, description: string): DataSource & { readonly codec: Codec } {
+export function imageSource(train: readonly Image[], test: readonly Image[], shape: ImageShape, description: string):
+  DataSource & { readonly codec: Codec; readonly testImages: readonly Image[] } {
   if (train.length === 0) throw new RangeError(`${description}: no training images`);
   const codec = imageCodec(shape), L = imageEvents(shape);
   const encTrain = train.map(encodeImage), encTest = test.map(encodeImage);
@@ -39,7 +40,7 @@ export function imageSource(train: readonly Image[], test: readonly Image[], sha
     return lo + rng.int(L - lo + 1);
   };
   return {
-    codec,
+    codec, testImages: test,
     description: `${description}: ${train.length} training and ${test.length} test images, ${describeShape(shape)} (${L} events each)`,
     trainBatch: (rng, B, M, minCrop) => {
       const picks = Array.from({ length: B }, () => encTrain[rng.int(encTrain.length)]!);
