@@ -1,7 +1,7 @@
 // Images (spec images §1–§5): the codec's layout and round trips, PNG and IDX reading, bad files,
 // pixel-only sampling, and a tiny image model that learns a pattern.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -158,6 +158,26 @@ describe('image models', async () => {
   });
 });
 
+describe('CLI: image checkpoints', () => {
+  it('trains on synthetic RGB images with a sample PNG, evaluates bits/dim and writes sample and completion grids', () => {
+    const cli = (...args: string[]) => runCli(dir, ...args), ckpt = join(dir, 'rgb.safetensors');
+    const t = cli('train', '--preset=synthetic-rgb-32', '--numLayers=1', '--width=32', '--embedDim=32', '--numLatents=32', '--steps=2',
+      '--evalBatches=1', '--sample', `--checkpoint=${ckpt}`, '--json');
+    assert.equal(t.code, 0, t.stderr);
+    const png = decodePng(new Uint8Array(readFileSync(join(dir, 'rgb-samples.png'))), 'samples');
+    assert.deepEqual(png.shape, { width: 4 * (4 * 34 + 2), height: 4 * (4 * 34 + 2), channels: 3 });
+    const e = cli('eval', `--checkpoint=${ckpt}`, '--maxImages=2', '--json');
+    assert.equal(e.code, 0, e.stderr);
+    const m = JSON.parse(e.stdout);
+    assert.equal(m.subpixels, 2 * 3072);
+    assert.ok(m.bitsPerDim > 6 && m.pixelOnlyBitsPerDim <= m.bitsPerDim, e.stdout);
+    const g = cli('generate', `--checkpoint=${ckpt}`, '--count=1', '--complete=30', '--fullVocab', '--scale=1', '--out=c.png', '--json');
+    assert.equal(g.code, 0, g.stderr);
+    assert.deepEqual(decodePng(new Uint8Array(readFileSync(join(dir, 'c.png'))), 'c').shape, { width: 3 * 34 + 2, height: 36, channels: 3 });
+    failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--complete=40'), /--complete=40: the images have 32 rows/);
+  });
+});
+
 describe('CLI: bad image data (one clear line each, nothing written)', () => {
   const cli = (...args: string[]) => runCli(dir, ...args);
   const quick = ['--preset=fashion-mnist', '--numLayers=1', '--width=32', '--embedDim=32', '--steps=1', '--evalEvery=0', '--evalBatches=1', '--quiet'];
@@ -174,10 +194,12 @@ describe('CLI: bad image data (one clear line each, nothing written)', () => {
     failsClearly(cli('train', ...quick, `--dataPath=${bad}`), /b\.png is 27×28 grey but a\.png is 28×28 grey/);
     mkdirSync(join(dir, 'none'));
     failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'none')}`), /no \.png files/);
-    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'bad.idx')}`), /magic 1234 is not 2051/);
-    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'short.idx')}`), /truncated/);
+    writeFileSync(join(dir, 'cli-bad.idx'), idx(3, 28, 28, 1234));
+    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'cli-bad.idx')}`), /magic 1234 is not 2051/);
+    writeFileSync(join(dir, 'cli-short.idx'), gzipSync(idx(3, 28, 28, 2051, 100)));
+    failsClearly(cli('train', ...quick, `--dataPath=${join(dir, 'cli-short.idx')}`), /truncated/);
     writeFileSync(join(bad, 'b.png'), good);
     failsClearly(cli('train', ...quick, `--dataPath=${bad}`, '--contextLength=100', '--numLatents=50'), /contextLength 100 is too short .* raise contextLength to 784/);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.safetensors') || f.endsWith('.partial')), []);
+    assert.deepEqual(readdirSync(dir).filter((f) => f === 'x.safetensors' || f.endsWith('.partial')), [], 'nothing written');
   });
 });

@@ -14,7 +14,7 @@ export class UsageError extends InputError {}
 export type Args = Map<string, string>;
 
 /** Options that are flags: written alone (`--json`) or as `--json=false`, never followed by a value. */
-const CLI_FLAGS = ['json', 'quiet', 'sample', 'uncached', 'stopAtEos', 'ids', 'help'];
+const CLI_FLAGS = ['json', 'quiet', 'sample', 'uncached', 'stopAtEos', 'ids', 'help', 'fullVocab'];
 const FLAGS = new Set([...CLI_FLAGS, ...[CLASSIFIER_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS].flatMap((d) =>
   Object.entries(d).filter(([, v]) => typeof v === 'boolean').map(([k]) => k))]);
 
