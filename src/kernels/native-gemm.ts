@@ -17,6 +17,15 @@ export interface NativeMatmul {
   readonly minWork: number;
   /** Products with at most this many rows (decoding) stay in wasm. */
   readonly maxWasmRows: number;
+  /** Attention with at least this many queries and keys runs densely through the gemm (0: never). */
+  readonly attentionMinSide: number;
+  /**
+   * The dense attention path's two work buffers (scores and score gradients of one batch row, all
+   * heads), reserved when the engine is created, below its release mark; a shape whose H·Tq·Tk
+   * does not fit takes the fused kernel.
+   */
+  readonly attentionScores: F32;
+  readonly attentionScoreGrads: F32;
   /** Called before each native call: the backend's own threads stop spinning so they do not compete for the cores. */
   readonly yieldCores: () => void;
 }

@@ -20,8 +20,8 @@ export async function wasmEngines(): Promise<Engine[]> {
  * OpenBLAS and a missing library is a failure.
  */
 export async function blasEngines(): Promise<Engine[]> {
-  const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'auto', blasMinWork: 1 }),
-    await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasMinWork: 1, minParallelWork: 0 })];
+  const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'auto', blasMinWork: 1, blasAttentionMinSide: 1 }),
+    await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasMinWork: 1, blasAttentionMinSide: 1, minParallelWork: 0 })];
   after(async () => { for (const e of engines) await e.dispose(); });
   if (engines.every((e) => e.info.blas !== null)) return engines;
   if (process.env.CI) throw new Error(`CI: no BLAS loaded (${engines[0]!.info.notes.join('; ')}); .ci/run installs libopenblas0-pthread`);

@@ -31,6 +31,12 @@ export interface EngineOptions {
   readonly blasMinWork?: number;
   /** Matmuls with at most this many rows stay in wasm (its few-rows path wins there). Default 8. */
   readonly blasMaxWasmRows?: number;
+  /**
+   * Attention with at least this many queries and keys runs densely (its products in the BLAS,
+   * masks and softmax in wasm). Default 0: never — measured slower than the fused kernel except
+   * for the largest cross-attends (docs/benchmarks.md).
+   */
+  readonly blasAttentionMinSide?: number;
 }
 
 /**
@@ -39,6 +45,9 @@ export interface EngineOptions {
  * threshold), and products with ≤ 8 rows (decoding) always stay in wasm.
  */
 export const BLAS_MIN_WORK = 32 * 32 * 32;
+
+/** Scores of one batch row (H·Tq·Tk) the dense attention path can hold: enwik8-small's cross-attend (8·512·2,304) fits. */
+const DENSE_ATTENTION_FLOATS = 12 * 2 ** 20;
 
 const MAX_THREADS = 64;
 /** Bytes reserved at the bottom of memory for the kernel module's static data. */
@@ -106,7 +115,14 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
   const maxWasmRows = options.blasMaxWasmRows ?? 8;
   if (!Number.isInteger(maxWasmRows) || maxWasmRows < 0) throw new RangeError(`blasMaxWasmRows must be an integer ≥ 0, got ${maxWasmRows}`);
-  const native = loaded.blas ? { gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park() } : null;
+  const attentionMinSide = options.blasAttentionMinSide ?? 0;
+  if (!Number.isInteger(attentionMinSide) || attentionMinSide < 0) throw new RangeError(`blasAttentionMinSide must be an integer ≥ 0, got ${attentionMinSide}`);
+  // Reserved only with a BLAS (untouched pages cost no memory until a dense attention uses them).
+  const scores = loaded.blas && attentionMinSide > 0 ? DENSE_ATTENTION_FLOATS : 0;
+  const native = loaded.blas ? {
+    gemm: loaded.blas.gemm, minWork, maxWasmRows, attentionMinSide, yieldCores: () => pool.park(),
+    attentionScores: memory.f32(scores, 'dense attention scores'), attentionScoreGrads: memory.f32(scores, 'dense attention score gradients'),
+  } : null;
   const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768, native });
   const base = memory.mark();
   return {
