@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { createEngine } from '../src/index.js';
-import { imageSource } from '../src/data/image-source.js';
+import { cropRows, imageSource } from '../src/data/image-source.js';
 import { decodeImage, encodeImage, imageCodec, imageCoordinates, type Image, type ImageShape } from '../src/data/images.js';
 import { syntheticImages } from '../src/data/synthetic-images.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
@@ -55,6 +55,21 @@ describe('image codec', () => {
     assert.deepEqual(Array.from(decodeImage([0, 1, 2, 3, 258, 100], img.shape).pixels), [0, 0, 0, 0, 255, 97]);
     const allowed = imageCodec(img.shape).allowedAt(5)!;
     assert.deepEqual([allowed[0], allowed[1], allowed[2], allowed[3], allowed[258]], [0, 0, 0, 1, 1]);
+  });
+});
+
+describe('image crops (spec §3)', () => {
+  it('a crop holds the events before its end at their event index and coordinates, starting at SOS when the prefix fits', () => {
+    const shape: ImageShape = { width: 2, height: 2, channels: 1 }, codec = imageCodec(shape);
+    const seq = encodeImage({ shape, pixels: Uint8Array.of(10, 20, 30, 40) }); // [2, 13, 23, 33, 43]
+    const b = cropRows([seq, seq], [5, 3], 3, codec);
+    // Row 0 ends at event 5 with a context of 3: inputs are events 2, 3, 4; row 1 ends at 3: events 1, 2 (from SOS), padded.
+    assert.deepEqual(Array.from(b.tokens), [13, 23, 33, 2, 13, 0]);
+    assert.deepEqual(Array.from(b.positions), [2, 3, 4, 1, 2, 0]);
+    assert.deepEqual(Array.from(b.targets), [23, 33, 43, 13, 23, 0]);
+    assert.deepEqual(Array.from(b.coordinates!.subarray(0, 9)), [2, 2, 2, 3, 2, 2, 2, 3, 2]);
+    assert.deepEqual(Array.from(b.coordinates!.subarray(9, 15)), [1, 1, 1, 2, 2, 2]);
+    assert.throws(() => cropRows([seq], [6], 3, codec), /crop end 6 must be an event in \[2, 5\]/);
   });
 });
 
