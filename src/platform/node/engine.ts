@@ -40,9 +40,10 @@ export interface EngineOptions {
 }
 
 /**
- * Products of fewer multiply-adds stay in wasm (the FFI and BLAS set-up cost more than they save);
- * from 32·64·64 up the BLAS was faster in every shape measured (docs/benchmarks.md, the BLAS
- * threshold), and products with ≤ 8 rows (decoding) always stay in wasm.
+ * Products of fewer multiply-adds stay in wasm (the FFI and BLAS set-up cost more than they save).
+ * Above it the BLAS won on most shapes measured and on all the models' large ones (about 2×); it
+ * lost around 128³ in one run (docs/benchmarks.md, the BLAS threshold). Products with ≤ 8 rows
+ * (decoding) always stay in wasm.
  */
 export const BLAS_MIN_WORK = 32 * 32 * 32;
 
