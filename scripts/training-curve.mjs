@@ -11,12 +11,12 @@ if (!o.log || !o.out) { console.error('usage: node scripts/training-curve.mjs --
 const series = o.log.split(',').map((file) => {
   const points = [...readFileSync(file, 'utf8').matchAll(/step (\d+): train loss [\d.]+, validation [\d.]+ nats\/token \(([\d.]+) bits\)/g)]
     .map((m) => [Number(m[1]), Number(m[2])]);
-  return { name: file.split('/').pop(), points };
+  return { name: o.log.includes(',') ? file.split('/').pop() : 'validation', points };
 });
 const steps = series.flatMap((s) => s.points.map(([x]) => x));
 const refs = (o.ref ?? '').split(',').filter(Boolean).map((r) => {
   const [name, value] = r.split(':');
   return { name, points: [[Math.min(...steps), Number(value)], [Math.max(...steps), Number(value)]] };
 });
-writeFileSync(o.out, lineChartsSvg([{ title: o.title ?? 'validation', xLabel: 'step', yLabel: o.yLabel ?? 'bits per target', series: [...series, ...refs] }]));
+writeFileSync(o.out, lineChartsSvg([{ title: o.title ?? 'validation', xLabel: 'step', yLabel: o.yLabel ?? 'bits per target', series: [...series, ...refs], logY: false }]));
 console.log(`wrote ${o.out}: ${series.map((s) => `${s.name} (${s.points.length} points)`).join(', ')}`);
