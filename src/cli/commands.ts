@@ -45,7 +45,7 @@ export const GENERATE_KEYS = ['checkpoint', 'prompt', 'promptIds', 'maxNewTokens
 export function generateCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'generate');
   const { model, info } = loadCheckpoint(path, engine);
-  if (isImageData(info.data)) return imageGenerateCommand(engine, model, info, args);
+  if (isImageData(info.data)) return imageGenerateCommand(model, info, args);
   const c = model.config;
   const promptText = take(args, 'prompt'), promptIds = take(args, 'promptIds');
   if (promptText !== undefined && promptIds !== undefined) throw new UsageError('give either --prompt=TEXT or --promptIds="2 65 66", not both');

@@ -1,6 +1,5 @@
 // `perceiver-ar eval | generate` for image checkpoints (docs/images.md): bits/dim on the test images,
 // and PNG grids of samples or of completions of test images from their first rows.
-import type { Engine } from '../engine.js';
 import { decodeImage, encodeImage, imageCodec, subpixelCount, type Image, type ImageShape } from '../data/images.js';
 import { syntheticImages } from '../data/synthetic-images.js';
 import { PAD } from '../data/vocab.js';
@@ -53,8 +52,7 @@ export function imageEvalCommand(model: PerceiverAR, info: CheckpointInfo, args:
  * Samples (or completions of test images from their first `complete` rows) written as a PNG grid.
  * Sampling is restricted to pixel ids unless --fullVocab (then reserved ids decode to 0).
  */
-export function imageGenerateCommand(engine: Engine, model: PerceiverAR, info: CheckpointInfo, args: Args): Metrics {
-  void engine;
+export function imageGenerateCommand(model: PerceiverAR, info: CheckpointInfo, args: Args): Metrics {
   const count = takeNumber(args, 'count', isInt(1, 1024), 'an integer in [1, 1024]') ?? 16;
   const complete = takeNumber(args, 'complete', isInt(0), 'an integer ≥ 0 (rows given)') ?? 0;
   const temperature = takeNumber(args, 'temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)') ?? 1;
