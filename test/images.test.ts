@@ -190,6 +190,8 @@ describe('CLI: image checkpoints', () => {
     assert.equal(g.code, 0, g.stderr);
     assert.deepEqual(decodePng(new Uint8Array(readFileSync(join(dir, 'c.png'))), 'c').shape, { width: 3 * 34 + 2, height: 36, channels: 3 });
     failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--complete=40'), /--complete=40: the images have 32 rows/);
+    // Was silently dropped: an image checkpoint's sample length is the image, so --maxNewTokens is refused.
+    failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--maxNewTokens=5'), /--maxNewTokens does not apply to image checkpoints/);
   });
 });
 

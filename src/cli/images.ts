@@ -10,7 +10,7 @@ import { generate } from '../sample/generate.js';
 import type { CheckpointInfo } from '../train/checkpoint.js';
 import type { DataConfig } from '../train/config.js';
 import { evaluateImages } from '../train/evaluate-images.js';
-import { take, takeFlag, takeNumber, takePath, UsageError, type Args } from './args.js';
+import { takeFlag, takeNumber, takePath, UsageError, type Args } from './args.js';
 import { createProgress } from './progress.js';
 
 type Metrics = Record<string, number | string | null | boolean>;
@@ -62,7 +62,9 @@ export function imageGenerateCommand(model: PerceiverAR, info: CheckpointInfo, a
   const fullVocab = takeFlag(args, 'fullVocab'), cached = !takeFlag(args, 'uncached'), json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
   const columns = takeNumber(args, 'columns', isInt(1, 64), 'an integer in [1, 64]') ?? (complete > 0 ? 3 : Math.ceil(Math.sqrt(count)));
   const scale = takeNumber(args, 'scale', isInt(1, 16), 'an integer in [1, 16]');
-  take(args, 'maxNewTokens');
+  if (args.has('maxNewTokens')) {
+    throw new UsageError('--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)');
+  }
   const [extra] = args.keys();
   if (extra !== undefined) {
     throw new UsageError(`unknown option --${extra} for image generation; allowed: --count --complete --temperature --topK --topP --seed --out --columns --scale ` +

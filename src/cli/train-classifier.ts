@@ -1,16 +1,17 @@
-// `perceiver-ar train --task=parity --model=adatape|no-tape|transformer|universal …`: trains a
-// sequence classifier on the parity task with progress, periodic test evaluation and the tape
-// diagnostics (mean and variance of the tape length) in the logs; checkpoints (--checkpoint),
-// resuming (--resume) and `perceiver-ar eval` of a classifier checkpoint on the same test set.
+// `perceiver-ar train --task=parity|images --model=adatape|no-tape|transformer|universal …`:
+// trains a sequence classifier on parity or on labelled images (--dataPath) with progress,
+// periodic test evaluation and the tape diagnostics (mean and variance of the tape length) in the
+// logs; checkpoints (--checkpoint), resuming (--resume) and `perceiver-ar eval` of a classifier
+// checkpoint on the same test set (images: with forward images/s and the bank-read heatmap).
 import type { Engine } from '../engine.js';
-import { parityBatch, PARITY_SYMBOLS } from '../data/parity.js';
 import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../models/adatape/config.js';
 import { SequenceClassifier } from '../models/adatape/model.js';
 import { checkCheckpointTarget, loadClassifierCheckpoint, readCheckpointInfo, saveCheckpoint } from '../platform/node/checkpoint.js';
-import { Rng } from '../tensor/rng.js';
 import { ClassifierTrainer, evaluateClassifier, type ClassifierEval, type TapeStats } from '../train/classifier-trainer.js';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
+import { writePng } from '../platform/node/image-files.js';
 import { coerce, take, takePath, takeFlag, takeNumber, type Args, UsageError } from './args.js';
+import { bankHeatmap, bankReadCounts, classifierTask, type ClassifierTask } from './classifier-tasks.js';
 import { createProgress, formatDuration } from './progress.js';
 
 /** Parity defaults (spec adatape §6): C 64, 4 heads, 4 layers, batch 128, AdamW lr 1e-3, 2,000 steps. */
@@ -19,12 +20,13 @@ export const PARITY_TRAIN_DEFAULTS: TrainConfig = Object.freeze({
   evalEvery: 250, evalBatches: 16,
 });
 
-const TEST_SEED = 0x7e57;
+/** Image classification (docs/adatape.md): batch 128, AdamW lr 1e-3, 3,000 steps, test set 2,048 images while training. */
+export const IMAGE_CLASSIFIER_TRAIN_DEFAULTS: TrainConfig = Object.freeze({ ...PARITY_TRAIN_DEFAULTS, steps: 3000, evalEvery: 500, evalBatches: 16 });
 
-/** The fixed parity test set for length L: evalBatches batches of batchSize examples (the same in training and eval). */
-function paritySet(L: number, batchSize: number, batches: number) {
-  const rng = new Rng(TEST_SEED + L);
-  return Array.from({ length: batches }, () => parityBatch(rng, batchSize, L));
+/** The task a checkpoint's model was trained on: image input → images (needs --dataPath), else parity of its length. */
+function taskOfModel(c: ClassifierConfig, dataPath: string | undefined): ClassifierTask {
+  if (c.input === 'image' && dataPath === undefined) throw new UsageError('this checkpoint classifies images: give --dataPath=DIR (the labelled images)');
+  return c.input === 'image' ? classifierTask('images', { dataPath }) : classifierTask('parity', { length: c.sequenceLength });
 }
 
 /** Whether --resume names a classifier checkpoint (then `train` continues a parity run). */
@@ -36,8 +38,7 @@ export function resumesClassifier(args: Args): boolean {
 const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
 
 export function trainClassifierCommand(engine: Engine, args: Args): { metrics: Record<string, number | string | null> } {
-  const task = take(args, 'task') ?? 'parity';
-  if (task !== 'parity') throw new UsageError(`--task=${task} is not available: the classifiers train on --task=parity`);
+  const taskName = take(args, 'task'), dataPath = takePath(args, 'dataPath');
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet');
   const checkpointPath = takePath(args, 'checkpoint'), resumePath = takePath(args, 'resume');
   const length = take(args, 'length');
@@ -49,16 +50,27 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   if (loaded && (!loaded.info.train || !loaded.info.state || !loaded.info.hasOptimizer)) {
     throw new UsageError(`checkpoint ${resumePath} has no training state to resume (it was not written by train --checkpoint)`);
   }
-  const model: Record<string, unknown> = loaded ? { ...loaded.model.config } : { ...CLASSIFIER_DEFAULTS, symbols: PARITY_SYMBOLS, numClasses: 2 };
-  const train: Record<string, unknown> = { ...(loaded?.info.train ?? PARITY_TRAIN_DEFAULTS) };
+  if (loaded && taskName !== undefined && taskName !== (loaded.model.config.input === 'image' ? 'images' : 'parity')) {
+    throw new UsageError(`--task=${taskName}: a resumed run keeps the task its checkpoint trained on`);
+  }
+  const task = loaded ? taskOfModel(loaded.model.config, dataPath)
+    : classifierTask(taskName ?? 'parity', { dataPath, length: args.has('sequenceLength') ? Number(args.get('sequenceLength')) : undefined });
+  if (task.name === 'images' && args.has('sequenceLength')) throw new UsageError('--sequenceLength/--length is not used with images: it is the number of patches');
+  const model: Record<string, unknown> = loaded ? { ...loaded.model.config } : { ...task.modelDefaults };
+  const train: Record<string, unknown> = { ...(loaded?.info.train ?? (task.name === 'images' ? IMAGE_CLASSIFIER_TRAIN_DEFAULTS : PARITY_TRAIN_DEFAULTS)) };
   for (const [key, raw] of args) {
     if (loaded && key in model) throw new UsageError(`--${key} changes the model; a resumed run keeps the checkpoint's model config`);
     if (key in model) model[key] = coerce(model, key, raw);
     else if (key in train) train[key] = coerce(train, key, raw);
     else {
       throw new UsageError(`unknown option --${key} for a classifier run; model keys: ${Object.keys(CLASSIFIER_DEFAULTS).join(', ')}; ` +
-        `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --checkpoint, --resume, --json, --quiet`);
+        `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --dataPath, --checkpoint, --resume, --json, --quiet`);
     }
+  }
+  if (task.name === 'images' && !loaded) {
+    // A patch side changed on the command line changes the number of patches.
+    const side = model.patchSize as number, h = model.imageHeight as number, w = model.imageWidth as number;
+    if (Number.isInteger(side) && side > 0 && h % side === 0 && w % side === 0) model.sequenceLength = (h / side) * (w / side);
   }
   let mc: ClassifierConfig, tc: TrainConfig;
   try {
@@ -70,15 +82,17 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   if (loaded && (tc.batchSize !== loaded.info.train!.batchSize || tc.evalBatches !== loaded.info.train!.evalBatches)) {
     throw new UsageError('a resumed run keeps its batchSize and evalBatches (they fix the batches and the test set)');
   }
+  const mismatch = task.mismatch(mc);
+  if (mismatch) throw new UsageError(mismatch);
   const classifier = loaded?.model ?? new SequenceClassifier(engine, mc, tc.seed);
   if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: classifier.params.count, optimizer: true, inputs: [] });
   const L = mc.sequenceLength;
-  const trainer = new ClassifierTrainer(engine, classifier, tc, (rng, B) => parityBatch(rng, B, L), paritySet(L, tc.batchSize, tc.evalBatches),
-    loaded?.info.state ?? undefined);
+  const trainer = new ClassifierTrainer(engine, classifier, tc, task.makeBatch, task.testSet(tc.batchSize, tc.evalBatches), loaded?.info.state ?? undefined);
   const progress = createProgress(tc.steps, 'train', { tty: process.stderr.isTTY === true && !json, quiet, every: Math.max(1, tc.evalEvery || 50),
     deadlineSeconds: tc.timeBudgetSeconds });
   if (loaded) progress.log(`resuming ${resumePath} at step ${trainer.step} of ${tc.steps}`);
-  progress.log(`parity, length ${L}: ${mc.model}, ${(classifier.params.count / 1e3).toFixed(1)}k parameters, C ${mc.width}, ${mc.numHeads} heads, ` +
+  progress.log(`${task.description}: ${mc.model}, ${(classifier.params.count / 1e3).toFixed(1)}k parameters, C ${mc.width}, ${mc.numHeads} heads, ` +
+    `${mc.input === 'image' ? `${L} patches of ${mc.patchSize}×${mc.patchSize}${mc.model === 'adatape' && mc.bank === 'input' ? ` (bank: ${mc.bankPatchSize}×${mc.bankPatchSize})` : ''}, ` : ''}` +
     `${mc.model === 'universal' ? `1 shared block × ≤ ${mc.maxSteps} steps (ACT)` : `${mc.numLayers} blocks`}` +
     `${mc.model === 'adatape' ? `, tape T ${mc.maxTape}, τ ${mc.threshold}, λ ${mc.ponderWeight}, ${mc.bank} bank, read before block ${mc.readLayer}` : ''}; ` +
     `batch ${tc.batchSize}, ${tc.steps} steps, lr ${tc.learningRate}; test set ${tc.evalBatches * tc.batchSize} examples; ` +
@@ -118,7 +132,7 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
     fmtTape(last.tape));
   return {
     metrics: {
-      task, model: mc.model, sequenceLength: L, seed: tc.seed, ponderWeight: mc.ponderWeight, steps: trainer.step,
+      task: task.name, model: mc.model, sequenceLength: L, seed: tc.seed, ponderWeight: mc.ponderWeight, steps: trainer.step,
       stepsThisRun: trainer.step - runStart, stopReason, seconds, checkpoint: checkpointPath ?? null,
       accuracy: last.accuracy, bestAccuracy: best, crossEntropy: last.crossEntropy, testExamples: last.examples,
       tapeMean: last.tape.mean, tapeVariance: last.tape.variance,
@@ -126,28 +140,48 @@ export function trainClassifierCommand(engine: Engine, args: Args): { metrics: R
   };
 }
 
-export const CLASSIFIER_EVAL_KEYS = ['checkpoint', 'evalBatches', 'batchSize', 'json', 'quiet', 'threads', 'backend', 'simd', 'blas'] as const;
+export const CLASSIFIER_EVAL_KEYS = ['checkpoint', 'evalBatches', 'batchSize', 'dataPath', 'heatmap', 'json', 'quiet', 'threads', 'backend', 'simd', 'blas'] as const;
 
 /**
- * `perceiver-ar eval --checkpoint=PARITY.safetensors`: test accuracy, cross-entropy and tape length
- * on the parity test set of the checkpoint's length (by default the one its training evaluated on).
+ * `perceiver-ar eval --checkpoint=CLASSIFIER.safetensors`: test accuracy, cross-entropy, tape
+ * length and forward images (examples) per second on the test set the checkpoint's training used
+ * (parity of its length; labelled images from --dataPath, where --evalBatches=0 takes every test
+ * image); --heatmap=OUT.png writes how often an image AdaTape model reads each bank patch.
  */
 export function evalClassifierCommand(engine: Engine, args: Args, path: string): Record<string, number | string | null> {
   const { info, model } = loadClassifierCheckpoint(path, engine);
+  const c = model.config, images = c.input === 'image';
   const isInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
   const batchSize = takeNumber(args, 'batchSize', isInt, 'an integer ≥ 1') ?? info.train?.batchSize ?? PARITY_TRAIN_DEFAULTS.batchSize;
-  const batches = takeNumber(args, 'evalBatches', isInt, 'an integer ≥ 1') ?? info.train?.evalBatches ?? PARITY_TRAIN_DEFAULTS.evalBatches;
+  const batches = takeNumber(args, 'evalBatches', (n) => Number.isInteger(n) && n >= (images ? 0 : 1), images ? 'an integer ≥ 0 (0: every test image)' : 'an integer ≥ 1') ??
+    info.train?.evalBatches ?? PARITY_TRAIN_DEFAULTS.evalBatches;
+  const dataPath = takePath(args, 'dataPath'), heatmap = takePath(args, 'heatmap');
   const json = takeFlag(args, 'json');
   takeFlag(args, 'quiet');
   const [extra] = args.keys();
   if (extra !== undefined) throw new UsageError(`unknown option --${extra} for a classifier eval; allowed: ${CLASSIFIER_EVAL_KEYS.map((k) => `--${k}`).join(' ')}`);
-  const L = model.config.sequenceLength, started = performance.now();
-  const r = evaluateClassifier(model, paritySet(L, batchSize, batches), info.state?.step ?? 0);
-  const seconds = (performance.now() - started) / 1000;
-  if (!json) {
-    console.log(`${path}: ${model.config.model} at parity length ${L}, step ${r.step}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ` +
-      `${r.examples} examples, cross-entropy ${r.crossEntropy.toFixed(4)}${fmtTape(r.tape)} (${seconds.toFixed(1)} s)`);
+  if (!images && dataPath !== undefined) throw new UsageError('--dataPath is not used with a parity classifier (its test set is generated)');
+  if (heatmap !== undefined && (c.model !== 'adatape' || c.bank !== 'input' || !images)) {
+    throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
   }
-  return { model: model.config.model, sequenceLength: L, step: r.step, accuracy: r.accuracy, crossEntropy: r.crossEntropy, examples: r.examples,
-    tapeMean: r.tape.mean, tapeVariance: r.tape.variance, seconds };
+  const task = taskOfModel(c, dataPath), mismatch = task.mismatch(c);
+  if (mismatch) throw new UsageError(mismatch);
+  const testSet = task.testSet(batchSize, batches), started = performance.now();
+  const r = evaluateClassifier(model, testSet, info.state?.step ?? 0);
+  const seconds = (performance.now() - started) / 1000, perSecond = r.examples / seconds;
+  let heat: { maxReads: number; file: string } | null = null;
+  if (heatmap !== undefined) {
+    const reads = bankReadCounts(model, testSet);
+    writePng(heatmap, bankHeatmap(reads));
+    heat = { maxReads: Math.max(...reads.counts) / reads.examples, file: heatmap };
+  }
+  if (!json) {
+    const what = images ? `${r.examples} test images` : `parity length ${c.sequenceLength}, ${r.examples} examples`;
+    console.log(`${path}: ${c.model}, step ${r.step}, ${what}: test accuracy ${(100 * r.accuracy).toFixed(2)}%, cross-entropy ${r.crossEntropy.toFixed(4)}` +
+      `${fmtTape(r.tape)}; forward ${perSecond.toFixed(0)} ${images ? 'images' : 'examples'}/s at batch ${batchSize} (${seconds.toFixed(1)} s)`);
+    if (heat) console.log(`bank-read heatmap written to ${heat.file} (the most-read patch: ${heat.maxReads.toFixed(3)} reads per image)`);
+  }
+  return { model: c.model, task: task.name, sequenceLength: c.sequenceLength, step: r.step, accuracy: r.accuracy, crossEntropy: r.crossEntropy,
+    examples: r.examples, tapeMean: r.tape.mean, tapeVariance: r.tape.variance, seconds, examplesPerSecond: perSecond, batchSize,
+    heatmap: heat?.file ?? null };
 }

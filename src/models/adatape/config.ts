@@ -4,14 +4,27 @@
 //   no-tape     the same network without the tape (control)
 //   transformer one token per element (Dense of its one-hot + learned position)
 //   universal   element tokens through ONE shared block applied recurrently with per-position ACT
+// input 'image' (spec adatape §2): every model is a ViT over non-overlapping patchSize patches
+// (Dense of the patch's pixels + a learned position per patch); AdaTape's input-driven bank is the
+// same image in finer bankPatchSize patches with its own position table and Dense.
 import { invalidConfig } from '../../errors.js';
 import type { PonderTerm } from './reader.js';
 
 export type ClassifierKind = 'adatape' | 'no-tape' | 'transformer' | 'universal';
 
+export type ClassifierInput = 'symbols' | 'image';
+
 export interface ClassifierConfig {
   readonly model: ClassifierKind;
-  /** Elements per example (parity: its length). */
+  /** 'symbols': values are symbol ids (parity); 'image': pixels, split into patches. */
+  readonly input: ClassifierInput;
+  /** Image input: the image's shape, the backbone's patch side and the input-driven bank's (finer) patch side. */
+  readonly imageHeight: number;
+  readonly imageWidth: number;
+  readonly imageChannels: number;
+  readonly patchSize: number;
+  readonly bankPatchSize: number;
+  /** Elements per example (parity: its length; image: the number of patches). */
   readonly sequenceLength: number;
   /** Distinct element values (parity: 3, for −1, 0, +1). */
   readonly symbols: number;
@@ -57,14 +70,21 @@ export interface ClassifierConfig {
 }
 
 export const CLASSIFIER_DEFAULTS: ClassifierConfig = Object.freeze({
-  model: 'adatape', sequenceLength: 32, symbols: 3, numClasses: 2, width: 64, numHeads: 4, numLayers: 4, mlpRatio: 4, layerNormEps: 1e-6,
+  model: 'adatape', input: 'symbols', imageHeight: 28, imageWidth: 28, imageChannels: 1, patchSize: 7, bankPatchSize: 4, sequenceLength: 32, symbols: 3, numClasses: 2, width: 64, numHeads: 4, numLayers: 4, mlpRatio: 4, layerNormEps: 1e-6,
   cls: false, query: 'mean', pool: 'mean', bank: 'input', bankSize: 32, maxTape: 10, threshold: 2, candidates: 0, readLayer: 0,
   tapeMlp: true, separateTapeFfn: false, ponderWeight: 0.01, ponder: 'sum-squares', bankHide: 0, queryNoise: 0,
   maxSteps: 8, haltingEps: 0.01, actWeight: 0.01,
 }) as ClassifierConfig;
 
 export const hasTape = (c: ClassifierConfig): boolean => c.model === 'adatape';
-export const elementTokens = (c: ClassifierConfig): boolean => c.model === 'transformer' || c.model === 'universal';
+export const elementTokens = (c: ClassifierConfig): boolean => c.model === 'transformer' || c.model === 'universal' || c.input === 'image';
+/** Image input: patches of side `side` in raster order (rows of patches, then columns). */
+export const patchGrid = (c: ClassifierConfig, side: number): { rows: number; cols: number; count: number; features: number } => {
+  const rows = Math.floor(c.imageHeight / side), cols = Math.floor(c.imageWidth / side);
+  return { rows, cols, count: rows * cols, features: side * side * c.imageChannels };
+};
+/** Bank tokens per example of an input-driven bank (parity: one per element; image: the finer patches). */
+export const inputBankTokens = (c: ClassifierConfig): number => (c.input === 'image' ? patchGrid(c, c.bankPatchSize).count : c.sequenceLength);
 /** K actually used. */
 export const candidatesOf = (c: ClassifierConfig): number => c.candidates || Math.floor(c.maxTape / c.threshold);
 /** Input rows (CLS + element or flat tokens) and tape rows of the sequence. */
@@ -86,7 +106,15 @@ export function validateClassifierConfig(c: ClassifierConfig): ClassifierConfig 
     const v = c[k] as number;
     if (typeof v !== 'number' || !(v >= lo && v <= hi)) p.push(`${k} must be in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
   };
-  oneOf('model', ['adatape', 'no-tape', 'transformer', 'universal']);
+  oneOf('model', ['adatape', 'no-tape', 'transformer', 'universal']); oneOf('input', ['symbols', 'image']);
+  for (const k of ['imageHeight', 'imageWidth', 'imageChannels', 'patchSize', 'bankPatchSize'] as const) int(k, 1);
+  if (c.input === 'image' && p.length === 0) {
+    for (const [k, side] of [['patchSize', c.patchSize], ['bankPatchSize', c.bankPatchSize]] as const) {
+      if (c.imageHeight % side !== 0 || c.imageWidth % side !== 0) p.push(`${k} (${side}) must divide the image's ${c.imageHeight}×${c.imageWidth} (patches do not overlap)`);
+    }
+    const patches = patchGrid(c, c.patchSize).count;
+    if (c.sequenceLength !== patches) p.push(`sequenceLength must be the number of ${c.patchSize}×${c.patchSize} patches, ${patches}; got ${c.sequenceLength}`);
+  }
   for (const k of ['sequenceLength', 'width', 'numHeads', 'mlpRatio', 'maxTape', 'maxSteps', 'bankSize'] as const) int(k, 1);
   int('symbols', 2); int('numClasses', 2); int('numLayers', 1); int('candidates', 0); int('readLayer', 0);
   oneOf('cls', [true, false]); oneOf('tapeMlp', [true, false]); oneOf('separateTapeFfn', [true, false]);

@@ -17,14 +17,19 @@ import {
 } from '../encoder/block.js';
 import { linearOf, normOf, type NormParams } from '../perceiver-ar/params.js';
 import { ActRecurrence } from './act.js';
-import { candidatesOf, elementTokens, hasTape, sequenceRows, validateClassifierConfig, type ClassifierConfig } from './config.js';
+import { candidatesOf, elementTokens, hasTape, inputBankTokens, patchGrid, sequenceRows, validateClassifierConfig, type ClassifierConfig } from './config.js';
+import { patchEmbedBackward, patchEmbedForward, patchify, type PatchLayout } from './patches.js';
 import { blockCount, classifierParamSpecs, encoderBlockOf } from './params.js';
 import { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace } from './reader.js';
 
-/** Examples: values [B, L] are symbol ids in [0, symbols); labels [B] class ids. */
+/**
+ * Examples: values [B, L] are symbol ids in [0, symbols) (symbol input); pixels [B, H, W, ch] are
+ * finite floats (image input; values is then empty); labels [B] class ids.
+ */
 export interface ClassifierBatch {
   readonly batchSize: number;
   readonly values: Int32Array;
+  readonly pixels?: Float32Array;
   readonly labels: Int32Array;
 }
 
@@ -55,6 +60,8 @@ interface Workspace {
   readonly dLogits: F32; readonly dPooledLn: F32; readonly dPooled: F32;
   readonly tape: TapeBuffers | null;
   readonly act: ActRecurrence | null;
+  /** Image input: the backbone's patches [B, L, features] and their tokens' values and gradients [B, L, C]. */
+  readonly patches: { readonly input: F32; readonly tokens: F32; readonly dTokens: F32 } | null;
 }
 
 interface TapeBuffers {
@@ -63,6 +70,8 @@ interface TapeBuffers {
   readonly raw: F32; readonly h: F32; readonly a: F32; readonly tokens: F32;
   readonly dTokens: F32; readonly dA: F32; readonly dH: F32; readonly dRaw: F32;
   readonly dQn: F32; readonly dQuery: F32; readonly dBankN: F32; readonly dBankRaw: F32;
+  /** Image input-driven bank: the finer patches [B, Mb, features]. */
+  readonly bankPatches: F32 | null;
 }
 
 const rows = <T extends F32 | U8>(x: T, n: number): T => x.subarray(0, n) as T;
@@ -98,14 +107,15 @@ export class SequenceClassifier {
     const f = (n: number, what: string): F32 => a.allocF32(n, what);
     let tape: TapeBuffers | null = null;
     if (hasTape(c)) {
-      const T = c.maxTape, bankRows = c.bank === 'input' ? B * c.sequenceLength : c.bankSize;
+      const T = c.maxTape, bankRows = c.bank === 'input' ? B * inputBankTokens(c) : c.bankSize;
       tape = {
         query: f(B * C, 'tape query'), qn: f(B * C, 'tape query LN'), qMean: f(B, 'LN'), qRstd: f(B, 'LN'),
         bankRaw: f(bankRows * C, 'bank'), bankN: f(bankRows * C, 'bank LN'), bankMean: f(bankRows, 'LN'), bankRstd: f(bankRows, 'LN'),
-        available: a.allocU8(B * (c.bank === 'input' ? c.sequenceLength : c.bankSize), 'bank availability'),
+        available: a.allocU8(B * (c.bank === 'input' ? inputBankTokens(c) : c.bankSize), 'bank availability'),
         raw: f(B * T * C, 'tape'), h: f(B * T * 2 * F, 'tape MLP'), a: f(B * T * F, 'tape GLU'), tokens: f(B * T * C, 'tape tokens'),
         dTokens: f(B * T * C, 'grad'), dA: f(B * T * F, 'grad'), dH: f(B * T * 2 * F, 'grad'), dRaw: f(B * T * C, 'grad'),
         dQn: f(B * C, 'grad'), dQuery: f(B * C, 'grad'), dBankN: f(bankRows * C, 'grad'), dBankRaw: f(bankRows * C, 'grad'),
+        bankPatches: c.bank === 'input' && c.input === 'image' ? f(bankRows * patchGrid(c, c.bankPatchSize).features, 'bank patches') : null,
       };
     }
     this.ws = {
@@ -115,6 +125,10 @@ export class SequenceClassifier {
       poolMean: f(B, 'LN'), poolRstd: f(B, 'LN'), logits: f(B * c.numClasses, 'logits'), ceLoss: f(B, 'loss'), ceLse: f(B, 'lse'),
       labels: a.allocI32(B, 'labels'), dLogits: f(B * c.numClasses, 'grad'), dPooledLn: f(B * C, 'grad'), dPooled: f(B * C, 'grad'), tape,
       act: c.model === 'universal' ? new ActRecurrence(a, c, shape) : null,
+      patches: c.input === 'image'
+        ? { input: f(B * c.sequenceLength * patchGrid(c, c.patchSize).features, 'patches'), tokens: f(B * c.sequenceLength * C, 'patch tokens'),
+          dTokens: f(B * c.sequenceLength * C, 'grad') }
+        : null,
     };
     return this.ws;
   }
@@ -127,9 +141,9 @@ export class SequenceClassifier {
 
   forward(batch: ClassifierBatch, opts: { training?: boolean; rng?: Rng } = {}): ClassifierResult {
     const c = this.config, k = this.k, B = batch.batchSize, L = c.sequenceLength, C = c.width;
-    if (batch.values.length !== B * L) throw new RangeError(`batch values hold ${batch.values.length} ids; ${B} examples of length ${L} need ${B * L}`);
+    if (!Number.isInteger(B) || B < 1) throw new RangeError(`batchSize must be an integer ≥ 1, got ${B}`);
     if (batch.labels.length !== B) throw new RangeError(`batch labels hold ${batch.labels.length} ids; the batch has ${B} examples`);
-    for (const v of batch.values) if (!(v >= 0 && v < c.symbols)) throw new RangeError(`symbol id ${v} is outside [0, ${c.symbols})`);
+    this.checkInputs(batch);
     for (const y of batch.labels) if (!(y >= 0 && y < c.numClasses)) throw new RangeError(`label ${y} is outside [0, ${c.numClasses})`);
     const ws = this.workspace(B), s = ws.shape;
     const training = opts.training === true;
@@ -176,6 +190,30 @@ export class SequenceClassifier {
     return { loss: ce + weight * ponder, crossEntropy: ce, correct, tapeLengths: lengths, ponder };
   }
 
+  /** The tape reads of the last forward (AdaTape): which bank tokens each example read, with what weights. */
+  lastReads(): ReaderTrace | null {
+    return this.last?.trace ?? null;
+  }
+
+  private checkInputs(batch: ClassifierBatch): void {
+    const c = this.config, B = batch.batchSize, L = c.sequenceLength;
+    if (c.input === 'image') {
+      const n = c.imageHeight * c.imageWidth * c.imageChannels, px = batch.pixels;
+      if (!px || px.length !== B * n) {
+        throw new RangeError(`batch pixels hold ${px?.length ?? 0} values; ${B} images of ${c.imageWidth}×${c.imageHeight}×${c.imageChannels} need ${B * n}`);
+      }
+      for (let i = 0; i < px.length; i++) if (!Number.isFinite(px[i])) throw new RangeError(`pixel ${i % n} of image ${Math.floor(i / n)} is ${px[i]}`);
+      return;
+    }
+    if (batch.values.length !== B * L) throw new RangeError(`batch values hold ${batch.values.length} ids; ${B} examples of length ${L} need ${B * L}`);
+    for (const v of batch.values) if (!(v >= 0 && v < c.symbols)) throw new RangeError(`symbol id ${v} is outside [0, ${c.symbols})`);
+  }
+
+  private layout(side: number): PatchLayout {
+    const c = this.config;
+    return { height: c.imageHeight, width: c.imageWidth, channels: c.imageChannels, side };
+  }
+
   /** Adds d(loss of the last forward) to the parameter gradients. */
   backward(): void {
     if (!this.last) throw new Error('backward(): run forward first');
@@ -214,10 +252,17 @@ export class SequenceClassifier {
     const c = this.config, B = batch.batchSize, L = c.sequenceLength, C = c.width, S = this.ws!.shape.S, first = c.cls ? 1 : 0;
     x.fill(0, 0, B * S * C);
     const cls = c.cls ? this.params.get('embed.cls').value : null;
+    const patches = this.ws!.patches;
+    if (patches) {
+      patchify(batch.pixels!, B, this.layout(c.patchSize), patches.input);
+      patchEmbedForward(this.k, linearOf(this.params, 'embed.patch'), this.params.get('embed.position').value, B, L, patches.input, patches.tokens);
+    }
     for (let b = 0; b < B; b++) {
       const row = (r: number): F32 => x.subarray((b * S + r) * C, (b * S + r + 1) * C);
       if (cls) row(0).set(cls);
-      if (elementTokens(c)) {
+      if (patches) {
+        x.set(patches.tokens.subarray(b * L * C, (b + 1) * L * C), (b * S + first) * C);
+      } else if (elementTokens(c)) {
         const w = this.params.get('embed.elements.w').value, bias = this.params.get('embed.elements.b').value, pos = this.params.get('embed.position').value;
         for (let i = 0; i < L; i++) {
           const y = row(first + i), v = batch.values[b * L + i]!;
@@ -238,9 +283,12 @@ export class SequenceClassifier {
     const c = this.config, B = batch.batchSize, L = c.sequenceLength, C = c.width, S = this.ws!.shape.S, first = c.cls ? 1 : 0;
     const dRow = (b: number, r: number): F32 => dX.subarray((b * S + r) * C, (b * S + r + 1) * C);
     const acc = (into: Float32Array, off: number, g: F32): void => { for (let ch = 0; ch < C; ch++) into[off + ch] = into[off + ch]! + g[ch]!; };
+    const patches = this.ws!.patches;
     for (let b = 0; b < B; b++) {
       if (c.cls) acc(this.params.get('embed.cls').grad, 0, dRow(b, 0));
-      if (elementTokens(c)) {
+      if (patches) {
+        patches.dTokens.set(dX.subarray((b * S + first) * C, (b * S + first + L) * C), b * L * C);
+      } else if (elementTokens(c)) {
         const dw = this.params.get('embed.elements.w').grad, db = this.params.get('embed.elements.b').grad, dp = this.params.get('embed.position').grad;
         for (let i = 0; i < L; i++) {
           const g = dRow(b, first + i);
@@ -252,6 +300,7 @@ export class SequenceClassifier {
         for (let i = 0; i < L; i++) acc(dw, (i * c.symbols + batch.values[b * L + i]!) * C, g);
       }
     }
+    if (patches) patchEmbedBackward(this.k, linearOf(this.params, 'embed.patch'), this.params.get('embed.position').grad, B, L, patches.input, patches.dTokens);
   }
 
   /** Rows pooled per example: the CLS row, or every valid row (1/count each). */
@@ -302,8 +351,11 @@ export class SequenceClassifier {
       if (training && c.queryNoise > 0) for (let ch = 0; ch < C; ch++) t.query[b * C + ch] = t.query[b * C + ch]! + c.queryNoise * rng.normal();
     }
     k.layerNormForward({ rows: B, cols: C, eps }, rows(t.query, B * C), ln.g, ln.b, rows(t.qn, B * C), rows(t.qMean, B), rows(t.qRstd, B));
-    const bankRows = c.bank === 'input' ? B * L : c.bankSize, perRow = c.bank === 'input' ? L : c.bankSize;
-    if (c.bank === 'input') {
+    const perRow = c.bank === 'input' ? inputBankTokens(c) : c.bankSize, bankRows = c.bank === 'input' ? B * perRow : c.bankSize;
+    if (t.bankPatches) {
+      patchify(batch.pixels!, B, this.layout(c.bankPatchSize), t.bankPatches);
+      patchEmbedForward(k, linearOf(this.params, 'tape.bank'), this.params.get('tape.bank_position').value, B, perRow, t.bankPatches, t.bankRaw);
+    } else if (c.bank === 'input') {
       const bank = linearOf(this.params, 'tape.bank');
       for (let r = 0; r < B * L; r++) {
         const v = batch.values[r]!;
@@ -358,7 +410,7 @@ export class SequenceClassifier {
     } else {
       dRaw.set(rows(t.dTokens, n * C));
     }
-    const bankRows = c.bank === 'input' ? B * L : c.bankSize, perRow = c.bank === 'input' ? L : c.bankSize;
+    const perRow = c.bank === 'input' ? inputBankTokens(c) : c.bankSize, bankRows = c.bank === 'input' ? B * perRow : c.bankSize;
     const dQn = rows(t.dQn, B * C), dBankN = rows(t.dBankN, bankRows * C);
     dQn.fill(0); dBankN.fill(0);
     const dPonder = new Float64Array(B).fill(c.ponderWeight / B);
@@ -368,7 +420,9 @@ export class SequenceClassifier {
     k.layerNormBackward({ rows: B, cols: C, eps }, rows(t.query, B * C), ln.g, rows(t.qMean, B), rows(t.qRstd, B), dQn, dQuery, ln.dg, ln.db);
     k.layerNormBackward({ rows: bankRows, cols: C, eps }, rows(t.bankRaw, bankRows * C), ln.g, rows(t.bankMean, bankRows), rows(t.bankRstd, bankRows),
       dBankN, dBankRaw, ln.dg, ln.db);
-    if (c.bank === 'input') {
+    if (t.bankPatches) {
+      patchEmbedBackward(k, linearOf(this.params, 'tape.bank'), this.params.get('tape.bank_position').grad, B, perRow, t.bankPatches, dBankRaw);
+    } else if (c.bank === 'input') {
       const bank = linearOf(this.params, 'tape.bank'), values = this.last!.batch.values;
       for (let r = 0; r < B * L; r++) {
         const v = values[r]!;

@@ -2,7 +2,7 @@
 import type { ParamSpec, ParamStore } from '../../nn/params.js';
 import type { EncoderBlockParams } from '../encoder/block.js';
 import { linear, linearOf, norm, normOf } from '../perceiver-ar/params.js';
-import { elementTokens, hasTape, type ClassifierConfig } from './config.js';
+import { elementTokens, hasTape, inputBankTokens, patchGrid, type ClassifierConfig } from './config.js';
 
 const small = (name: string, shape: number[]): ParamSpec => ({ name, shape, init: { kind: 'normal', std: 0.02 }, decay: false });
 
@@ -12,7 +12,9 @@ export const blockCount = (c: ClassifierConfig): number => (c.model === 'univers
 export function classifierParamSpecs(c: ClassifierConfig): ParamSpec[] {
   const C = c.width, L = c.sequenceLength, F = c.mlpRatio * C;
   const specs: ParamSpec[] = [];
-  if (elementTokens(c)) {
+  if (c.input === 'image') {
+    specs.push(...linear('embed.patch', patchGrid(c, c.patchSize).features, C), small('embed.position', [L, C]));
+  } else if (elementTokens(c)) {
     specs.push({ name: 'embed.elements.w', shape: [c.symbols, C], init: { kind: 'fan-in', fanIn: 1 }, decay: true }, small('embed.elements.b', [C]));
     specs.push(small('embed.position', [L, C]));
   } else {
@@ -22,7 +24,9 @@ export function classifierParamSpecs(c: ClassifierConfig): ParamSpec[] {
   if (c.cls) specs.push(small('embed.cls', [C]));
   if (hasTape(c)) {
     specs.push(...norm('tape.ln', C));
-    if (c.bank === 'input') specs.push(...linear('tape.bank', c.symbols, C));
+    if (c.bank === 'input' && c.input === 'image') {
+      specs.push(...linear('tape.bank', patchGrid(c, c.bankPatchSize).features, C), small('tape.bank_position', [inputBankTokens(c), C]));
+    } else if (c.bank === 'input') specs.push(...linear('tape.bank', c.symbols, C));
     else specs.push(small('tape.bank', [c.bankSize, C]));
     if (c.tapeMlp) specs.push(...linear('tape.mlp1', C, 2 * F), ...linear('tape.mlp2', F, C));
   }

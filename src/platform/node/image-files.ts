@@ -71,16 +71,30 @@ export function scaleImage(image: Image, factor: number): Image {
   return { shape: { width: w, height: H * factor, channels: Ch }, pixels };
 }
 
+/** An IDX file's bytes, gunzipped when it is gzip'd. */
+function idxBytes(path: string): Uint8Array {
+  const bytes = readFileChecked(path, 'IDX file');
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return new Uint8Array(gunzipSync(bytes));
+  } catch (e) {
+    throw new DataError(`IDX file ${path}: a damaged gzip stream (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** An IDX label file (magic 2049, count, then one uint8 label each), raw or gzip'd. */
+export function readIdxLabels(path: string): Int32Array {
+  const bytes = idxBytes(path);
+  if (bytes.length < 8) throw new DataError(`IDX file ${path}: ${bytes.length} bytes, too short for an IDX label header (8 bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length), magic = view.getUint32(0), count = view.getUint32(4);
+  if (magic !== 2049) throw new DataError(`IDX file ${path}: magic ${magic} is not 2049 (uint8 labels)${magic === 2051 ? '; this is an image file' : ''}`);
+  if (bytes.length < 8 + count) throw new DataError(`IDX file ${path}: truncated: ${count} labels need ${8 + count} bytes, the file has ${bytes.length}`);
+  return Int32Array.from(bytes.subarray(8, 8 + count));
+}
+
 /** An IDX image file (magic 2051, count, rows, cols, then uint8 data), raw or gzip'd. */
 export function readIdxImages(path: string): Image[] {
-  let bytes = readFileChecked(path, 'IDX file');
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = new Uint8Array(gunzipSync(bytes));
-    } catch (e) {
-      throw new DataError(`IDX file ${path}: a damaged gzip stream (${e instanceof Error ? e.message : String(e)})`);
-    }
-  }
+  const bytes = idxBytes(path);
   if (bytes.length < 16) throw new DataError(`IDX file ${path}: ${bytes.length} bytes, too short for an IDX image header (16 bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const magic = view.getUint32(0), count = view.getUint32(4), rows = view.getUint32(8), cols = view.getUint32(12);
@@ -147,4 +161,66 @@ export function readImageDataset(path: string, testFraction: number): ImageDatas
     return { train, test, shape: a, description: `${path} (PNG)` };
   }
   return split(readPngDirectory(path), `${path} (PNG)`);
+}
+
+export interface LabelledSplit {
+  readonly images: Image[];
+  readonly labels: Int32Array;
+}
+
+export interface LabelledImageDataset {
+  readonly train: LabelledSplit;
+  readonly test: LabelledSplit;
+  readonly shape: ImageShape;
+  /** Class names: label i is classes[i]. */
+  readonly classes: readonly string[];
+  readonly description: string;
+}
+
+const IDX_LABELS = { train: ['train-labels-idx1-ubyte.gz', 'train-labels-idx1-ubyte'], test: ['t10k-labels-idx1-ubyte.gz', 't10k-labels-idx1-ubyte'] };
+
+/**
+ * A labelled image dataset (classification): a directory with the four IDX files of
+ * (Fashion-)MNIST, or train/ and test/ directories with one folder of PNGs per class (the sorted
+ * folder names are the classes; both splits must have the same folders).
+ */
+export function readLabelledImages(path: string): LabelledImageDataset {
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new DataError(`labelled image data ${path} is not a directory`);
+  const find = (names: readonly string[]): string | undefined => names.map((n) => join(path, n)).find((p) => existsSync(p));
+  const idx = [find(IDX_NAMES.train), find(IDX_LABELS.train), find(IDX_NAMES.test), find(IDX_LABELS.test)];
+  if (idx.every((p) => p !== undefined)) {
+    const split = (images: string, labels: string): LabelledSplit => {
+      const s = { images: readIdxImages(images), labels: readIdxLabels(labels) };
+      if (s.images.length !== s.labels.length) throw new DataError(`${images} holds ${s.images.length} images but ${labels} ${s.labels.length} labels`);
+      if (s.images.length === 0) throw new DataError(`IDX file ${images}: no images`);
+      return s;
+    };
+    const train = split(idx[0]!, idx[1]!), test = split(idx[2]!, idx[3]!);
+    const classes = Math.max(...train.labels, ...test.labels) + 1;
+    return { train, test, shape: train.images[0]!.shape, classes: Array.from({ length: classes }, (_, i) => String(i)), description: `${path} (IDX)` };
+  }
+  if (idx.some((p) => p !== undefined)) {
+    throw new DataError(`labelled image data ${path}: IDX classification needs train-images, train-labels, t10k-images and t10k-labels ` +
+      '(-idx3-ubyte / -idx1-ubyte, optionally .gz); some are missing');
+  }
+  const folders = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => statSync(join(dir, f)).isDirectory()).sort() : []);
+  const classes = folders(join(path, 'train'));
+  if (classes.length < 2) {
+    throw new DataError(`labelled image data ${path}: no IDX files and no train/ directory with a folder of PNGs per class (at least 2 classes)`);
+  }
+  if (folders(join(path, 'test')).join('/') !== classes.join('/')) {
+    throw new DataError(`labelled image data ${path}: test/ must have the same class folders as train/ (${classes.join(', ')})`);
+  }
+  const split = (name: string): LabelledSplit => {
+    const images: Image[] = [], labels: number[] = [];
+    classes.forEach((cls, i) => { for (const img of readPngDirectory(join(path, name, cls))) { images.push(img); labels.push(i); } });
+    return { images, labels: Int32Array.from(labels) };
+  };
+  const train = split('train'), test = split('test'), shape = train.images[0]!.shape;
+  for (const img of [...train.images, ...test.images]) {
+    if (img.shape.width !== shape.width || img.shape.height !== shape.height || img.shape.channels !== shape.channels) {
+      throw new DataError(`labelled image data ${path}: images of ${describeShape(img.shape)} and ${describeShape(shape)}; every image must have one size`);
+    }
+  }
+  return { train, test, shape, classes, description: `${path} (PNG class folders)` };
 }

@@ -1,0 +1,113 @@
+// What the classifier commands train and evaluate on: parity (generated) or labelled images from
+// --dataPath (AdaTape on images, spec adatape §2): the model defaults each task starts from, its
+// training batches and its fixed test set. Also the bank-read heatmap of an image AdaTape model.
+import { parityBatch, PARITY_SYMBOLS } from '../data/parity.js';
+import { addBankReads, imageClassTestSet, randomImageClassBatch } from '../data/image-classes.js';
+import { heatmapImage } from '../data/heatmap.js';
+import type { Image } from '../data/images.js';
+import { CLASSIFIER_DEFAULTS, candidatesOf, patchGrid, type ClassifierConfig } from '../models/adatape/config.js';
+import type { ClassifierBatch, SequenceClassifier } from '../models/adatape/model.js';
+import { readLabelledImages, type LabelledImageDataset } from '../platform/node/image-files.js';
+import { Rng } from '../tensor/rng.js';
+import { UsageError } from './args.js';
+
+export type ClassifierTaskName = 'parity' | 'images';
+
+export interface ClassifierTask {
+  readonly name: ClassifierTaskName;
+  /** One line for the log. */
+  readonly description: string;
+  /** Model config to start from (the user's --KEY=VALUE go on top). */
+  readonly modelDefaults: ClassifierConfig;
+  readonly makeBatch: (rng: Rng, batchSize: number) => ClassifierBatch;
+  /** The fixed test set: `batches` batches of batchSize (images: the first batches·batchSize test images, all when batches is 0). */
+  readonly testSet: (batchSize: number, batches: number) => ClassifierBatch[];
+  /** A model config that cannot run on this data, in words; null when it fits. */
+  readonly mismatch: (c: ClassifierConfig) => string | null;
+}
+
+const TEST_SEED = 0x7e57;
+
+/** Image classification defaults (docs/adatape.md): a small ViT over 7×7 patches, the bank in 4×4 patches. */
+export const IMAGE_CLASSIFIER_DEFAULTS: Partial<ClassifierConfig> = Object.freeze({
+  input: 'image', patchSize: 7, bankPatchSize: 4, width: 64, numHeads: 4, numLayers: 4, mlpRatio: 2, maxTape: 8, threshold: 2,
+});
+
+export function parityTask(length: number): ClassifierTask {
+  return {
+    name: 'parity', description: `parity, length ${length}`,
+    modelDefaults: { ...CLASSIFIER_DEFAULTS, symbols: PARITY_SYMBOLS, numClasses: 2, sequenceLength: length },
+    makeBatch: (rng, B) => parityBatch(rng, B, length),
+    testSet: (B, batches) => {
+      const rng = new Rng(TEST_SEED + length);
+      return Array.from({ length: batches }, () => parityBatch(rng, B, length));
+    },
+    mismatch: (c) => (c.input !== 'symbols' ? `parity needs input 'symbols', the model has input '${c.input}'` : null),
+  };
+}
+
+export function imageTask(dataPath: string): ClassifierTask {
+  const data: LabelledImageDataset = readLabelledImages(dataPath);
+  const { width, height, channels } = data.shape;
+  const base = { ...CLASSIFIER_DEFAULTS, ...IMAGE_CLASSIFIER_DEFAULTS, imageHeight: height, imageWidth: width, imageChannels: channels,
+    numClasses: data.classes.length } as ClassifierConfig;
+  // 28×28 → 7×7 patches; other sizes keep the default only where it divides the image.
+  const side = height % base.patchSize === 0 && width % base.patchSize === 0 ? base.patchSize : gcd(height, width);
+  const modelDefaults = { ...base, patchSize: side, sequenceLength: patchGrid({ ...base, patchSize: side }, side).count };
+  return {
+    name: 'images',
+    description: `${data.description}: ${data.train.images.length} training and ${data.test.images.length} test images of ${width}×${height}×${channels}, ` +
+      `${data.classes.length} classes`,
+    modelDefaults,
+    makeBatch: (rng, B) => randomImageClassBatch(data.train, rng, B),
+    testSet: (B, batches) => imageClassTestSet(data.test, B, batches * B),
+    mismatch: (c) => {
+      if (c.input !== 'image') return `image data needs input 'image', the model has input '${c.input}'`;
+      if (c.imageHeight !== height || c.imageWidth !== width || c.imageChannels !== channels) {
+        return `the model takes ${c.imageWidth}×${c.imageHeight}×${c.imageChannels} images, ${dataPath} has ${width}×${height}×${channels}`;
+      }
+      if (c.numClasses < data.classes.length) return `the model has ${c.numClasses} classes, ${dataPath} has ${data.classes.length}`;
+      return null;
+    },
+  };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The task of a training run: --task (default parity) with --length or --dataPath. */
+export function classifierTask(task: string, opts: { length?: number; dataPath?: string }): ClassifierTask {
+  if (task === 'parity') {
+    if (opts.dataPath !== undefined) throw new UsageError('--dataPath is not used with --task=parity (its examples are generated)');
+    return parityTask(opts.length ?? CLASSIFIER_DEFAULTS.sequenceLength);
+  }
+  if (task === 'images') {
+    if (opts.dataPath === undefined) {
+      throw new UsageError('--task=images needs --dataPath=DIR: the IDX files of (Fashion-)MNIST (apt-get install dataset-fashion-mnist: ' +
+        '/usr/share/datasets/fashion-mnist) or train/ and test/ folders of PNGs, one folder per class');
+    }
+    return imageTask(opts.dataPath);
+  }
+  throw new UsageError(`--task=${task} is not available for the classifiers: parity or images`);
+}
+
+/**
+ * How often each bank patch is read over a test set (AdaTape with an image input-driven bank):
+ * counts [rows·cols] in raster order of the bank's patch grid, and the mean tape length.
+ */
+export function bankReadCounts(model: SequenceClassifier, testSet: readonly ClassifierBatch[]): { counts: Float64Array; rows: number; cols: number; examples: number } {
+  const c = model.config;
+  if (c.model !== 'adatape' || c.bank !== 'input' || c.input !== 'image') throw new UsageError('a bank heatmap needs an AdaTape model with an image input-driven bank');
+  const grid = patchGrid(c, c.bankPatchSize), counts = new Float64Array(grid.count);
+  let examples = 0;
+  for (const batch of testSet) {
+    model.forward(batch);
+    addBankReads(counts, model.lastReads()!, c.maxTape, candidatesOf(c));
+    examples += batch.batchSize;
+  }
+  return { counts, rows: grid.rows, cols: grid.cols, examples };
+}
+
+/** The heatmap picture of bankReadCounts: each bank patch a square shaded by reads per example. */
+export function bankHeatmap(r: { counts: Float64Array; rows: number; cols: number; examples: number }, cell = 24): Image {
+  return heatmapImage(Array.from(r.counts, (n) => n / r.examples), r.rows, r.cols, cell);
+}

@@ -1,0 +1,31 @@
+// A heatmap as an RGB image: values [rows·cols] (raster order) shaded on the viridis colour scale
+// from 0 (dark blue) to the largest value (yellow), each cell a cell×cell square with a 1-pixel
+// dark grid line, and a colour bar (0 → max, left to right) under the grid.
+import type { Image } from './images.js';
+
+// Viridis at 0, 0.25, 0.5, 0.75, 1 (matplotlib's table, sampled).
+const STOPS: readonly (readonly [number, number, number])[] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+
+/** The viridis colour of t in [0, 1] (linear between the stops). */
+export function viridis(t: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (STOPS.length - 1), i = Math.min(STOPS.length - 2, Math.floor(x)), f = x - i;
+  const a = STOPS[i]!, b = STOPS[i + 1]!;
+  return [0, 1, 2].map((k) => Math.round(a[k]! + f * (b[k]! - a[k]!))) as [number, number, number];
+}
+
+export function heatmapImage(values: readonly number[], rows: number, cols: number, cell: number): Image {
+  if (values.length !== rows * cols) throw new RangeError(`heatmapImage: ${values.length} values for a ${rows}×${cols} grid`);
+  if (!Number.isInteger(cell) || cell < 2) throw new RangeError(`heatmapImage: cell must be an integer ≥ 2, got ${cell}`);
+  const max = Math.max(...values.filter(Number.isFinite), 0) || 1;
+  const width = cols * cell, barTop = rows * cell + 4, height = barTop + Math.max(6, cell >> 1), pixels = new Uint8Array(width * height * 3);
+  pixels.fill(255);
+  const put = (x: number, y: number, [r, g, b]: readonly number[]): void => { const o = (y * width + x) * 3; pixels[o] = r!; pixels[o + 1] = g!; pixels[o + 2] = b!; };
+  for (let y = 0; y < rows * cell; y++) {
+    for (let x = 0; x < width; x++) {
+      const edge = x % cell === 0 || y % cell === 0;
+      put(x, y, edge ? [30, 30, 30] : viridis(values[Math.floor(y / cell) * cols + Math.floor(x / cell)]! / max));
+    }
+  }
+  for (let y = barTop; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
+  return { shape: { width, height, channels: 3 }, pixels };
+}

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import { createEngine } from '../src/index.js';
+import { heatmapImage, viridis } from '../src/data/heatmap.js';
+import { addBankReads, imageClassBatch, imageClassTestSet, randomImageClassBatch, type LabelledImages } from '../src/data/image-classes.js';
+import type { Image } from '../src/data/images.js';
+import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../src/models/adatape/config.js';
+import { SequenceClassifier } from '../src/models/adatape/model.js';
+import { patchify } from '../src/models/adatape/patches.js';
+import { readLabelledImages, writePng } from '../src/platform/node/image-files.js';
+import { Rng } from '../src/tensor/rng.js';
+import { ClassifierTrainer } from '../src/train/classifier-trainer.js';
+import { TRAIN_DEFAULTS } from '../src/train/config.js';
+import { checkParamGradients } from './helpers/gradcheck.js';
+
+/** 4×4 images with 2 channels, 2×2 backbone patches (4 tokens), 1×1 bank patches (16 bank tokens). */
+const TINY_IMAGE: ClassifierConfig = {
+  ...CLASSIFIER_DEFAULTS, input: 'image', imageHeight: 4, imageWidth: 4, imageChannels: 2, patchSize: 2, bankPatchSize: 1, sequenceLength: 4,
+  numClasses: 3, width: 8, numHeads: 2, numLayers: 2, mlpRatio: 2, maxTape: 4, threshold: 1.5, maxSteps: 3,
+};
+
+function randomBatch(c: ClassifierConfig, B: number, seed: number) {
+  const rng = new Rng(seed), n = c.imageHeight * c.imageWidth * c.imageChannels;
+  const pixels = rng.fillUniform(new Float32Array(B * n)) as Float32Array;
+  return { batchSize: B, values: new Int32Array(0), pixels, labels: Int32Array.from({ length: B }, (_, b) => b % c.numClasses) };
+}
+
+describe('image input of the sequence classifiers', () => {
+  it('patchify cuts 2×2 patches in raster order with (dy, dx, channel) inside, against a hand-written table', () => {
+    // A 4×4 image with 2 channels: pixel (y, x, c) = 100·y + 10·x + c.
+    const px = new Float32Array(32);
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) for (let c = 0; c < 2; c++) px[(y * 4 + x) * 2 + c] = 100 * y + 10 * x + c;
+    const out = new Float32Array(32);
+    patchify(px, 1, { height: 4, width: 4, channels: 2, side: 2 }, out);
+    assert.deepEqual(Array.from(out), [
+      0, 1, 10, 11, 100, 101, 110, 111, // patch (0, 0)
+      20, 21, 30, 31, 120, 121, 130, 131, // patch (0, 1)
+      200, 201, 210, 211, 300, 301, 310, 311, // patch (1, 0)
+      220, 221, 230, 231, 320, 321, 330, 331, // patch (1, 1)
+    ]);
+  });
+
+  for (const [label, extra] of [
+    ['AdaTape, input-driven bank of finer patches', {}],
+    ['AdaTape, learnable bank', { bank: 'learnable', bankSize: 6 }],
+    ['no-tape ViT', { model: 'no-tape' }],
+    ['ViT (transformer) with CLS', { model: 'transformer', cls: true, pool: 'cls' }],
+    ['UViT with ACT', { model: 'universal', actWeight: 0.3 }],
+  ] as const) {
+    it(`${label}: gradients vs finite differences (reference backend)`, async () => {
+      const engine = await createEngine({ backend: 'reference' });
+      const config = { ...TINY_IMAGE, ...extra } as ClassifierConfig;
+      const model = new SequenceClassifier(engine, config, 1);
+      new Rng(9).fillUniform(model.params.get('head.w').value, 0.5);
+      const batch = randomBatch(config, 3, 4);
+      const loss = (): number => model.forward(batch, { training: true, rng: new Rng(42) }).loss;
+      loss();
+      model.params.zeroGrads();
+      model.backward();
+      const { exercised } = checkParamGradients(model.params, loss, label, 1e-3);
+      const expected = ['embed.patch.w', 'embed.position', ...(config.model === 'adatape' && config.bank === 'input' ? ['tape.bank.w', 'tape.bank_position'] : [])];
+      for (const name of expected) assert.ok(exercised.has(name), `${label}: ${name} was checked only where its gradient is zero`);
+    });
+  }
+
+  it('the input-driven bank is the image in finer patches: reads name bank patches and change with the image', async () => {
+    const engine = await createEngine({ backend: 'reference' });
+    const model = new SequenceClassifier(engine, TINY_IMAGE, 3);
+    const batch = randomBatch(TINY_IMAGE, 4, 5);
+    model.forward(batch);
+    const reads = model.lastReads()!;
+    assert.equal(reads.bankRows, 16);
+    const counts = new Float64Array(16);
+    addBankReads(counts, reads, TINY_IMAGE.maxTape, 2);
+    const total = counts.reduce((a, b) => a + b, 0);
+    assert.ok(total >= 4, `every example reads at least one bank patch (${total} reads)`);
+    // Brighten one pixel of example 0 strongly: its bank token's score changes, so what example 0 reads may change, others' not.
+    const before = Array.from(reads.chosen.subarray(TINY_IMAGE.maxTape * 2));
+    const changed = { ...batch, pixels: Float32Array.from(batch.pixels) };
+    changed.pixels[0] = 50;
+    model.forward(changed);
+    assert.deepEqual(Array.from(model.lastReads()!.chosen.subarray(TINY_IMAGE.maxTape * 2)), before, "other examples' reads do not move");
+  });
+
+  it('refuses bad image configs and batches with clear messages', async () => {
+    assert.throws(() => validateClassifierConfig({ ...TINY_IMAGE, patchSize: 3 }), /patchSize \(3\) must divide the image's 4×4/);
+    assert.throws(() => validateClassifierConfig({ ...TINY_IMAGE, sequenceLength: 5 }), /sequenceLength must be the number of 2×2 patches, 4; got 5/);
+    const engine = await createEngine({ backend: 'reference' });
+    const model = new SequenceClassifier(engine, TINY_IMAGE, 1);
+    const batch = randomBatch(TINY_IMAGE, 2, 1);
+    assert.throws(() => model.forward({ ...batch, pixels: batch.pixels.subarray(1) }), /batch pixels hold 63 values; 2 images of 4×4×2 need 64/);
+    const nan = Float32Array.from(batch.pixels);
+    nan[33] = NaN;
+    assert.throws(() => model.forward({ ...batch, pixels: nan }), /pixel 1 of image 1 is NaN/);
+  });
+
+  it('a tiny AdaTape ViT learns where a bright square is (4 classes) inside the suite', async () => {
+    const engine = await createEngine({ backend: 'wasm', threads: 1 });
+    const rng = new Rng(11), images: Image[] = [], labels: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const pixels = new Uint8Array(64), cls = rng.int(4), y0 = (cls >> 1) * 4 + rng.int(3), x0 = (cls & 1) * 4 + rng.int(3);
+      for (let j = 0; j < 64; j++) pixels[j] = rng.int(60);
+      for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) pixels[(y0 + dy) * 8 + x0 + dx] = 255;
+      images.push({ shape: { width: 8, height: 8, channels: 1 }, pixels });
+      labels.push(cls);
+    }
+    const train: LabelledImages = { images: images.slice(0, 300), labels: Int32Array.from(labels.slice(0, 300)) };
+    const test: LabelledImages = { images: images.slice(300), labels: Int32Array.from(labels.slice(300)) };
+    const config: ClassifierConfig = { ...CLASSIFIER_DEFAULTS, input: 'image', imageHeight: 8, imageWidth: 8, imageChannels: 1, patchSize: 4, bankPatchSize: 2,
+      sequenceLength: 4, numClasses: 4, width: 32, numHeads: 4, numLayers: 2, maxTape: 4, threshold: 2 };
+    const model = new SequenceClassifier(engine, config, 0);
+    const trainer = new ClassifierTrainer(engine, model, { ...TRAIN_DEFAULTS, batchSize: 32, steps: 150, learningRate: 3e-3, warmupSteps: 10 },
+      (r, B) => randomImageClassBatch(train, r, B), imageClassTestSet(test, 50));
+    const before = trainer.evaluate().accuracy;
+    for (let i = 0; i < 150; i++) trainer.trainStep();
+    const after = trainer.evaluate();
+    assert.ok(after.accuracy >= 0.9, `test accuracy ${after.accuracy} (before training ${before})`);
+    assert.ok(after.tape.mean! >= 1 && after.tape.mean! <= 4, `tape length ${after.tape.mean}`);
+    await engine.dispose();
+  });
+
+  it('imageClassBatch scales pixels to [−1, 1] and keeps labels; bad indices are refused', () => {
+    const set: LabelledImages = { images: [{ shape: { width: 1, height: 2, channels: 1 }, pixels: Uint8Array.from([0, 255]) }], labels: Int32Array.from([7]) };
+    const b = imageClassBatch(set, [0, 0]);
+    assert.deepEqual(Array.from(b.pixels!), [-1, 1, -1, 1]);
+    assert.deepEqual(Array.from(b.labels), [7, 7]);
+    assert.throws(() => imageClassBatch(set, [1]), /example 1 is outside the 1 images/);
+  });
+});
+
+describe('the bank-read heatmap picture', () => {
+  it('shades each cell on the viridis scale from 0 to the largest value, with grid lines and a colour bar', () => {
+    const img = heatmapImage([0, 1, 2, 4], 2, 2, 4);
+    assert.deepEqual(img.shape, { width: 8, height: 8 + 4 + 6, channels: 3 });
+    const at = (x: number, y: number): number[] => Array.from(img.pixels.subarray((y * 8 + x) * 3, (y * 8 + x) * 3 + 3));
+    assert.deepEqual(at(2, 2), viridis(0));
+    assert.deepEqual(at(6, 6), viridis(1));
+    assert.deepEqual(at(2, 6), viridis(0.5));
+    assert.deepEqual(at(0, 2), [30, 30, 30], 'grid line');
+    assert.deepEqual(viridis(0), [68, 1, 84]);
+    assert.deepEqual(viridis(1), [253, 231, 37]);
+    assert.throws(() => heatmapImage([1, 2, 3], 2, 2, 4), /3 values for a 2×2 grid/);
+  });
+});
+
+describe('labelled image datasets', () => {
+  const idxImages = (count: number, rows: number, cols: number, truncate = 0): Uint8Array => {
+    const b = new Uint8Array(16 + count * rows * cols - truncate), v = new DataView(b.buffer);
+    v.setUint32(0, 2051); v.setUint32(4, count); v.setUint32(8, rows); v.setUint32(12, cols);
+    return b;
+  };
+  const idxLabels = (labels: number[], magic = 2049): Uint8Array => {
+    const b = new Uint8Array(8 + labels.length), v = new DataView(b.buffer);
+    v.setUint32(0, magic); v.setUint32(4, labels.length); b.set(labels, 8);
+    return b;
+  };
+
+  it('reads the four IDX files (gzip or raw) and refuses mismatched counts, wrong magic and a missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idx-classes-'));
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idxImages(3, 2, 2)));
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idxLabels([0, 2, 1]));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idxImages(2, 2, 2));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idxLabels([1, 0]));
+    const d = readLabelledImages(dir);
+    assert.equal(d.train.images.length, 3);
+    assert.deepEqual(Array.from(d.train.labels), [0, 2, 1]);
+    assert.deepEqual(d.classes, ['0', '1', '2']);
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idxLabels([1, 0, 1]));
+    assert.throws(() => readLabelledImages(dir), /holds 2 images but .* 3 labels/);
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idxLabels([1, 0], 2051));
+    assert.throws(() => readLabelledImages(dir), /magic 2051 is not 2049 \(uint8 labels\); this is an image file/);
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idxLabels([1, 0]).subarray(0, 9));
+    assert.throws(() => readLabelledImages(dir), /truncated: 2 labels need 10 bytes, the file has 9/);
+    const partial = mkdtempSync(join(tmpdir(), 'idx-partial-'));
+    writeFileSync(join(partial, 'train-images-idx3-ubyte'), idxImages(1, 2, 2));
+    assert.throws(() => readLabelledImages(partial), /needs train-images, train-labels, t10k-images and t10k-labels/);
+  });
+
+  it('reads train/ and test/ class folders of PNGs; different folders are refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'png-classes-'));
+    for (const split of ['train', 'test']) {
+      for (const cls of ['cat', 'dog']) {
+        mkdirSync(join(dir, split, cls), { recursive: true });
+        writePng(join(dir, split, cls, 'a.png'), { shape: { width: 2, height: 2, channels: 1 }, pixels: Uint8Array.from([1, 2, 3, 4]) });
+      }
+    }
+    const d = readLabelledImages(dir);
+    assert.deepEqual(d.classes, ['cat', 'dog']);
+    assert.deepEqual(Array.from(d.test.labels), [0, 1]);
+    mkdirSync(join(dir, 'test', 'eel'));
+    assert.throws(() => readLabelledImages(dir), /test\/ must have the same class folders as train\/ \(cat, dog\)/);
+    assert.throws(() => readLabelledImages(mkdtempSync(join(tmpdir(), 'empty-'))), /no IDX files and no train\/ directory/);
+  });
+});
