@@ -43,6 +43,14 @@ function imageModel(M: number, N: number): ModelConfig {
   };
 }
 
+/** A music model: performance events (spec music §1), rotary positions (pieces of any length), context M, N latents. */
+function musicModel(M: number, N: number): ModelConfig {
+  return {
+    ...MODEL_DEFAULTS, vocabSize: 311, contextLength: M, numLatents: N, numLayers: 4, width: 256, embedDim: 256, numHeads: 4, crossAttendHeads: 4,
+    position: 'rotary', rotaryFraction: 0.5, maxWavelength: M, maxPosition: M + 1, dropout: 0.1,
+  };
+}
+
 /** A copy-task preset: the built-in mirrored generator, stop at 100% greedy accuracy. */
 const copyPreset = (description: string, model: ModelConfig, train: Partial<TrainConfig>): Preset => ({
   description, model,
@@ -86,6 +94,19 @@ export const PRESETS: Readonly<Record<string, AnyPreset>> = {
     model: imageModel(3072, 256),
     train: { ...TRAIN_DEFAULTS, batchSize: 4, steps: 5000, learningRate: 1e-3, warmupSteps: 200, schedule: 'cosine', evalEvery: 250, evalBatches: 4 },
     data: { ...DATA_DEFAULTS, data: 'synthetic-images' },
+  },
+  // Music (spec music, docs/music.md): performance events (vocabulary 311), rotary positions, crops within pieces.
+  'music': {
+    description: 'MIDI files (performance events): M 2048, N 256, L 4, C 256, 4 heads, rotary, augmented (needs --dataPath: a directory of .mid files)',
+    model: musicModel(2048, 256),
+    train: { ...TRAIN_DEFAULTS, batchSize: 4, steps: 20000, learningRate: 5e-4, warmupSteps: 200, schedule: 'cosine', evalEvery: 250, evalBatches: 8 },
+    data: { ...DATA_DEFAULTS, data: 'music', augment: true, validationFraction: 0.1 },
+  },
+  'synthetic-music': {
+    description: 'generated pieces whose theme returns transposed ~160 events later: M 256, N 64, L 4, C 128, 4 heads, rotary (built-in data)',
+    model: { ...musicModel(256, 64), width: 128, embedDim: 128 },
+    train: { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 1e-3, warmupSteps: 200, schedule: 'cosine', evalEvery: 250, evalBatches: 4 },
+    data: { ...DATA_DEFAULTS, data: 'synthetic-music' },
   },
   'transformer-xl-enwik8-small': {
     architecture: 'transformer-xl',

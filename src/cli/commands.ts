@@ -15,6 +15,7 @@ import { classifierParamSpecs } from '../models/adatape/params.js';
 import type { ClassifierConfig } from '../models/adatape/config.js';
 import { evalClassifierCommand } from './train-classifier.js';
 import { imageEvalCommand, imageGenerateCommand, isImageData } from './images.js';
+import { isMusicData, musicEvalCommand, musicGenerateCommand } from './music.js';
 import { applyOverrides, take, takePath, takeFlag, takeNumber, UsageError, type Args } from './args.js';
 import { createProgress } from './progress.js';
 
@@ -46,6 +47,7 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'generate');
   const { model, info } = loadCheckpoint(path, engine);
   if (isImageData(info.data)) return imageGenerateCommand(model, info, args);
+  if (isMusicData(info.data)) return musicGenerateCommand(model, info, args);
   const c = model.config;
   const promptText = take(args, 'prompt'), promptIds = take(args, 'promptIds');
   if (promptText !== undefined && promptIds !== undefined) throw new UsageError('give either --prompt=TEXT or --promptIds="2 65 66", not both');
@@ -97,6 +99,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   if (readCheckpointInfo(path).architecture === 'sequence-classifier') return evalClassifierCommand(engine, args, path);
   const { info, model } = loadAnyCheckpoint(path, engine);
   if (isImageData(info.data) && model instanceof PerceiverAR) return imageEvalCommand(model, info, args);
+  if (isMusicData(info.data) && model instanceof PerceiverAR) return musicEvalCommand(model, info, args);
   const c = model.config;
   // Perceiver AR: strided or exact windows with a latent count. Transformer-XL scores every
   // position of consecutive contextLength windows (evaluateXLStream), so these do not apply.

@@ -7,6 +7,7 @@ import { DATA_DEFAULTS, TRAIN_DEFAULTS } from '../train/config.js';
 import { parseArgs, take, UsageError, type Args } from './args.js';
 import { evalCommand, EVAL_KEYS, generateCommand, GENERATE_KEYS, infoCommand, INFO_KEYS } from './commands.js';
 import { trainCommand, TRAIN_CLI_KEYS } from './train.js';
+import { pianorollCommand } from './music.js';
 
 const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --blas=auto|off|LIBRARY --json --quiet --help';
 
@@ -18,16 +19,25 @@ const HELP: Readonly<Record<string, string>> = {
   model keys: ${Object.keys(MODEL_DEFAULTS).join(' ')}
   training keys: ${Object.keys(TRAIN_DEFAULTS).join(' ')}
   data keys: ${Object.keys(DATA_DEFAULTS).join(' ')}
-perceiver-ar train --task=parity --model=adatape|no-tape|transformer|universal [--length=32 --seed --steps …] [--checkpoint=OUT] [--resume=CKPT]
-  Trains a sequence classifier on parity (docs/adatape.md).`,
+perceiver-ar train --task=parity|images --model=adatape|no-tape|transformer|universal [--length=32 | --dataPath=DIR] [--seed --steps …]
+                   [--checkpoint=OUT] [--resume=CKPT]
+  Trains a sequence classifier on parity, or on labelled images (--task=images --dataPath=DIR: the IDX files of (Fashion-)MNIST or
+  train/ and test/ folders with a folder of PNGs per class) as a ViT over patches (--patchSize=7), AdaTape reading finer patches
+  (--bank=input --bankPatchSize=4) or a learnable bank (docs/adatape.md).`,
   generate: `perceiver-ar generate --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens=256 --temperature=1 --topK=0 --topP=1
                      --seed=0 --numLatents --fillLatents --uncached --stopAtEos=true --ids]
   Samples from a Perceiver AR checkpoint with cached decoding (--uncached: one full forward per token).
+  Music checkpoints: [--prompt=FILE.mid --promptSeconds=S] [--seconds=S | --maxNewTokens=N] --out=generated.mid: writes the MIDI file and
+  its piano roll (generated.png), never sampling PAD/SOS, stopping at EOS.
   Image checkpoints: --count=16 --out=samples.png [--complete=ROWS --scale=N --columns=N --fullVocab --dataPath]: a PNG grid of
   samples, or of test images completed from their first ROWS rows (original | given | completed).`,
   eval: `perceiver-ar eval --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --batchSize=4 --maxTargets=0 --data=text|ids --dataPath=FILE]
-  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath); a parity classifier: its test set;
+  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath); a classifier: accuracy, tape length and
+  forward examples/s on its test set (images: --dataPath=DIR, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape's
+  bank reads);
   an image checkpoint: bits/dim on its test images [--stride --numLatents --maxImages --batchSize].`,
+  pianoroll: `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--keepDrums]
+  Draws a MIDI file as a piano roll PNG (pitch × time, velocity as shade); generated music gets one beside every .mid.`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count and training FLOPs/token.`,
 };
@@ -62,11 +72,19 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const commands = { train: TRAIN_CLI_KEYS, generate: GENERATE_KEYS, eval: EVAL_KEYS, info: INFO_KEYS } as const;
+  const commands = { train: TRAIN_CLI_KEYS, generate: GENERATE_KEYS, eval: EVAL_KEYS, info: INFO_KEYS, pianoroll: [] } as const;
   if (!(command in commands)) throw new UsageError(`unknown command '${command}'; available: ${Object.keys(commands).join(', ')}`);
-  const args = parseArgs(rest);
+  // pianoroll takes its file as the first word (no engine needed).
+  const file = command === 'pianoroll' && rest[0] !== undefined && !rest[0].startsWith('--') ? rest[0] : undefined;
+  const args = parseArgs(file === undefined ? rest : rest.slice(1));
   if (args.has('help')) {
     console.log(`${HELP[command]}\n${COMMON}`);
+    return 0;
+  }
+  if (command === 'pianoroll') {
+    for (const k of ['threads', 'backend', 'simd', 'blas']) take(args, k);
+    const metrics = pianorollCommand(args, file);
+    if (args.get('json') === 'true') console.log(JSON.stringify(metrics));
     return 0;
   }
   const engine = await createEngine(engineOptions(args));

@@ -14,6 +14,7 @@ import { Trainer, type EvalLog } from '../train/trainer.js';
 import { applyOverrides, take, takePath, takeFlag, type Args, UsageError } from './args.js';
 import { createProgress, formatDuration } from './progress.js';
 import { showMirroredSample } from './sample.js';
+import { continueMusic, isMusicData, writeMusic } from './music.js';
 import { writeImageSamples } from './images.js';
 import type { Image } from '../data/images.js';
 import { resumesClassifier, trainClassifierCommand } from './train-classifier.js';
@@ -31,6 +32,8 @@ export interface TrainOutcome { readonly metrics: Record<string, number | string
 export async function trainCommand(engine: Engine, args: Args): Promise<TrainOutcome> {
   if (args.has('task') || args.has('model') || resumesClassifier(args)) return trainClassifierCommand(engine, args);
   const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
+  // What the data loader reports (skipped files, corpus summary) goes to stderr before training starts.
+  const dataLog = (line: string): void => { if (!quiet) console.error(line); };
   const checkpointPath = takePath(args, 'checkpoint'), resumePath = takePath(args, 'resume'), initPath = takePath(args, 'initFrom');
   if (resumePath && initPath) throw new UsageError('--resume continues a run with its own weights; --initFrom starts a new run from a checkpoint\'s weights: give one');
   if (resumePath && args.has('preset')) throw new UsageError('--preset starts a new run; --resume continues a checkpoint with its own configs: give one');
@@ -49,12 +52,12 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     const cfg = applyOverrides(preset, args, TRAIN_CLI_KEYS);
     dataConfig = cfg.data;
     model = loaded.model;
-    source = loadDataSource(cfg.data, model.config.vocabSize);
+    source = loadDataSource(cfg.data, model.config.vocabSize, dataLog);
     trainer = new Trainer(engine, model, cfg.train, source, loaded.info.state);
   } else {
     const cfg = applyOverrides(presetNamed(presetName), args, TRAIN_CLI_KEYS);
     dataConfig = cfg.data;
-    source = loadDataSource(cfg.data, cfg.model.vocabSize);
+    source = loadDataSource(cfg.data, cfg.model.vocabSize, dataLog);
     model = cfg.architecture === 'transformer-xl' ? new TransformerXL(engine, cfg.model, cfg.train.seed) : new PerceiverAR(engine, cfg.model, cfg.train.seed);
     if (initPath) initialiseFromCheckpoint(initPath, model);
     trainer = new Trainer(engine, model, cfg.train, source);
@@ -122,6 +125,11 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     writeImageSamples(model, testImagesOf(source), { count: 16, complete: 0, temperature: 1, topK: 0, topP: 1,
       seed: tc.seed, fullVocab: false, cached: true, columns: 4, scale: undefined, out });
     progress.log(`wrote ${out}: 16 samples`);
+  } else if (sample && isMusicData(dataConfig) && model instanceof PerceiverAR) {
+    // Music: 20 seconds from scratch as MIDI with its piano roll, beside the checkpoint (or sample.mid).
+    const out = checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-sample.mid') : 'sample.mid';
+    const m = continueMusic(model, [], { maxNewTokens: 4096, seconds: 20, temperature: 1, topK: 0, topP: 1, seed: tc.seed, cached: true });
+    progress.log(`wrote ${out} and ${writeMusic(out, m)}: ${m.notes.length} notes`);
   }
   return {
     metrics: {

@@ -10,7 +10,7 @@ import type { DataSource } from './source.js';
 
 const VALIDATION_SEED = 0x1a6e;
 
-/** Rows cropped from encoded sequences: row b holds events [max(1, end_b − M), end_b − 1] as inputs and the next events as targets. */
+/** Rows cropped from encoded sequences (images, music pieces): row b holds events [max(1, end_b − M), end_b − 1] as inputs and the next events as targets. */
 export function cropRows(sequences: readonly Int32Array[], ends: readonly number[], M: number, codec: Codec): Batch {
   const B = sequences.length, P = codec.coordinateDims;
   const tokens = new Int32Array(B * M), positions = new Int32Array(B * M), targets = new Int32Array(B * M), coordinates = new Int32Array(B * M * P);
@@ -26,7 +26,8 @@ export function cropRows(sequences: readonly Int32Array[], ends: readonly number
       coordinates.set(codec.coordinates(e), r * P);
     }
   });
-  return { batchSize: B, length: M, tokens, positions, targets, coordinates, coordinateDims: P };
+  // Sources without coordinates (music) give none: the model reads the event index alone.
+  return P > 0 ? { batchSize: B, length: M, tokens, positions, targets, coordinates, coordinateDims: P } : { batchSize: B, length: M, tokens, positions, targets };
 }
 
 /** Training crops from `train`; validation from a fixed, seeded set of crops of `test` images. */

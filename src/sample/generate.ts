@@ -27,6 +27,8 @@ export interface GenerateOptions extends SamplingConfig {
    * for models with one absolute table per coordinate (positionDims > 1); required by them.
    */
   readonly coordinates?: (position: number) => ArrayLike<number>;
+  /** Called with each new token after it is appended; true stops generation there (e.g. music after N seconds). */
+  readonly stopAfter?: (token: number) => boolean;
 }
 
 export interface GenerateResult {
@@ -107,7 +109,7 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     out.push(next);
     onToken?.(next);
     if (opts.stopAtEos && next === EOS) break;
-    if (i === opts.maxNewTokens - 1) break;
+    if (i === opts.maxNewTokens - 1 || opts.stopAfter?.(next)) break;
     if (!cache) {
       logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1, coords);
     } else if (cache.layers.some((l) => l.count >= l.capacity)) {

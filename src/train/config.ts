@@ -32,13 +32,14 @@ export interface TrainConfig {
   readonly targetAccuracy: number;
 }
 
-export type DataKind = 'mirrored' | 'text' | 'ids' | 'images' | 'synthetic-images';
+export type DataKind = 'mirrored' | 'text' | 'ids' | 'images' | 'synthetic-images' | 'music' | 'synthetic-music';
 
 export interface DataConfig {
   /**
    * 'mirrored': the built-in copy-task generator; 'text': a UTF-8 file as bytes; 'ids': a token-id
    * file; 'images': an image dataset (IDX files or PNGs, docs/images.md); 'synthetic-images': the
-   * built-in generated 32×32 RGB images.
+   * built-in generated 32×32 RGB images; 'music': a directory of MIDI files (docs/music.md);
+   * 'synthetic-music': the built-in generated pieces with a returning theme.
    */
   readonly data: DataKind;
   readonly dataPath: string;
@@ -51,6 +52,10 @@ export interface DataConfig {
    * placed at offset (M' − M)/2 has the pair geometry of an M'-token task (docs/long-context.md).
    */
   readonly positionOffset: number;
+  /** Music: Music Transformer's augmentation of training pieces (transposition ±3, time stretch ±5%). */
+  readonly augment: boolean;
+  /** Music: keep the drum channel (10), skipped by default. */
+  readonly keepDrums: boolean;
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
@@ -59,7 +64,7 @@ export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
   evalEvery: 100, evalBatches: 4, checkpointEvery: 0, timeBudgetSeconds: 0, minCropLength: 0, targetAccuracy: 0,
 });
 
-export const DATA_DEFAULTS: DataConfig = Object.freeze({ data: 'mirrored', dataPath: '', validationFraction: 0.05, alphabet: 256, positionOffset: 0 });
+export const DATA_DEFAULTS: DataConfig = Object.freeze({ data: 'mirrored', dataPath: '', validationFraction: 0.05, alphabet: 256, positionOffset: 0, augment: false, keepDrums: false });
 
 function problems(obj: Record<string, unknown>, defaults: Record<string, unknown>, rules: Record<string, (v: never) => string | null>): string[] {
   const out: string[] = [];
@@ -90,16 +95,19 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 
 export function validateDataConfig(c: DataConfig): DataConfig {
   const p = problems(c as unknown as Record<string, unknown>, DATA_DEFAULTS as unknown as Record<string, unknown>, {
-    data: (v: string) => (['mirrored', 'text', 'ids', 'images', 'synthetic-images'].includes(v) ? null
-      : "must be 'mirrored', 'text', 'ids', 'images' or 'synthetic-images'"),
+    data: (v: string) => (['mirrored', 'text', 'ids', 'images', 'synthetic-images', 'music', 'synthetic-music'].includes(v) ? null
+      : "must be 'mirrored', 'text', 'ids', 'images', 'synthetic-images', 'music' or 'synthetic-music'"),
+    augment: (v: boolean) => (typeof v === 'boolean' ? null : 'must be true or false'),
+    keepDrums: (v: boolean) => (typeof v === 'boolean' ? null : 'must be true or false'),
     dataPath: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
     validationFraction: between(0, 1, true), alphabet: (v: number) => (Number.isInteger(v) && v >= 2 && v <= 256 ? null : 'must be an integer in [2, 256]'),
     positionOffset: intAtLeast(0),
   });
   if (c.data !== 'mirrored' && c.positionOffset !== 0) p.push(`positionOffset applies to the mirrored task only (data is '${c.data}'); leave it at 0`);
-  const generated = c.data === 'mirrored' || c.data === 'synthetic-images';
+  const generated = c.data === 'mirrored' || c.data === 'synthetic-images' || c.data === 'synthetic-music';
+  if ((c.augment || c.keepDrums) && c.data !== 'music' && c.data !== 'synthetic-music') p.push(`augment and keepDrums apply to music data only (data is '${c.data}')`);
   if (!generated && !c.dataPath) p.push(`dataPath is required when data is '${c.data}'`);
-  if (generated && c.dataPath) p.push(`dataPath is not used by the ${c.data === 'mirrored' ? 'mirrored task' : 'synthetic images'} (data is '${c.data}'); give data=text, ids or images with it`);
+  if (generated && c.dataPath) p.push(`dataPath is not used by the ${c.data === 'mirrored' ? 'mirrored task' : c.data === 'synthetic-music' ? 'synthetic music' : 'synthetic images'} (data is '${c.data}'); give data=text, ids, images or music with it`);
   if (p.length) throw invalidConfig('data config', p);
   return Object.freeze({ ...c });
 }

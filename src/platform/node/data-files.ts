@@ -6,6 +6,10 @@ import { DataError } from '../../errors.js';
 import { imageSource } from '../../data/image-source.js';
 import { syntheticImages } from '../../data/synthetic-images.js';
 import { readImageDataset } from './image-files.js';
+import { musicSource, splitPieces, type Piece } from '../../data/music-source.js';
+import { MUSIC_VOCAB } from '../../data/music.js';
+import { syntheticPieces } from '../../data/synthetic-music.js';
+import { readMidiCorpus } from './music-files.js';
 
 /** The built-in synthetic image set (data=synthetic-images). */
 const SYNTHETIC_SHAPE = { width: 32, height: 32, channels: 3 } as const, SYNTHETIC_TRAIN = 4000, SYNTHETIC_TEST = 256;
@@ -60,7 +64,29 @@ export function readTokenIds(path: string, vocabSize: number): Int32Array {
   return ids;
 }
 
-export function loadDataSource(c: DataConfig, vocabSize: number): DataSource {
+/** The built-in synthetic music (data=synthetic-music): 2,000 training and 64 validation pieces. */
+export function syntheticMusicPieces(split: 'train' | 'validation'): Piece[] {
+  const train = split === 'train';
+  return syntheticPieces(train ? 2000 : 64, train ? 1 : 2).map((p, i) => ({ name: `synthetic ${split} ${i}`, notes: p.notes, events: p.events }));
+}
+
+/**
+ * Music data: the synthetic pieces, or a MIDI corpus split by file (splitPieces); the corpus's
+ * warnings (skipped files, notices) and summary go to `log`.
+ */
+export function loadMusic(c: DataConfig, log: (line: string) => void = () => {}): ReturnType<typeof musicSource> {
+  if (c.data === 'synthetic-music') {
+    return musicSource(syntheticMusicPieces('train'), syntheticMusicPieces('validation'), 'synthetic pieces with a returning theme', c.augment);
+  }
+  const corpus = readMidiCorpus(c.dataPath, { keepDrums: c.keepDrums });
+  for (const w of corpus.warnings) log(w);
+  log(corpus.summary);
+  const { train, validation } = splitPieces(corpus.pieces, c.validationFraction);
+  if (train.length === 0) throw new DataError(`MIDI data ${c.dataPath}: every piece went to validation; lower validationFraction`);
+  return musicSource(train, validation, c.dataPath, c.augment);
+}
+
+export function loadDataSource(c: DataConfig, vocabSize: number, log?: (line: string) => void): DataSource {
   switch (c.data) {
     case 'mirrored':
       if (c.alphabet + BYTE_OFFSET > vocabSize) {
@@ -79,6 +105,10 @@ export function loadDataSource(c: DataConfig, vocabSize: number): DataSource {
       }
       const d = readImageDataset(c.dataPath, c.validationFraction);
       return imageSource(d.train, d.test, d.shape, d.description);
+    }
+    case 'music': case 'synthetic-music': {
+      if (vocabSize < MUSIC_VOCAB) throw new DataError(`music data needs vocabSize ≥ ${MUSIC_VOCAB} (performance events + PAD/EOS/SOS), got ${vocabSize}`);
+      return loadMusic(c, log);
     }
     default: { const never: never = c.data; throw new Error(`unknown data kind ${String(never)}`); }
   }

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Long-range structure in music (issue 14, docs/music.md): the synthetic-music preset (a theme that
+// returns transposed ~160 events later) trained with its full context (M 256: the theme is in view
+// when the return is played) and with the context cut short (M 64: it is not), then, for each,
+// greedy continuations of the 64 validation pieces from the return's first note, scored against
+// the truth (music-return.ts), NLL per event on the validation pieces, and one continuation's MIDI
+// and piano roll in docs/.
+//   node scripts/music-structure.mjs [--steps=3000] [--threads=1] [--only=full,short] [--measure=true]
+// Training logs and checkpoints go to runs/music/; results to docs/music.json.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseOptions } from './options.mjs';
+
+const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'only', 'measure']);
+const steps = opts.steps ?? '3000', threads = opts.threads ?? '1';
+const RUNS = { full: [], short: ['--contextLength=64', '--numLatents=64'] };
+const names = Object.keys(RUNS).filter((n) => !opts.only || opts.only.split(',').includes(n));
+const root = join(import.meta.dirname, '..'), cli = join(root, 'dist', 'src', 'cli', 'main.js'), runs = join(root, 'runs', 'music');
+const jsonPath = join(root, 'docs', 'music.json');
+mkdirSync(runs, { recursive: true });
+const latest = () => (existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : { runs: {} });
+const save = (name, entry) => { const all = latest(); all.runs[name] = { ...all.runs[name], ...entry }; writeFileSync(jsonPath, JSON.stringify(all, null, 2) + '\n'); };
+const cliRun = (args) => {
+  console.log(`perceiver-ar ${args.join(' ')}`);
+  const p = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (p.status !== 0) { console.error(`failed (exit ${p.status}):\n${p.stderr.slice(-2000)}`); process.exit(1); }
+  return { metrics: JSON.parse(p.stdout.trim().split('\n').pop()), log: p.stderr };
+};
+
+if (opts.measure !== 'true') {
+  for (const name of names) {
+    const checkpoint = join(runs, `synthetic-${name}.safetensors`);
+    const args = ['train', '--preset=synthetic-music', ...RUNS[name], `--steps=${steps}`, `--threads=${threads}`, `--checkpoint=${checkpoint}`, '--json'];
+    const { metrics: m, log } = cliRun(args);
+    writeFileSync(join(runs, `synthetic-${name}.log`), log);
+    console.log(`  → validation ${m.nats.toFixed(4)} nats/event after ${m.steps} steps, ${(m.seconds / 60).toFixed(1)} min`);
+    save(name, { command: `perceiver-ar ${args.join(' ')}`, steps: m.steps, trainSeconds: m.seconds, validationNats: m.nats, date: new Date().toISOString().slice(0, 10) });
+  }
+} else {
+  const { createEngine } = await import('../dist/src/index.js');
+  const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
+  const { syntheticPieces } = await import('../dist/src/data/synthetic-music.js');
+  const { returnAccuracy } = await import('../dist/src/train/music-return.js');
+  const { continueEvents, writeMusic } = await import('../dist/src/cli/music.js');
+  const engine = await createEngine({ threads: Number(threads) });
+  // The validation pieces of data=synthetic-music (syntheticPieces(64, 2)), with their ground truth.
+  const pieces = syntheticPieces(64, 2);
+  for (const name of names) {
+    const checkpoint = join(runs, `synthetic-${name}.safetensors`);
+    const { model } = loadCheckpoint(checkpoint, engine);
+    const started = performance.now();
+    const score = returnAccuracy(model, pieces);
+    const { metrics: nll } = cliRun(['eval', `--checkpoint=${checkpoint}`, `--threads=${threads}`, '--json']);
+    console.log(`${name}: return events ${(100 * score.eventAccuracy).toFixed(1)}%, notes ${(100 * score.noteAccuracy).toFixed(1)}%, ` +
+      `NLL ${nll.nats.toFixed(4)} nats/event (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    // Piece 0: prompt through the return's first note, greedy continuation → docs/music-return-NAME.mid/.png.
+    const p = pieces[0];
+    const m = continueEvents(model, p.events.subarray(0, p.returnStart + 1),
+      { maxNewTokens: p.events.length - p.returnStart + 1, seconds: 0, temperature: 0, topK: 0, topP: 1, seed: 0, cached: true });
+    writeMusic(join(root, 'docs', `music-return-${name}.mid`), m);
+    save(name, { eventAccuracy: score.eventAccuracy, noteAccuracy: score.noteAccuracy, returnEvents: score.events, returnNotes: score.notes,
+      nats: nll.nats, bitsPerEvent: nll.bitsPerEvent, validationPieces: nll.pieces });
+  }
+  await engine.dispose();
+}

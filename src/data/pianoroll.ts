@@ -1,0 +1,40 @@
+// A piano roll as an RGB image: time left to right, pitch bottom to top (one row band per
+// semitone, the octave's C lines in grey), each note a bar shaded by its velocity (louder =
+// darker); notes starting before `splitAt` seconds (the prompt) in blue, later ones (the
+// continuation) in orange, with a red line at the split.
+import type { Image } from './images.js';
+import type { Note } from './music.js';
+
+export interface PianoRollOptions {
+  /** Seconds where the prompt ends (notes starting at or after it are the continuation); omit for one colour. */
+  readonly splitAt?: number;
+  readonly pixelsPerSecond?: number;
+  readonly pixelsPerPitch?: number;
+  /** Widest image (the time axis is compressed to fit); default 4,000. */
+  readonly maxWidth?: number;
+}
+
+const PROMPT = [31, 119, 180], CONTINUATION = [255, 127, 14];
+
+export function pianoRoll(notes: readonly Note[], o: PianoRollOptions = {}): Image {
+  const end = Math.max(1, ...notes.map((n) => n.end));
+  const lo = Math.max(0, Math.min(...notes.map((n) => n.pitch), 60) - 2), hi = Math.min(127, Math.max(...notes.map((n) => n.pitch), 72) + 2);
+  const pps = Math.min(o.pixelsPerSecond ?? 50, (o.maxWidth ?? 4000) / end), ph = o.pixelsPerPitch ?? 4;
+  const width = Math.ceil(end * pps) + 1, height = (hi - lo + 1) * ph, pixels = new Uint8Array(width * height * 3).fill(255);
+  const put = (x: number, y: number, c: readonly number[]): void => {
+    if (x < 0 || y < 0 || x >= width || y >= height) return;
+    const i = (y * width + x) * 3;
+    pixels[i] = c[0]!; pixels[i + 1] = c[1]!; pixels[i + 2] = c[2]!;
+  };
+  const rowOf = (pitch: number): number => (hi - pitch) * ph;
+  for (let p = lo; p <= hi; p++) if (p % 12 === 0) for (let x = 0; x < width; x++) put(x, rowOf(p) + ph - 1, [220, 220, 220]);
+  for (const n of notes) {
+    const base = o.splitAt !== undefined && n.start >= o.splitAt - 1e-9 ? CONTINUATION : PROMPT;
+    // Velocity 1 → 25% of the colour's strength over white, 127 → 100%.
+    const a = 0.25 + 0.75 * (Math.min(127, Math.max(1, n.velocity)) / 127), c = base.map((v) => Math.round(255 - a * (255 - v)));
+    const x0 = Math.floor(n.start * pps), x1 = Math.max(x0 + 1, Math.floor(n.end * pps)), y0 = rowOf(n.pitch);
+    for (let x = x0; x < x1; x++) for (let y = y0; y < y0 + Math.max(1, ph - 1); y++) put(x, y, c);
+  }
+  if (o.splitAt !== undefined) { const x = Math.round(o.splitAt * pps); for (let y = 0; y < height; y++) put(x, y, [214, 39, 40]); }
+  return { shape: { width, height, channels: 3 }, pixels };
+}
