@@ -16,6 +16,9 @@ import { Rng } from '../src/tensor/rng.js';
 import { ClassifierTrainer } from '../src/train/classifier-trainer.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { checkParamGradients } from './helpers/gradcheck.js';
+import { failsClearly, runCli } from './helpers/cli.js';
+import { PNG } from 'pngjs';
+import { readFileSync } from 'node:fs';
 
 /** 4×4 images with 2 channels, 2×2 backbone patches (4 tokens), 1×1 bank patches (16 bank tokens). */
 const TINY_IMAGE: ClassifierConfig = {
@@ -194,5 +197,45 @@ describe('labelled image datasets', () => {
     mkdirSync(join(dir, 'test', 'eel'));
     assert.throws(() => readLabelledImages(dir), /test\/ must have the same class folders as train\/ \(cat, dog\)/);
     assert.throws(() => readLabelledImages(mkdtempSync(join(tmpdir(), 'empty-'))), /no IDX files and no train\/ directory/);
+  });
+});
+
+describe('image classification from the command line', () => {
+  it('trains AdaTape on an IDX folder, evaluates the whole test set with images/s and a heatmap; bad uses fail with one line', () => {
+    // 8×8 images: the class is which half holds a bright bar.
+    const dir = mkdtempSync(join(tmpdir(), 'adatape-cli-')), rng = new Rng(2);
+    const write = (prefix: string, n: number): void => {
+      const img = new Uint8Array(16 + n * 64), lab = new Uint8Array(8 + n), vi = new DataView(img.buffer), vl = new DataView(lab.buffer);
+      vi.setUint32(0, 2051); vi.setUint32(4, n); vi.setUint32(8, 8); vi.setUint32(12, 8); vl.setUint32(0, 2049); vl.setUint32(4, n);
+      for (let i = 0; i < n; i++) {
+        const cls = rng.int(2);
+        lab[8 + i] = cls;
+        for (let y = 0; y < 8; y++) img[16 + i * 64 + y * 8 + (cls ? 6 : 1)] = 250;
+      }
+      writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), img);
+      writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), lab);
+    };
+    write('train', 64); write('t10k', 40);
+    const ckpt = join(dir, 'ada.safetensors');
+    const train = runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=4', '--bankPatchSize=2', '--width=16', '--numLayers=1',
+      '--steps=3', '--batchSize=8', '--evalBatches=2', `--checkpoint=${ckpt}`, '--json');
+    assert.equal(train.code, 0, train.stderr);
+    assert.match(train.stderr, /64 training and 40 test images of 8×8×1, 2 classes: adatape, .* 4 patches of 4×4 \(bank: 2×2\)/);
+    const heat = join(dir, 'reads.png');
+    const ev = runCli(dir, 'eval', `--checkpoint=${ckpt}`, `--dataPath=${dir}`, '--evalBatches=0', `--heatmap=${heat}`, '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    const m = JSON.parse(ev.stdout.trim().split('\n').pop()!);
+    assert.equal(m.examples, 40);
+    assert.ok(m.examplesPerSecond > 0 && m.tapeMean >= 1, ev.stdout);
+    const png = PNG.sync.read(readFileSync(heat));
+    assert.equal(png.width, 4 * 24);
+    failsClearly(runCli(dir, 'eval', `--checkpoint=${ckpt}`), /this checkpoint classifies images: give --dataPath=DIR/);
+    failsClearly(runCli(dir, 'train', '--task=images'), /--task=images needs --dataPath=DIR/);
+    failsClearly(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=3'), /patchSize \(3\) must divide the image's 8×8/);
+    failsClearly(runCli(dir, 'train', '--task=parity', `--dataPath=${dir}`), /--dataPath is not used with --task=parity/);
+    const vit = join(dir, 'vit.safetensors');
+    assert.equal(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--model=transformer', '--patchSize=4', '--width=16', '--numLayers=1', '--steps=1',
+      '--batchSize=8', '--evalBatches=1', `--checkpoint=${vit}`, '--quiet').code, 0);
+    failsClearly(runCli(dir, 'eval', `--checkpoint=${vit}`, `--dataPath=${dir}`, `--heatmap=${heat}`), /--heatmap needs an AdaTape checkpoint with an image input-driven bank/);
   });
 });

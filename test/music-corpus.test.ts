@@ -109,6 +109,8 @@ describe('music CLI', () => {
     const r = runCli(dir, 'pianoroll', prompt, `--out=${join(dir, 'roll.png')}`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /wrote .*roll\.png: 12 notes, 1\.2 s/);
+    const cut = runCli(dir, 'pianoroll', prompt, `--out=${join(dir, 'roll2.png')}`, '--seconds=0.55');
+    assert.match(cut.stdout, /roll2\.png: 6 notes, 0\.6 s/);
     const bad = join(dir, 'bad.mid');
     writeFileSync(bad, notesToMidi(scale(60, 4)).subarray(0, 30));
     failsClearly(runCli(dir, 'pianoroll', bad), /MIDI file .*bad\.mid: truncated: chunk 1 \('MTrk'\)/);

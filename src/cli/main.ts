@@ -36,7 +36,7 @@ perceiver-ar train --task=parity|images --model=adatape|no-tape|transformer|univ
   forward examples/s on its test set (images: --dataPath=DIR, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape's
   bank reads);
   an image checkpoint: bits/dim on its test images [--stride --numLatents --maxImages --batchSize].`,
-  pianoroll: `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--keepDrums]
+  pianoroll: `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]
   Draws a MIDI file as a piano roll PNG (pitch × time, velocity as shade); generated music gets one beside every .mid.`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count and training FLOPs/token.`,

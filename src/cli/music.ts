@@ -138,18 +138,20 @@ export function musicGenerateCommand(model: PerceiverAR, info: CheckpointInfo, a
     eventsPerSecond: m.newEvents / m.seconds };
 }
 
-/** `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--keepDrums]`. */
+/** `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]`: --seconds draws only the first S seconds. */
 export function pianorollCommand(args: Args, file: string | undefined): Metrics {
   const path = file ?? takePath(args, 'file');
-  if (path === undefined) throw new UsageError('usage: perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--keepDrums]');
+  if (path === undefined) throw new UsageError('usage: perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]');
+  const window = takeNumber(args, 'seconds', (n) => n > 0, 'a number of seconds > 0');
   const out = takePath(args, 'out') ?? pngBeside(path.replace(/^.*[\\/]/, '')), keepDrums = takeFlag(args, 'keepDrums');
   const json = takeFlag(args, 'json');
   takeFlag(args, 'quiet');
   const [extra] = args.keys();
-  if (extra !== undefined) throw new UsageError(`unknown option --${extra} for pianoroll; allowed: --out=FILE.png --keepDrums --json --quiet`);
+  if (extra !== undefined) throw new UsageError(`unknown option --${extra} for pianoroll; allowed: --out=FILE.png --seconds=S --keepDrums --json --quiet`);
   checkOutputPath(out, 'piano roll');
-  const { notes, notices } = midiToNotes(readFileChecked(path, 'MIDI file'), path, { keepDrums });
-  if (notes.length === 0) throw new UsageError(`${path}: no notes to draw`);
+  const read = midiToNotes(readFileChecked(path, 'MIDI file'), path, { keepDrums }), notices = read.notices;
+  const notes = window === undefined ? read.notes : read.notes.filter((n) => n.start < window).map((n) => ({ ...n, end: Math.min(n.end, window) }));
+  if (notes.length === 0) throw new UsageError(`${path}: no notes to draw${window !== undefined ? ` in its first ${window} s` : ''}`);
   const image = pianoRoll(notes);
   writePng(out, image);
   const length = Math.max(...notes.map((n) => n.end));

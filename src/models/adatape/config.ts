@@ -113,7 +113,7 @@ export function validateClassifierConfig(c: ClassifierConfig): ClassifierConfig 
       if (c.imageHeight % side !== 0 || c.imageWidth % side !== 0) p.push(`${k} (${side}) must divide the image's ${c.imageHeight}×${c.imageWidth} (patches do not overlap)`);
     }
     const patches = patchGrid(c, c.patchSize).count;
-    if (c.sequenceLength !== patches) p.push(`sequenceLength must be the number of ${c.patchSize}×${c.patchSize} patches, ${patches}; got ${c.sequenceLength}`);
+    if (p.length === 0 && c.sequenceLength !== patches) p.push(`sequenceLength must be the number of ${c.patchSize}×${c.patchSize} patches, ${patches}; got ${c.sequenceLength}`);
   }
   for (const k of ['sequenceLength', 'width', 'numHeads', 'mlpRatio', 'maxTape', 'maxSteps', 'bankSize'] as const) int(k, 1);
   int('symbols', 2); int('numClasses', 2); int('numLayers', 1); int('candidates', 0); int('readLayer', 0);
