@@ -7,7 +7,7 @@
 // (--measure=true) every checkpoint is evaluated on the whole test set with forward images/s and,
 // for the input-driven bank, the bank-read heatmap (docs/adatape-images-heatmap.png).
 //   node scripts/adatape-images.mjs [--dataPath=/usr/share/datasets/fashion-mnist] [--steps=3000] [--threads=1] [--only=vit,…]
-//     [--measure=true] [--measureThreads=2]
+//     [--seed=0] [--measure=true] [--measureThreads=2]
 // Results accumulate in docs/adatape-images.json (finished runs are skipped); the table is printed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ const RUNS = {
   'uvit-act': ['--model=universal', '--maxSteps=6'],
 };
 const names = Object.keys(RUNS).filter((n) => !opts.only || opts.only.split(',').includes(n));
+/** Results and checkpoints of seed 0 go under the run's name, other seeds under NAME-seedS. */
+const idOf = (name) => (seed === '0' ? name : `${name}-seed${seed}`);
 const root = join(import.meta.dirname, '..'), cli = join(root, 'dist', 'src', 'cli', 'main.js'), runsDir = join(root, 'runs', 'adatape-images');
 const jsonPath = join(root, 'docs', 'adatape-images.json');
 mkdirSync(runsDir, { recursive: true });
@@ -40,31 +42,31 @@ const save = (name, entry) => {
 };
 
 for (const name of opts.measure === 'true' ? [] : names) {
-  const key = `${steps}|${seed}`;
-  if (latest().runs[name]?.key === key) continue;
-  const checkpoint = join(runsDir, `${name}.safetensors`);
+  const key = `${steps}|${seed}`, id = idOf(name);
+  if (latest().runs[id]?.key === key) continue;
+  const checkpoint = join(runsDir, `${id}.safetensors`);
   const args = ['train', '--task=images', `--dataPath=${dataPath}`, ...RUNS[name], `--steps=${steps}`, `--seed=${seed}`, `--threads=${threads}`,
     `--checkpoint=${checkpoint}`, '--json'];
   const { metrics: m, log } = cliRun(args);
   const curve = [...log.matchAll(/step (\d+): .*test accuracy ([\d.]+)%.*?(?:tape ([\d.]+) ± ([\d.]+))?$/gm)]
     .map((x) => ({ step: Number(x[1]), accuracy: Number(x[2]) / 100, tape: x[3] ? Number(x[3]) : null }));
   console.log(`  → ${(100 * m.accuracy).toFixed(2)}% on the first 2,048 test images, ${m.seconds.toFixed(0)} s`);
-  save(name, { key, command: `perceiver-ar ${args.join(' ')}`, trainSeconds: m.seconds, trainThreads: Number(threads), steps: m.steps, curve,
+  save(id, { key, seed: Number(seed), command: `perceiver-ar ${args.join(' ')}`, trainSeconds: m.seconds, trainThreads: Number(threads), steps: m.steps, curve,
     date: new Date().toISOString().slice(0, 10) });
 }
 
 if (opts.measure === 'true') {
   for (const name of names) {
-    const checkpoint = join(runsDir, `${name}.safetensors`);
+    const id = idOf(name), checkpoint = join(runsDir, `${id}.safetensors`);
     if (!existsSync(checkpoint)) { console.error(`${checkpoint} is missing: train it first`); process.exit(1); }
-    const heat = name === 'adatape-input' ? [`--heatmap=${join(root, 'docs', 'adatape-images-heatmap.png')}`] : [];
+    const heat = id === 'adatape-input' ? [`--heatmap=${join(root, 'docs', 'adatape-images-heatmap.png')}`] : [];
     const args = ['eval', `--checkpoint=${checkpoint}`, `--dataPath=${dataPath}`, '--evalBatches=0', '--batchSize=128',
       `--threads=${opts.measureThreads ?? '2'}`, ...heat, '--json'];
     // Twice: the first pass warms the engine and the caches; the second is the figure.
     cliRun(args);
     const { metrics: m } = cliRun(args);
     console.log(`  → ${(100 * m.accuracy).toFixed(2)}%, ${m.examplesPerSecond.toFixed(0)} images/s${m.tapeMean === null ? '' : `, tape ${m.tapeMean.toFixed(2)}`}`);
-    save(name, { eval: { command: `perceiver-ar ${args.join(' ')}`, accuracy: m.accuracy, crossEntropy: m.crossEntropy, examples: m.examples,
+    save(id, { eval: { command: `perceiver-ar ${args.join(' ')}`, accuracy: m.accuracy, crossEntropy: m.crossEntropy, examples: m.examples,
       imagesPerSecond: m.examplesPerSecond, tapeMean: m.tapeMean, tapeVariance: m.tapeVariance, threads: Number(opts.measureThreads ?? '2') } });
   }
 }

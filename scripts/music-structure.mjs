@@ -31,7 +31,7 @@ const cliRun = (args) => {
 if (opts.measure !== 'true') {
   for (const name of names) {
     const checkpoint = join(runs, `synthetic-${name}.safetensors`);
-    const args = ['train', '--preset=synthetic-music', ...RUNS[name], `--steps=${steps}`, `--threads=${threads}`, `--checkpoint=${checkpoint}`, '--json'];
+    const args = ['train', '--preset=synthetic-music', ...RUNS[name], `--steps=${steps}`, '--checkpointEvery=1000', `--threads=${threads}`, `--checkpoint=${checkpoint}`, '--json'];
     const { metrics: m, log } = cliRun(args);
     writeFileSync(join(runs, `synthetic-${name}.log`), log);
     console.log(`  → validation ${m.nats.toFixed(4)} nats/event after ${m.steps} steps, ${(m.seconds / 60).toFixed(1)} min`);

@@ -88,6 +88,9 @@ describe('MIDI files in and out (midi-file)', () => {
     const good = midiBytes([[on(0, 60), off(100, 60)]]);
     assert.throws(() => midiToNotes(good.subarray(0, good.length - 3), 'cut.mid'), /^DataError: MIDI file cut\.mid: truncated: chunk 1 \('MTrk'\) declares \d+ bytes, only \d+ remain$/m);
     assert.throws(() => midiToNotes(new TextEncoder().encode('hello, not midi at all'), 'text.mid'), /not a standard MIDI file/);
+    const twoTracks = midiBytes([[on(0, 60), off(100, 60)], [on(0, 62), off(100, 62)]]), oneTrack = twoTracks.subarray(0, good.length);
+    assert.throws(() => midiToNotes(oneTrack, 'short.mid'), /truncated: the header declares 2 tracks, the file ends after 1/);
+    assert.deepEqual(midiToNotes(Uint8Array.from([...good, 0, 0, 0]), 'padded.mid').notes.map((n) => n.pitch), [60], 'trailing padding is ignored');
     assert.throws(() => midiToNotes(midiBytes([[on(0, 60), off(10, 60)], [on(0, 62), off(10, 62)]], { format: 2 }), 'f2.mid'),
       /format 2 \(independent sequences\) is not supported/);
     const smpte = midiToNotes(midiBytes([[on(0, 60), off(50, 60)]], { framesPerSecond: 25, ticksPerFrame: 40 }), 'smpte.mid');

@@ -27,19 +27,23 @@ export interface MidiNotes {
 const DRUMS = 9;
 const TICKS_PER_BEAT = 500, TEMPO = 500_000;
 
-/** Checks the chunk structure (MThd of 6+ bytes, then chunks that fit in the file) before parsing. */
+/**
+ * Checks the chunk structure before parsing: an MThd header, then as many chunks as it declares
+ * tracks, each fitting in the file. Bytes after the last declared chunk (padding some writers
+ * leave) are ignored.
+ */
 function checkChunks(bytes: Uint8Array, name: string): void {
   const fail = (msg: string): never => { throw new DataError(`MIDI file ${name}: ${msg}`); };
   const id = (at: number): string => String.fromCharCode(...bytes.subarray(at, at + 4));
   if (bytes.length < 14 || id(0) !== 'MThd') fail(`not a standard MIDI file (it does not start with an MThd header${bytes.length < 14 ? `; ${bytes.length} bytes` : ''})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  let at = 0, chunks = 0;
-  while (at < bytes.length) {
-    if (bytes.length - at < 8) fail(`truncated: ${bytes.length - at} stray bytes after chunk ${chunks} where a chunk header (8 bytes) should be`);
+  const tracks = view.getUint16(10);
+  let at = 8 + view.getUint32(4);
+  for (let chunk = 1; chunk <= tracks; chunk++) {
+    if (bytes.length - at < 8) fail(`truncated: the header declares ${tracks} tracks, the file ends after ${chunk - 1}`);
     const len = view.getUint32(at + 4);
-    if (at + 8 + len > bytes.length) fail(`truncated: chunk ${chunks} ('${id(at)}') declares ${len} bytes, only ${bytes.length - at - 8} remain`);
+    if (at + 8 + len > bytes.length) fail(`truncated: chunk ${chunk} ('${id(at)}') declares ${len} bytes, only ${bytes.length - at - 8} remain`);
     at += 8 + len;
-    chunks++;
   }
 }
 
