@@ -51,7 +51,7 @@ for (const name of opts.measure === 'true' ? [] : names) {
   const curve = [...log.matchAll(/step (\d+): .*test accuracy ([\d.]+)%.*?(?:tape ([\d.]+) ± ([\d.]+))?$/gm)]
     .map((x) => ({ step: Number(x[1]), accuracy: Number(x[2]) / 100, tape: x[3] ? Number(x[3]) : null }));
   console.log(`  → ${(100 * m.accuracy).toFixed(2)}% on the first 2,048 test images, ${m.seconds.toFixed(0)} s`);
-  save(id, { key, seed: Number(seed), command: `perceiver-ar ${args.join(' ')}`, trainSeconds: m.seconds, trainThreads: Number(threads), steps: m.steps, curve,
+  save(id, { key, seed: Number(seed), command: `perceiver-ar ${args.join(' ').replaceAll(`${root}/`, '')}`, trainSeconds: m.seconds, trainThreads: Number(threads), steps: m.steps, curve,
     date: new Date().toISOString().slice(0, 10) });
 }
 
@@ -66,7 +66,9 @@ if (opts.measure === 'true') {
     cliRun(args);
     const { metrics: m } = cliRun(args);
     console.log(`  → ${(100 * m.accuracy).toFixed(2)}%, ${m.examplesPerSecond.toFixed(0)} images/s${m.tapeMean === null ? '' : `, tape ${m.tapeMean.toFixed(2)}`}`);
-    save(id, { eval: { command: `perceiver-ar ${args.join(' ')}`, accuracy: m.accuracy, crossEntropy: m.crossEntropy, examples: m.examples,
+    const perClass = id.startsWith('adatape') || id.startsWith('uvit') ? await tapeByClass(checkpoint) : null;
+    if (perClass) console.log(`  tape length by class: ${perClass.map((x) => x.toFixed(2)).join(', ')}`);
+    save(id, { tapeByClass: perClass, eval: { command: `perceiver-ar ${args.join(' ').replaceAll(`${root}/`, '')}`, accuracy: m.accuracy, crossEntropy: m.crossEntropy, examples: m.examples,
       imagesPerSecond: m.examplesPerSecond, tapeMean: m.tapeMean, tapeVariance: m.tapeVariance, threads: Number(opts.measureThreads ?? '2') } });
   }
 }
@@ -77,4 +79,24 @@ for (const [name, r] of Object.entries(all)) {
   const e = r.eval;
   console.log(`| ${name} | ${e ? `${(100 * e.accuracy).toFixed(2)}%` : '—'} | ${e ? e.imagesPerSecond.toFixed(0) : '—'} | ` +
     `${e?.tapeMean != null ? e.tapeMean.toFixed(2) : '—'} | ${r.steps} steps, ${(r.trainSeconds / 60).toFixed(1)} min |`);
+}
+
+/** Mean tape length (AdaTape) or ACT steps (UViT) per test class, over the whole test set. */
+async function tapeByClass(checkpoint) {
+  const { createEngine } = await import('../dist/src/index.js');
+  const { loadClassifierCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
+  const { readLabelledImages } = await import('../dist/src/platform/node/image-files.js');
+  const { imageClassTestSet } = await import('../dist/src/data/image-classes.js');
+  const engine = await createEngine({ threads: Number(opts.measureThreads ?? '2') });
+  try {
+    const { model } = loadClassifierCheckpoint(checkpoint, engine), data = readLabelledImages(dataPath);
+    const sums = new Float64Array(data.classes.length), counts = new Float64Array(data.classes.length);
+    for (const batch of imageClassTestSet(data.test, 128)) {
+      const r = model.forward(batch);
+      for (let b = 0; b < batch.batchSize; b++) { sums[batch.labels[b]] += r.tapeLengths[b]; counts[batch.labels[b]]++; }
+    }
+    return Array.from(sums, (x, i) => x / counts[i]);
+  } finally {
+    await engine.dispose();
+  }
 }

@@ -1,18 +1,20 @@
 #!/usr/bin/env node
-// Long-range structure in music (issue 14, docs/music.md): the synthetic-music preset (a theme that
-// returns transposed ~160 events later) trained with its full context (M 256: the theme is in view
-// when the return is played) and with the context cut short (M 64: it is not), then, for each,
-// greedy continuations of the 64 validation pieces from the return's first note, scored against
+// Long-range structure in music (issue 14, docs/music.md): the synthetic-music preset (themes that
+// return transposed ~120 events later) trained with its full context (M 256: the theme is in view
+// when its return is played) and with the context cut short (M 64: it is not), then, for each,
+// greedy continuations of the 64 validation pieces from each return's first note, scored against
 // the truth (music-return.ts), NLL per event on the validation pieces, and one continuation's MIDI
 // and piano roll in docs/.
-//   node scripts/music-structure.mjs [--steps=3000] [--threads=1] [--only=full,short] [--measure=true]
-// Training logs and checkpoints go to runs/music/; results to docs/music.json.
+//   node scripts/music-structure.mjs [--steps=3000] [--threads=1] [--only=full,short] [--measure=true] [--curve=true]
+// Training logs and checkpoints go to runs/music/; results to docs/music.json. --curve=true scores
+// the snapshots runs/music/curve/NAME-STEP.safetensors (copies of the checkpoint saved every 1,000
+// steps, taken while training) for the return-accuracy curve.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions } from './options.mjs';
 
-const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'only', 'measure']);
+const opts = parseOptions(process.argv.slice(2), ['steps', 'threads', 'only', 'measure', 'curve']);
 const steps = opts.steps ?? '3000', threads = opts.threads ?? '1';
 const RUNS = { full: [], short: ['--contextLength=64', '--numLatents=64'] };
 const names = Object.keys(RUNS).filter((n) => !opts.only || opts.only.split(',').includes(n));
@@ -28,14 +30,31 @@ const cliRun = (args) => {
   return { metrics: JSON.parse(p.stdout.trim().split('\n').pop()), log: p.stderr };
 };
 
-if (opts.measure !== 'true') {
+if (opts.curve === 'true') {
+  const { readdirSync } = await import('node:fs');
+  const { createEngine } = await import('../dist/src/index.js');
+  const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
+  const { syntheticPieces } = await import('../dist/src/data/synthetic-music.js');
+  const { returnAccuracy } = await import('../dist/src/train/music-return.js');
+  const engine = await createEngine({ threads: Number(threads) }), pieces = syntheticPieces(64, 2), all = latest();
+  all.curve ??= {};
+  for (const f of readdirSync(join(runs, 'curve')).filter((x) => x.endsWith('.safetensors')).sort()) {
+    const key = f.replace('.safetensors', '');
+    if (all.curve[key]) continue;
+    const s = returnAccuracy(loadCheckpoint(join(runs, 'curve', f), engine).model, pieces);
+    all.curve[key] = { eventAccuracy: s.eventAccuracy, noteAccuracy: s.noteAccuracy, recallAccuracy: s.recallAccuracy };
+    console.log(`${key}: events ${(100 * s.eventAccuracy).toFixed(1)}%, notes ${(100 * s.noteAccuracy).toFixed(1)}%, recalled ${(100 * s.recallAccuracy).toFixed(1)}%`);
+  }
+  writeFileSync(jsonPath, JSON.stringify({ ...latest(), curve: all.curve }, null, 2) + '\n');
+  await engine.dispose();
+} else if (opts.measure !== 'true') {
   for (const name of names) {
     const checkpoint = join(runs, `synthetic-${name}.safetensors`);
     const args = ['train', '--preset=synthetic-music', ...RUNS[name], `--steps=${steps}`, '--checkpointEvery=1000', `--threads=${threads}`, `--checkpoint=${checkpoint}`, '--json'];
     const { metrics: m, log } = cliRun(args);
     writeFileSync(join(runs, `synthetic-${name}.log`), log);
     console.log(`  → validation ${m.nats.toFixed(4)} nats/event after ${m.steps} steps, ${(m.seconds / 60).toFixed(1)} min`);
-    save(name, { command: `perceiver-ar ${args.join(' ')}`, steps: m.steps, trainSeconds: m.seconds, validationNats: m.nats, date: new Date().toISOString().slice(0, 10) });
+    save(name, { command: `perceiver-ar ${args.join(' ').replaceAll(`${root}/`, '')}`, steps: m.steps, trainSeconds: m.seconds, validationNats: m.nats, date: new Date().toISOString().slice(0, 10) });
   }
 } else {
   const { createEngine } = await import('../dist/src/index.js');
@@ -53,13 +72,14 @@ if (opts.measure !== 'true') {
     const score = returnAccuracy(model, pieces);
     const { metrics: nll } = cliRun(['eval', `--checkpoint=${checkpoint}`, `--threads=${threads}`, '--json']);
     console.log(`${name}: return events ${(100 * score.eventAccuracy).toFixed(1)}%, notes ${(100 * score.noteAccuracy).toFixed(1)}%, ` +
+      `recalled from the theme ${(100 * score.recallAccuracy).toFixed(1)}%, ` +
       `NLL ${nll.nats.toFixed(4)} nats/event (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-    // Piece 0: prompt through the return's first note, greedy continuation → docs/music-return-NAME.mid/.png.
-    const p = pieces[0];
-    const m = continueEvents(model, p.events.subarray(0, p.returnStart + 1),
-      { maxNewTokens: p.events.length - p.returnStart + 1, seconds: 0, temperature: 0, topK: 0, topP: 1, seed: 0, cached: true });
+    // Piece 0: prompt through its second return's first note, greedy continuation to the return's end → docs/music-return-NAME.mid/.png.
+    const p = pieces[0], ret = p.returns[1];
+    const m = continueEvents(model, p.events.subarray(0, ret.start + 1),
+      { maxNewTokens: ret.end - ret.start - 1, seconds: 0, temperature: 0, topK: 0, topP: 1, seed: 0, cached: true });
     writeMusic(join(root, 'docs', `music-return-${name}.mid`), m);
-    save(name, { eventAccuracy: score.eventAccuracy, noteAccuracy: score.noteAccuracy, returnEvents: score.events, returnNotes: score.notes,
+    save(name, { eventAccuracy: score.eventAccuracy, noteAccuracy: score.noteAccuracy, recallAccuracy: score.recallAccuracy, returnEvents: score.events, returnNotes: score.notes,
       nats: nll.nats, bitsPerEvent: nll.bitsPerEvent, validationPieces: nll.pieces });
   }
   await engine.dispose();

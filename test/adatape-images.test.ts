@@ -228,7 +228,9 @@ describe('image classification from the command line', () => {
     assert.equal(m.examples, 40);
     assert.ok(m.examplesPerSecond > 0 && m.tapeMean >= 1, ev.stdout);
     const png = PNG.sync.read(readFileSync(heat));
-    assert.equal(png.width, 4 * 24);
+    // All images, then the 2 classes: mean image over its bank-read heatmap, 8 px × 5 wide each, 6 px apart.
+    assert.equal(png.width, 3 * (8 * 5 + 6) - 6);
+    assert.equal(png.height, 2 * 8 * 5 + 2 * 6 + 8);
     failsClearly(runCli(dir, 'eval', `--checkpoint=${ckpt}`), /this checkpoint classifies images: give --dataPath=DIR/);
     failsClearly(runCli(dir, 'train', '--task=images'), /--task=images needs --dataPath=DIR/);
     failsClearly(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=3'), /patchSize \(3\) must divide the image's 8×8/);

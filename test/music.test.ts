@@ -141,13 +141,18 @@ describe('MIDI files in and out (midi-file)', () => {
 });
 
 describe('music data', () => {
-  it('synthetic pieces: the return is the theme transposed, starting at returnStart', () => {
+  it('synthetic pieces: each return is its theme transposed, ~100 events after it', () => {
     const p = syntheticPiece(new Rng(4));
-    const ons = (from: number, to: number): number[] => Array.from(p.events.subarray(from, to)).filter((c) => c < 88);
-    const themeOns = ons(0, p.returnStart).slice(0, 12), returnOns = ons(p.returnStart, p.events.length);
-    assert.equal(returnOns.length, 12);
-    assert.deepEqual(returnOns, themeOns.map((c) => c + p.transpose));
-    assert.ok(p.returnStart > 120, `the return starts at event ${p.returnStart}: far from the theme`);
+    const ons = Array.from(p.events.keys()).filter((i) => p.events[i]! < 88);
+    assert.equal(p.returns.length, 3);
+    assert.equal(ons.length, 3 * (8 + 32 + 8));
+    p.returns.forEach((r, c) => {
+      const themeOns = ons.slice(c * 48, c * 48 + 8), returnOns = ons.slice(c * 48 + 40, c * 48 + 48);
+      assert.equal(r.start, returnOns[0]);
+      assert.deepEqual(returnOns.map((i) => p.events[i]), themeOns.map((i) => p.events[i]! + r.transpose));
+      assert.ok(r.start - themeOns[0]! >= 100, `return ${c} starts ${r.start - themeOns[0]!} events after its theme`);
+      assert.equal(p.events[r.end - 1]! - 88, p.events[returnOns[7]!], 'the return ends with its last NOTE_OFF');
+    });
   });
 
   it('splits pieces by name deterministically, holding out at least one', () => {
@@ -165,9 +170,11 @@ describe('long-range structure score', () => {
     const { scoreReturn } = await import('../src/train/music-return.js');
     // truth: ON 60, SHIFT 20, OFF 60, ON 62; generated: an extra VELOCITY shifts the events but not the notes.
     const truth = [39, 195, 127, 41], shifted = [39, 195, 127, 290, 41], wrongNote = [39, 195, 127, 42];
-    assert.deepEqual(scoreReturn(truth, truth), { eventAccuracy: 1, noteAccuracy: 1, events: 4, notes: 2 });
-    assert.deepEqual(scoreReturn(truth, shifted), { eventAccuracy: 0.75, noteAccuracy: 1, events: 4, notes: 2 });
-    assert.deepEqual(scoreReturn(truth, wrongNote), { eventAccuracy: 0.75, noteAccuracy: 0.5, events: 4, notes: 2 });
-    assert.deepEqual(scoreReturn(truth, []), { eventAccuracy: 0, noteAccuracy: 0, events: 4, notes: 2 });
+    assert.deepEqual(scoreReturn(truth, truth), { eventAccuracy: 1, noteAccuracy: 1, recallAccuracy: 1, events: 4, notes: 2 });
+    assert.deepEqual(scoreReturn(truth, shifted), { eventAccuracy: 0.75, noteAccuracy: 1, recallAccuracy: 1, events: 4, notes: 2 });
+    assert.deepEqual(scoreReturn(truth, wrongNote), { eventAccuracy: 0.75, noteAccuracy: 0.5, recallAccuracy: 0.5, events: 4, notes: 2 });
+    assert.deepEqual(scoreReturn(truth, []), { eventAccuracy: 0, noteAccuracy: 0, recallAccuracy: 0, events: 4, notes: 2 });
+    // A return transposed by +2 played at the theme's pitch (ON 60, ON 62 → truth ON 62, ON 64): recalled, not exact.
+    assert.deepEqual(scoreReturn([41, 43], [39, 41], 2), { eventAccuracy: 0, noteAccuracy: 0, recallAccuracy: 1, events: 2, notes: 2 });
   });
 });

@@ -3,7 +3,7 @@
 // training batches and its fixed test set. Also the bank-read heatmap of an image AdaTape model.
 import { parityBatch, PARITY_SYMBOLS } from '../data/parity.js';
 import { addBankReads, imageClassTestSet, randomImageClassBatch } from '../data/image-classes.js';
-import { heatmapImage } from '../data/heatmap.js';
+import { bankReadFigure } from '../data/heatmap.js';
 import type { Image } from '../data/images.js';
 import { CLASSIFIER_DEFAULTS, candidatesOf, patchGrid, type ClassifierConfig } from '../models/adatape/config.js';
 import type { ClassifierBatch, SequenceClassifier } from '../models/adatape/model.js';
@@ -90,24 +90,55 @@ export function classifierTask(task: string, opts: { length?: number; dataPath?:
   throw new UsageError(`--task=${task} is not available for the classifiers: parity or images`);
 }
 
-/**
- * How often each bank patch is read over a test set (AdaTape with an image input-driven bank):
- * counts [rows·cols] in raster order of the bank's patch grid, and the mean tape length.
- */
-export function bankReadCounts(model: SequenceClassifier, testSet: readonly ClassifierBatch[]): { counts: Float64Array; rows: number; cols: number; examples: number } {
+export interface BankReads {
+  /** Reads per bank patch [rows·cols] (raster order of the bank's patch grid), over all examples and per class. */
+  readonly counts: Float64Array;
+  readonly byClass: Float64Array[];
+  readonly examples: number;
+  readonly examplesByClass: number[];
+  /** Mean pixels per class [class][H·W·ch] (from the batches' pixels in [−1, 1], back to 0–255). */
+  readonly meanByClass: Float64Array[];
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** How often an AdaTape model with an image input-driven bank reads each bank patch over a test set, in all and by class. */
+export function bankReadCounts(model: SequenceClassifier, testSet: readonly ClassifierBatch[]): BankReads {
   const c = model.config;
   if (c.model !== 'adatape' || c.bank !== 'input' || c.input !== 'image') throw new UsageError('a bank heatmap needs an AdaTape model with an image input-driven bank');
-  const grid = patchGrid(c, c.bankPatchSize), counts = new Float64Array(grid.count);
+  const grid = patchGrid(c, c.bankPatchSize), K = candidatesOf(c), n = c.imageHeight * c.imageWidth * c.imageChannels;
+  const counts = new Float64Array(grid.count), byClass = Array.from({ length: c.numClasses }, () => new Float64Array(grid.count));
+  const examplesByClass = new Array<number>(c.numClasses).fill(0), meanByClass = Array.from({ length: c.numClasses }, () => new Float64Array(n));
   let examples = 0;
   for (const batch of testSet) {
     model.forward(batch);
-    addBankReads(counts, model.lastReads()!, c.maxTape, candidatesOf(c));
+    const reads = model.lastReads()!;
+    addBankReads(counts, reads, c.maxTape, K);
+    for (let b = 0; b < batch.batchSize; b++) {
+      const y = batch.labels[b]!, one = { ...reads, B: 1, chosen: reads.chosen.subarray(b * c.maxTape * K), weights: reads.weights.subarray(b * c.maxTape * K),
+        length: reads.length.subarray(b, b + 1) };
+      addBankReads(byClass[y]!, one, c.maxTape, K);
+      examplesByClass[y]!++;
+      const mean = meanByClass[y]!;
+      for (let i = 0; i < n; i++) mean[i] = mean[i]! + (batch.pixels![b * n + i]! + 1) * 127.5;
+    }
     examples += batch.batchSize;
   }
-  return { counts, rows: grid.rows, cols: grid.cols, examples };
+  meanByClass.forEach((m, y) => { if (examplesByClass[y]) for (let i = 0; i < n; i++) m[i] = m[i]! / examplesByClass[y]!; });
+  return { counts, byClass, examples, examplesByClass, meanByClass, rows: grid.rows, cols: grid.cols };
 }
 
-/** The heatmap picture of bankReadCounts: each bank patch a square shaded by reads per example. */
-export function bankHeatmap(r: { counts: Float64Array; rows: number; cols: number; examples: number }, cell = 24): Image {
-  return heatmapImage(Array.from(r.counts, (n) => n / r.examples), r.rows, r.cols, cell);
+/**
+ * The bank-read figure: for all test images and then each class present, the mean image and,
+ * under it and cell-aligned, how often each bank patch is read per image (one colour scale).
+ */
+export function bankHeatmap(r: BankReads, c: ClassifierConfig, scale = 5): Image {
+  const shape = { width: c.imageWidth, height: c.imageHeight, channels: c.imageChannels as 1 | 3 };
+  const toImage = (m: ArrayLike<number>): Image => ({ shape, pixels: Uint8Array.from(m, (v) => Math.round(Math.min(255, Math.max(0, v)))) });
+  const present = r.examplesByClass.map((n, y) => (n > 0 ? y : -1)).filter((y) => y >= 0);
+  const allMean = new Float64Array(r.meanByClass[0]!.length);
+  for (const y of present) r.meanByClass[y]!.forEach((v, i) => { allMean[i] = allMean[i]! + (v * r.examplesByClass[y]!) / r.examples; });
+  return bankReadFigure([toImage(allMean), ...present.map((y) => toImage(r.meanByClass[y]!))],
+    [Array.from(r.counts, (v) => v / r.examples), ...present.map((y) => Array.from(r.byClass[y]!, (v) => v / r.examplesByClass[y]!))],
+    r.rows, r.cols, c.bankPatchSize, scale);
 }

@@ -172,7 +172,7 @@ export function evalClassifierCommand(engine: Engine, args: Args, path: string):
   let heat: { maxReads: number; file: string } | null = null;
   if (heatmap !== undefined) {
     const reads = bankReadCounts(model, testSet);
-    writePng(heatmap, bankHeatmap(reads));
+    writePng(heatmap, bankHeatmap(reads, c));
     heat = { maxReads: Math.max(...reads.counts) / reads.examples, file: heatmap };
   }
   if (!json) {

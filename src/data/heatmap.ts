@@ -29,3 +29,35 @@ export function heatmapImage(values: readonly number[], rows: number, cols: numb
   for (let y = barTop; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
   return { shape: { width, height, channels: 3 }, pixels };
 }
+
+/**
+ * Bank reads per class as one picture: one column per group (e.g. all images, then each class),
+ * the group's mean image on top (greyscale or RGB, enlarged `scale`×) and its read heatmap below,
+ * cell-aligned with the image (each bank patch of side `patch` pixels is one cell), all on one
+ * colour scale (0 → the largest value of any group), with the colour bar along the bottom.
+ * means: [group] images of width W = cols·patch and height H = rows·patch; values: [group][rows·cols].
+ */
+export function bankReadFigure(means: readonly Image[], values: readonly (readonly number[])[], rows: number, cols: number, patch: number, scale: number): Image {
+  if (means.length !== values.length || means.length === 0) throw new RangeError(`bankReadFigure: ${means.length} images for ${values.length} heatmaps`);
+  const cell = patch * scale, tileW = cols * cell, tileH = rows * cell, gap = 6;
+  const max = Math.max(...values.flat().filter(Number.isFinite), 0) || 1;
+  const width = means.length * (tileW + gap) - gap, barTop = 2 * tileH + 2 * gap, height = barTop + 8;
+  const pixels = new Uint8Array(width * height * 3).fill(255);
+  const put = (x: number, y: number, c: readonly number[]): void => { const o = (y * width + x) * 3; pixels[o] = c[0]!; pixels[o + 1] = c[1]!; pixels[o + 2] = c[2]!; };
+  means.forEach((img, g) => {
+    const { width: W, height: H, channels: Ch } = img.shape;
+    if (W !== cols * patch || H !== rows * patch) throw new RangeError(`bankReadFigure: image ${g} is ${W}×${H}, the grid needs ${cols * patch}×${rows * patch}`);
+    if (values[g]!.length !== rows * cols) throw new RangeError(`bankReadFigure: heatmap ${g} has ${values[g]!.length} values for a ${rows}×${cols} grid`);
+    const x0 = g * (tileW + gap);
+    for (let y = 0; y < tileH; y++) {
+      for (let x = 0; x < tileW; x++) {
+        const src = (Math.floor(y / scale) * W + Math.floor(x / scale)) * Ch;
+        put(x0 + x, y, Ch === 1 ? [img.pixels[src]!, img.pixels[src]!, img.pixels[src]!] : [img.pixels[src]!, img.pixels[src + 1]!, img.pixels[src + 2]!]);
+        const edge = x % cell === 0 || y % cell === 0;
+        put(x0 + x, tileH + gap + y, edge ? [30, 30, 30] : viridis(values[g]![Math.floor(y / cell) * cols + Math.floor(x / cell)]! / max));
+      }
+    }
+  });
+  for (let y = barTop; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
+  return { shape: { width, height, channels: 3 }, pixels };
+}
