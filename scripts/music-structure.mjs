@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Long-range structure in music (issue 14, docs/music.md): the synthetic-music preset (themes that
-// return transposed ~120 events later) trained with its full context (M 256: the theme is in view
+// return transposed 98 events later) trained with its full context (M 256: the theme is in view
 // when its return is played) and with the context cut short (M 64: it is not), then, for each,
 // greedy continuations of the 64 validation pieces from each return's first note, scored against
 // the truth (music-return.ts), NLL per event on the validation pieces, and one continuation's MIDI
@@ -47,6 +47,16 @@ if (opts.curve === 'true') {
   }
   writeFileSync(jsonPath, JSON.stringify({ ...latest(), curve: all.curve }, null, 2) + '\n');
   await engine.dispose();
+  // docs/music-return-curve.svg: recall and exact-note accuracy of the returns against training steps.
+  const { lineChartsSvg } = await import('../dist/bench/context-chart.js');
+  const series = (metric) => ['full', 'short'].map((name) => ({
+    name: name === 'full' ? 'context 256 (theme in view)' : 'context 64 (theme out of view)',
+    points: Object.entries(all.curve).filter(([k]) => k.startsWith(`${name}-`)).map(([k, v]) => [Number(k.split('-')[1]), 100 * v[metric]]).sort((a, b) => a[0] - b[0]),
+  }));
+  writeFileSync(join(root, 'docs', 'music-return-curve.svg'), lineChartsSvg([
+    { title: 'return notes recalled from the theme', xLabel: 'training step', yLabel: '% of notes', series: series('recallAccuracy'), logY: false },
+    { title: 'return notes exact (transposed)', xLabel: 'training step', yLabel: '% of notes', series: series('noteAccuracy'), logY: false },
+  ]));
 } else if (opts.measure !== 'true') {
   for (const name of names) {
     const checkpoint = join(runs, `synthetic-${name}.safetensors`);

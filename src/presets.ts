@@ -103,7 +103,7 @@ export const PRESETS: Readonly<Record<string, AnyPreset>> = {
     data: { ...DATA_DEFAULTS, data: 'music', augment: true, validationFraction: 0.1 },
   },
   'synthetic-music': {
-    description: 'generated pieces whose themes return transposed ~120 events later: M 256, N 64, L 4, C 128, 4 heads, rotary (built-in data)',
+    description: 'generated pieces whose themes return transposed 98 events later: M 256, N 64, L 4, C 128, 4 heads, rotary (built-in data)',
     model: { ...musicModel(256, 64), width: 128, embedDim: 128 },
     train: { ...TRAIN_DEFAULTS, batchSize: 16, steps: 3000, learningRate: 1e-3, warmupSteps: 200, schedule: 'cosine', evalEvery: 250, evalBatches: 4 },
     data: { ...DATA_DEFAULTS, data: 'synthetic-music' },

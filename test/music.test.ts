@@ -141,17 +141,17 @@ describe('MIDI files in and out (midi-file)', () => {
 });
 
 describe('music data', () => {
-  it('synthetic pieces: each return is its theme transposed, ~100 events after it', () => {
+  it('synthetic pieces: each return is its theme transposed, 98 events after it', () => {
     const p = syntheticPiece(new Rng(4));
     const ons = Array.from(p.events.keys()).filter((i) => p.events[i]! < 88);
-    assert.equal(p.returns.length, 3);
-    assert.equal(ons.length, 3 * (8 + 32 + 8));
+    assert.equal(p.returns.length, 4);
+    assert.equal(ons.length, 4 * 48);
     p.returns.forEach((r, c) => {
-      const themeOns = ons.slice(c * 48, c * 48 + 8), returnOns = ons.slice(c * 48 + 40, c * 48 + 48);
+      const themeOns = ons.slice(c * 48, c * 48 + 16), returnOns = ons.slice(c * 48 + 32, c * 48 + 48);
       assert.equal(r.start, returnOns[0]);
       assert.deepEqual(returnOns.map((i) => p.events[i]), themeOns.map((i) => p.events[i]! + r.transpose));
-      assert.ok(r.start - themeOns[0]! >= 100, `return ${c} starts ${r.start - themeOns[0]!} events after its theme`);
-      assert.equal(p.events[r.end - 1]! - 88, p.events[returnOns[7]!], 'the return ends with its last NOTE_OFF');
+      assert.equal(r.start - themeOns[0]!, 98, `return ${c} starts ${r.start - themeOns[0]!} events after its theme`);
+      assert.equal(p.events[r.end - 1]! - 88, p.events[returnOns[15]!], 'the return ends with its last NOTE_OFF');
     });
   });
 

@@ -2,8 +2,9 @@
 // a theme of `themeNotes` notes (random pitches of the piece's major scale, random durations of
 // 0.2 or 0.4 s), an episode of `episodeNotes` random-walk notes, then the theme again transposed by
 // a random −5…+5 semitones. Themes and episodes are new in every cycle of every piece, so a return
-// can only be predicted by reaching back to its theme (~3·(episodeNotes + themeNotes) events
-// earlier); the ground truth is the piece's own events from each return's first NOTE_ON on.
+// can only be predicted by reaching back to its theme (3·(themeNotes + episodeNotes) + 2 = 98
+// events earlier by default); a third of the notes are returns. The ground truth is the piece's own
+// events from each return's first NOTE_ON on.
 import { Rng } from '../tensor/rng.js';
 import { NOTE_OFF, notesToEvents, type Note } from './music.js';
 
@@ -32,7 +33,7 @@ export interface SyntheticMusicOptions {
 const MAJOR = [0, 2, 4, 5, 7, 9, 11];
 
 export function syntheticPiece(rng: Rng, opts: SyntheticMusicOptions = {}): SyntheticPiece {
-  const cycles = opts.cycles ?? 3, themeNotes = opts.themeNotes ?? 8, episodeNotes = opts.episodeNotes ?? 32;
+  const cycles = opts.cycles ?? 4, themeNotes = opts.themeNotes ?? 16, episodeNotes = opts.episodeNotes ?? 16;
   const tonic = 55 + rng.int(12), velocity = 48 + 8 * rng.int(8);
   const pitchOf = (degree: number): number => tonic + 12 * Math.floor(degree / 7) + MAJOR[degree % 7]!;
   const notes: Note[] = [], returnNotes: { first: number; count: number; transpose: number }[] = [];
