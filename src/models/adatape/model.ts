@@ -142,8 +142,8 @@ export class SequenceClassifier {
   forward(batch: ClassifierBatch, opts: { training?: boolean; rng?: Rng } = {}): ClassifierResult {
     const c = this.config, k = this.k, B = batch.batchSize, L = c.sequenceLength, C = c.width;
     if (!Number.isInteger(B) || B < 1) throw new RangeError(`batchSize must be an integer ≥ 1, got ${B}`);
-    if (batch.labels.length !== B) throw new RangeError(`batch labels hold ${batch.labels.length} ids; the batch has ${B} examples`);
     this.checkInputs(batch);
+    if (batch.labels.length !== B) throw new RangeError(`batch labels hold ${batch.labels.length} ids; the batch has ${B} examples`);
     for (const y of batch.labels) if (!(y >= 0 && y < c.numClasses)) throw new RangeError(`label ${y} is outside [0, ${c.numClasses})`);
     const ws = this.workspace(B), s = ws.shape;
     const training = opts.training === true;
