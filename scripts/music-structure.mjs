@@ -72,6 +72,8 @@ if (opts.curve === 'true') {
   const { syntheticPieces } = await import('../dist/src/data/synthetic-music.js');
   const { returnAccuracy } = await import('../dist/src/train/music-return.js');
   const { continueEvents, writeMusic } = await import('../dist/src/cli/music.js');
+  const { pianoRoll } = await import('../dist/src/data/pianoroll.js');
+  const { writePng } = await import('../dist/src/platform/node/image-files.js');
   const engine = await createEngine({ threads: Number(threads) });
   // The validation pieces of data=synthetic-music (syntheticPieces(64, 2)), with their ground truth.
   const pieces = syntheticPieces(64, 2);
@@ -88,7 +90,13 @@ if (opts.curve === 'true') {
     const p = pieces[0], ret = p.returns[1];
     const m = continueEvents(model, p.events.subarray(0, ret.start + 1),
       { maxNewTokens: ret.end - ret.start - 1, seconds: 0, temperature: 0, topK: 0, topP: 1, seed: 0, cached: true });
-    writeMusic(join(root, 'docs', `music-return-${name}.mid`), m);
+    writeMusic(join(root, 'runs', 'music', `return-${name}.mid`), m);
+    // The figures in docs/: this cycle only (its theme, episode and return), prompt blue, continuation orange.
+    const from = p.notes[48].start, splitAt = p.notes[80].start - from;
+    const cycle = (notes) => notes.filter((n) => n.start >= from - 1e-9 && n.start < p.notes[95].end).map((n) => ({ ...n, start: n.start - from, end: n.end - from }));
+    const look = { splitAt, pixelsPerSecond: 80, pixelsPerPitch: 6 };
+    writePng(join(root, 'docs', `music-return-${name}.png`), pianoRoll(cycle(m.notes), look));
+    writePng(join(root, 'docs', 'music-return-truth.png'), pianoRoll(cycle(p.notes), look));
     save(name, { eventAccuracy: score.eventAccuracy, noteAccuracy: score.noteAccuracy, recallAccuracy: score.recallAccuracy, returnEvents: score.events, returnNotes: score.notes,
       nats: nll.nats, bitsPerEvent: nll.bitsPerEvent, validationPieces: nll.pieces });
   }
