@@ -71,7 +71,8 @@ if (opts.curve === 'true') {
   const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
   const { syntheticPieces } = await import('../dist/src/data/synthetic-music.js');
   const { returnAccuracy } = await import('../dist/src/train/music-return.js');
-  const { continueEvents, writeMusic } = await import('../dist/src/cli/music.js');
+  const { writeMusic } = await import('../dist/src/cli/music.js');
+  const { continueEvents } = await import('../dist/src/sample/continue-music.js');
   const { pianoRoll } = await import('../dist/src/data/pianoroll.js');
   const { writePng } = await import('../dist/src/platform/node/image-files.js');
   const engine = await createEngine({ threads: Number(threads) });

@@ -35,3 +35,16 @@ export { imageSource, cropRows } from './data/image-source.js';
 export { syntheticImages } from './data/synthetic-images.js';
 export { evaluateImages, type ImageEvalOptions, type ImageEvalResult } from './train/evaluate-images.js';
 export { readPng, writePng, decodePng, encodePng, readIdxImages, readPngDirectory, readImageDataset, imageGrid, scaleImage } from './platform/node/image-files.js';
+export { readIdxLabels, readLabelledImages, type LabelledImageDataset, type LabelledSplit } from './platform/node/image-files.js';
+export { imageClassBatch, randomImageClassBatch, imageClassTestSet, addBankReads, type LabelledImages } from './data/image-classes.js';
+export { heatmapImage, bankReadFigure, viridis } from './data/heatmap.js';
+export {
+  notesToEvents, eventsToNotes, encodePiece, decodePiece, musicCodec, describeEvent, transposeEvents, velocityBin, binVelocity, MUSIC_VOCAB, type Note,
+} from './data/music.js';
+export { midiToNotes, notesToMidi, parseMidiFile, type MidiNotes, type MidiReadOptions } from './data/midi.js';
+export { musicSource, splitPieces, STRETCHES, type Piece } from './data/music-source.js';
+export { syntheticPiece, syntheticPieces, type SyntheticPiece, type ThemeReturn } from './data/synthetic-music.js';
+export { pianoRoll, type PianoRollOptions } from './data/pianoroll.js';
+export { continueMusic, continueEvents, type MusicContinuation, type ContinueOptions } from './sample/continue-music.js';
+export { returnAccuracy, scoreReturn, type ReturnScore } from './train/music-return.js';
+export { readMidiCorpus, readMidiPiece, listMidiFiles, type MidiCorpus } from './platform/node/music-files.js';

@@ -15,7 +15,7 @@ import { PAD, SOS } from '../src/data/vocab.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { readMidiCorpus } from '../src/platform/node/music-files.js';
-import { continueMusic } from '../src/cli/music.js';
+import { continueMusic } from '../src/sample/continue-music.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/tensor/rng.js';

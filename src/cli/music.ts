@@ -2,16 +2,15 @@
 // validation pieces, continuations written as MIDI with a piano roll beside them, and piano rolls
 // of any MIDI file.
 import { midiToNotes, notesToMidi } from '../data/midi.js';
-import { decodePiece, encodePiece, eventSeconds, eventsToNotes, musicCodec, notesToEvents, type Note } from '../data/music.js';
+import { encodePiece, type Note } from '../data/music.js';
 import type { Piece } from '../data/music-source.js';
 import { pianoRoll } from '../data/pianoroll.js';
-import { EOS, SOS } from '../data/vocab.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { loadMusic } from '../platform/node/data-files.js';
 import { checkOutputPath, readFileChecked, writeFileAtomic } from '../platform/node/files.js';
 import { writePng } from '../platform/node/image-files.js';
 import { readMidiCorpus } from '../platform/node/music-files.js';
-import { generate } from '../sample/generate.js';
+import { continueMusic, type MusicContinuation } from '../sample/continue-music.js';
 import type { CheckpointInfo } from '../train/checkpoint.js';
 import type { DataConfig } from '../train/config.js';
 import { evaluateStream } from '../train/evaluate.js';
@@ -56,42 +55,6 @@ export function musicEvalCommand(model: PerceiverAR, info: CheckpointInfo, args:
   if (!Number.isFinite(perEvent)) throw new RangeError(`eval: the loss is not finite (${perEvent}): the model's outputs overflow float32`);
   return { mode: 'music', stride, numLatents, nats: perEvent, bitsPerEvent: perEvent / Math.LN2, events: tokens, pieces: pieces.length, seconds,
     data: dataPath ?? (info.data?.data === 'synthetic-music' ? 'synthetic music, validation pieces' : `${info.data?.dataPath}, validation pieces`) };
-}
-
-export interface MusicContinuation {
-  readonly notes: Note[];
-  /** Seconds where the prompt ends. */
-  readonly promptSeconds: number;
-  readonly newEvents: number;
-  readonly stoppedAtEos: boolean;
-  readonly seconds: number;
-}
-
-/**
- * Continues `prompt` notes (none: from SOS) for up to `maxNewTokens` events or `seconds` of music,
- * never sampling PAD or SOS, stopping at EOS; cached decoding unless `cached` is false.
- */
-export function continueMusic(model: PerceiverAR, prompt: readonly Note[], o: ContinueOptions): MusicContinuation {
-  return continueEvents(model, notesToEvents(prompt).events, o);
-}
-
-export interface ContinueOptions {
-  readonly maxNewTokens: number; readonly seconds: number; readonly temperature: number; readonly topK: number; readonly topP: number;
-  readonly seed: number; readonly cached: boolean;
-}
-
-/** continueMusic from prompt event classes (a prompt may end inside a note, e.g. right after a NOTE_ON). */
-export function continueEvents(model: PerceiverAR, promptEvents: Int32Array, o: ContinueOptions): MusicContinuation {
-  const ids = Array.from(encodePiece(promptEvents).subarray(0, promptEvents.length + 1));
-  const promptSeconds = eventSeconds(promptEvents), codec = musicCodec();
-  let newSeconds = 0;
-  const r = generate(model, ids, {
-    maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stopAtEos: true, cached: o.cached,
-    allowedTokens: codec.allowedAt,
-    stopAfter: o.seconds > 0 ? (t) => { newSeconds += eventSeconds([t - 3].filter((x) => x >= 0)); return newSeconds >= o.seconds; } : undefined,
-  });
-  const all = decodePiece([SOS, ...promptEvents.map((e) => e + 3), ...Array.from(r.tokens)]);
-  return { notes: eventsToNotes(all), promptSeconds, newEvents: r.tokens.length, stoppedAtEos: r.tokens[r.tokens.length - 1] === EOS, seconds: r.seconds };
 }
 
 /** Writes a continuation as MIDI and its piano roll (prompt blue, continuation orange) beside it. */
