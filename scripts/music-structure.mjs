@@ -6,11 +6,11 @@
 // the truth (music-return.ts), NLL per event on the validation pieces, and one continuation's MIDI
 // and piano roll in docs/.
 //   node scripts/music-structure.mjs [--steps=3000] [--threads=1] [--only=full,short] [--measure=true] [--curve=true]
-// Training logs and checkpoints go to runs/music/; results to docs/music.json. --curve=true scores
-// the snapshots runs/music/curve/NAME-STEP.safetensors (copies of the checkpoint saved every 1,000
-// steps, taken while training) for the return-accuracy curve.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Training logs and checkpoints go to runs/music/; results to docs/music.json. While a run trains,
+// each checkpoint it saves (every 1,000 steps) is copied to runs/music/curve/NAME-STEP.safetensors;
+// --curve=true scores those copies for the return-accuracy curve (docs/music-return-curve.svg).
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions } from './options.mjs';
 
@@ -29,6 +29,34 @@ const cliRun = (args) => {
   if (p.status !== 0) { console.error(`failed (exit ${p.status}):\n${p.stderr.slice(-2000)}`); process.exit(1); }
   return { metrics: JSON.parse(p.stdout.trim().split('\n').pop()), log: p.stderr };
 };
+
+/**
+ * A training run in a child process; while it runs, every checkpoint it saves (every 1,000 steps)
+ * is copied to runs/music/curve/NAME-STEP.safetensors for the return-accuracy curve.
+ */
+async function trainWithSnapshots(name, args, checkpoint) {
+  console.log(`perceiver-ar ${args.join(' ')}`);
+  const { readCheckpointInfo } = await import('../dist/src/platform/node/checkpoint.js');
+  mkdirSync(join(runs, 'curve'), { recursive: true });
+  rmSync(checkpoint, { force: true });
+  const seen = new Set();
+  const snap = () => {
+    try {
+      const step = existsSync(checkpoint) ? readCheckpointInfo(checkpoint).state?.step : undefined;
+      if (step && !seen.has(step)) { copyFileSync(checkpoint, join(runs, 'curve', `${name}-${step}.safetensors`)); seen.add(step); }
+    } catch { /* being written: the next poll takes it */ }
+  };
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', log = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const timer = setInterval(snap, 10_000);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(timer);
+  snap();
+  if (code !== 0) { console.error(`failed (exit ${code}):\n${log.slice(-2000)}`); process.exit(1); }
+  return { metrics: JSON.parse(stdout.trim().split('\n').pop()), log };
+}
 
 if (opts.curve === 'true') {
   const { readdirSync } = await import('node:fs');
@@ -61,7 +89,7 @@ if (opts.curve === 'true') {
   for (const name of names) {
     const checkpoint = join(runs, `synthetic-${name}.safetensors`);
     const args = ['train', '--preset=synthetic-music', ...RUNS[name], `--steps=${steps}`, '--checkpointEvery=1000', `--threads=${threads}`, `--checkpoint=${checkpoint}`, '--json'];
-    const { metrics: m, log } = cliRun(args);
+    const { metrics: m, log } = await trainWithSnapshots(name, args, checkpoint);
     writeFileSync(join(runs, `synthetic-${name}.log`), log);
     console.log(`  → validation ${m.nats.toFixed(4)} nats/event after ${m.steps} steps, ${(m.seconds / 60).toFixed(1)} min`);
     save(name, { command: `perceiver-ar ${args.join(' ').replaceAll(`${root}/`, '')}`, steps: m.steps, trainSeconds: m.seconds, validationNats: m.nats, date: new Date().toISOString().slice(0, 10) });
