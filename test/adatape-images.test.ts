@@ -150,6 +150,22 @@ describe('the bank-read heatmap picture', () => {
   });
 });
 
+describe('image task defaults', () => {
+  it('take patch sides that divide the image, the bank finer than the patches (a 32×32 image is not one 32×32 patch)', async () => {
+    const { classifierTask } = await import('../src/cli/classifier-tasks.js');
+    const dir = mkdtempSync(join(tmpdir(), 'image-sides-'));
+    for (const split of ['train', 'test']) {
+      for (const cls of ['a', 'b']) {
+        mkdirSync(join(dir, split, cls), { recursive: true });
+        writePng(join(dir, split, cls, 'x.png'), { shape: { width: 32, height: 32, channels: 3 }, pixels: new Uint8Array(32 * 32 * 3) });
+      }
+    }
+    const d = classifierTask('images', { dataPath: dir }).modelDefaults;
+    assert.deepEqual([d.patchSize, d.bankPatchSize, d.sequenceLength, d.imageChannels], [4, 2, 64, 3]);
+    assert.doesNotThrow(() => validateClassifierConfig(d));
+  });
+});
+
 describe('labelled image datasets', () => {
   const idxImages = (count: number, rows: number, cols: number, truncate = 0): Uint8Array => {
     const b = new Uint8Array(16 + count * rows * cols - truncate), v = new DataView(b.buffer);

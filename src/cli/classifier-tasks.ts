@@ -28,7 +28,7 @@ export interface ClassifierTask {
 
 const TEST_SEED = 0x7e57;
 
-/** Image classification defaults (docs/adatape.md): a small ViT over 7×7 patches, the bank in 4×4 patches. */
+/** Image classification defaults (docs/adatape-images.md): a small ViT over 7×7 patches, the bank in 4×4 patches. */
 export const IMAGE_CLASSIFIER_DEFAULTS: Partial<ClassifierConfig> = Object.freeze({
   input: 'image', patchSize: 7, bankPatchSize: 4, width: 64, numHeads: 4, numLayers: 4, mlpRatio: 2, maxTape: 8, threshold: 2,
 });
@@ -51,9 +51,11 @@ export function imageTask(dataPath: string): ClassifierTask {
   const { width, height, channels } = data.shape;
   const base = { ...CLASSIFIER_DEFAULTS, ...IMAGE_CLASSIFIER_DEFAULTS, imageHeight: height, imageWidth: width, imageChannels: channels,
     numClasses: data.classes.length } as ClassifierConfig;
-  // 28×28 → 7×7 patches; other sizes keep the default only where it divides the image.
-  const side = height % base.patchSize === 0 && width % base.patchSize === 0 ? base.patchSize : gcd(height, width);
-  const modelDefaults = { ...base, patchSize: side, sequenceLength: patchGrid({ ...base, patchSize: side }, side).count };
+  // 28×28: 7×7 patches and a finer 4×4 bank; other sizes: the largest sides up to those that divide
+  // the image, the bank's finer than the patches where it can be (32×32: 4×4 patches, a 2×2 bank).
+  const fit = (most: number): number => { let side = Math.max(1, most); while (height % side !== 0 || width % side !== 0) side--; return side; };
+  const patchSize = fit(base.patchSize), bankPatchSize = fit(Math.min(base.bankPatchSize, patchSize - 1));
+  const modelDefaults = { ...base, patchSize, bankPatchSize, sequenceLength: patchGrid(base, patchSize).count };
   return {
     name: 'images',
     description: `${data.description}: ${data.train.images.length} training and ${data.test.images.length} test images of ${width}×${height}×${channels}, ` +
@@ -71,8 +73,6 @@ export function imageTask(dataPath: string): ClassifierTask {
     },
   };
 }
-
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** The task of a training run: --task (default parity) with --length or --dataPath. */
 export function classifierTask(task: string, opts: { length?: number; dataPath?: string }): ClassifierTask {
