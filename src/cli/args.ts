@@ -74,6 +74,12 @@ export function takeNumber(args: Args, key: string, check: (n: number) => boolea
 }
 
 /** A --key=value string as the type of the key's default (number, boolean or string). */
+/** takeNumber's check for an integer in [lo, hi]. */
+export const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
+
+/** What a command returns: printed as `key: value` lines, or as one JSON object with --json. */
+export type Metrics = Record<string, number | string | null | boolean>;
+
 export function coerce<T extends object>(defaults: T, key: string, raw: string): unknown {
   const d = (defaults as Record<string, unknown>)[key];
   if (typeof d === 'number') {

@@ -16,10 +16,9 @@ import type { ClassifierConfig } from '../models/adatape/config.js';
 import { evalClassifierCommand } from './train-classifier.js';
 import { imageEvalCommand, imageGenerateCommand, isImageData } from './images.js';
 import { isMusicData, musicEvalCommand, musicGenerateCommand } from './music.js';
-import { applyOverrides, take, takePath, takeFlag, takeNumber, UsageError, type Args } from './args.js';
+import { applyOverrides, take, takePath, takeFlag, takeNumber, UsageError, type Args, isInt, type Metrics } from './args.js';
 import { createProgress } from './progress.js';
 
-type Metrics = Record<string, number | string | null | boolean>;
 
 function requireCheckpoint(args: Args, command: string): string {
   const path = takePath(args, 'checkpoint');
@@ -38,7 +37,6 @@ function checkFiniteLoss(r: { nats: number; tokens: number }): void {
   throw new RangeError(`eval: the loss over ${r.tokens} targets is not finite (${r.nats}): the model's outputs overflow float32 (a damaged or diverged checkpoint?)`);
 }
 
-const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
 
 export const GENERATE_KEYS = ['checkpoint', 'prompt', 'promptIds', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'numLatents',
   'fillLatents', 'uncached', 'stopAtEos', 'ids', 'json', 'threads', 'backend', 'simd', 'blas'] as const;

@@ -10,10 +10,9 @@ import { generate } from '../sample/generate.js';
 import type { CheckpointInfo } from '../train/checkpoint.js';
 import type { DataConfig } from '../train/config.js';
 import { evaluateImages } from '../train/evaluate-images.js';
-import { takeFlag, takeNumber, takePath, UsageError, type Args } from './args.js';
+import { takeFlag, takeNumber, takePath, UsageError, type Args, isInt, type Metrics } from './args.js';
 import { createProgress } from './progress.js';
 
-type Metrics = Record<string, number | string | null | boolean>;
 
 export const isImageData = (d: DataConfig | null): boolean => d?.data === 'images' || d?.data === 'synthetic-images';
 
@@ -28,7 +27,6 @@ function testImages(data: DataConfig, dataPath: string | undefined): { images: I
   return { images: d.test, shape: d.shape, description: `${d.description}, test split` };
 }
 
-const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
 
 export function imageEvalCommand(model: PerceiverAR, info: CheckpointInfo, args: Args): Metrics {
   const c = model.config;

@@ -14,13 +14,11 @@ import { continueMusic, type MusicContinuation } from '../sample/continue-music.
 import type { CheckpointInfo } from '../train/checkpoint.js';
 import type { DataConfig } from '../train/config.js';
 import { evaluateStream } from '../train/evaluate.js';
-import { takeFlag, takeNumber, takePath, UsageError, type Args } from './args.js';
+import { takeFlag, takeNumber, takePath, UsageError, type Args, isInt, type Metrics } from './args.js';
 import { createProgress } from './progress.js';
 
-type Metrics = Record<string, number | string | null | boolean>;
 
 export const isMusicData = (d: DataConfig | null): boolean => d?.data === 'music' || d?.data === 'synthetic-music';
-const isInt = (lo: number, hi = Infinity) => (n: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
 /** The piano roll written beside a MIDI file: x.mid → x.png. */
 export const pngBeside = (mid: string): string => mid.replace(/(\.midi?)?$/i, '.png');
 

@@ -20,7 +20,7 @@ export const PARITY_TRAIN_DEFAULTS: TrainConfig = Object.freeze({
   evalEvery: 250, evalBatches: 16,
 });
 
-/** Image classification (docs/adatape.md): batch 128, AdamW lr 1e-3, 3,000 steps, test set 2,048 images while training. */
+/** Image classification (docs/adatape-images.md): batch 128, AdamW lr 1e-3, 3,000 steps, test set 2,048 images while training. */
 export const IMAGE_CLASSIFIER_TRAIN_DEFAULTS: TrainConfig = Object.freeze({ ...PARITY_TRAIN_DEFAULTS, steps: 3000, evalEvery: 500, evalBatches: 16 });
 
 /** The task a checkpoint's model was trained on: image input → images (needs --dataPath), else parity of its length. */

@@ -70,7 +70,8 @@ export interface ClassifierConfig {
 }
 
 export const CLASSIFIER_DEFAULTS: ClassifierConfig = Object.freeze({
-  model: 'adatape', input: 'symbols', imageHeight: 28, imageWidth: 28, imageChannels: 1, patchSize: 7, bankPatchSize: 4, sequenceLength: 32, symbols: 3, numClasses: 2, width: 64, numHeads: 4, numLayers: 4, mlpRatio: 4, layerNormEps: 1e-6,
+  model: 'adatape', input: 'symbols', imageHeight: 28, imageWidth: 28, imageChannels: 1, patchSize: 7, bankPatchSize: 4,
+  sequenceLength: 32, symbols: 3, numClasses: 2, width: 64, numHeads: 4, numLayers: 4, mlpRatio: 4, layerNormEps: 1e-6,
   cls: false, query: 'mean', pool: 'mean', bank: 'input', bankSize: 32, maxTape: 10, threshold: 2, candidates: 0, readLayer: 0,
   tapeMlp: true, separateTapeFfn: false, ponderWeight: 0.01, ponder: 'sum-squares', bankHide: 0, queryNoise: 0,
   maxSteps: 8, haltingEps: 0.01, actWeight: 0.01,
@@ -85,6 +86,8 @@ export const patchGrid = (c: ClassifierConfig, side: number): { rows: number; co
 };
 /** Bank tokens per example of an input-driven bank (parity: one per element; image: the finer patches). */
 export const inputBankTokens = (c: ClassifierConfig): number => (c.input === 'image' ? patchGrid(c, c.bankPatchSize).count : c.sequenceLength);
+/** Bank tokens one example reads from: the input-driven bank's, or the learnable bank's bankSize. */
+export const bankTokens = (c: ClassifierConfig): number => (c.bank === 'input' ? inputBankTokens(c) : c.bankSize);
 /** K actually used. */
 export const candidatesOf = (c: ClassifierConfig): number => c.candidates || Math.floor(c.maxTape / c.threshold);
 /** Input rows (CLS + element or flat tokens) and tape rows of the sequence. */

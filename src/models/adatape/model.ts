@@ -17,7 +17,7 @@ import {
 } from '../encoder/block.js';
 import { linearOf, normOf, type NormParams } from '../perceiver-ar/params.js';
 import { ActRecurrence } from './act.js';
-import { candidatesOf, elementTokens, hasTape, inputBankTokens, patchGrid, sequenceRows, validateClassifierConfig, type ClassifierConfig } from './config.js';
+import { bankTokens, candidatesOf, elementTokens, hasTape, patchGrid, sequenceRows, validateClassifierConfig, type ClassifierConfig } from './config.js';
 import { patchEmbedBackward, patchEmbedForward, patchify, type PatchLayout } from './patches.js';
 import { blockCount, classifierParamSpecs, encoderBlockOf } from './params.js';
 import { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace } from './reader.js';
@@ -107,11 +107,11 @@ export class SequenceClassifier {
     const f = (n: number, what: string): F32 => a.allocF32(n, what);
     let tape: TapeBuffers | null = null;
     if (hasTape(c)) {
-      const T = c.maxTape, bankRows = c.bank === 'input' ? B * inputBankTokens(c) : c.bankSize;
+      const T = c.maxTape, bankRows = c.bank === 'input' ? B * bankTokens(c) : c.bankSize;
       tape = {
         query: f(B * C, 'tape query'), qn: f(B * C, 'tape query LN'), qMean: f(B, 'LN'), qRstd: f(B, 'LN'),
         bankRaw: f(bankRows * C, 'bank'), bankN: f(bankRows * C, 'bank LN'), bankMean: f(bankRows, 'LN'), bankRstd: f(bankRows, 'LN'),
-        available: a.allocU8(B * (c.bank === 'input' ? inputBankTokens(c) : c.bankSize), 'bank availability'),
+        available: a.allocU8(B * bankTokens(c), 'bank availability'),
         raw: f(B * T * C, 'tape'), h: f(B * T * 2 * F, 'tape MLP'), a: f(B * T * F, 'tape GLU'), tokens: f(B * T * C, 'tape tokens'),
         dTokens: f(B * T * C, 'grad'), dA: f(B * T * F, 'grad'), dH: f(B * T * 2 * F, 'grad'), dRaw: f(B * T * C, 'grad'),
         dQn: f(B * C, 'grad'), dQuery: f(B * C, 'grad'), dBankN: f(bankRows * C, 'grad'), dBankRaw: f(bankRows * C, 'grad'),
@@ -351,7 +351,7 @@ export class SequenceClassifier {
       if (training && c.queryNoise > 0) for (let ch = 0; ch < C; ch++) t.query[b * C + ch] = t.query[b * C + ch]! + c.queryNoise * rng.normal();
     }
     k.layerNormForward({ rows: B, cols: C, eps }, rows(t.query, B * C), ln.g, ln.b, rows(t.qn, B * C), rows(t.qMean, B), rows(t.qRstd, B));
-    const perRow = c.bank === 'input' ? inputBankTokens(c) : c.bankSize, bankRows = c.bank === 'input' ? B * perRow : c.bankSize;
+    const perRow = bankTokens(c), bankRows = c.bank === 'input' ? B * perRow : c.bankSize;
     if (t.bankPatches) {
       patchify(batch.pixels!, B, this.layout(c.bankPatchSize), t.bankPatches);
       patchEmbedForward(k, linearOf(this.params, 'tape.bank'), this.params.get('tape.bank_position').value, B, perRow, t.bankPatches, t.bankRaw);
@@ -410,7 +410,7 @@ export class SequenceClassifier {
     } else {
       dRaw.set(rows(t.dTokens, n * C));
     }
-    const perRow = c.bank === 'input' ? inputBankTokens(c) : c.bankSize, bankRows = c.bank === 'input' ? B * perRow : c.bankSize;
+    const perRow = bankTokens(c), bankRows = c.bank === 'input' ? B * perRow : c.bankSize;
     const dQn = rows(t.dQn, B * C), dBankN = rows(t.dBankN, bankRows * C);
     dQn.fill(0); dBankN.fill(0);
     const dPonder = new Float64Array(B).fill(c.ponderWeight / B);
