@@ -13,21 +13,39 @@ export function viridis(t: number): [number, number, number] {
   return [0, 1, 2].map((k) => Math.round(a[k]! + f * (b[k]! - a[k]!))) as [number, number, number];
 }
 
+type Put = (x: number, y: number, rgb: readonly number[]) => void;
+
+/** An RGB canvas of width × height, white, with a pixel setter. */
+function canvas(width: number, height: number): { image: Image; put: Put } {
+  const pixels = new Uint8Array(width * height * 3).fill(255);
+  const put: Put = (x, y, c) => { const o = (y * width + x) * 3; pixels[o] = c[0]!; pixels[o + 1] = c[1]!; pixels[o + 2] = c[2]!; };
+  return { image: { shape: { width, height, channels: 3 }, pixels }, put };
+}
+
+/** Draws a rows×cols grid of cell×cell squares at (x0, y0), value / max on viridis, 1-pixel dark grid lines. */
+function drawCells(put: Put, x0: number, y0: number, values: readonly number[], rows: number, cols: number, cell: number, max: number): void {
+  for (let y = 0; y < rows * cell; y++) {
+    for (let x = 0; x < cols * cell; x++) {
+      const edge = x % cell === 0 || y % cell === 0;
+      put(x0 + x, y0 + y, edge ? [30, 30, 30] : viridis(values[Math.floor(y / cell) * cols + Math.floor(x / cell)]! / max));
+    }
+  }
+}
+
+/** The colour bar (0 → max, left to right) over the full width, rows y0..height. */
+function drawBar(put: Put, width: number, y0: number, height: number): void {
+  for (let y = y0; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
+}
+
+const maxOf = (values: readonly number[]): number => Math.max(...values.filter(Number.isFinite), 0) || 1;
+
 export function heatmapImage(values: readonly number[], rows: number, cols: number, cell: number): Image {
   if (values.length !== rows * cols) throw new RangeError(`heatmapImage: ${values.length} values for a ${rows}×${cols} grid`);
   if (!Number.isInteger(cell) || cell < 2) throw new RangeError(`heatmapImage: cell must be an integer ≥ 2, got ${cell}`);
-  const max = Math.max(...values.filter(Number.isFinite), 0) || 1;
-  const width = cols * cell, barTop = rows * cell + 4, height = barTop + Math.max(6, cell >> 1), pixels = new Uint8Array(width * height * 3);
-  pixels.fill(255);
-  const put = (x: number, y: number, [r, g, b]: readonly number[]): void => { const o = (y * width + x) * 3; pixels[o] = r!; pixels[o + 1] = g!; pixels[o + 2] = b!; };
-  for (let y = 0; y < rows * cell; y++) {
-    for (let x = 0; x < width; x++) {
-      const edge = x % cell === 0 || y % cell === 0;
-      put(x, y, edge ? [30, 30, 30] : viridis(values[Math.floor(y / cell) * cols + Math.floor(x / cell)]! / max));
-    }
-  }
-  for (let y = barTop; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
-  return { shape: { width, height, channels: 3 }, pixels };
+  const width = cols * cell, barTop = rows * cell + 4, height = barTop + Math.max(6, cell >> 1), { image, put } = canvas(width, height);
+  drawCells(put, 0, 0, values, rows, cols, cell, maxOf(values));
+  drawBar(put, width, barTop, height);
+  return image;
 }
 
 /**
@@ -39,11 +57,8 @@ export function heatmapImage(values: readonly number[], rows: number, cols: numb
  */
 export function bankReadFigure(means: readonly Image[], values: readonly (readonly number[])[], rows: number, cols: number, patch: number, scale: number): Image {
   if (means.length !== values.length || means.length === 0) throw new RangeError(`bankReadFigure: ${means.length} images for ${values.length} heatmaps`);
-  const cell = patch * scale, tileW = cols * cell, tileH = rows * cell, gap = 6;
-  const max = Math.max(...values.flat().filter(Number.isFinite), 0) || 1;
-  const width = means.length * (tileW + gap) - gap, barTop = 2 * tileH + 2 * gap, height = barTop + 8;
-  const pixels = new Uint8Array(width * height * 3).fill(255);
-  const put = (x: number, y: number, c: readonly number[]): void => { const o = (y * width + x) * 3; pixels[o] = c[0]!; pixels[o + 1] = c[1]!; pixels[o + 2] = c[2]!; };
+  const cell = patch * scale, tileW = cols * cell, tileH = rows * cell, gap = 6, max = maxOf(values.flat());
+  const width = means.length * (tileW + gap) - gap, barTop = 2 * tileH + 2 * gap, height = barTop + 8, { image, put } = canvas(width, height);
   means.forEach((img, g) => {
     const { width: W, height: H, channels: Ch } = img.shape;
     if (W !== cols * patch || H !== rows * patch) throw new RangeError(`bankReadFigure: image ${g} is ${W}×${H}, the grid needs ${cols * patch}×${rows * patch}`);
@@ -53,11 +68,10 @@ export function bankReadFigure(means: readonly Image[], values: readonly (readon
       for (let x = 0; x < tileW; x++) {
         const src = (Math.floor(y / scale) * W + Math.floor(x / scale)) * Ch;
         put(x0 + x, y, Ch === 1 ? [img.pixels[src]!, img.pixels[src]!, img.pixels[src]!] : [img.pixels[src]!, img.pixels[src + 1]!, img.pixels[src + 2]!]);
-        const edge = x % cell === 0 || y % cell === 0;
-        put(x0 + x, tileH + gap + y, edge ? [30, 30, 30] : viridis(values[g]![Math.floor(y / cell) * cols + Math.floor(x / cell)]! / max));
       }
     }
+    drawCells(put, x0, tileH + gap, values[g]!, rows, cols, cell, max);
   });
-  for (let y = barTop; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
-  return { shape: { width, height, channels: 3 }, pixels };
+  drawBar(put, width, barTop, height);
+  return image;
 }
