@@ -62,9 +62,9 @@ if (opts.curve === 'true') {
   const { readdirSync } = await import('node:fs');
   const { createEngine } = await import('../dist/src/index.js');
   const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
-  const { syntheticPieces } = await import('../dist/src/data/synthetic-music.js');
+  const { syntheticMusicSplit } = await import('../dist/src/data/synthetic-music.js');
   const { returnAccuracy } = await import('../dist/src/train/music-return.js');
-  const engine = await createEngine({ threads: Number(threads) }), pieces = syntheticPieces(64, 2), all = latest();
+  const engine = await createEngine({ threads: Number(threads) }), pieces = syntheticMusicSplit('validation'), all = latest();
   all.curve ??= {};
   for (const f of readdirSync(join(runs, 'curve')).filter((x) => x.endsWith('.safetensors')).sort()) {
     const key = f.replace('.safetensors', '');
@@ -97,15 +97,15 @@ if (opts.curve === 'true') {
 } else {
   const { createEngine } = await import('../dist/src/index.js');
   const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
-  const { syntheticPieces } = await import('../dist/src/data/synthetic-music.js');
+  const { syntheticMusicSplit } = await import('../dist/src/data/synthetic-music.js');
   const { returnAccuracy } = await import('../dist/src/train/music-return.js');
   const { writeMusic } = await import('../dist/src/cli/music.js');
   const { continueEvents } = await import('../dist/src/sample/continue-music.js');
   const { pianoRoll } = await import('../dist/src/data/pianoroll.js');
   const { writePng } = await import('../dist/src/platform/node/image-files.js');
   const engine = await createEngine({ threads: Number(threads) });
-  // The validation pieces of data=synthetic-music (syntheticPieces(64, 2)), with their ground truth.
-  const pieces = syntheticPieces(64, 2);
+  // The validation pieces of data=synthetic-music, with their ground truth.
+  const pieces = syntheticMusicSplit('validation');
   for (const name of names) {
     const checkpoint = join(runs, `synthetic-${name}.safetensors`);
     const { model } = loadCheckpoint(checkpoint, engine);

@@ -31,7 +31,8 @@ export { readTextIds, readTokenIds } from './platform/node/data-files.js';
 export { generate, type GenerateOptions, type GenerateResult } from './sample/generate.js';
 export { imageCodec, encodeImage, decodeImage, imageCoordinates, imageEvents, type Image, type ImageShape } from './data/images.js';
 export type { Codec } from './data/codec.js';
-export { imageSource, cropRows } from './data/image-source.js';
+export { imageSource } from './data/image-source.js';
+export { cropRows, cropEnd } from './data/crops.js';
 export { syntheticImages } from './data/synthetic-images.js';
 export { evaluateImages, type ImageEvalOptions, type ImageEvalResult } from './train/evaluate-images.js';
 export { readPng, writePng, decodePng, encodePng, readIdxImages, readPngDirectory, readImageDataset, imageGrid, scaleImage } from './platform/node/image-files.js';
@@ -43,7 +44,7 @@ export {
 } from './data/music.js';
 export { midiToNotes, notesToMidi, parseMidiFile, type MidiNotes, type MidiReadOptions } from './data/midi.js';
 export { musicSource, splitPieces, STRETCHES, type Piece } from './data/music-source.js';
-export { syntheticPiece, syntheticPieces, type SyntheticPiece, type ThemeReturn } from './data/synthetic-music.js';
+export { syntheticPiece, syntheticPieces, syntheticMusicSplit, type SyntheticPiece, type ThemeReturn } from './data/synthetic-music.js';
 export { pianoRoll, type PianoRollOptions } from './data/pianoroll.js';
 export { continueMusic, continueEvents, type MusicContinuation, type ContinueOptions } from './sample/continue-music.js';
 export { returnAccuracy, scoreReturn, type ReturnScore } from './train/music-return.js';

@@ -4,7 +4,7 @@
 // time stretch ×{0.95, 0.975, 1, 1.025, 1.05}; a transposition that leaves 21–108 is redrawn as
 // none), and validation from fixed, seeded crops of the validation pieces.
 import { Rng } from '../tensor/rng.js';
-import { cropRows } from './image-source.js';
+import { cropEnd, cropRows } from './crops.js';
 import { encodePiece, musicCodec, notesToEvents, transposeEvents, type Note } from './music.js';
 import type { DataSource } from './source.js';
 
@@ -47,10 +47,6 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
     }
     return encodePiece((shift !== 0 ? transposeEvents(events, shift) : null) ?? events);
   };
-  const endIn = (rng: Rng, L: number, minCrop: number): number => {
-    const lo = Math.min(L, Math.max(2, minCrop + 1));
-    return lo + rng.int(L - lo + 1);
-  };
   const events = (list: readonly Int32Array[]): number => list.reduce((n, x) => n + x.length - 2, 0);
   return {
     validationPieces: validation,
@@ -58,14 +54,14 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
       `${augment ? ', augmented (transposition ±3, time stretch ±5%)' : ''}`,
     trainBatch: (rng, B, M, minCrop) => {
       const picks = Array.from({ length: B }, () => variant(rng, rng.int(plain.length)));
-      return cropRows(picks, picks.map((p) => endIn(rng, p.length, minCrop)), M, codec);
+      return cropRows(picks, picks.map((p) => cropEnd(rng, p.length, minCrop)), M, codec);
     },
     validationBatches: (B, M, count) => {
       if (valid.length === 0) throw new RangeError(`${description}: no validation pieces`);
       const rng = new Rng(VALIDATION_SEED);
       return Array.from({ length: count }, (_, c) => {
         const picks = Array.from({ length: B }, (__, b) => valid[(c * B + b) % valid.length]!);
-        return cropRows(picks, picks.map((p) => endIn(rng, p.length, 1)), M, codec);
+        return cropRows(picks, picks.map((p) => cropEnd(rng, p.length, 1)), M, codec);
       });
     },
     scoredInputs: () => null,

@@ -71,3 +71,8 @@ export function syntheticPieces(count: number, seed: number, opts: SyntheticMusi
   const rng = new Rng(seed);
   return Array.from({ length: count }, () => syntheticPiece(rng, opts));
 }
+
+/** The pieces of data=synthetic-music: 2,000 training pieces (seed 1) and 64 validation pieces (seed 2), default options. */
+export function syntheticMusicSplit(split: 'train' | 'validation'): SyntheticPiece[] {
+  return split === 'train' ? syntheticPieces(2000, 1) : syntheticPieces(64, 2);
+}

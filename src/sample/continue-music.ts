@@ -2,7 +2,7 @@
 // codec's mask (PAD and SOS never sampled), stopping at EOS, after maxNewTokens events or once the
 // new events' time shifts add up to `seconds`; the result decoded back to notes.
 import { decodePiece, encodePiece, eventSeconds, eventsToNotes, musicCodec, notesToEvents, type Note } from '../data/music.js';
-import { BYTE_OFFSET, EOS, SOS } from '../data/vocab.js';
+import { BYTE_OFFSET, EOS } from '../data/vocab.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
 import { generate } from './generate.js';
 
@@ -38,6 +38,6 @@ export function continueEvents(model: PerceiverAR, promptEvents: Int32Array, o: 
     allowedTokens: codec.allowedAt,
     stopAfter: o.seconds > 0 ? (t) => { newSeconds += eventSeconds([t - BYTE_OFFSET].filter((x) => x >= 0)); return newSeconds >= o.seconds; } : undefined,
   });
-  const all = decodePiece([SOS, ...promptEvents.map((e) => e + BYTE_OFFSET), ...Array.from(r.tokens)]);
+  const all = decodePiece([...ids, ...r.tokens]);
   return { notes: eventsToNotes(all), promptSeconds, newEvents: r.tokens.length, stoppedAtEos: r.tokens[r.tokens.length - 1] === EOS, seconds: r.seconds };
 }

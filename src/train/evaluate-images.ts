@@ -3,7 +3,7 @@
 // forward over the whole prefix before it (numLatents ≥ S latents; the earlier ones only give the
 // scored ones more context). bits/dim is the mean −log₂ p(target) under the softmax over the full
 // vocabulary; the pixel-only figure renormalises over the 256 pixel ids (labelled as such).
-import { cropRows } from '../data/image-source.js';
+import { cropRows } from '../data/crops.js';
 import { encodeImage, imageCodec, imageEvents, type Image } from '../data/images.js';
 import { BYTE_OFFSET, PAD } from '../data/vocab.js';
 import { IGNORE } from '../models/perceiver-ar/layout.js';

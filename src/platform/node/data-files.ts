@@ -8,7 +8,7 @@ import { syntheticImages } from '../../data/synthetic-images.js';
 import { readImageDataset } from './image-files.js';
 import { musicSource, splitPieces, type Piece } from '../../data/music-source.js';
 import { MUSIC_VOCAB } from '../../data/music.js';
-import { syntheticPieces } from '../../data/synthetic-music.js';
+import { syntheticMusicSplit } from '../../data/synthetic-music.js';
 import { readMidiCorpus } from './music-files.js';
 
 /** The built-in synthetic image set (data=synthetic-images). */
@@ -66,8 +66,7 @@ export function readTokenIds(path: string, vocabSize: number): Int32Array {
 
 /** The built-in synthetic music (data=synthetic-music): 2,000 training and 64 validation pieces. */
 export function syntheticMusicPieces(split: 'train' | 'validation'): Piece[] {
-  const train = split === 'train';
-  return syntheticPieces(train ? 2000 : 64, train ? 1 : 2).map((p, i) => ({ name: `synthetic ${split} ${i}`, notes: p.notes, events: p.events }));
+  return syntheticMusicSplit(split).map((p, i) => ({ name: `synthetic ${split} ${i}`, notes: p.notes, events: p.events }));
 }
 
 /**

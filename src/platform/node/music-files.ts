@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { midiToNotes, type MidiReadOptions } from '../../data/midi.js';
 import type { Piece } from '../../data/music-source.js';
-import { notesToEvents } from '../../data/music.js';
+import { MAX_PITCH, MIN_PITCH, notesToEvents } from '../../data/music.js';
 import { DataError } from '../../errors.js';
 import { readFileChecked } from './files.js';
 
@@ -35,7 +35,7 @@ export function readMidiPiece(path: string, name: string, opts: MidiReadOptions 
   const { events, dropped } = notesToEvents(notes);
   if (dropped > 0) notices.push(`${dropped} notes outside the piano range 21–108 dropped`);
   if (events.length === 0) throw new DataError(`MIDI file ${name}: no notes${notes.length ? ' in the piano range 21–108' : ''}`);
-  return { piece: { name, notes: notes.filter((n) => n.pitch >= 21 && n.pitch <= 108), events }, notices };
+  return { piece: { name, notes: notes.filter((n) => n.pitch >= MIN_PITCH && n.pitch <= MAX_PITCH), events }, notices };
 }
 
 export function readMidiCorpus(dir: string, opts: MidiReadOptions = {}): MidiCorpus {
