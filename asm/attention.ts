@@ -9,7 +9,16 @@
 // Key j is visible to query i iff (!causal || kPos[j] <= qPos[i]) && kValid[j] != 0.
 // A query with no visible key gets an all-zero output and lse = -inf (and zero gradients).
 import { exp4, fma4, hsum4, share, SCRATCH_BYTES } from './common';
-import { gemmBlock } from './gemm';
+import { gemmBlockT } from './gemm';
+
+// The host's BLAS (cblas_sgemm, row-major; byte addresses in this memory, strides in floats),
+// present when the engine runs with a native BLAS in Node: with `native` set, the attention
+// kernels hand their tile products to it, one single-threaded call per product from each thread
+// (64×64×64 tiles run about twice as fast there as in 128-bit wasm SIMD). Hosts without one supply
+// a function that throws; the kernels never call it with native = 0.
+@external("env", "tileGemm")
+declare function tileGemm(transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32, a: usize, lda: i32,
+  b: usize, ldb: i32, beta: f32, c: usize, ldc: i32): void;
 
 const QB: i32 = 64;
 const KB: i32 = 64;
@@ -69,11 +78,31 @@ function addRow(dst: usize, src: usize, n: i32): void {
   for (; j < n; j++) store<f32>(dst + (<usize>j << 2), f32At(dst, j) + f32At(src, j));
 }
 
-// Packs rows kb0..kb0+nk of head h of x (row stride ld floats) transposed into dst[d][j] (stride KB).
-function packTransposed(x: usize, ld: i32, nk: i32, D: i32, dst: usize): void {
-  for (let j = 0; j < nk; j++) {
-    const row = x + (<usize>j * ld << 2);
-    for (let d = 0; d < D; d++) store<f32>(dst + (<usize>d * KBB) + (<usize>j << 2), f32At(row, d));
+// dst[d][i] = row i of x (x + i*ldB bytes), for i < n and d < D; dst rows are dstB bytes apart.
+// Four rows × four columns at a time are transposed with shuffles; the rest element by element.
+function packTransposed(x: usize, ldB: usize, n: i32, D: i32, dst: usize, dstB: usize): void {
+  const n4 = n & ~3, D4 = D & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const r0 = x + <usize>i * ldB, r1 = r0 + ldB, r2 = r1 + ldB, r3 = r2 + ldB;
+    const out = dst + (<usize>i << 2);
+    for (let d = 0; d < D4; d += 4) {
+      const off = <usize>d << 2;
+      const x0 = v128.load(r0 + off), x1 = v128.load(r1 + off), x2 = v128.load(r2 + off), x3 = v128.load(r3 + off);
+      const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), t1 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+      const t2 = i32x4.shuffle(x0, x1, 2, 6, 3, 7), t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+      const o = out + <usize>d * dstB;
+      v128.store(o, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+      v128.store(o + dstB, i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+      v128.store(o + dstB * 2, i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+      v128.store(o + dstB * 3, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+    }
+    for (let d = D4; d < D; d++) {
+      for (let r = 0; r < 4; r++) store<f32>(dst + <usize>d * dstB + (<usize>(i + r) << 2), f32At(x + <usize>(i + r) * ldB, d));
+    }
+  }
+  for (let i = n4; i < n; i++) {
+    const row = x + <usize>i * ldB;
+    for (let d = 0; d < D; d++) store<f32>(dst + <usize>d * dstB + (<usize>i << 2), f32At(row, d));
   }
 }
 
@@ -124,12 +153,13 @@ function tileMode(causal: bool, qMin: i32, qMax: i32, kp: usize, kv: usize, nk: 
 // the key axis with SIMD across 4 queries at a time; then O += P·V reads Sᵀ as a transposed A.
 export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: usize,
   qPos: usize, kPos: usize, kValid: usize, B: i32, Tq: i32, Tk: i32, H: i32, D: i32,
-  ldq: i32, ldk: i32, ldv: i32, ldo: i32, scale: f32, causalFlag: i32, scratch: usize,
+  ldq: i32, ldk: i32, ldv: i32, ldo: i32, scale: f32, causalFlag: i32, native: i32, scratch: usize,
   tid: i32, nth: i32): void {
   const causal = causalFlag != 0;
   const ws = scratch + <usize>tid * SCRATCH_BYTES;
   const Qt = ws;                                   // D × QB (queries contiguous)
-  const St = Qt + (<usize>MAX_HEAD_DIM * QBB);     // KB × QB: scores, then probabilities
+  const Kt = Qt + (<usize>MAX_HEAD_DIM * QBB);     // D × KB (keys contiguous)
+  const St = Kt + (<usize>MAX_HEAD_DIM * KBB);     // KB × QB: scores, then probabilities
   const mrow = St + <usize>KB * QBB;               // QB running maxima
   const lrow = mrow + QBB;                         // QB running sums
   const crow = lrow + QBB;                         // QB rescale factors of the current block
@@ -147,7 +177,10 @@ export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: us
     const oBase = o + ((<usize>(b * Tq + i0) * ldo + h * D) << 2);
     const qp = qPos + (<usize>(b * Tq + i0) << 2);
     const qMin = causal ? posMin(qp, nq) : 0, qMax = causal ? posMax(qp, nq) : 0;
-    packQueriesTransposed(qBase, ldq, nq, D, Qt);
+    if (!native) {
+      packTransposed(qBase, <usize>ldq << 2, nq, D, Qt, QBB);
+      for (let d = 0; d < D; d++) for (let i = nq; i < nq4; i++) store<f32>(Qt + <usize>d * QBB + (<usize>i << 2), 0);
+    }
     for (let i = 0; i < QB; i++) {
       store<f32>(mrow + (<usize>i << 2), -Infinity);
       store<f32>(lrow + (<usize>i << 2), 0);
@@ -161,14 +194,21 @@ export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: us
       if (mode == 0) continue;
       const kBase = k + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
       const vBase = v + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);
-      gemmBlock(nk, nq4, D, kBase, <usize>ldk << 2, 4, Qt, QBB, St, QBB, scale, 0);
+      if (native) {
+        tileGemm(0, 1, nk, nq, D, scale, kBase, ldk, qBase, ldq, 0, St, QB);
+        for (let j = 0; j < nk; j++) for (let i = nq; i < nq4; i++) store<f32>(St + <usize>j * QBB + (<usize>i << 2), 0);
+      } else {
+        packTransposed(kBase, <usize>ldk << 2, nk, D, Kt, KBB);
+        gemmBlockT(nk, nq4, D, Kt, KBB, Qt, QBB, St, QBB, scale, 0);
+      }
       if (mode == 2) applyMaskTransposed(St, nq, nk, qp, kp, kv, causal);
       onlineSoftmaxColumns(St, nk, nq4, mrow, lrow, crow);
       for (let i = 0; i < nq; i++) {
         const corr = load<f32>(crow + (<usize>i << 2));
         if (corr != 1) scaleRow(oBase + <usize>i * ldoB, D, corr);
       }
-      gemmBlock(nq, D, nk, St, 4, QBB, vBase, <usize>ldv << 2, oBase, ldoB, 1, 1);
+      if (native) tileGemm(1, 0, nq, D, nk, 1, St, QB, vBase, ldv, 1, oBase, ldo);
+      else gemmBlockT(nq, D, nk, St, QBB, vBase, <usize>ldv << 2, oBase, ldoB, 1, 1);
     }
     const lseBase = lse + (<usize>((b * H + h) * Tq + i0) << 2);
     for (let i = 0; i < nq; i++) {
@@ -182,15 +222,6 @@ export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: us
         store<f32>(lseBase + (<usize>i << 2), load<f32>(mrow + (<usize>i << 2)) + Mathf.log(l));
       }
     }
-  }
-}
-
-// Qᵀ[d][i] = q row i (stride ld floats), columns nq..QB zero.
-function packQueriesTransposed(x: usize, ld: i32, nq: i32, D: i32, dst: usize): void {
-  for (let d = 0; d < D; d++) memory.fill(dst + <usize>d * QBB, 0, QBB);
-  for (let i = 0; i < nq; i++) {
-    const row = x + (<usize>i * ld << 2);
-    for (let d = 0; d < D; d++) store<f32>(dst + <usize>d * QBB + (<usize>i << 2), f32At(row, d));
   }
 }
 
@@ -213,10 +244,16 @@ function onlineSoftmaxColumns(St: usize, nk: i32, nq4: i32, mrow: usize, lrow: u
   const ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
   for (let i = 0; i < nq4; i += 4) {
     const col = St + (<usize>i << 2);
-    let mx = ninf;
-    for (let j = 0; j < nk; j++) mx = f32x4.max(mx, v128.load(col + <usize>j * QBB));
+    // Two independent chains; pmax is one instruction (scores are never NaN unless inputs are).
+    let mx = ninf, mx2 = ninf;
+    let j = 0;
+    for (; j + 2 <= nk; j += 2) {
+      mx = f32x4.pmax(mx, v128.load(col + <usize>j * QBB));
+      mx2 = f32x4.pmax(mx2, v128.load(col + <usize>j * QBB + QBB));
+    }
+    if (j < nk) mx = f32x4.pmax(mx, v128.load(col + <usize>j * QBB));
     const mOld = v128.load(mrow + (<usize>i << 2));
-    const mNew = f32x4.max(mOld, mx);
+    const mNew = f32x4.pmax(mOld, f32x4.pmax(mx, mx2));
     const mSafe = v128.bitselect(zero, mNew, f32x4.eq(mNew, ninf));
     let sum = zero;
     for (let j = 0; j < nk; j++) {
@@ -236,14 +273,17 @@ function onlineSoftmaxColumns(St: usize, nk: i32, nq4: i32, mrow: usize, lrow: u
 export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: usize, dO: usize,
   dq: usize, dk: usize, dv: usize, qPos: usize, kPos: usize, kValid: usize,
   B: i32, Tq: i32, Tk: i32, H: i32, D: i32, ldq: i32, ldk: i32, ldv: i32, ldo: i32,
-  scale: f32, causalFlag: i32, scratch: usize, tid: i32, nth: i32): void {
+  scale: f32, causalFlag: i32, native: i32, scratch: usize, tid: i32, nth: i32): void {
   const causal = causalFlag != 0;
   const ws = scratch + <usize>tid * SCRATCH_BYTES;
   const tileB = <usize>MAX_HEAD_DIM * KBB;
-  const Kt = ws, Vt = Kt + tileB;                  // D × KB each
+  const Kt = ws, Vt = Kt + tileB;                  // D × KB each (keys contiguous)
   const dKacc = Vt + tileB, dVacc = dKacc + tileB; // KB × D each (row stride D)
-  const P = dVacc + tileB;                         // QB × KB
-  const dP = P + <usize>QB * KBB;                  // QB × KB
+  const P = dVacc + tileB;                         // QB × KB: probabilities
+  const dP = P + <usize>QB * KBB;                  // QB × KB: dP, then dS
+  const dSt = dP + <usize>QB * KBB;                // KB × QB: dS transposed
+  const Qt = dSt + <usize>KB * QBB;                // D × QB each (queries contiguous)
+  const dOt = Qt + <usize>MAX_HEAD_DIM * QBB;
   const ldqB = <usize>ldq << 2, ldkB = <usize>ldk << 2, ldvB = <usize>ldv << 2, ldoB = <usize>ldo << 2;
   const DB = <usize>D << 2;
   for (let bh = tid; bh < B * H; bh += nth) {
@@ -254,8 +294,10 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
       const kv: usize = kValid == 0 ? <usize>0 : kValid + <usize>(b * Tk + j0);
       const kBase = k + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
       const vBase = v + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);
-      packTransposed(kBase, ldk, nk, D, Kt);
-      packTransposed(vBase, ldv, nk, D, Vt);
+      if (!native) {
+        packTransposed(kBase, ldkB, nk, D, Kt, KBB);
+        packTransposed(vBase, ldvB, nk, D, Vt, KBB);
+      }
       memory.fill(dKacc, 0, <usize>nk * DB);
       memory.fill(dVacc, 0, <usize>nk * DB);
       for (let i0 = 0; i0 < Tq; i0 += QB) {
@@ -269,15 +311,27 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
         const dOBase = dO + ((rowOff * ldo + h * D) << 2);
         const dqBase = dq + ((rowOff * ldq + h * D) << 2);
         const lseBase = lse + (<usize>((b * H + h) * Tq + i0) << 2);
-        gemmBlock(nq, nk, D, qBase, ldqB, 4, Kt, KBB, P, KBB, scale, 0);
+        // P = exp(scale·Q·Kᵀ − lse), masked.
+        if (native) tileGemm(0, 1, nq, nk, D, scale, qBase, ldq, kBase, ldk, 0, P, KB);
+        else {
+          packTransposed(qBase, ldqB, nq, D, Qt, QBB);
+          packTransposed(dOBase, ldoB, nq, D, dOt, QBB);
+          gemmBlockT(nq, nk, D, Qt, QBB, Kt, KBB, P, KBB, scale, 0);
+        }
         if (mode == 2) applyMask(P, nq, nk, qp, kp, kv, causal);
         for (let i = 0; i < nq; i++) {
           const l = load<f32>(lseBase + (<usize>i << 2));
           if (l == -Infinity) fillRow(P + <usize>i * KBB, nk, 0);
           else expRowSub(P + <usize>i * KBB, nk, l);
         }
-        gemmBlock(nk, D, nq, P, 4, KBB, dOBase, ldoB, dVacc, DB, 1, 1);
-        gemmBlock(nq, nk, D, dOBase, ldoB, 4, Vt, KBB, dP, KBB, 1, 0);
+        // dV += Pᵀ·dO; dP = dO·Vᵀ; dS = P∘(dP − rowsum(O∘dO)).
+        if (native) {
+          tileGemm(1, 0, nk, D, nq, 1, P, KB, dOBase, ldo, 1, dVacc, D);
+          tileGemm(0, 1, nq, nk, D, 1, dOBase, ldo, vBase, ldv, 0, dP, KB);
+        } else {
+          gemmBlockT(nk, D, nq, P, KBB, dOBase, ldoB, dVacc, DB, 1, 1);
+          gemmBlockT(nq, nk, D, dOt, QBB, Vt, KBB, dP, KBB, 1, 0);
+        }
         for (let i = 0; i < nq; i++) {
           const orow = oBase + <usize>i * ldoB, drow = dOBase + <usize>i * ldoB;
           const delta = dotRow(orow, drow, D);
@@ -290,8 +344,15 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
           }
           for (; j < nk; j++) store<f32>(dpr + (<usize>j << 2), f32At(pr, j) * (f32At(dpr, j) - delta));
         }
-        gemmBlock(nq, D, nk, dP, KBB, 4, kBase, ldkB, dqBase, ldqB, scale, 1);
-        gemmBlock(nk, D, nq, dP, 4, KBB, qBase, ldqB, dKacc, DB, scale, 1);
+        // dK += scale·dSᵀ·Q; dQ += scale·dS·K (through dSᵀ, so both read A as adjacent rows).
+        if (native) {
+          tileGemm(1, 0, nk, D, nq, scale, dP, KB, qBase, ldq, 1, dKacc, D);
+          tileGemm(0, 0, nq, D, nk, scale, dP, KB, kBase, ldk, 1, dqBase, ldq);
+        } else {
+          gemmBlockT(nk, D, nq, dP, KBB, qBase, ldqB, dKacc, DB, scale, 1);
+          packTransposed(dP, KBB, nq, nk, dSt, QBB);
+          gemmBlockT(nq, D, nk, dSt, QBB, kBase, ldkB, dqBase, ldqB, scale, 1);
+        }
       }
       const dkBase = dk + ((<usize>(b * Tk + j0) * ldk + h * D) << 2);
       const dvBase = dv + ((<usize>(b * Tk + j0) * ldv + h * D) << 2);

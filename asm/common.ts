@@ -15,27 +15,27 @@
 }
 
 // Vector exp(x), relative error ~2e-7 on [-87, 88]; exact 0 below -87.3 (no denormals), NaN in ->
-// NaN out, +inf above 88.7.
+// NaN out, +inf above 88.7. n = round(x·log2 e) comes from adding 1.5·2^23 (the float's low bits
+// are then n, and shifting them gives 2^n), e^r from a degree-6 polynomial on [-ln2/2, ln2/2]
+// evaluated with multiply-adds; pmin/pmax are single instructions where min/max are not (their
+// NaN and ±0 rules need a sequence), and NaN still passes through them as x.
 @inline export function exp4(x: v128): v128 {
-  const hi = f32x4.splat(88.7);
   const lo = f32x4.splat(-87.3);
-  const xc = f32x4.max(f32x4.min(x, hi), lo);
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)));
-  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693145751953125)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(1.428606765330187e-6)));
-  // Taylor-like minimax polynomial of degree 6 for e^r on [-ln2/2, ln2/2].
-  let p = f32x4.splat(1.3888889e-3);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3333333e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1666667e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666667e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  let y = f32x4.mul(p, pow2);
-  y = v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, lo));
-  y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, hi));
-  return y;
+  const magic = f32x4.splat(12582912.0);
+  const xc = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.7)), lo);
+  const t = fma4(xc, f32x4.splat(1.4426950408889634), magic);
+  const n = f32x4.sub(t, magic);
+  let r = fma4(n, f32x4.splat(-0.693145751953125), xc);
+  r = fma4(n, f32x4.splat(-1.428606765330187e-6), r);
+  let p = fma4(f32x4.splat(1.3888889e-3), r, f32x4.splat(8.3333333e-3));
+  p = fma4(p, r, f32x4.splat(4.1666667e-2));
+  p = fma4(p, r, f32x4.splat(1.6666667e-1));
+  p = fma4(p, r, f32x4.splat(0.5));
+  p = fma4(p, r, f32x4.splat(1.0));
+  p = fma4(p, r, f32x4.splat(1.0));
+  // 2^n; n = 128 (x ≥ 88.4) gives the exponent field 255, so +inf.
+  const pow2 = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(p, pow2), f32x4.lt(x, lo));
 }
 
 @inline export function hsum4(v: v128): f32 {

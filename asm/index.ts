@@ -1,7 +1,6 @@
 // Entry point of the kernel module: every export here is callable by the loader and worker pool.
 export { matmul, matmulFewRowsPartial, matmulFewRowsReduce } from './gemm';
 export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine, attentionMerge } from './attention';
-export { attnSoftmaxRows, attnSoftmaxGradRows } from './attention-dense';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
   layerNormForward, layerNormBackward, layerNormReduceParams,

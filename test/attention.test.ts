@@ -5,7 +5,7 @@ import { assertClose } from './helpers/compare.js';
 import { blasEngines, label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';
 
-const engines = await wasmEngines(), dense = await blasEngines();
+const engines = await wasmEngines(), native = await blasEngines();
 
 type MaskKind = 'none' | 'causal' | 'cross' | 'padded-cross';
 
@@ -51,11 +51,11 @@ function runBoth(e: Engine, rng: Rng, d: AttentionDims, kind: MaskKind, scale = 
   e.release(mark);
 }
 
-describe('attention: fused wasm and dense BLAS paths vs reference (forward and backward)', () => {
+describe('attention: fused kernel, tile products in wasm and in the native BLAS, vs reference (forward and backward)', () => {
   const lengths = [1, 3, 17, 64, 65, 130];
   const dims = [1, 3, 8, 16, 64];
-  // The BLAS engines take every attention through the dense path (blasAttentionMinSide 1).
-  for (const e of [...engines, ...dense]) {
+  // The BLAS engines compute the tile products with cblas_sgemm from every pool thread.
+  for (const e of [...engines, ...native]) {
     for (const kind of ['none', 'causal', 'cross', 'padded-cross'] as const) {
       it(`${kind}, random shapes, ${label(e)}`, () => {
         const rng = new Rng(kind.length * 31 + e.info.threads);
@@ -197,7 +197,7 @@ describe('attention over key chunks (merge, and the backward against the merged 
   function chunkRows(x: Float32Array, B: number, Tk: number, width: number, j0: number, j1: number, out: Float32Array): void {
     for (let b = 0; b < B; b++) out.set(x.subarray((b * Tk + j0) * width, (b * Tk + j1) * width), b * (j1 - j0) * width);
   }
-  for (const e of [...engines, ...dense]) {
+  for (const e of [...engines, ...native]) {
     it(`chunked = whole, padded cross mask, odd chunk sizes, ${label(e)}`, () => {
       const rng = new Rng(77 + e.info.threads);
       const B = 2, Tq = 9, Tk = 41, H = 2, D = 8, HD = H * D;

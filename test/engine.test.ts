@@ -92,8 +92,9 @@ describe('worker pool failures', () => {
     const { kernelFunctions } = await import('../src/kernels/wasm/exports.js');
     const module = new WebAssembly.Module(readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url)));
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
-    const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory } }));
-    const pool = await WorkerPool.start(2, module, memory, local);
+    const { noTileGemm } = await import('../src/platform/node/blas.js');
+    const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory, tileGemm: noTileGemm } }));
+    const pool = await WorkerPool.start(2, module, memory, local, null);
     try {
       // 8 MiB of floats in a 4 MiB memory: thread 0's half is in bounds, the worker's half is not.
       assert.throws(() => pool.run('scale', [0, 2, 2 * 2 ** 20], 2), /kernel scale failed in a worker thread: worker 1: .*out of bounds/);

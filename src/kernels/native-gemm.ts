@@ -17,15 +17,12 @@ export interface NativeMatmul {
   readonly minWork: number;
   /** Products with at most this many rows (decoding) stay in wasm. */
   readonly maxWasmRows: number;
-  /** Attention with at least this many queries and keys runs densely through the gemm (0: never). */
-  readonly attentionMinSide: number;
-  /**
-   * The dense attention path's two work buffers (scores and score gradients of one batch row, all
-   * heads), reserved when the engine is created, below its release mark; a shape whose H·Tq·Tk
-   * does not fit takes the fused kernel.
-   */
-  readonly attentionScores: F32;
-  readonly attentionScoreGrads: F32;
   /** Called before each native call: the backend's own threads stop spinning so they do not compete for the cores. */
   readonly yieldCores: () => void;
+  /**
+   * Set when the kernel module's `tileGemm` import reaches this gemm from every thread: the fused
+   * attention then computes its tile products there, with the library held to one thread of its
+   * own meanwhile (each pool thread makes its own calls) and given back `threads` after.
+   */
+  readonly attentionTiles: { readonly setThreads: (n: number) => void; readonly threads: number } | null;
 }

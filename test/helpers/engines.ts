@@ -15,15 +15,18 @@ export async function wasmEngines(): Promise<Engine[]> {
 }
 
 /**
- * Wasm engines whose matmuls go to the system BLAS (blasMinWork 1: even small test shapes), 1 and
- * 2 threads; empty when no BLAS loads here — except in CI (CI set), where .ci/run installs
+ * Wasm engines whose matmuls go to the system BLAS (blasMinWork 1: even small test shapes) and
+ * whose fused attention computes its tile products there from every thread, 1 and 2 threads; empty when no BLAS loads here — except in CI (CI set), where .ci/run installs
  * OpenBLAS and a missing library is a failure.
  */
 export async function blasEngines(): Promise<Engine[]> {
-  const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'auto', blasMinWork: 1, blasAttentionMinSide: 1 }),
-    await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasMinWork: 1, blasAttentionMinSide: 1, minParallelWork: 0 })];
+  const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'auto', blasMinWork: 1 }),
+    await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasMinWork: 1, minParallelWork: 0 })];
   after(async () => { for (const e of engines) await e.dispose(); });
-  if (engines.every((e) => e.info.blas !== null)) return engines;
+  if (engines.every((e) => e.info.blas !== null)) {
+    if (process.env.CI && !engines.every((e) => e.info.blas!.endsWith('attention tiles'))) throw new Error(`CI: the BLAS loaded without attention tiles (${engines[0]!.info.blas})`);
+    return engines;
+  }
   if (process.env.CI) throw new Error(`CI: no BLAS loaded (${engines[0]!.info.notes.join('; ')}); .ci/run installs libopenblas0-pthread`);
   return [];
 }

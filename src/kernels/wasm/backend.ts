@@ -60,16 +60,13 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     call('dropout', [p(kernel, 'input', x), p(kernel, 'output', y), n, d.p, d.seed >>> 0, (d.offset ?? 0) >>> 0, mode], n * 4);
   };
 
-  // The dense attention path (native BLAS only): scores of one batch row, all heads (H·Tq·Tk
-  // floats), in the two work buffers the engine reserved for it.
-  const denseBuffers = (n: number): { s: F32; g: F32 } => ({ s: native!.attentionScores.subarray(0, n), g: native!.attentionScoreGrads.subarray(0, n) });
-  const useDense = (r: { B: number; Tq: number; Tk: number; H: number; D: number }): boolean =>
-    native !== null && native.attentionMinSide > 0 && r.Tq >= native.attentionMinSide && r.Tk >= native.attentionMinSide &&
-    r.Tk * 4 <= SCRATCH_BYTES && r.H * r.Tq * r.Tk <= native.attentionScores.length;
-  const softmaxRows = (K: string, r: { Tq: number; Tk: number; H: number; scale: number }, s: F32, b: number, qPos: number, kPos: number,
-    kValid: number, causal: number, lsePtr: number, given: number): void => {
-    runner.run('attnSoftmaxRows', [p(K, 'scores', s), r.H * r.Tq, r.Tq, r.Tk, r.scale, qPos ? qPos + 4 * b * r.Tq : 0, kPos ? kPos + 4 * b * r.Tk : 0,
-      kValid ? kValid + b * r.Tk : 0, causal, lsePtr, given, scratch], runner.threads);
+  // The fused attention, its tile products in the native BLAS when the engine wired one to every
+  // thread (the library held to one thread of its own meanwhile), else in wasm.
+  const tiles = native?.attentionTiles ?? null;
+  const fused = (run: (tiles: number) => void): void => {
+    if (!tiles) { run(0); return; }
+    tiles.setThreads(1);
+    try { run(1); } finally { tiles.setThreads(tiles.threads); }
   };
 
   const kernels: KernelSet = {
@@ -174,23 +171,6 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     attentionForward(d, mask, q, k, v, out, lse) {
       const K = 'attentionForward';
       const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
-      if (native && useDense(r)) {
-        const { s } = denseBuffers(r.H * r.Tq * r.Tk), gemm = native.gemm;
-        for (let b = 0; b < r.B; b++) {
-          native.yieldCores();
-          for (let h = 0; h < r.H; h++) {
-            gemm.sgemm(false, true, r.Tq, r.Tk, r.D, 1, q.subarray(b * r.Tq * r.ldq + h * r.D), r.ldq, k.subarray(b * r.Tk * r.ldk + h * r.D), r.ldk,
-              0, s.subarray(h * r.Tq * r.Tk), r.Tk);
-          }
-          softmaxRows(K, r, s, b, qPos, kPos, kValid, causal, p(K, 'lse', lse) + 4 * b * r.H * r.Tq, 0);
-          native.yieldCores();
-          for (let h = 0; h < r.H; h++) {
-            gemm.sgemm(false, false, r.Tq, r.D, r.Tk, 1, s.subarray(h * r.Tq * r.Tk), r.Tk, v.subarray(b * r.Tk * r.ldv + h * r.D), r.ldv,
-              0, out.subarray(b * r.Tq * r.ldo + h * r.D), r.ldo);
-          }
-        }
-        return;
-      }
       // One query (cached decoding): stream whole K/V rows for all heads, keys split across threads.
       const decodeThreads = work < minParallelWork ? 1 : runner.threads;
       if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 2) + r.H * Math.ceil(r.Tk / decodeThreads) <= SCRATCH_BYTES / 4) {
@@ -199,43 +179,16 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
         runner.run('attentionDecodeCombine', [p(K, 'out', out), p(K, 'lse', lse), r.H, r.D, scratch, decodeThreads], 1);
         return;
       }
-      call('attentionForward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
-        r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, scratch], work);
+      fused((tiles) => call('attentionForward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
+        r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, tiles, scratch], work));
     },
     attentionBackward(d, mask, q, k, v, out, lse, dOut, dq, dk, dv) {
       const K = 'attentionBackward';
       const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
       resolveAttention(K, d, mask, dq, dk, dv, dOut, lse);
-      if (native && useDense(r)) {
-        // P from the given lse; dV += Pᵀ·dO; dP = dO·Vᵀ; dS = P∘(dP − δ)·scale; dQ += dS·K; dK += dSᵀ·Q.
-        const { s, g } = denseBuffers(r.H * r.Tq * r.Tk), gemm = native.gemm, T = r.Tq * r.Tk;
-        for (let b = 0; b < r.B; b++) {
-          const qb = b * r.Tq * r.ldq, kb = b * r.Tk * r.ldk, vb = b * r.Tk * r.ldv, ob = b * r.Tq * r.ldo;
-          native.yieldCores();
-          for (let h = 0; h < r.H; h++) {
-            gemm.sgemm(false, true, r.Tq, r.Tk, r.D, 1, q.subarray(qb + h * r.D), r.ldq, k.subarray(kb + h * r.D), r.ldk, 0, s.subarray(h * T), r.Tk);
-          }
-          softmaxRows(K, r, s, b, qPos, kPos, kValid, causal, p(K, 'lse', lse) + 4 * b * r.H * r.Tq, 1);
-          native.yieldCores();
-          for (let h = 0; h < r.H; h++) {
-            const hs = s.subarray(h * T), hg = g.subarray(h * T), hd = h * r.D;
-            gemm.sgemm(true, false, r.Tk, r.D, r.Tq, 1, hs, r.Tk, dOut.subarray(ob + hd), r.ldo, 1, dv.subarray(vb + hd), r.ldv);
-            gemm.sgemm(false, true, r.Tq, r.Tk, r.D, 1, dOut.subarray(ob + hd), r.ldo, v.subarray(vb + hd), r.ldv, 0, hg, r.Tk);
-          }
-          runner.run('attnSoftmaxGradRows', [p(K, 'scores', s), p(K, 'score grads', g), r.H * r.Tq, r.Tq, r.Tk, r.D, r.scale,
-            p(K, 'dOut', dOut) + 4 * ob, p(K, 'out', out) + 4 * ob, r.ldo], runner.threads);
-          native.yieldCores();
-          for (let h = 0; h < r.H; h++) {
-            const hg = g.subarray(h * T), hd = h * r.D;
-            gemm.sgemm(false, false, r.Tq, r.D, r.Tk, 1, hg, r.Tk, k.subarray(kb + hd), r.ldk, 1, dq.subarray(qb + hd), r.ldq);
-            gemm.sgemm(true, false, r.Tk, r.D, r.Tq, 1, hg, r.Tk, q.subarray(qb + hd), r.ldq, 1, dk.subarray(kb + hd), r.ldk);
-          }
-        }
-        return;
-      }
-      call('attentionBackward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), p(K, 'dOut', dOut),
+      fused((tiles) => call('attentionBackward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), p(K, 'dOut', dOut),
         p(K, 'dq', dq), p(K, 'dk', dk), p(K, 'dv', dv), qPos, kPos, kValid,
-        r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, scratch], work);
+        r.B, r.Tq, r.Tk, r.H, r.D, r.ldq, r.ldk, r.ldv, r.ldo, r.scale, causal, tiles, scratch], work));
     },
     attentionMerge(d, out, lse, out2, lse2) {
       const K = 'attentionMerge';

@@ -1,7 +1,7 @@
 // The kernel module's callable exports, in a fixed order shared by the main thread and workers.
 export const KERNEL_EXPORTS = [
   'matmul', 'matmulFewRowsPartial', 'matmulFewRowsReduce', 'attentionForward', 'attentionBackward', 'attentionDecodePartial', 'attentionDecodeCombine',
-  'attentionMerge', 'attnSoftmaxRows', 'attnSoftmaxGradRows',
+  'attentionMerge',
   'biasAddForward', 'biasAddBackward', 'embeddingForward', 'embeddingBackward',
   'layerNormForward', 'layerNormBackward', 'layerNormReduceParams',
   'activationForward', 'activationBackward', 'gluForward', 'gluBackward', 'add', 'scale', 'dropout', 'rotary',

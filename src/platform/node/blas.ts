@@ -23,14 +23,21 @@ export interface LoadedBlas {
   readonly gemm: NativeGemm;
   /** Sets the library's thread count (the engine's threads apply to both). */
   readonly setThreads: (n: number) => void;
+  /**
+   * The library's path when every thread may call it at once, single-threaded (OpenBLAS, whose
+   * thread count can be set to 1 around such calls): the fused attention then hands it its tile
+   * products from each pool thread. Null otherwise.
+   */
+  readonly tilePath: string | null;
 }
 
 export type BlasResult = { readonly blas: LoadedBlas; readonly note: string } | { readonly blas: null; readonly note: string | null };
 
 interface KoffiLib { func(signature: string): (...args: unknown[]) => unknown }
-interface Koffi { load(path: string): KoffiLib }
+interface Koffi { load(path: string): KoffiLib; address(value: unknown): bigint }
 
-function loadKoffi(): Koffi | string {
+/** The koffi package, or why it could not be loaded. */
+export function loadKoffi(): Koffi | string {
   try {
     return createRequire(import.meta.url)('koffi') as Koffi;
   } catch (e) {
@@ -57,7 +64,27 @@ function bind(koffi: Koffi, path: string, threads: number): LoadedBlas {
       sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     },
   };
-  return { gemm, setThreads: (n) => setNum?.(n) };
+  return { gemm, setThreads: (n) => setNum?.(n), tilePath: setNum ? path : null };
+}
+
+/** (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) with a, b, c byte addresses in the engine's memory. */
+export type TileGemm = (...args: number[]) => void;
+
+/** The kernel module's `env.tileGemm` import where no BLAS is loaded: the kernels never call it then. */
+export const noTileGemm: TileGemm = () => { throw new Error('tileGemm: this engine has no native BLAS'); };
+
+/**
+ * The kernel module's `env.tileGemm` import for one thread: cblas_sgemm of the library at `path`
+ * on addresses in `memory` (a shared memory's base address never moves: it is reserved whole).
+ */
+export function bindTileGemm(path: string, memory: WebAssembly.Memory): TileGemm {
+  const koffi = loadKoffi();
+  if (typeof koffi === 'string') throw new Error(`tileGemm: ${koffi}`);
+  const sgemm = koffi.load(path).func('void cblas_sgemm(int, int, int, int, int, int, float, intptr_t, int, intptr_t, int, float, intptr_t, int)');
+  const base = Number(koffi.address(new Float32Array(memory.buffer, 0, 1)));
+  return (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha, base + a!, lda, base + b!, ldb, beta, base + c!, ldc);
+  };
 }
 
 /** A 3×2·2×4 product with an odd stride and accumulation, checked against plain arithmetic. */

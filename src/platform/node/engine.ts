@@ -9,7 +9,7 @@ import { referenceKernels } from '../../kernels/reference/index.js';
 import { createWasmKernels } from '../../kernels/wasm/backend.js';
 import { kernelFunctions, SCRATCH_BYTES } from '../../kernels/wasm/exports.js';
 import { EngineMemory, MAX_MEMORY_BYTES } from '../../kernels/wasm/memory.js';
-import { loadBlas, type BlasOption } from './blas.js';
+import { bindTileGemm, loadBlas, noTileGemm, type BlasOption } from './blas.js';
 import { WorkerPool } from './pool.js';
 
 export interface EngineOptions {
@@ -32,11 +32,10 @@ export interface EngineOptions {
   /** Matmuls with at most this many rows stay in wasm (its few-rows path wins there). Default 8. */
   readonly blasMaxWasmRows?: number;
   /**
-   * Attention with at least this many queries and keys runs densely (its products in the BLAS,
-   * masks and softmax in wasm). Default 0: never — measured slower than the fused kernel except
-   * for the largest cross-attends (docs/benchmarks.md).
+   * The fused attention's tile products (64×64 blocks) through the native BLAS, called
+   * single-threaded from every pool thread (OpenBLAS only). Default true when such a BLAS loaded.
    */
-  readonly blasAttentionMinSide?: number;
+  readonly blasAttentionTiles?: boolean;
 }
 
 /**
@@ -46,9 +45,6 @@ export interface EngineOptions {
  * (decoding) always stay in wasm.
  */
 export const BLAS_MIN_WORK = 32 * 32 * 32;
-
-/** Scores of one batch row (H·Tq·Tk) the dense attention path can hold: enwik8-small's cross-attend (8·512·2,304) fits. */
-const DENSE_ATTENTION_FLOATS = 12 * 2 ** 20;
 
 const MAX_THREADS = 64;
 /** Bytes reserved at the bottom of memory for the kernel module's static data. */
@@ -109,27 +105,25 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const memory = new EngineMemory(wasmMemory, MODULE_DATA_BYTES);
   const scratch = memory.allocBytes(threads * SCRATCH_BYTES, 'thread scratch');
   const params = memory.f64(1024, 'kernel parameters');
-  const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory } }));
-  const pool = await WorkerPool.start(threads, module, wasmMemory, local);
   const loaded = loadBlas(options.blas ?? (process.env.PERCEIVER_BLAS || 'auto'), threads);
+  const tilePath = options.blasAttentionTiles === false ? null : loaded.blas?.tilePath ?? null;
+  const tileGemm = tilePath ? bindTileGemm(tilePath, wasmMemory) : noTileGemm;
+  const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory, tileGemm } }));
+  const pool = await WorkerPool.start(threads, module, wasmMemory, local, tilePath);
   const minWork = options.blasMinWork ?? BLAS_MIN_WORK;
   if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
   const maxWasmRows = options.blasMaxWasmRows ?? 8;
   if (!Number.isInteger(maxWasmRows) || maxWasmRows < 0) throw new RangeError(`blasMaxWasmRows must be an integer ≥ 0, got ${maxWasmRows}`);
-  const attentionMinSide = options.blasAttentionMinSide ?? 0;
-  if (!Number.isInteger(attentionMinSide) || attentionMinSide < 0) throw new RangeError(`blasAttentionMinSide must be an integer ≥ 0, got ${attentionMinSide}`);
-  // Reserved only with a BLAS (untouched pages cost no memory until a dense attention uses them).
-  const scores = loaded.blas && attentionMinSide > 0 ? DENSE_ATTENTION_FLOATS : 0;
   const native = loaded.blas ? {
-    gemm: loaded.blas.gemm, minWork, maxWasmRows, attentionMinSide, yieldCores: () => pool.park(),
-    attentionScores: memory.f32(scores, 'dense attention scores'), attentionScoreGrads: memory.f32(scores, 'dense attention score gradients'),
+    gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park(),
+    attentionTiles: tilePath ? { setThreads: loaded.blas.setThreads, threads } : null,
   } : null;
   const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768, native });
   const base = memory.mark();
   return {
     kernels,
     info: { backend: 'wasm', simd: choice.simd, threads, notes: loaded.note ? [...choice.notes, loaded.note] : choice.notes,
-      blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}` : null },
+      blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}` : null },
     allocF32: (n, what) => memory.f32(n, what),
     allocI32: (n, what) => memory.i32(n, what),
     allocU8: (n, what) => memory.u8(n, what),

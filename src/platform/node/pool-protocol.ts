@@ -33,4 +33,6 @@ export interface WorkerInit {
   readonly args: SharedArrayBuffer;
   readonly errorText: SharedArrayBuffer;
   readonly tid: number;
+  /** The native BLAS whose cblas_sgemm the kernels may call per thread (the `env.tileGemm` import), or null. */
+  readonly tilePath: string | null;
 }

@@ -3,12 +3,14 @@
 // microseconds; it ends on QUIT or when the process exits (the pool unrefs it).
 import { parentPort, workerData } from 'node:worker_threads';
 import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
+import { bindTileGemm, noTileGemm } from './blas.js';
 import {
   DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 
 const init = workerData as WorkerInit;
-const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memory: init.memory } }));
+const tileGemm = init.tilePath ? bindTileGemm(init.tilePath, init.memory) : noTileGemm;
+const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memory: init.memory, tileGemm } }));
 const ctrl = new Int32Array(init.control);
 const args = new Float64Array(init.args);
 const errorText = new Uint8Array(init.errorText);

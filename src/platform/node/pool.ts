@@ -26,7 +26,7 @@ export class WorkerPool implements ThreadRunner {
   }
 
   static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory,
-    local: Record<KernelExport, KernelFunction>): Promise<WorkerPool> {
+    local: Record<KernelExport, KernelFunction>, tilePath: string | null): Promise<WorkerPool> {
     const control = new SharedArrayBuffer(controlInts(threads) * 4);
     const args = new SharedArrayBuffer(MAX_ARGS * 8);
     const errorText = new SharedArrayBuffer(ERROR_BYTES);
@@ -34,7 +34,7 @@ export class WorkerPool implements ThreadRunner {
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const init: WorkerInit = { module, memory, control, args, errorText, tid };
+      const init: WorkerInit = { module, memory, control, args, errorText, tid, tilePath };
       const w = new Worker(url, { workerData: init });
       ready.push(new Promise((resolve, reject) => {
         w.once('message', () => resolve());
