@@ -148,9 +148,10 @@ function tileMode(causal: bool, qMin: i32, qMax: i32, kp: usize, kv: usize, nk: 
   return partial ? 2 : 1;
 }
 
-// Forward, per task (batch, head, block of QB queries), scores kept transposed: Sᵀ = K·Qᵀ with Qᵀ
-// packed once per task, so no per-key-block packing is needed and the online softmax runs down
-// the key axis with SIMD across 4 queries at a time; then O += P·V reads Sᵀ as a transposed A.
+// Forward, per task (batch, head, block of QB queries), scores kept transposed: Sᵀ = K·Qᵀ (in
+// wasm: Qᵀ packed once per task, Kᵀ per key block, so the micro-kernel reads both as adjacent
+// values), the online softmax runs down the key axis with SIMD across 4 queries at a time, then
+// O += P·V reads Sᵀ as a transposed A.
 export function attentionForward(q: usize, k: usize, v: usize, o: usize, lse: usize,
   qPos: usize, kPos: usize, kValid: usize, B: i32, Tq: i32, Tk: i32, H: i32, D: i32,
   ldq: i32, ldk: i32, ldv: i32, ldo: i32, scale: f32, causalFlag: i32, native: i32, scratch: usize,
@@ -269,7 +270,8 @@ function onlineSoftmaxColumns(St: usize, nk: i32, nq4: i32, mrow: usize, lrow: u
 }
 
 // Gradients, accumulated (+=) into dq, dk, dv. One thread owns a whole (batch, head) pair, so
-// the dq/dk/dv rows it writes are its own: no atomics and no reduction buffers.
+// the dq/dk/dv rows it writes are its own: no atomics and no reduction buffers. In wasm, Kᵀ and
+// Vᵀ are packed per key block, Qᵀ, dOᵀ and dSᵀ per tile (the BLAS path reads them in place).
 export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: usize, dO: usize,
   dq: usize, dk: usize, dv: usize, qPos: usize, kPos: usize, kValid: usize,
   B: i32, Tq: i32, Tk: i32, H: i32, D: i32, ldq: i32, ldk: i32, ldv: i32, ldo: i32,

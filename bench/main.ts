@@ -45,15 +45,19 @@ async function main(argv: readonly string[]): Promise<number> {
   const warn = loadWarning();
   if (warn) console.error(warn);
   const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: args.blas });
-  // Training is measured on both matmul paths in one run: the wasm kernels and the native BLAS.
-  const second = suite === 'train' && args.blas === 'auto' && engine.info.blas
-    ? await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: 'off' }) : null;
+  // Training is measured on every path in one run: all in wasm, the native BLAS for the matmuls
+  // only, and the BLAS for the matmuls and the attention's tile products (the default).
+  const nativePaths = suite === 'train' && args.blas === 'auto' && engine.info.blas;
+  const second = nativePaths ? await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: 'off' }) : null;
+  const third = nativePaths && engine.info.blas!.endsWith('attention tiles')
+    ? await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: 'auto', blasAttentionTiles: false }) : null;
   try {
+    const runs = suite === 'train' ? `${args.repeat ?? 3} training steps` : `≥ ${args.repeat ?? 7} runs`;
     log(`engine: wasm ${engine.info.simd}, ${engine.info.threads} threads, BLAS ${engine.info.blas ?? 'off'}; per case the median over ` +
-      `${args.rounds} round(s) of the median of ≥ ${args.repeat ?? 7} runs after warm-up`);
+      `${args.rounds} round(s) of the median of ${runs} after warm-up`);
     const progress = (l: string): void => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); };
     const results = suite === 'kernels' ? await runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, args.rounds, progress)
-      : suite === 'train' ? [...blasPeerRows(engine), ...benchTrain(second ? [second, engine] : [engine], args.repeat ?? 3, progress)]
+      : suite === 'train' ? [...blasPeerRows(engine), ...benchTrain([second, third, engine].filter((x): x is Engine => x !== null), args.repeat ?? 3, args.rounds, progress)]
         : benchGenerate(engine, progress);
     if (!args.json) process.stderr.write('\r\x1b[K');
     if (args.json) for (const r of results) console.log(JSON.stringify(r));
@@ -61,6 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await engine.dispose();
     await second?.dispose();
+    await third?.dispose();
   }
   return 0;
 }

@@ -92,6 +92,36 @@ describe('attention: fused kernel, tile products in wasm and in the native BLAS,
   }
 });
 
+describe('attention tile products in the native BLAS', () => {
+  const skip = native.length === 0 ? 'no BLAS library here' : false;
+  it('reach buffers the memory grew to (the BLAS gets addresses from one base taken at start-up)', { skip }, async () => {
+    const { createEngine } = await import('../src/index.js');
+    const e = await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', minParallelWork: 0 });
+    try {
+      assert.match(e.info.blas ?? '', /attention tiles$/);
+      const before = e.bytesInUse();
+      e.allocF32(24 * 2 ** 20, 'forces the memory to grow');
+      assert.ok(e.bytesInUse() > before + 90 * 2 ** 20);
+      runBoth(e, new Rng(12), { batch: 2, queries: 65, keys: 130, heads: 2, headDim: 64 }, 'cross');
+      runBoth(e, new Rng(13), { batch: 1, queries: 70, keys: 70, heads: 3, headDim: 17 }, 'causal');
+    } finally {
+      await e.dispose();
+    }
+  });
+  it('blasAttentionTiles: false keeps them in wasm (same results); a non-boolean is refused', { skip }, async () => {
+    const { createEngine } = await import('../src/index.js');
+    const e = await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasAttentionTiles: false, minParallelWork: 0 });
+    try {
+      assert.ok(e.info.blas !== null && !e.info.blas.includes('attention tiles'), e.info.blas ?? 'no BLAS');
+      runBoth(e, new Rng(14), { batch: 2, queries: 33, keys: 97, heads: 2, headDim: 8 }, 'padded-cross');
+    } finally {
+      await e.dispose();
+    }
+    await assert.rejects(createEngine({ backend: 'wasm', threads: 1, blasAttentionTiles: 'yes' as unknown as boolean }),
+      /blasAttentionTiles must be true or false, got yes/);
+  });
+});
+
 describe('single-query attention (batch 1, one query: the decoding path) vs reference', () => {
   for (const e of engines) {
     it(`all mask kinds, odd sizes, ${label(e)}`, () => {

@@ -89,9 +89,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const engine = await createEngine(engineOptions(args));
   for (const k of ['threads', 'backend', 'simd', 'blas']) take(args, k);
-  // One notice when a BLAS was wanted but did not load (the wasm matmul runs instead).
-  const blasNote = engine.info.notes.find((n) => n.startsWith('native BLAS unavailable'));
-  if (blasNote && args.get('json') !== 'true' && args.get('quiet') !== 'true' && command !== 'info') console.error(`perceiver-ar: note: ${blasNote}`);
+  // One notice when a BLAS was wanted but did not load (the wasm matmul runs instead), or loaded
+  // but could not take the attention's tile products.
+  const blasNotes = engine.info.notes.filter((n) => n.startsWith('native BLAS unavailable') || n.startsWith('attention tile products stay in wasm'));
+  if (args.get('json') !== 'true' && args.get('quiet') !== 'true' && command !== 'info') for (const n of blasNotes) console.error(`perceiver-ar: note: ${n}`);
   try {
     let metrics: Record<string, unknown>;
     const json = args.get('json') === 'true';

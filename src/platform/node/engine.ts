@@ -105,15 +105,31 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const memory = new EngineMemory(wasmMemory, MODULE_DATA_BYTES);
   const scratch = memory.allocBytes(threads * SCRATCH_BYTES, 'thread scratch');
   const params = memory.f64(1024, 'kernel parameters');
-  const loaded = loadBlas(options.blas ?? (process.env.PERCEIVER_BLAS || 'auto'), threads);
-  const tilePath = options.blasAttentionTiles === false ? null : loaded.blas?.tilePath ?? null;
-  const tileGemm = tilePath ? bindTileGemm(tilePath, wasmMemory) : noTileGemm;
-  const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory, tileGemm } }));
-  const pool = await WorkerPool.start(threads, module, wasmMemory, local, tilePath);
   const minWork = options.blasMinWork ?? BLAS_MIN_WORK;
   if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
   const maxWasmRows = options.blasMaxWasmRows ?? 8;
   if (!Number.isInteger(maxWasmRows) || maxWasmRows < 0) throw new RangeError(`blasMaxWasmRows must be an integer ≥ 0, got ${maxWasmRows}`);
+  if (options.blasAttentionTiles !== undefined && typeof options.blasAttentionTiles !== 'boolean') {
+    throw new RangeError(`blasAttentionTiles must be true or false, got ${String(options.blasAttentionTiles)}`);
+  }
+  const loaded = loadBlas(options.blas ?? (process.env.PERCEIVER_BLAS || 'auto'), threads);
+  const notes = loaded.note ? [...choice.notes, loaded.note] : [...choice.notes];
+  // Every thread's instance imports the tile gemm; a thread that cannot bind it leaves the tiles in wasm.
+  const start = (path: string | null): Promise<WorkerPool> => {
+    const tileGemm = path ? bindTileGemm(path, wasmMemory) : noTileGemm;
+    const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory, tileGemm } }));
+    return WorkerPool.start(threads, module, wasmMemory, local, path);
+  };
+  let tilePath = options.blasAttentionTiles === false ? null : loaded.blas?.tilePath ?? null;
+  let pool: WorkerPool;
+  try {
+    pool = await start(tilePath);
+  } catch (e) {
+    if (!tilePath) throw e;
+    notes.push(`attention tile products stay in wasm: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    tilePath = null;
+    pool = await start(null);
+  }
   const native = loaded.blas ? {
     gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park(),
     attentionTiles: tilePath ? { setThreads: loaded.blas.setThreads, threads } : null,
@@ -122,7 +138,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const base = memory.mark();
   return {
     kernels,
-    info: { backend: 'wasm', simd: choice.simd, threads, notes: loaded.note ? [...choice.notes, loaded.note] : choice.notes,
+    info: { backend: 'wasm', simd: choice.simd, threads, notes,
       blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}` : null },
     allocF32: (n, what) => memory.f32(n, what),
     allocI32: (n, what) => memory.i32(n, what),
