@@ -49,33 +49,6 @@ export function kernel4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize
   store8(c + ldc * 3, c30, c31, al, beta);
 }
 
-// The packed form: A tile [k][4] (16 bytes per k), B panel [k][8] (32 bytes per k); immediate
-// offsets leave the register allocator only two pointers to carry.
-function kernel4x8Packed(a: usize, b: usize, kc: i32, c: usize, ldc: usize, alpha: f32, beta: f32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = a + (<usize>kc << 4);
-  while (a < end) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a);
-    c00 = fma4(x, b0, c00); c01 = fma4(x, b1, c01);
-    x = v128.load32_splat(a, 4);
-    c10 = fma4(x, b0, c10); c11 = fma4(x, b1, c11);
-    x = v128.load32_splat(a, 8);
-    c20 = fma4(x, b0, c20); c21 = fma4(x, b1, c21);
-    x = v128.load32_splat(a, 12);
-    c30 = fma4(x, b0, c30); c31 = fma4(x, b1, c31);
-    a += 16;
-    b += 32;
-  }
-  const al = f32x4.splat(alpha);
-  store8(c, c00, c01, al, beta);
-  store8(c + ldc, c10, c11, al, beta);
-  store8(c + ldc * 2, c20, c21, al, beta);
-  store8(c + ldc * 3, c30, c31, al, beta);
-}
-
 export function kernel1x8(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
   c: usize, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
@@ -153,10 +126,10 @@ export function gemmBlock(m: i32, n: i32, kc: i32, a: usize, rsA: usize, csA: us
   }
 }
 
-// A in 4-row tiles whose four values per k are adjacent: A(i, k) at a + 4*i + k*csA — a packed
-// tile (csA = 16), or a transposed matrix such as the attention's Kᵀ, Qᵀ, Sᵀ or P (csA = its row
-// stride). Row offsets are immediates, so per k the loop carries only the two pointers: ~1.2× the
-// generic kernel's speed on 64³ tiles.
+// A in 4-row tiles whose four values per k are adjacent: A(i, k) at a + 4*i + k*csA — the
+// matmul's packed tiles (csA = 16, B panels of 8: ldb = 32), or a transposed matrix such as the
+// attention's Kᵀ, Qᵀ, Sᵀ or P (csA = its row stride). Row offsets are immediates, so per k the
+// loop carries only the two pointers.
 function kernel4x8T(a: usize, csA: usize, b: usize, ldb: usize, kc: i32, c: usize, ldc: usize, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
@@ -454,7 +427,7 @@ export function matmul(transA: i32, transB: i32, m: i32, n: i32, k: i32,
               const ap = wsA + (<usize>((i - i0) * kc) << 2);
               const nr = min(4, ie - i);
               if (full && nr == 4) {
-                kernel4x8Packed(ap, bp, kc, cj + <usize>i * ldcB, ldcB, alpha, beta);
+                kernel4x8T(ap, 16, bp, 32, kc, cj + <usize>i * ldcB, ldcB, alpha, beta);
                 continue;
               }
               for (let r = 0; r < nr; r++) {
