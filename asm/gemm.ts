@@ -1,5 +1,6 @@
 // Matrix multiply: register-tiled micro-kernels (4 rows × 8 columns in eight v128 accumulators)
-// plus a packed-B driver for the public matmul. The same micro-kernels serve the fused attention.
+// plus a packed driver for the public matmul. The same micro-kernels serve the fused attention
+// (gemmBlockT, on its packed or transposed tiles).
 //
 // Micro-kernel operand conventions (all strides in BYTES):
 //   A(i, k) at a + i*rsA + k*csA        (any layout: row-major, transposed, strided)
@@ -20,33 +21,6 @@ import { fma4, share, SCRATCH_BYTES } from './common';
 @inline function store4(c: usize, x0: v128, alpha: v128, beta: f32): void {
   if (beta == 0) v128.store(c, f32x4.mul(x0, alpha));
   else v128.store(c, fma4(x0, alpha, v128.load(c)));
-}
-
-export function kernel4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, kc: i32,
-  c: usize, ldc: usize, alpha: f32, beta: f32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let a0 = a;
-  const a1off = rsA, a2off = rsA * 2, a3off = rsA * 3;
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a0);
-    c00 = fma4(x, b0, c00); c01 = fma4(x, b1, c01);
-    x = v128.load32_splat(a0 + a1off);
-    c10 = fma4(x, b0, c10); c11 = fma4(x, b1, c11);
-    x = v128.load32_splat(a0 + a2off);
-    c20 = fma4(x, b0, c20); c21 = fma4(x, b1, c21);
-    x = v128.load32_splat(a0 + a3off);
-    c30 = fma4(x, b0, c30); c31 = fma4(x, b1, c31);
-    a0 += csA;
-    b += ldb;
-  }
-  const al = f32x4.splat(alpha);
-  store8(c, c00, c01, al, beta);
-  store8(c + ldc, c10, c11, al, beta);
-  store8(c + ldc * 2, c20, c21, al, beta);
-  store8(c + ldc * 3, c30, c31, al, beta);
 }
 
 export function kernel1x8(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
@@ -103,29 +77,6 @@ function kernel1x1(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
   store<f32>(c, beta == 0 ? alpha * s : load<f32>(c) + alpha * s);
 }
 
-// C[m×n] = alpha·A[m×kc]·B[kc×n] + beta·C with B unpacked (row k at b + k*ldb). Any m, n ≥ 0.
-export function gemmBlock(m: i32, n: i32, kc: i32, a: usize, rsA: usize, csA: usize,
-  b: usize, ldb: usize, c: usize, ldc: usize, alpha: f32, beta: f32): void {
-  let j = 0;
-  for (; j + 8 <= n; j += 8) {
-    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) kernel4x8(a + <usize>i * rsA, rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
-    for (; i < m; i++) kernel1x8(a + <usize>i * rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
-  }
-  if (j + 4 <= n) {
-    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) kernel4x4(a + <usize>i * rsA, rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
-    for (; i < m; i++) kernel1x4(a + <usize>i * rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
-    j += 4;
-  }
-  for (; j < n; j++) {
-    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
-    for (let i = 0; i < m; i++) kernel1x1(a + <usize>i * rsA, csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
-  }
-}
-
 // A in 4-row tiles whose four values per k are adjacent: A(i, k) at a + 4*i + k*csA — the
 // matmul's packed tiles (csA = 16, B panels of 8: ldb = 32), or a transposed matrix such as the
 // attention's Kᵀ, Qᵀ, Sᵀ or P (csA = its row stride). Row offsets are immediates, so per k the
@@ -155,18 +106,28 @@ function kernel4x8T(a: usize, csA: usize, b: usize, ldb: usize, kc: i32, c: usiz
   store8(c + ldc * 3, c30, c31, al, beta);
 }
 
-// gemmBlock for an A laid out as kernel4x8T reads it (A(i, k) at a + 4*i + k*csA). Any m, n ≥ 0:
-// the rows past the last multiple of 4 and the columns past the last multiple of 8 go through
-// gemmBlock's general kernels.
+// C[m×n] = alpha·A[m×kc]·B[kc×n] + beta·C, beta ∈ {0, 1}, with A laid out as kernel4x8T reads it
+// (A(i, k) at a + 4*i + k*csA) and B unpacked (row k at b + k*ldb). Any m, n ≥ 0: rows past the
+// last multiple of 4 and columns past the last multiple of 8 take the narrower kernels.
 export function gemmBlockT(m: i32, n: i32, kc: i32, a: usize, csA: usize,
   b: usize, ldb: usize, c: usize, ldc: usize, alpha: f32, beta: f32): void {
-  const m4 = m & ~3, n8 = n & ~7;
-  for (let j = 0; j < n8; j += 8) {
+  const m4 = m & ~3;
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
     const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
     for (let i = 0; i < m4; i += 4) kernel4x8T(a + (<usize>i << 2), csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
+    for (let i = m4; i < m; i++) kernel1x8(a + (<usize>i << 2), csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
   }
-  if (m4 < m) gemmBlock(m - m4, n8, kc, a + (<usize>m4 << 2), 4, csA, b, ldb, c + <usize>m4 * ldc, ldc, alpha, beta);
-  if (n8 < n) gemmBlock(m, n - n8, kc, a, 4, csA, b + (<usize>n8 << 2), ldb, c + (<usize>n8 << 2), ldc, alpha, beta);
+  if (j + 4 <= n) {
+    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
+    for (let i = 0; i < m4; i += 4) kernel4x4(a + (<usize>i << 2), 4, csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
+    for (let i = m4; i < m; i++) kernel1x4(a + (<usize>i << 2), csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
+    j += 4;
+  }
+  for (; j < n; j++) {
+    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
+    for (let i = 0; i < m; i++) kernel1x1(a + (<usize>i << 2), csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
+  }
 }
 
 // Blocking of the public matmul (BLIS-style): up to KC rows of op(B) are packed at a time into
