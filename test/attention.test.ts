@@ -108,6 +108,19 @@ describe('attention tile products in the native BLAS', () => {
       await e.dispose();
     }
   });
+  it('addresses from 2 GiB on (negative as wasm32 passes them to JavaScript) reach the right memory',
+    { skip: skip || (process.platform !== 'linux' ? 'the test names the Linux library' : false) }, async () => {
+    const { bindTileGemm } = await import('../src/platform/node/blas.js');
+    // 2 GiB + 1 MiB, reserved and zero-filled lazily: only the pages written below are touched.
+    const memory = new WebAssembly.Memory({ initial: 32768 + 16, maximum: 65536, shared: true });
+    const gemm = bindTileGemm('libopenblas.so.0', memory);
+    const at = 2 ** 31 + 4096, a = new Float32Array(memory.buffer, at, 6), b = new Float32Array(memory.buffer, at + 64, 6);
+    const c = new Float32Array(memory.buffer, at + 128, 4);
+    a.set([1, 2, 3, 4, 5, 6]); b.set([1, 0, 0, 1, 1, 1]); c.fill(100);
+    // C (2×2) = A (2×3) · B (3×2) + C, row-major, with the offsets as signed 32-bit integers.
+    gemm(0, 0, 2, 2, 3, 1, at | 0, 3, (at + 64) | 0, 2, 1, (at + 128) | 0, 2);
+    assert.deepEqual(Array.from(c), [104, 105, 110, 111]);
+  });
   it('blasAttentionTiles: false keeps them in wasm (same results); a non-boolean is refused', { skip }, async () => {
     const { createEngine } = await import('../src/index.js');
     const e = await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasAttentionTiles: false, minParallelWork: 0 });

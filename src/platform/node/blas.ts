@@ -37,7 +37,7 @@ interface KoffiLib { func(signature: string): (...args: unknown[]) => unknown }
 interface Koffi { load(path: string): KoffiLib; address(value: unknown): bigint }
 
 /** The koffi package, or why it could not be loaded. */
-export function loadKoffi(): Koffi | string {
+function loadKoffi(): Koffi | string {
   try {
     return createRequire(import.meta.url)('koffi') as Koffi;
   } catch (e) {
@@ -76,6 +76,7 @@ export const noTileGemm: TileGemm = () => { throw new Error('tileGemm: this engi
 /**
  * The kernel module's `env.tileGemm` import for one thread: cblas_sgemm of the library at `path`
  * on addresses in `memory` (a shared memory's base address never moves: it is reserved whole).
+ * wasm32 passes addresses as i32, which JavaScript sees as negative from 2 GiB on: `>>> 0`.
  */
 export function bindTileGemm(path: string, memory: WebAssembly.Memory): TileGemm {
   const koffi = loadKoffi();
@@ -83,7 +84,7 @@ export function bindTileGemm(path: string, memory: WebAssembly.Memory): TileGemm
   const sgemm = koffi.load(path).func('void cblas_sgemm(int, int, int, int, int, int, float, intptr_t, int, intptr_t, int, float, intptr_t, int)');
   const base = Number(koffi.address(new Float32Array(memory.buffer, 0, 1)));
   return (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
-    sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha, base + a!, lda, base + b!, ldb, beta, base + c!, ldc);
+    sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha, base + (a! >>> 0), lda, base + (b! >>> 0), ldb, beta, base + (c! >>> 0), ldc);
   };
 }
 
