@@ -3,13 +3,16 @@ import { createEngine, type Engine } from '../../src/index.js';
 import { Rng } from '../../src/tensor/rng.js';
 
 /**
- * Wasm engines with 1 and 2 threads, created once per test file. minParallelWork 0 forces even the
- * small test shapes through the multi-thread split, so every work partition is exercised.
+ * Wasm engines with 1 and 2 threads (relaxed SIMD where the runtime has it), and 2 threads of the
+ * SIMD128 build (no FMA: what runtimes without relaxed SIMD run), created once per test file.
+ * minParallelWork 0 forces even the small test shapes through the multi-thread split, so every
+ * work partition is exercised.
  */
 export async function wasmEngines(): Promise<Engine[]> {
   // BLAS off: these engines test the wasm kernels themselves (blasEngines covers the native path).
   const engines = [await createEngine({ backend: 'wasm', threads: 1, blas: 'off' }),
-    await createEngine({ backend: 'wasm', threads: 2, minParallelWork: 0, blas: 'off' })];
+    await createEngine({ backend: 'wasm', threads: 2, minParallelWork: 0, blas: 'off' }),
+    await createEngine({ backend: 'wasm', threads: 2, minParallelWork: 0, blas: 'off', simd: 'simd128' })];
   after(async () => { for (const e of engines) await e.dispose(); });
   return engines;
 }
