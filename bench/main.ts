@@ -49,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // only, and the BLAS for the matmuls and the attention's tile products (the default).
   const nativePaths = suite === 'train' && args.blas === 'auto' && engine.info.blas;
   const second = nativePaths ? await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: 'off' }) : null;
-  const third = nativePaths && engine.info.blas!.endsWith('attention tiles')
+  const third = nativePaths && engine.info.blasAttentionTiles
     ? await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: 'auto', blasAttentionTiles: false }) : null;
   try {
     const runs = suite === 'train' ? `${args.repeat ?? 3} training steps` : `≥ ${args.repeat ?? 7} runs`;

@@ -47,7 +47,7 @@ export const TRAIN_CASES: readonly { readonly name: string; readonly config: () 
  */
 export function benchTrain(engines: readonly Engine[], steps: number, rounds: number, progress: (l: string) => void): BenchResult[] {
   const results: BenchResult[] = [];
-  const path = (e: Engine): string => (!e.info.blas ? 'wasm' : e.info.blas.endsWith('attention tiles') ? 'blas' : 'blas matmul, wasm attention');
+  const path = (e: Engine): string => (!e.info.blas ? 'wasm' : e.info.blasAttentionTiles ? 'blas' : 'blas matmul, wasm attention');
   const rates = new Map(engines.map((e) => [e, matmulRate(e)]));
   for (const e of engines) {
     results.push({ name: `matmul-1024 [${path(e)}] (reference rate)`, ms: (2 * 1024 ** 3) / (rates.get(e)! * 1e6), gflops: rates.get(e)!,

@@ -13,6 +13,8 @@ export interface EngineInfo {
   readonly notes: readonly string[];
   /** The native BLAS that large matmuls go to ("OpenBLAS 0.3.21, Haswell kernels"), or null: all in wasm/reference. */
   readonly blas: string | null;
+  /** Whether the fused attention's tile products go to that BLAS (from every pool thread). */
+  readonly blasAttentionTiles: boolean;
 }
 
 /** The allocation part of an engine, for code that only needs buffers. */
@@ -82,7 +84,7 @@ export function referenceEngine(kernels: KernelSet, notes: readonly string[] = [
   };
   return {
     kernels,
-    info: { backend: 'reference', simd: 'none', threads: 1, notes, blas: null },
+    info: { backend: 'reference', simd: 'none', threads: 1, notes, blas: null, blasAttentionTiles: false },
     allocF32: (n, what = 'f32 buffer') => new Float32Array(check(n, what)),
     allocI32: (n, what = 'i32 buffer') => new Int32Array(check(n, what)),
     allocU8: (n, what = 'u8 buffer') => new Uint8Array(check(n, what)),

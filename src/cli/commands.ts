@@ -182,7 +182,7 @@ export function infoCommand(engine: Engine, args: Args): Metrics {
     args.clear();
   }
   rejectLeftovers(args, INFO_KEYS);
-  const out: Metrics = { backend: engine.info.backend, simd: engine.info.simd, threads: engine.info.threads, blas: engine.info.blas, notes: engine.info.notes.join('; ') };
+  const out: Metrics = { backend: engine.info.backend, simd: engine.info.simd, threads: engine.info.threads, blas: engine.info.blas, blasAttentionTiles: engine.info.blasAttentionTiles, notes: engine.info.notes.join('; ') };
   if (!json) {
     console.log(`engine:  ${engine.info.backend} (${engine.info.simd}), ${engine.info.threads} threads${engine.info.notes.length ? ` — ${engine.info.notes.join('; ')}` : ''}`);
     console.log(`blas:    ${engine.info.blas ?? 'none: every matmul runs in the engine\'s own kernels'}`);

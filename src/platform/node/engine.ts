@@ -139,7 +139,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   return {
     kernels,
     info: { backend: 'wasm', simd: choice.simd, threads, notes,
-      blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}` : null },
+      blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}` : null,
+      blasAttentionTiles: tilePath !== null },
     allocF32: (n, what) => memory.f32(n, what),
     allocI32: (n, what) => memory.i32(n, what),
     allocU8: (n, what) => memory.u8(n, what),
