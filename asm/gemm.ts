@@ -3,7 +3,8 @@
 // (gemmBlockT, on its packed or transposed tiles).
 //
 // Micro-kernel operand conventions (all strides in BYTES):
-//   A(i, k) at a + i*rsA + k*csA        (any layout: row-major, transposed, strided)
+//   A(i, k) at a + 4*i + k*csA          (4-row tiles with each k's values adjacent: packed tiles
+//                                        or a transposed matrix; one-row kernels read a + k*csA)
 //   B row k at b + k*ldb, with the tile's columns contiguous
 //   C(i, j) at c + i*ldc + 4*j           C = alpha*A·B + beta*C, beta ∈ {0, 1}
 import { fma4, share, SCRATCH_BYTES } from './common';
@@ -23,7 +24,7 @@ import { fma4, share, SCRATCH_BYTES } from './common';
   else v128.store(c, fma4(x0, alpha, v128.load(c)));
 }
 
-export function kernel1x8(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+function kernel1x8(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
   c: usize, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
@@ -36,15 +37,16 @@ export function kernel1x8(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
   store8(c, c00, c01, f32x4.splat(alpha), beta);
 }
 
-function kernel4x4(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, kc: i32,
+// 4 rows × 4 columns, A laid out as kernel4x8T reads it (the four rows' values per k adjacent).
+function kernel4x4T(a: usize, csA: usize, b: usize, ldb: usize, kc: i32,
   c: usize, ldc: usize, alpha: f32, beta: f32): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b);
     c0 = fma4(v128.load32_splat(a), b0, c0);
-    c1 = fma4(v128.load32_splat(a + rsA), b0, c1);
-    c2 = fma4(v128.load32_splat(a + rsA * 2), b0, c2);
-    c3 = fma4(v128.load32_splat(a + rsA * 3), b0, c3);
+    c1 = fma4(v128.load32_splat(a, 4), b0, c1);
+    c2 = fma4(v128.load32_splat(a, 8), b0, c2);
+    c3 = fma4(v128.load32_splat(a, 12), b0, c3);
     a += csA;
     b += ldb;
   }
@@ -120,7 +122,7 @@ export function gemmBlockT(m: i32, n: i32, kc: i32, a: usize, csA: usize,
   }
   if (j + 4 <= n) {
     const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
-    for (let i = 0; i < m4; i += 4) kernel4x4(a + (<usize>i << 2), 4, csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
+    for (let i = 0; i < m4; i += 4) kernel4x4T(a + (<usize>i << 2), csA, bj, ldb, kc, cj + <usize>i * ldc, ldc, alpha, beta);
     for (let i = m4; i < m; i++) kernel1x4(a + (<usize>i << 2), csA, bj, ldb, kc, cj + <usize>i * ldc, alpha, beta);
     j += 4;
   }
