@@ -1,7 +1,7 @@
-/** Reserved ids (spec §2): PAD has no position; sequences are [SOS, x1 … xT, EOS]. */
-export const PAD = 0;
-export const EOS = 1;
-export const SOS = 2;
+// Byte ids: the reserved ids (nn/batch.ts) and byte values shifted past them.
+import { EOS, PAD, SOS } from '../nn/batch.js';
+
+export { EOS, PAD, SOS };
 /** Byte (and pixel) values are offset by the three reserved ids. */
 export const BYTE_OFFSET = 3;
 export const BYTE_VOCAB = 256 + BYTE_OFFSET;

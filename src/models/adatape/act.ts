@@ -12,7 +12,7 @@ import type { ParamStore } from '../../nn/params.js';
 import {
   encoderBlockBackward, encoderBlockForward, type EncoderActs, type EncoderBlockParams, type EncoderGrads, type EncoderShape,
 } from '../encoder/block.js';
-import { linearOf } from '../perceiver-ar/params.js';
+import { linearOf } from '../../nn/layer-params.js';
 import type { ClassifierConfig } from './config.js';
 
 const PONDER_STEP = 1, REMAINDER_STEP = 2;

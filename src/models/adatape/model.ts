@@ -15,7 +15,7 @@ import {
   allocEncoderActs, allocEncoderGrads, encoderBlockBackward, encoderBlockForward, type EncoderActs, type EncoderBlockParams, type EncoderGrads,
   type EncoderShape,
 } from '../encoder/block.js';
-import { linearOf, normOf, type NormParams } from '../perceiver-ar/params.js';
+import { linearOf, normOf, type NormParams } from '../../nn/layer-params.js';
 import { ActRecurrence } from './act.js';
 import { bankTokens, candidatesOf, elementTokens, hasTape, patchGrid, sequenceRows, validateClassifierConfig, type ClassifierConfig } from './config.js';
 import { patchEmbedBackward, patchEmbedForward, patchify, type PatchLayout } from './patches.js';

@@ -1,7 +1,7 @@
 // Parameter list of the sequence classifiers (names are checkpoint tensor names) and accessors.
 import type { ParamSpec, ParamStore } from '../../nn/params.js';
 import type { EncoderBlockParams } from '../encoder/block.js';
-import { linear, linearOf, norm, normOf } from '../perceiver-ar/params.js';
+import { linear, linearOf, norm, normOf } from '../../nn/layer-params.js';
 import { elementTokens, hasTape, inputBankTokens, patchGrid, type ClassifierConfig } from './config.js';
 
 const small = (name: string, shape: number[]): ParamSpec => ({ name, shape, init: { kind: 'normal', std: 0.02 }, decay: false });

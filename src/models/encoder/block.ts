@@ -6,7 +6,7 @@
 import type { Allocator } from '../../engine.js';
 import type { F32, KernelSet, U8 } from '../../kernels/types.js';
 import { linearBackward, linearForward, type LinearParams } from '../../nn/linear.js';
-import type { NormParams } from '../perceiver-ar/params.js';
+import type { NormParams } from '../../nn/layer-params.js';
 
 export interface EncoderBlockParams {
   readonly ln: NormParams;

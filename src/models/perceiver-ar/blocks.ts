@@ -4,7 +4,8 @@
 //   mid = x + drop(Wo·Attn(q, k, v));   out = mid + drop(W2·f(W1·LN(mid)))
 import type { AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
 import { linearBackward, linearForward } from '../../nn/linear.js';
-import type { BlockParams, NormParams } from './params.js';
+import type { NormParams } from '../../nn/layer-params.js';
+import type { BlockParams } from './params.js';
 
 /** Per-block saved activations; all [R, ·] with R = B·N latent rows. */
 export interface BlockActs {

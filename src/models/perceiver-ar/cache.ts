@@ -6,15 +6,10 @@
 import type { Allocator } from '../../engine.js';
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { ModelConfig } from './config.js';
+import type { KvStore } from './kv-store.js';
 import { allocateWorkspace, type Workspace } from './workspace.js';
 
-export interface KvStore {
-  readonly kv: F32;
-  readonly positions: I32;
-  readonly valid: U8;
-  readonly capacity: number;
-  count: number;
-}
+export type { KvStore };
 
 export interface DecodeCache {
   readonly cross: KvStore & { next: number };

@@ -1,7 +1,7 @@
 // Embeddings of arbitrary input rows of a batch (token + absolute positions), for the streamed
 // cross-attend and the latents when the inputs' embeddings are not held (streamed-keys.ts).
 import type { F32, I32, KernelSet } from '../../kernels/types.js';
-import { PAD } from '../../data/vocab.js';
+import { PAD } from '../../nn/batch.js';
 import type { ParamStore } from '../../nn/params.js';
 import type { ModelConfig } from './config.js';
 import { absolutePositionReader, type Batch } from './layout.js';

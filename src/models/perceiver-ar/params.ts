@@ -1,22 +1,9 @@
 // Perceiver AR parameter list (names are the checkpoint tensor names) and typed accessors.
 import type { ParamSpec } from '../../nn/params.js';
+import { linear, linearOf, mlp, norm, normOf, type NormParams } from '../../nn/layer-params.js';
 import { ParamStore } from '../../nn/params.js';
 import type { LinearParams } from '../../nn/linear.js';
 import type { ModelConfig } from './config.js';
-
-export const linear = (name: string, inDim: number, outDim: number, init: 'fan-in' | 'zeros' = 'fan-in'): ParamSpec[] => [
-  { name: `${name}.w`, shape: [inDim, outDim], init: init === 'zeros' ? { kind: 'zeros' } : { kind: 'fan-in', fanIn: inDim }, decay: true },
-  { name: `${name}.b`, shape: [outDim], init: { kind: 'zeros' }, decay: false },
-];
-export const norm = (name: string, dim: number): ParamSpec[] => [
-  { name: `${name}.g`, shape: [dim], init: { kind: 'ones' }, decay: false },
-  { name: `${name}.b`, shape: [dim], init: { kind: 'zeros' }, decay: false },
-];
-export const mlp = (name: string, c: Pick<ModelConfig, 'width' | 'mlpRatio'>): ParamSpec[] => [
-  ...norm(`${name}.ln_mlp`, c.width),
-  ...linear(`${name}.mlp1`, c.width, c.mlpRatio * c.width),
-  ...linear(`${name}.mlp2`, c.mlpRatio * c.width, c.width),
-];
 
 export function modelParamSpecs(c: ModelConfig): ParamSpec[] {
   const C = c.width, Ci = c.embedDim;
@@ -37,18 +24,6 @@ export function modelParamSpecs(c: ModelConfig): ParamSpec[] {
   if (c.tapeLength > 0) specs.push(...norm('tape.ln', Ci), ...linear('tape.mlp1', Ci, 2 * Ci), ...linear('tape.mlp2', Ci, Ci));
   specs.push(...norm('final.ln', C), ...linear('head', C, c.vocabSize, 'zeros'));
   return specs;
-}
-
-export interface NormParams { readonly g: Float32Array; readonly b: Float32Array; readonly dg: Float32Array; readonly db: Float32Array }
-
-export function linearOf(store: ParamStore, name: string): LinearParams {
-  const w = store.get(`${name}.w`), b = store.get(`${name}.b`);
-  return { w: w.value, b: b.value, dw: w.grad, db: b.grad, inDim: w.spec.shape[0]!, outDim: w.spec.shape[1]! };
-}
-
-export function normOf(store: ParamStore, name: string): NormParams {
-  const g = store.get(`${name}.g`), b = store.get(`${name}.b`);
-  return { g: g.value, b: b.value, dg: g.grad, db: b.grad };
 }
 
 /** The parameters of one attention + MLP block. Cross-attend blocks have kv (and ln_kv) separately. */

@@ -22,9 +22,10 @@ import { linearBackward, linearForward } from '../../nn/linear.js';
 import type { ParamStore } from '../../nn/params.js';
 import { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace } from '../adatape/reader.js';
 import { crossAttentionOperands, keysBackward, prepareKeys, type AttendKeys, type BlockContext, type KeyActs, type StreamedAttend } from './blocks.js';
-import type { KvStore } from './cache.js';
+import type { KvStore } from './kv-store.js';
 import type { ModelConfig } from './config.js';
-import { linearOf, normOf, type BlockParams } from './params.js';
+import { linearOf, normOf } from '../../nn/layer-params.js';
+import type { BlockParams } from './params.js';
 
 /** The held input side the tape reads from and attends next to. */
 export interface HeldInputs {

@@ -1,0 +1,31 @@
+// Parameter lists and typed views of the layers several models share: linear maps, layer norms and
+// the pre-norm MLP (names are checkpoint tensor names: NAME.w / NAME.b, NAME.g / NAME.b).
+import type { LinearParams } from './linear.js';
+import type { ParamSpec, ParamStore } from './params.js';
+
+export const linear = (name: string, inDim: number, outDim: number, init: 'fan-in' | 'zeros' = 'fan-in'): ParamSpec[] => [
+  { name: `${name}.w`, shape: [inDim, outDim], init: init === 'zeros' ? { kind: 'zeros' } : { kind: 'fan-in', fanIn: inDim }, decay: true },
+  { name: `${name}.b`, shape: [outDim], init: { kind: 'zeros' }, decay: false },
+];
+export const norm = (name: string, dim: number): ParamSpec[] => [
+  { name: `${name}.g`, shape: [dim], init: { kind: 'ones' }, decay: false },
+  { name: `${name}.b`, shape: [dim], init: { kind: 'zeros' }, decay: false },
+];
+export const mlp = (name: string, c: { readonly width: number; readonly mlpRatio: number }): ParamSpec[] => [
+  ...norm(`${name}.ln_mlp`, c.width),
+  ...linear(`${name}.mlp1`, c.width, c.mlpRatio * c.width),
+  ...linear(`${name}.mlp2`, c.mlpRatio * c.width, c.width),
+];
+
+export interface NormParams { readonly g: Float32Array; readonly b: Float32Array; readonly dg: Float32Array; readonly db: Float32Array }
+
+export function linearOf(store: ParamStore, name: string): LinearParams {
+  const w = store.get(`${name}.w`), b = store.get(`${name}.b`);
+  return { w: w.value, b: b.value, dw: w.grad, db: b.grad, inDim: w.spec.shape[0]!, outDim: w.spec.shape[1]! };
+}
+
+export function normOf(store: ParamStore, name: string): NormParams {
+  const g = store.get(`${name}.g`), b = store.get(`${name}.b`);
+  return { g: g.value, b: b.value, dg: g.grad, db: b.grad };
+}
+
