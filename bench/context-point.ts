@@ -1,7 +1,7 @@
 // One point of the context sweep (bench/context.ts), run in its own process so that its peak
 // memory is its own: `node dist/bench/context-point.js --model=perceiver-ar --context=N
 // [--threads=N] [--crossAttendDropout=p] [--stepLimitSeconds=s] [--steps=n]`. Prints one JSON line.
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { XL_DEFAULTS, type XLConfig } from '../src/models/transformer-xl/config.js';

@@ -1,6 +1,6 @@
 // `npm run bench -- kernels`: the engine's kernels against the machine's 128-bit FMA ceiling,
 // measured in the same run. Inputs are built outside the timed region.
-import { createEngine, type Engine, type AttentionMask } from '../src/index.js';
+import { createEngine, type Engine, type AttentionMask } from '../src/node.js';
 import { Rng } from '../src/tensor/rng.js';
 import { timeMedian, type BenchResult, type TimeOptions } from './harness.js';
 

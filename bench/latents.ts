@@ -3,9 +3,10 @@
 // N' ∈ {N/4, N/2, N, 2N}. Every N' scores the same targets (strided evaluation with stride N/4 on
 // the file's validation split), so only the latent count differs.
 import { writeFileSync } from 'node:fs';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { loadCheckpoint } from '../src/platform/node/checkpoint.js';
-import { readTextIds, readTokenIds } from '../src/platform/node/data-files.js';
+import { parseTokenIds, textIds } from '../src/node.js';
+import { readFileChecked } from '../src/platform/node/files.js';
 import { generate } from '../src/sample/generate.js';
 import { evaluateStream } from '../src/train/evaluate.js';
 import { lineChartsSvg } from './context-chart.js';
@@ -27,8 +28,9 @@ export async function runLatentsKnob(argv: readonly string[]): Promise<number> {
   try {
     const { info, model } = loadCheckpoint(path, engine);
     const c = model.config, N = c.numLatents, M = c.contextLength;
-    const ids = info.data?.data === 'ids' ? readTokenIds(dataPath, c.vocabSize) : readTextIds(dataPath);
-    const valid = ids.subarray(Math.floor(ids.length * (1 - (info.data?.validationFraction ?? 0.05))));
+    const bytes = readFileChecked(dataPath, 'data file');
+    const ids = info.data?.data === 'ids' ? parseTokenIds(bytes, dataPath, c.vocabSize) : textIds(bytes);
+    const valid = ids.subarray(Math.floor(ids.length * (1 - Number(info.data?.validationFraction ?? 0.05))));
     const stride = Math.max(1, Math.floor(N / 4));
     const knob = [Math.floor(N / 4), Math.floor(N / 2), N, 2 * N].filter((n) => n >= stride && n <= M);
     const prompt = Array.from(valid.subarray(0, Math.min(valid.length, M - newTokens)));

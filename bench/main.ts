@@ -1,11 +1,11 @@
 // Benchmark entry: `npm run bench -- <suite> [--json] [--threads=N] [--only=a,b] [--repeat=N] [--simd=…]`.
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { loadWarning, parseBenchArgs, printTable } from './harness.js';
 import { runKernelBenchmarks } from './kernels.js';
 import { benchGenerate, benchTrain, matmulRate } from './model.js';
 import { cPeerGflops } from './blas-peer.js';
 import type { BenchResult } from './harness.js';
-import type { Engine } from '../src/index.js';
+import type { Engine } from '../src/node.js';
 import { runContextSweep } from './context.js';
 import { runLatentsKnob } from './latents.js';
 import { runProfile } from './profile.js';

@@ -3,8 +3,8 @@
 // native BLAS on and off. Every kernel call is timed on the calling thread (kernels are
 // synchronous: the pool's threads finish before a call returns); what is left of the step is
 // JavaScript between kernels (batch building, layout, masks, optimizer bookkeeping).
-import type { Engine, KernelSet } from '../src/index.js';
-import { createEngine } from '../src/index.js';
+import type { Engine, KernelSet } from '../src/node.js';
+import { createEngine } from '../src/node.js';
 import type { ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { perceiverPresetNamed } from '../src/presets.js';

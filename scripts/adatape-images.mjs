@@ -83,7 +83,7 @@ for (const [name, r] of Object.entries(all)) {
 
 /** Mean tape length (AdaTape) or ACT steps (UViT) per test class, over the whole test set. */
 async function tapeByClass(checkpoint) {
-  const { createEngine } = await import('../dist/src/index.js');
+  const { createEngine } = await import('../dist/src/node.js');
   const { loadClassifierCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
   const { readLabelledImages } = await import('../dist/src/platform/node/image-files.js');
   const { imageClassTestSet } = await import('../dist/src/data/image-classes.js');

@@ -60,7 +60,7 @@ async function trainWithSnapshots(name, args, checkpoint) {
 
 if (opts.curve === 'true') {
   const { readdirSync } = await import('node:fs');
-  const { createEngine } = await import('../dist/src/index.js');
+  const { createEngine } = await import('../dist/src/node.js');
   const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
   const { syntheticMusicSplit } = await import('../dist/src/data/synthetic-music.js');
   const { returnAccuracy } = await import('../dist/src/train/music-return.js');
@@ -95,11 +95,12 @@ if (opts.curve === 'true') {
     save(name, { command: `perceiver-ar ${args.join(' ').replaceAll(`${root}/`, '')}`, steps: m.steps, trainSeconds: m.seconds, validationNats: m.nats, date: new Date().toISOString().slice(0, 10) });
   }
 } else {
-  const { createEngine } = await import('../dist/src/index.js');
+  const { createEngine } = await import('../dist/src/node.js');
   const { loadCheckpoint } = await import('../dist/src/platform/node/checkpoint.js');
   const { syntheticMusicSplit } = await import('../dist/src/data/synthetic-music.js');
   const { returnAccuracy } = await import('../dist/src/train/music-return.js');
-  const { writeMusic } = await import('../dist/src/cli/music.js');
+  const { writeMusic } = await import('../dist/src/data/modalities/music.js');
+  const { nodeFileSystem } = await import('../dist/src/platform/node/file-system.js');
   const { continueEvents } = await import('../dist/src/sample/continue-music.js');
   const { pianoRoll } = await import('../dist/src/data/pianoroll.js');
   const { writePng } = await import('../dist/src/platform/node/image-files.js');
@@ -119,7 +120,7 @@ if (opts.curve === 'true') {
     const p = pieces[0], ret = p.returns[1];
     const m = continueEvents(model, p.events.subarray(0, ret.start + 1),
       { maxNewTokens: ret.end - ret.start - 1, seconds: 0, temperature: 0, topK: 0, topP: 1, seed: 0, cached: true });
-    writeMusic(join(root, 'runs', 'music', `return-${name}.mid`), m);
+    writeMusic(nodeFileSystem, join(root, 'runs', 'music', `return-${name}.mid`), m);
     // The figures in docs/: this cycle only (its theme, episode and return), prompt blue, continuation orange.
     const from = p.notes[48].start, splitAt = p.notes[80].start - from;
     const cycle = (notes) => notes.filter((n) => n.start >= from - 1e-9 && n.start < p.notes[95].end).map((n) => ({ ...n, start: n.start - from, end: n.end - from }));

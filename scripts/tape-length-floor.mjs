@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { parseOptions } from './options.mjs';
 
-const lib = await import(join(import.meta.dirname, '..', 'dist', 'src', 'index.js'));
+const lib = await import(join(import.meta.dirname, '..', 'dist', 'src', 'node.js'));
 const { parityBatch } = await import(join(import.meta.dirname, '..', 'dist', 'src', 'data', 'parity.js'));
 const opts = parseOptions(process.argv.slice(2), ['length', 'maxTape', 'threshold', 'gaps']);
 const L = Number(opts.length ?? 32), T = Number(opts.maxTape ?? 10), tau = Number(opts.threshold ?? 2);

@@ -13,3 +13,6 @@ export class DataError extends InputError {}
 export function invalidConfig(what: string, problems: readonly string[]): RangeError {
   return new RangeError(problems.length === 1 ? `invalid ${what}: ${problems[0]}` : `invalid ${what}:\n  ${problems.join('\n  ')}`);
 }
+
+/** A bad command or option (the message names the option and what is allowed); the CLI exits with 2. */
+export class UsageError extends InputError {}

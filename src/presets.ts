@@ -1,6 +1,8 @@
 // Named configurations (spec §9) that the CLI starts from; every field can be overridden.
 import { MODEL_DEFAULTS, type ModelConfig } from './models/perceiver-ar/config.js';
-import { DATA_DEFAULTS, TRAIN_DEFAULTS, type DataConfig, type TrainConfig } from './train/config.js';
+import { DATA_DEFAULTS } from './data/registry.js';
+import type { DataConfig } from './data/modality.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from './train/config.js';
 import { XL_DEFAULTS, type XLConfig } from './models/transformer-xl/config.js';
 
 export interface Preset {

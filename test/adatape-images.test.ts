@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { heatmapImage, viridis } from '../src/data/heatmap.js';
 import { addBankReads, imageClassBatch, imageClassTestSet, randomImageClassBatch, type LabelledImages } from '../src/data/image-classes.js';
 import type { Image } from '../src/data/images.js';
@@ -152,7 +152,9 @@ describe('the bank-read heatmap picture', () => {
 
 describe('image task defaults', () => {
   it('take patch sides that divide the image, the bank finer than the patches (a 32×32 image is not one 32×32 patch)', async () => {
-    const { classifierTask } = await import('../src/cli/classifier-tasks.js');
+    const { labelledImagesModality } = await import('../src/data/modalities/labelled-images.js');
+    const { nodeFileSystem } = await import('../src/platform/node/file-system.js');
+    const { DATA_DEFAULTS } = await import('../src/data/registry.js');
     const dir = mkdtempSync(join(tmpdir(), 'image-sides-'));
     for (const split of ['train', 'test']) {
       for (const cls of ['a', 'b']) {
@@ -160,7 +162,7 @@ describe('image task defaults', () => {
         writePng(join(dir, split, cls, 'x.png'), { shape: { width: 32, height: 32, channels: 3 }, pixels: new Uint8Array(32 * 32 * 3) });
       }
     }
-    const d = classifierTask('images', { dataPath: dir }).modelDefaults;
+    const d = labelledImagesModality.open({ ...DATA_DEFAULTS, data: 'labelled-images', dataPath: dir }, {}, { fs: nodeFileSystem, log: () => undefined }).modelDefaults;
     assert.deepEqual([d.patchSize, d.bankPatchSize, d.sequenceLength, d.imageChannels], [4, 2, 64, 3]);
     assert.doesNotThrow(() => validateClassifierConfig(d));
   });
@@ -247,7 +249,10 @@ describe('image classification from the command line', () => {
     // All images, then the 2 classes: mean image over its bank-read heatmap, 8 px × 5 wide each, 6 px apart.
     assert.equal(png.width, 3 * (8 * 5 + 6) - 6);
     assert.equal(png.height, 2 * 8 * 5 + 2 * 6 + 8);
-    failsClearly(runCli(dir, 'eval', `--checkpoint=${ckpt}`), /this checkpoint classifies images: give --dataPath=DIR/);
+    // The checkpoint records its data (labelled images at that path), so eval needs no --dataPath.
+    const again = runCli(dir, 'eval', `--checkpoint=${ckpt}`, '--evalBatches=0', '--json');
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout.trim().split('\n').pop()!).accuracy, m.accuracy);
     failsClearly(runCli(dir, 'train', '--task=images'), /--task=images needs --dataPath=DIR/);
     failsClearly(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=3'), /patchSize \(3\) must divide the image's 8×8/);
     failsClearly(runCli(dir, 'train', '--task=parity', `--dataPath=${dir}`), /--dataPath is not used with --task=parity/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { parityBatch } from '../src/data/parity.js';
 import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../src/models/adatape/config.js';
 import { SequenceClassifier } from '../src/models/adatape/model.js';
@@ -8,7 +8,7 @@ import { allocEncoderActs, encoderBlockForward } from '../src/models/encoder/blo
 import { encoderBlockOf } from '../src/models/adatape/params.js';
 import { Rng } from '../src/tensor/rng.js';
 import { ClassifierTrainer } from '../src/train/classifier-trainer.js';
-import { PARITY_TRAIN_DEFAULTS } from '../src/cli/train-classifier.js';
+import { PARITY_TRAIN_DEFAULTS } from '../src/data/modalities/parity.js';
 import { checkParamGradients } from './helpers/gradcheck.js';
 
 const TINY: ClassifierConfig = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { referenceKernels as ref, type AttentionDims, type AttentionMask, type Engine } from '../src/index.js';
+import { referenceKernels as ref, type AttentionDims, type AttentionMask, type Engine } from '../src/node.js';
 import { assertClose } from './helpers/compare.js';
 import { blasEngines, label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';
@@ -95,7 +95,7 @@ describe('attention: fused kernel, tile products in wasm and in the native BLAS,
 describe('attention tile products in the native BLAS', () => {
   const skip = native.length === 0 ? 'no BLAS library here' : false;
   it('reach buffers the memory grew to (the BLAS gets addresses from one base taken at start-up)', { skip }, async () => {
-    const { createEngine } = await import('../src/index.js');
+    const { createEngine } = await import('../src/node.js');
     const e = await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', minParallelWork: 0 });
     try {
       assert.match(e.info.blas ?? '', /attention tiles$/);
@@ -122,7 +122,7 @@ describe('attention tile products in the native BLAS', () => {
     assert.deepEqual(Array.from(c), [104, 105, 110, 111]);
   });
   it('blasAttentionTiles: false keeps them in wasm (same results); a non-boolean is refused', { skip }, async () => {
-    const { createEngine } = await import('../src/index.js');
+    const { createEngine } = await import('../src/node.js');
     const e = await createEngine({ backend: 'wasm', threads: 2, blas: 'auto', blasAttentionTiles: false, minParallelWork: 0 });
     try {
       assert.ok(e.info.blas !== null && !e.info.blas.includes('attention tiles'), e.info.blas ?? 'no BLAS');

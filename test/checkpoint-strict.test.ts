@@ -6,13 +6,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { readChunked } from '../src/platform/node/files.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/train/safetensors.js';
-import { TRAIN_DEFAULTS, DATA_DEFAULTS } from '../src/train/config.js';
+import { TRAIN_DEFAULTS } from '../src/train/config.js';
+import { DATA_DEFAULTS } from '../src/data/registry.js';
 
 const te = new TextEncoder();
 

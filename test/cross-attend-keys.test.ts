@@ -2,7 +2,7 @@
 // evaluation sees every key.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { crossAttendKeys } from '../src/models/perceiver-ar/cross-attend-keys.js';
 import { layoutLatents, type Batch } from '../src/models/perceiver-ar/layout.js';

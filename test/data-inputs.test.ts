@@ -7,11 +7,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { mirroredSource, streamSource } from '../src/data/source.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
-import { readTokenIds } from '../src/platform/node/data-files.js';
+import { parseTokenIds } from '../src/data/modalities/ids.js';
+import { readFileChecked } from '../src/platform/node/files.js';
+
+const readTokenIds = (path: string, vocabSize: number): Int32Array => parseTokenIds(readFileChecked(path, 'token-id file'), path, vocabSize);
 import { generate } from '../src/sample/generate.js';
 import { evaluateStream } from '../src/train/evaluate.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine, resolveThreads } from '../src/index.js';
+import { createEngine, resolveThreads } from '../src/node.js';
 
 describe('engine', () => {
   it('reports its backend, SIMD build and threads', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { generate, windowBatch } from '../src/sample/generate.js';

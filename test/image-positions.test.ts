@@ -4,7 +4,7 @@
 // used as the order, a latent saw future subpixels, its own target included.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine, type Engine } from '../src/index.js';
+import { createEngine, type Engine } from '../src/node.js';
 import { MODEL_DEFAULTS, validateModelConfig, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { crossAttendMask, layoutLatents, type Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';

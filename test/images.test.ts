@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { cropRows } from '../src/data/crops.js';
 import { imageSource } from '../src/data/image-source.js';
 import { decodeImage, encodeImage, imageCodec, imageCoordinates, type Image, type ImageShape } from '../src/data/images.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { referenceKernels as ref, rotaryDimsFor, rotaryInverseFrequencies, type Activation } from '../src/index.js';
+import { referenceKernels as ref, rotaryDimsFor, rotaryInverseFrequencies, type Activation } from '../src/node.js';
 import { assertClose } from './helpers/compare.js';
 import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { referenceKernels as ref } from '../src/index.js';
-import type { Engine, MatmulDims } from '../src/index.js';
+import { referenceKernels as ref } from '../src/node.js';
+import type { Engine, MatmulDims } from '../src/node.js';
 import { assertClose } from './helpers/compare.js';
 import { blasEngines, label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck, weightedSum } from './helpers/gradcheck.js';
@@ -105,7 +105,7 @@ describe('matmul: the native BLAS path', () => {
     });
 
   it('an unloadable library leaves the wasm matmul in charge with a note; off loads nothing', async () => {
-    const { createEngine } = await import('../src/index.js');
+    const { createEngine } = await import('../src/node.js');
     const missing = await createEngine({ backend: 'wasm', threads: 2, blas: '/nonexistent/libopenblas.so.0' });
     try {
       assert.equal(missing.info.blas, null);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';

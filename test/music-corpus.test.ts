@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseMidi } from 'midi-file';
 import { PNG } from 'pngjs';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { notesToMidi } from '../src/data/midi.js';
 import { musicSource, type Piece } from '../src/data/music-source.js';
 import { MUSIC_VOCAB, notesToEvents, type Note } from '../src/data/music.js';

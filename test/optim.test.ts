@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clipGlobalNorm, referenceKernels as ref } from '../src/index.js';
+import { clipGlobalNorm, referenceKernels as ref } from '../src/node.js';
 import { assertClose } from './helpers/compare.js';
 import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
 import { gradcheck } from './helpers/gradcheck.js';

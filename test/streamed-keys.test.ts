@@ -3,7 +3,7 @@
 // on both backends, with odd chunk sizes; and priming a decoding cache through it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine, type Engine } from '../src/index.js';
+import { createEngine, type Engine } from '../src/node.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';

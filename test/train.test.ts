@@ -3,12 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { mirroredSource } from '../src/data/source.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/platform/node/checkpoint.js';
-import { TRAIN_DEFAULTS, DATA_DEFAULTS, type TrainConfig } from '../src/train/config.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../src/train/config.js';
+import { DATA_DEFAULTS } from '../src/data/registry.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/train/safetensors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { Trainer } from '../src/train/trainer.js';

@@ -3,7 +3,7 @@
 // that really carries information across segments, and training through the Trainer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine } from '../src/index.js';
+import { createEngine } from '../src/node.js';
 import { mirroredSource } from '../src/data/source.js';
 import type { Batch } from '../src/models/perceiver-ar/layout.js';
 import { XL_DEFAULTS, validateXLConfig, type XLConfig } from '../src/models/transformer-xl/config.js';

@@ -1,45 +1,56 @@
-// `perceiver-ar train`: train from a preset (or resume a checkpoint), with progress, periodic
-// validation and checkpoints, stopping at the step count, the time budget or the target accuracy.
+// `perceiver-ar train`: a sequence model from a preset (or resuming a checkpoint) on any sequence
+// modality, or a sequence classifier (--task, --model, or a classifier checkpoint to resume) on any
+// classification modality. The data comes from the registry, the loop from train/loop.ts.
+import { classificationModality, classifierTaskNamed, MODALITIES, sequenceModality, validateDataConfig } from '../data/registry.js';
+import type { ClassificationModality, DataConfig, Metrics, RunContext } from '../data/modality.js';
 import type { Engine } from '../engine.js';
-import { flopsPerToken } from '../models/perceiver-ar/config.js';
+import { UsageError } from '../errors.js';
+import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } from '../models/adatape/config.js';
+import { SequenceClassifier } from '../models/adatape/model.js';
 import { PerceiverAR } from '../models/perceiver-ar/model.js';
-import { xlFlopsPerToken } from '../models/transformer-xl/config.js';
-import { TransformerXL } from '../models/transformer-xl/model.js';
-import { checkCheckpointTarget, initialiseFromCheckpoint, loadAnyCheckpoint, saveCheckpoint } from '../platform/node/checkpoint.js';
-import type { AnyModel } from '../train/checkpoint.js';
-import type { AnyPreset } from '../presets.js';
-import { loadDataSource } from '../platform/node/data-files.js';
-import { presetNamed } from '../presets.js';
-import { Trainer, type EvalLog } from '../train/trainer.js';
-import { applyOverrides, take, takePath, takeFlag, type Args, UsageError } from './args.js';
-import { createProgress, formatDuration } from './progress.js';
-import { showMirroredSample } from './sample.js';
-import { isMusicData, writeMusic } from './music.js';
-import { continueMusic } from '../sample/continue-music.js';
-import { writeImageSamples } from './images.js';
-import type { Image } from '../data/images.js';
-import { resumesClassifier, trainClassifierCommand } from './train-classifier.js';
+import { architectureNamed, architectureOf, type AnyModel } from '../models/registry.js';
+import { flagOption, parseOptions, pathOption, stringOption, type Options } from '../options.js';
+import { checkCheckpointTarget, initialiseFromCheckpoint, loadAnyCheckpoint, loadClassifierCheckpoint, readCheckpointInfo, saveCheckpoint } from '../platform/node/checkpoint.js';
+import { nodeFileSystem } from '../platform/node/file-system.js';
+import { presetNamed, type AnyPreset } from '../presets.js';
+import { ClassifierTrainer, type ClassifierEval, type ClassifierStepLog, type TapeStats } from '../train/classifier-trainer.js';
+import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
+import { formatDuration } from '../io/progress.js';
+import { runTraining } from '../train/loop.js';
+import { Trainer, type EvalLog, type StepLog } from '../train/trainer.js';
+import { applyOverrides, coerce, splitArgs, type Args } from './args.js';
+import { OUTPUT_OPTIONS, progressOn, runContext } from './context.js';
 
-export const TRAIN_CLI_KEYS = ['preset', 'checkpoint', 'resume', 'initFrom', 'json', 'quiet', 'sample', 'threads', 'backend', 'simd', 'blas'] as const;
+const TRAIN_OPTIONS = [pathOption('preset'), pathOption('checkpoint'), pathOption('resume'), pathOption('initFrom'), flagOption('sample'),
+  stringOption('task'), stringOption('length'), ...OUTPUT_OPTIONS];
+export const TRAIN_CLI_KEYS = [...TRAIN_OPTIONS.map((o) => o.name), 'threads', 'backend', 'simd', 'blas'];
 
-/** An image source's test images (none for other data). */
-const testImagesOf = (source: object): readonly Image[] => ('testImages' in source ? source.testImages as readonly Image[] : []);
+const engineLine = (engine: Engine): string =>
+  `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}${engine.info.blas ? `, BLAS ${engine.info.blas}` : ''}`;
 
-/** Consecutive skipped (non-finite) steps after which a run stops as diverged. */
-const DIVERGED_STEPS = 20;
+/** Whether this run trains a classifier: --task, a classifier's --model kind, classifier data, or a classifier checkpoint to resume. */
+function trainsClassifier(o: Options, overrides: Args): boolean {
+  const data = overrides.get('data');
+  if (o.has('task') || overrides.has('model')) return true;
+  if (data !== undefined && MODALITIES.some((m) => m.name === data && m.task === 'classification')) return true;
+  const resume = o.string('resume');
+  return resume !== undefined && architectureNamed(readCheckpointInfo(resume).architecture)?.task === 'classification';
+}
 
-export interface TrainOutcome { readonly metrics: Record<string, number | string | null> }
+export async function trainCommand(engine: Engine, args: Args): Promise<Metrics> {
+  const [own, overrides] = splitArgs(args, TRAIN_OPTIONS.map((o) => o.name));
+  const o = parseOptions(own, TRAIN_OPTIONS);
+  return trainsClassifier(o, overrides) ? trainClassifier(engine, o, overrides) : trainSequenceModel(engine, o, overrides);
+}
 
-export async function trainCommand(engine: Engine, args: Args): Promise<TrainOutcome> {
-  if (args.has('task') || args.has('model') || resumesClassifier(args)) return trainClassifierCommand(engine, args);
-  const json = takeFlag(args, 'json'), quiet = takeFlag(args, 'quiet'), sample = takeFlag(args, 'sample');
-  // What the data loader reports (skipped files, corpus summary) goes to stderr before training starts.
-  const dataLog = (line: string): void => { if (!quiet) console.error(line); };
-  const checkpointPath = takePath(args, 'checkpoint'), resumePath = takePath(args, 'resume'), initPath = takePath(args, 'initFrom');
+async function trainSequenceModel(engine: Engine, o: Options, overrides: Args): Promise<Metrics> {
+  const json = o.flag('json'), quiet = o.flag('quiet'), ctx: RunContext = { ...runContext(o), log: quiet ? () => undefined : (l) => console.error(l) };
+  const checkpointPath = o.string('checkpoint') ?? null, resumePath = o.string('resume'), initPath = o.string('initFrom');
+  if (o.has('length')) throw new UsageError('--length is the sequence length of a classifier (--task=parity); sequence models take --contextLength');
   if (resumePath && initPath) throw new UsageError('--resume continues a run with its own weights; --initFrom starts a new run from a checkpoint\'s weights: give one');
-  if (resumePath && args.has('preset')) throw new UsageError('--preset starts a new run; --resume continues a checkpoint with its own configs: give one');
-  const presetName = take(args, 'preset') ?? 'mirrored-32-small';
-  let model: AnyModel, trainer: Trainer<AnyModel>, dataConfig, source;
+  if (resumePath && o.has('preset')) throw new UsageError('--preset starts a new run; --resume continues a checkpoint with its own configs: give one');
+  const presetName = o.string('preset') ?? 'mirrored-32-small';
+  let model: AnyModel, cfg, state;
   if (resumePath) {
     const loaded = loadAnyCheckpoint(resumePath, engine);
     if (!loaded.info.train || !loaded.info.data || !loaded.info.state) {
@@ -47,97 +58,162 @@ export async function trainCommand(engine: Engine, args: Args): Promise<TrainOut
     }
     const preset = { architecture: loaded.info.architecture, description: 'resumed', model: loaded.info.model, train: loaded.info.train,
       data: loaded.info.data } as AnyPreset;
-    for (const key of args.keys()) {
+    for (const key of overrides.keys()) {
       if (key in preset.model) throw new UsageError(`--${key} changes the architecture; a resumed run keeps the checkpoint's model config`);
     }
-    const cfg = applyOverrides(preset, args, TRAIN_CLI_KEYS);
-    dataConfig = cfg.data;
+    cfg = applyOverrides(preset, overrides, TRAIN_CLI_KEYS);
     model = loaded.model;
-    source = loadDataSource(cfg.data, model.config.vocabSize, dataLog);
-    trainer = new Trainer(engine, model, cfg.train, source, loaded.info.state);
+    state = loaded.info.state;
   } else {
-    const cfg = applyOverrides(presetNamed(presetName), args, TRAIN_CLI_KEYS);
-    dataConfig = cfg.data;
-    source = loadDataSource(cfg.data, cfg.model.vocabSize, dataLog);
-    model = cfg.architecture === 'transformer-xl' ? new TransformerXL(engine, cfg.model, cfg.train.seed) : new PerceiverAR(engine, cfg.model, cfg.train.seed);
+    cfg = applyOverrides(presetNamed(presetName), overrides, TRAIN_CLI_KEYS, (d) => sequenceModality(d.data).modelDefaults?.(d, ctx.fs) ?? {});
+  }
+  const modality = sequenceModality(cfg.data.data);
+  const opened = modality.open(cfg.data, cfg.model.vocabSize, ctx);
+  if (!resumePath) {
+    model = architectureNamed(cfg.architecture)!.build(engine, cfg.model, cfg.train.seed) as AnyModel;
     if (initPath) initialiseFromCheckpoint(initPath, model);
-    trainer = new Trainer(engine, model, cfg.train, source);
   }
-  const tc = trainer.config, mc = model.config;
-  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model.params.count, optimizer: true, inputs: [dataConfig.dataPath] });
-  const shape = model instanceof PerceiverAR
-    ? `M ${model.config.contextLength}, N ${model.config.numLatents}, L ${model.config.numLayers}, C ${model.config.width}`
-    : `Transformer-XL, M ${model.config.contextLength} in segments of ${model.config.segmentLength} with memory ${model.config.memoryLength}, ` +
-      `L ${model.config.numLayers}, C ${model.config.width}`;
-  const tty = process.stderr.isTTY === true && !json;
-  const progress = createProgress(tc.steps, 'train', { tty, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
+  const trainer = new Trainer(engine, model!, cfg.train, opened.source, state ?? undefined);
+  const tc = trainer.config, architecture = architectureOf(model!);
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model!.params.count, optimizer: true, inputs: modality.inputs(cfg.data) });
+  const progress = progressOn(tc.steps, 'train', { json, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}` +
-    `${initPath ? ` (weights from ${initPath})` : ''}: ${source.description}; ` +
-    `${(model.params.count / 1e6).toFixed(2)}M parameters, ${shape}; ` +
-    `engine ${engine.info.backend} ${engine.info.simd} ×${engine.info.threads}${engine.info.blas ? `, BLAS ${engine.info.blas}` : ""}`);
-  const save = (): void => {
-    if (!checkpointPath) return;
-    saveCheckpoint(checkpointPath, model, { train: tc, data: dataConfig, state: trainer.state(), optimizer: true });
+    `${initPath ? ` (weights from ${initPath})` : ''}: ${opened.source.description}; ` +
+    `${(model!.params.count / 1e6).toFixed(2)}M parameters, ${architecture.shape(model!.config)}; ${engineLine(engine)}`);
+  const save = checkpointPath ? (): void => {
+    saveCheckpoint(checkpointPath, model!, { train: tc, data: cfg.data, state: trainer.state(), optimizer: true });
     progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);
-  };
-  const started = performance.now();
-  let lastEval: EvalLog | null = null, lastLoss = NaN, tokens = 0, stopReason = 'steps', skipped = 0;
-  const runStart = trainer.step;
-  while (trainer.step < tc.steps) {
-    const s = trainer.trainStep();
-    lastLoss = s.loss;
-    tokens += s.tokens;
-    skipped = s.applied ? 0 : skipped + 1;
-    if (!s.applied) progress.log(`step ${s.step}: non-finite gradient norm; update skipped`);
-    if (skipped >= DIVERGED_STEPS) {
-      throw new RangeError(`training diverged: the last ${skipped} steps (to step ${s.step}) had a non-finite loss or gradient, so no update was applied; ` +
-        `nothing was saved at this point${checkpointPath ? ` (${checkpointPath} keeps its last good save, if any)` : ''}. Lower learningRate or check the data`);
-    }
-    const elapsed = (performance.now() - started) / 1000;
-    progress.update(s.step, {
-      loss: s.loss.toFixed(4), 'tok/s': (tokens / elapsed).toFixed(0), lr: s.lr.toExponential(2),
+  } : null;
+  const r = runTraining<StepLog, EvalLog>(trainer, tc, {
+    progress, save, savedTo: checkpointPath,
+    fields: (s, lastEval, tokensPerSecond) => ({
+      loss: s.loss.toFixed(4), 'tok/s': tokensPerSecond.toFixed(0), lr: s.lr.toExponential(2),
       ...(lastEval?.accuracy != null ? { acc: `${(100 * lastEval.accuracy).toFixed(1)}%` } : {}),
-    });
-    const atEnd = trainer.step === tc.steps;
-    if (source.hasValidation && ((tc.evalEvery > 0 && trainer.step % tc.evalEvery === 0) || atEnd)) {
-      lastEval = trainer.evaluate();
-      progress.log(`step ${trainer.step}: train loss ${s.loss.toFixed(4)}, validation ${lastEval.nats.toFixed(4)} nats/token ` +
-        `(${lastEval.bitsPerToken.toFixed(4)} bits)${lastEval.accuracy === null ? '' : `, greedy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`}`);
-      if (tc.targetAccuracy > 0 && lastEval.accuracy !== null && lastEval.accuracy >= tc.targetAccuracy) { stopReason = 'target accuracy'; break; }
-    }
-    if (tc.checkpointEvery > 0 && trainer.step % tc.checkpointEvery === 0) save();
-    if (tc.timeBudgetSeconds > 0 && elapsed >= tc.timeBudgetSeconds) { stopReason = 'time budget'; break; }
+    }),
+    evalLine: (s, e) => `step ${e.step}: train loss ${s.loss.toFixed(4)}, validation ${e.nats.toFixed(4)} nats/token ` +
+      `(${e.bitsPerToken.toFixed(4)} bits)${e.accuracy === null ? '' : `, greedy accuracy ${(100 * e.accuracy).toFixed(2)}%`}`,
+  });
+  progress.log(`stopped at step ${trainer.step} (${r.stopReason}) after ${formatDuration(r.seconds)}` +
+    (r.lastEval?.accuracy == null ? '' : `: greedy copy accuracy ${(100 * r.lastEval.accuracy).toFixed(2)}%`));
+  if (o.flag('sample')) {
+    if (!(model! instanceof PerceiverAR)) progress.log('no sample: generation needs a Perceiver AR model');
+    else if (!modality.sample) progress.log(`no sample: ${modality.noun} has none after training (use perceiver-ar generate)`);
+    else for (const line of modality.sample({ model: model!, data: cfg.data, opened, seed: tc.seed, checkpointPath, ctx })) progress.log(line);
   }
-  progress.finish();
-  if (source.hasValidation && (!lastEval || lastEval.step !== trainer.step)) lastEval = trainer.evaluate();
-  if (!source.hasValidation) progress.log('no validation data (validationFraction is 0): validation skipped');
-  save();
-  const seconds = (performance.now() - started) / 1000;
-  progress.log(`stopped at step ${trainer.step} (${stopReason}) after ${formatDuration(seconds)}` +
-    (lastEval?.accuracy == null ? '' : `: greedy copy accuracy ${(100 * lastEval.accuracy).toFixed(2)}%`));
-  if (sample && dataConfig.positionOffset !== 0) {
-    progress.log('no sample: generation places prompts at position 1, and this run trains at offset positions');
-  } else if (sample && source.scoredInputs(mc.contextLength) && model instanceof PerceiverAR) {
-    const text = showMirroredSample(model, tc.seed);
-    if (!json) console.log(text);
-  } else if (sample && testImagesOf(source).length && model instanceof PerceiverAR) {
-    // Image data: 16 samples as a PNG beside the checkpoint (or samples.png).
-    const out = checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-samples.png') : 'samples.png';
-    writeImageSamples(model, testImagesOf(source), { count: 16, complete: 0, temperature: 1, topK: 0, topP: 1,
-      seed: tc.seed, fullVocab: false, cached: true, columns: 4, scale: undefined, out });
-    progress.log(`wrote ${out}: 16 samples`);
-  } else if (sample && isMusicData(dataConfig) && model instanceof PerceiverAR) {
-    // Music: 20 seconds from scratch as MIDI with its piano roll, beside the checkpoint (or sample.mid).
-    const out = checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-sample.mid') : 'sample.mid';
-    const m = continueMusic(model, [], { maxNewTokens: 4096, seconds: 20, temperature: 1, topK: 0, topP: 1, seed: tc.seed, cached: true });
-    progress.log(`wrote ${out} and ${writeMusic(out, m)}: ${m.notes.length} notes`);
-  }
+  const e = r.lastEval;
   return {
-    metrics: {
-      steps: trainer.step, stepsThisRun: trainer.step - runStart, stopReason, trainLoss: lastLoss, validationLoss: lastEval?.loss ?? null,
-      nats: lastEval?.nats ?? null, bitsPerToken: lastEval?.bitsPerToken ?? null, accuracy: lastEval?.accuracy ?? null, seconds,
-      tokensPerSecond: tokens / seconds,
-      flopsPerToken: model instanceof PerceiverAR ? flopsPerToken(model.config) : xlFlopsPerToken(model.config), checkpoint: checkpointPath ?? null,
-    },
+    steps: trainer.step, stepsThisRun: r.stepsThisRun, stopReason: r.stopReason, trainLoss: r.lastStep?.loss ?? NaN, validationLoss: e?.loss ?? null,
+    nats: e?.nats ?? null, bitsPerToken: e?.bitsPerToken ?? null, accuracy: e?.accuracy ?? null, seconds: r.seconds, tokensPerSecond: r.tokens / r.seconds,
+    flopsPerToken: architecture.flopsPerToken(model!.config), checkpoint: checkpointPath,
+  };
+}
+
+const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
+
+/** The classification data of a run: --task, --data, the resumed checkpoint's, or parity. */
+function classifierData(o: Options, overrides: Args, resumed: DataConfig | null): { modality: ClassificationModality; data: DataConfig } {
+  const task = o.string('task'), kind = overrides.get('data');
+  overrides.delete('data');
+  let modality: ClassificationModality;
+  if (task !== undefined) {
+    const m = classifierTaskNamed(task);
+    if (!m) throw new UsageError(`--task=${task} is not available for the classifiers: ${MODALITIES.flatMap((x) => (x.task === 'classification' ? [x.taskName] : [])).join(' or ')}`);
+    if (resumed && resumed.data !== m.name) throw new UsageError(`--task=${task}: a resumed run keeps the task its checkpoint trained on`);
+    modality = m;
+  } else {
+    modality = classificationModality(resumed?.data ?? kind ?? 'parity');
+  }
+  const dataPath = overrides.get('dataPath');
+  overrides.delete('dataPath');
+  if (dataPath !== undefined && !('dataPath' in modality.keys)) throw new UsageError(`--dataPath is not used with --task=${modality.taskName} (${modality.noun})`);
+  if (dataPath !== undefined && dataPath.trim() === '') throw new UsageError('--dataPath is empty; give a file path (--dataPath=FILE)');
+  const path = dataPath ?? (resumed?.dataPath as string | undefined) ?? '';
+  if ('dataPath' in modality.keys && path === '') {
+    throw new UsageError(resumed ? `this checkpoint classifies ${modality.taskName}: give --dataPath=DIR (${modality.summary})`
+      : `--task=${modality.taskName} needs --dataPath=DIR: ${modality.summary}; e.g. apt-get install dataset-fashion-mnist: /usr/share/datasets/fashion-mnist`);
+  }
+  return { modality, data: validateDataConfig({ ...(resumed ?? {}), data: modality.name, ...('dataPath' in modality.keys ? { dataPath: path } : {}) }) };
+}
+
+function trainClassifier(engine: Engine, o: Options, overrides: Args): Metrics {
+  const json = o.flag('json'), quiet = o.flag('quiet'), ctx = runContext(o);
+  const checkpointPath = o.string('checkpoint') ?? null, resumePath = o.string('resume');
+  if (o.has('initFrom') || o.has('preset') || o.has('sample')) throw new UsageError('--initFrom, --preset and --sample are for sequence models, not the classifiers');
+  const length = o.string('length');
+  if (length !== undefined) {
+    if (overrides.has('sequenceLength')) throw new UsageError('give --length or --sequenceLength, not both');
+    overrides.set('sequenceLength', length);
+  }
+  const loaded = resumePath ? loadClassifierCheckpoint(resumePath, engine) : null;
+  if (loaded && (!loaded.info.train || !loaded.info.state || !loaded.info.hasOptimizer)) {
+    throw new UsageError(`checkpoint ${resumePath} has no training state to resume (it was not written by train --checkpoint)`);
+  }
+  const { modality, data } = classifierData(o, overrides, loaded?.info.data ?? null);
+  if (!modality.takesLength && overrides.has('sequenceLength')) throw new UsageError(`--sequenceLength/--length is not used with ${modality.noun}: the data fixes it`);
+  const seqLength = overrides.has('sequenceLength') ? Number(overrides.get('sequenceLength')) : undefined;
+  const opened = modality.open(data, loaded?.model.config ?? (seqLength === undefined ? {} : { sequenceLength: seqLength }), { fs: nodeFileSystem, log: ctx.log });
+  const model: Record<string, unknown> = loaded ? { ...loaded.model.config } : { ...opened.modelDefaults };
+  const train: Record<string, unknown> = { ...(loaded?.info.train ?? opened.trainDefaults) };
+  for (const [key, raw] of overrides) {
+    if (loaded && key in model) throw new UsageError(`--${key} changes the model; a resumed run keeps the checkpoint's model config`);
+    if (key in model) model[key] = coerce(model, key, raw);
+    else if (key in train) train[key] = coerce(train, key, raw);
+    else {
+      throw new UsageError(`unknown option --${key} for a classifier run; model keys: ${Object.keys(CLASSIFIER_DEFAULTS).join(', ')}; ` +
+        `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --dataPath, --checkpoint, --resume, --json, --quiet`);
+    }
+  }
+  if (!loaded && model.input === 'image') {
+    // A patch side changed on the command line changes the number of patches.
+    const side = model.patchSize as number, h = model.imageHeight as number, w = model.imageWidth as number;
+    if (Number.isInteger(side) && side > 0 && h % side === 0 && w % side === 0) model.sequenceLength = (h / side) * (w / side);
+  }
+  let mc: ClassifierConfig, tc: TrainConfig;
+  try {
+    mc = validateClassifierConfig(model as unknown as ClassifierConfig);
+    tc = validateTrainConfig(train as unknown as TrainConfig);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  if (loaded && (tc.batchSize !== loaded.info.train!.batchSize || tc.evalBatches !== loaded.info.train!.evalBatches)) {
+    throw new UsageError('a resumed run keeps its batchSize and evalBatches (they fix the batches and the test set)');
+  }
+  const mismatch = opened.mismatch(mc);
+  if (mismatch) throw new UsageError(mismatch);
+  const classifier = loaded?.model ?? new SequenceClassifier(engine, mc, tc.seed);
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: classifier.params.count, optimizer: true, inputs: modality.inputs(data) });
+  const testSet = opened.testSet(tc.batchSize, tc.evalBatches);
+  const trainer = new ClassifierTrainer(engine, classifier, tc, opened.makeBatch, testSet, loaded?.info.state ?? undefined);
+  const progress = progressOn(tc.steps, 'train', { json, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
+  if (loaded) progress.log(`resuming ${resumePath} at step ${trainer.step} of ${tc.steps}`);
+  const L = mc.sequenceLength, testExamples = testSet.reduce((n, b) => n + b.batchSize, 0);
+  progress.log(`${opened.description}: ${mc.model}, ${(classifier.params.count / 1e3).toFixed(1)}k parameters, C ${mc.width}, ${mc.numHeads} heads, ` +
+    `${mc.input === 'image' ? `${L} patches of ${mc.patchSize}×${mc.patchSize}${mc.model === 'adatape' && mc.bank === 'input' ? ` (bank: ${mc.bankPatchSize}×${mc.bankPatchSize})` : ''}, ` : ''}` +
+    `${mc.model === 'universal' ? `1 shared block × ≤ ${mc.maxSteps} steps (ACT)` : `${mc.numLayers} blocks`}` +
+    `${mc.model === 'adatape' ? `, tape T ${mc.maxTape}, τ ${mc.threshold}, λ ${mc.ponderWeight}, ${mc.bank} bank, read before block ${mc.readLayer}` : ''}; ` +
+    `batch ${tc.batchSize}, ${tc.steps} steps, lr ${tc.learningRate}; test set ${testExamples} examples; ${engineLine(engine)}`);
+  const save = checkpointPath ? (): void => {
+    saveCheckpoint(checkpointPath, classifier, { train: tc, data, state: trainer.state(), optimizer: true });
+    progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);
+  } : null;
+  let best = 0;
+  const r = runTraining<ClassifierStepLog, ClassifierEval>(trainer, tc, {
+    progress, save, savedTo: checkpointPath, onEval: (e) => { best = Math.max(best, e.accuracy); },
+    fields: (s) => ({
+      loss: s.loss.toFixed(4), acc: `${(100 * s.accuracy).toFixed(1)}%`,
+      ...(s.tape.mean !== null ? { tape: `${s.tape.mean.toFixed(2)}±${Math.sqrt(s.tape.variance!).toFixed(2)}` } : {}),
+      lr: s.lr.toExponential(2),
+    }),
+    evalLine: (s, e) => `step ${e.step}: train loss ${s.loss.toFixed(4)} (batch tape${s.tape.mean === null ? ' —' : ` mean ${s.tape.mean.toFixed(2)}, ` +
+      `variance ${s.tape.variance!.toFixed(2)}`}), test accuracy ${(100 * e.accuracy).toFixed(2)}%, cross-entropy ${e.crossEntropy.toFixed(4)}${fmtTape(e.tape)}`,
+  });
+  const last = r.lastEval!;
+  progress.log(`stopped at step ${trainer.step} (${r.stopReason}) after ${formatDuration(r.seconds)}: test accuracy ${(100 * last.accuracy).toFixed(2)}%` +
+    fmtTape(last.tape));
+  return {
+    task: modality.taskName, model: mc.model, sequenceLength: L, seed: tc.seed, ponderWeight: mc.ponderWeight, steps: trainer.step,
+    stepsThisRun: r.stepsThisRun, stopReason: r.stopReason, seconds: r.seconds, checkpoint: checkpointPath,
+    accuracy: last.accuracy, bestAccuracy: best, crossEntropy: last.crossEntropy, testExamples: last.examples,
+    tapeMean: last.tape.mean, tapeVariance: last.tape.variance,
   };
 }

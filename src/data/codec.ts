@@ -18,3 +18,11 @@ export interface Codec {
   /** Ids that may be sampled for the event at a position (1 = allowed), or null for any. */
   allowedAt(position: number): Uint8Array | null;
 }
+
+/** The codec of a byte (or id) stream: any id may be sampled anywhere, no coordinates. */
+export function byteCodec(kind: string, vocabSize = 256 + 3): Codec {
+  return {
+    kind, description: `${kind} ids`, vocabSize, coordinateDims: 0, maxCoordinate: 0, sequenceLength: null,
+    coordinates: (position) => [position], allowedAt: () => null,
+  };
+}

@@ -25,6 +25,8 @@ export interface ClassifierStepLog {
   readonly lr: number;
   readonly gradNorm: number;
   readonly applied: boolean;
+  /** Examples trained on in this step. */
+  readonly tokens: number;
 }
 
 export interface ClassifierEval {
@@ -71,6 +73,9 @@ export class ClassifierTrainer {
 
   get step(): number { return this.stepsDone; }
 
+  /** The fixed test set is always there. */
+  readonly hasValidation = true;
+
   /** For checkpoints (TrainerState's `tokens` counts training examples here). */
   state(): TrainerState {
     return { step: this.stepsDone, modelRng: this.modelRng.getState(), dataRng: this.dataRng.getState(), tokens: this.examples, elapsedSeconds: this.elapsed };
@@ -94,7 +99,7 @@ export class ClassifierTrainer {
     this.stepsDone = t;
     this.examples += examples;
     this.elapsed += (performance.now() - started) / 1000;
-    return { step: t, loss, crossEntropy: ce, accuracy: correct / examples, tape: tapeStats(lengths), lr, gradNorm: s.gradNorm, applied: s.applied };
+    return { step: t, loss, crossEntropy: ce, accuracy: correct / examples, tape: tapeStats(lengths), lr, gradNorm: s.gradNorm, applied: s.applied, tokens: examples };
   }
 
   evaluate(): ClassifierEval {

@@ -74,6 +74,17 @@ export function evaluateXLStream(model: TransformerXL, ids: Int32Array, opts: Om
   return { nats: mean, bitsPerToken: mean / Math.LN2, tokens, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Either sequence model over a stream: Perceiver AR with its stride and latent count, Transformer-XL
+ * (whose windows are its context) without; `knobs` is null for Transformer-XL.
+ */
+export function evaluateModelStream(model: PerceiverAR | TransformerXL, ids: Int32Array,
+  opts: Omit<EvalOptions, 'stride' | 'numLatents'> & { readonly knobs: { readonly stride: number; readonly numLatents: number } | null }): EvalResult {
+  if ('segmentLength' in model.config) return evaluateXLStream(model as TransformerXL, ids, opts);
+  if (!opts.knobs) throw new RangeError('evaluateModelStream: a Perceiver AR model needs a stride and a latent count');
+  return evaluateStream(model as PerceiverAR, ids, { ...opts, ...opts.knobs });
+}
+
 /** Blocks [t0, t1) of `size` consecutive targets (t ≥ 1), over at most maxTargets targets (0 = all). */
 function targetBlocks(ids: Int32Array, size: number, maxTargets: number): [number, number][] {
   if (ids.length < 2) throw new RangeError('evaluation needs at least 2 tokens');

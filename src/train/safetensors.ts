@@ -45,26 +45,52 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   return out;
 }
 
-export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
-  const fail: (msg: string) => never = (msg) => { throw new SafetensorsError(`${what}: ${msg}`); };
-  if (bytes.length < 8) fail(`too short to be a safetensors file (${bytes.length} bytes)`);
-  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
-    fail(`corrupt header: it claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length field`);
+/** One tensor's header entry: dtype, shape and its byte range in the data section. */
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+export interface Header {
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly entries: readonly TensorEntry[];
+  /** Byte offset of the data section in the file. */
+  readonly dataStart: number;
+}
+
+/** The 8-byte header length at the start of a file (at least 8 bytes of it). */
+export function headerLength(prefix: Uint8Array, fileBytes: number, what = 'file'): number {
+  if (prefix.length < 8 || fileBytes < 8) throw new SafetensorsError(`${what}: too short to be a safetensors file (${fileBytes} bytes)`);
+  const n = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
+  if (n > MAX_HEADER_BYTES || 8 + n > fileBytes) {
+    throw new SafetensorsError(`${what}: corrupt header: it claims ${n} bytes but the file has ${fileBytes - 8} after the length field`);
   }
+  return n;
+}
+
+/**
+ * The header of a file of `fileBytes` bytes from its first 8 + headerLength bytes, checked as
+ * strictly as a whole decode checks it (dtypes, shapes, byte ranges that tile the data section
+ * exactly), without reading any tensor data.
+ */
+export function decodeSafetensorsHeader(prefix: Uint8Array, fileBytes: number, what = 'file'): Header {
+  const fail: (msg: string) => never = (msg) => { throw new SafetensorsError(`${what}: ${msg}`); };
+  const length = headerLength(prefix, fileBytes, what);
+  if (prefix.length < 8 + length) fail(`the header needs ${8 + length} bytes; ${prefix.length} were read`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(8, 8 + length)));
   } catch (e) {
     fail(`corrupt header: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('corrupt header: not a JSON object');
-  const dataStart = 8 + headerLength, dataLength = bytes.length - dataStart;
-  const entries = Object.entries(header as Record<string, unknown>);
+  const dataStart = 8 + length, dataLength = fileBytes - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, Tensor>();
-  const ranges: [number, number, string][] = [];
-  for (const [name, value] of entries) {
+  const entries: TensorEntry[] = [];
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('corrupt header: __metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
@@ -86,22 +112,29 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * 4) fail(`tensor '${name}': ${end - begin} bytes for shape [${shape}] of ${t.dtype} (expected ${count * 4})`);
     if (end > dataLength) fail(`truncated tensor data: '${name}' ends at byte ${end} but only ${dataLength} data bytes are present`);
-    ranges.push([begin, end, name]);
-    // A fresh copy: for a Node Buffer, slice() would be a view into the whole file.
-    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
-    const data = t.dtype === 'F32' ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count);
-    tensors.set(name, { dtype: t.dtype, shape: shape as number[], data });
+    entries.push({ name, dtype: t.dtype, shape: shape as number[], begin, end });
   }
   // The tensors must tile the data section exactly: no overlap, no hole, nothing after the last.
-  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const ranges = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
-  for (const [begin, end, name] of ranges) {
+  for (const { begin, end, name } of ranges) {
     if (begin < covered) fail(`corrupt header: tensor '${name}' overlaps the tensor before it (bytes ${begin}–${end})`);
     if (begin > covered) fail(`corrupt header: ${begin - covered} data bytes before tensor '${name}' belong to no tensor (bytes ${covered}–${begin})`);
     covered = end;
   }
   if (covered !== dataLength) {
     fail(`corrupt file: ${dataLength - covered} bytes after the last tensor belong to no tensor (the header length may be wrong, or the file has trailing data)`);
+  }
+  return { metadata, entries, dataStart };
+}
+
+export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
+  const { metadata, entries, dataStart } = decodeSafetensorsHeader(bytes, bytes.length, what);
+  const tensors = new Map<string, Tensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    // A fresh copy: for a Node Buffer, slice() would be a view into the whole file.
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)), count = (end - begin) / 4;
+    tensors.set(name, { dtype, shape, data: dtype === 'F32' ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count) });
   }
   return { metadata, tensors };
 }

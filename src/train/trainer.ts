@@ -113,6 +113,8 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
 
   get step(): number { return this.stepsDone; }
 
+  get hasValidation(): boolean { return this.data.hasValidation; }
+
   state(): TrainerState {
     return { step: this.stepsDone, modelRng: this.modelRng.getState(), dataRng: this.dataRng.getState(), tokens: this.tokens, elapsedSeconds: this.elapsed };
   }
@@ -144,24 +146,30 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
 
   /** Validation over the data's fixed validation batches (no dropout), with `numLatents` latents. */
   evaluate(numLatents?: number): EvalLog {
-    const m = this.model, M = m.config.contextLength, V = m.config.vocabSize;
-    const scored = this.data.scoredInputs(M);
-    let nats = 0, loss = 0, tokens = 0, correct = 0, total = 0;
-    for (const batch of this.data.validationBatches(this.config.batchSize, M, this.config.evalBatches)) {
-      const r = m.forward(batch, numLatents === undefined ? {} : { numLatents });
-      nats += r.crossEntropy * r.tokens;
-      loss += r.loss * r.tokens;
-      tokens += r.tokens;
-      if (scored) {
-        const h = greedyHits(m.logits(), V, r.layout, scored);
-        correct += h.correct;
-        total += h.total;
-      }
-    }
-    const mean = tokens ? nats / tokens : NaN;
-    return {
-      step: this.stepsDone, loss: tokens ? loss / tokens : NaN, nats: mean, bitsPerToken: mean / Math.LN2, tokens,
-      accuracy: scored ? (total ? correct / total : 0) : null,
-    };
+    return { step: this.stepsDone, ...evaluateBatches(this.model, this.data, { batchSize: this.config.batchSize, batches: this.config.evalBatches, numLatents }) };
   }
+}
+
+/**
+ * Teacher-forced loss, bits/token and (copy tasks) greedy accuracy of a model over a source's
+ * fixed validation batches, without dropout.
+ */
+export function evaluateBatches(m: TrainableModel, data: DataSource, o: { readonly batchSize: number; readonly batches: number; readonly numLatents?: number | undefined }):
+  Omit<EvalLog, 'step'> {
+  const M = m.config.contextLength, V = m.config.vocabSize;
+  const scored = data.scoredInputs(M);
+  let nats = 0, loss = 0, tokens = 0, correct = 0, total = 0;
+  for (const batch of data.validationBatches(o.batchSize, M, o.batches)) {
+    const r = m.forward(batch, o.numLatents === undefined ? {} : { numLatents: o.numLatents });
+    nats += r.crossEntropy * r.tokens;
+    loss += r.loss * r.tokens;
+    tokens += r.tokens;
+    if (scored) {
+      const h = greedyHits(m.logits(), V, r.layout, scored);
+      correct += h.correct;
+      total += h.total;
+    }
+  }
+  const mean = tokens ? nats / tokens : NaN;
+  return { loss: tokens ? loss / tokens : NaN, nats: mean, bitsPerToken: mean / Math.LN2, tokens, accuracy: scored ? (total ? correct / total : 0) : null };
 }

@@ -1,5 +1,5 @@
 import { after } from 'node:test';
-import { createEngine, type Engine } from '../../src/index.js';
+import { createEngine, type Engine } from '../../src/node.js';
 import { Rng } from '../../src/tensor/rng.js';
 
 /**

@@ -1,14 +1,14 @@
 // Creating an engine in Node: feature detection (relaxed SIMD → SIMD128 → reference), loading the
-// kernel module built by `npm run build:wasm`, the shared memory and the worker pool.
+// kernel module built by `npm run build:wasm`, the worker pool and the native BLAS; the engine itself
+// is assembled by the platform-neutral kernels/wasm/engine.ts.
 import { readFileSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { referenceEngine, type Engine } from '../../engine.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
-import { createWasmKernels } from '../../kernels/wasm/backend.js';
-import { kernelFunctions, SCRATCH_BYTES } from '../../kernels/wasm/exports.js';
-import { EngineMemory, MAX_MEMORY_BYTES } from '../../kernels/wasm/memory.js';
+import { kernelFunctions } from '../../kernels/wasm/exports.js';
+import { createSharedMemory, wasmEngine } from '../../kernels/wasm/engine.js';
 import { bindTileGemm, loadBlas, noTileGemm, type BlasOption } from './blas.js';
 import { WorkerPool } from './pool.js';
 
@@ -47,8 +47,6 @@ export interface EngineOptions {
 export const BLAS_MIN_WORK = 32 * 32 * 32;
 
 const MAX_THREADS = 64;
-/** Bytes reserved at the bottom of memory for the kernel module's static data. */
-const MODULE_DATA_BYTES = 65536;
 
 export function resolveThreads(option: number | undefined, env: string | undefined = process.env.PERCEIVER_THREADS): number {
   if (option !== undefined) {
@@ -101,10 +99,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     return referenceEngine(referenceKernels, [`wasm unavailable (${choice.error}); using the reference backend`]);
   }
   const module = new WebAssembly.Module(choice.bytes);
-  const wasmMemory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
-  const memory = new EngineMemory(wasmMemory, MODULE_DATA_BYTES);
-  const scratch = memory.allocBytes(threads * SCRATCH_BYTES, 'thread scratch');
-  const params = memory.f64(1024, 'kernel parameters');
+  const wasmMemory = createSharedMemory();
   const minWork = options.blasMinWork ?? BLAS_MIN_WORK;
   if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
   const maxWasmRows = options.blasMaxWasmRows ?? 8;
@@ -131,25 +126,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     pool = await start(null);
   }
   const native = loaded.blas ? {
-    gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park(),
-    attentionTiles: tilePath ? { setThreads: loaded.blas.setThreads, threads } : null,
+    matmul: {
+      gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park(),
+      attentionTiles: tilePath ? { setThreads: loaded.blas.setThreads, threads } : null,
+    },
+    description: `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}`,
   } : null;
-  const kernels = createWasmKernels({ memory, runner: pool, scratch, params, minParallelWork: options.minParallelWork ?? 32768, native });
-  const base = memory.mark();
-  return {
-    kernels,
-    info: { backend: 'wasm', simd: choice.simd, threads, notes,
-      blas: loaded.blas ? `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}` : null,
-      blasAttentionTiles: tilePath !== null },
-    allocF32: (n, what) => memory.f32(n, what),
-    allocI32: (n, what) => memory.i32(n, what),
-    allocU8: (n, what) => memory.u8(n, what),
-    free: (v) => memory.free(v),
-    mark: () => memory.mark(),
-    release: (m) => memory.release(Math.max(m, base)),
-    bytesInUse: () => memory.bytesInUse,
-    memoryLimitBytes: MAX_MEMORY_BYTES,
-    fmaPeak: (iterations) => pool.run('fmaPeak', [iterations], threads),
-    dispose: () => pool.close(),
-  };
+  return wasmEngine({ wasmMemory, runner: pool, simd: choice.simd, notes, minParallelWork: options.minParallelWork ?? 32768, native });
 }

@@ -132,3 +132,25 @@ export function readChunked(path: string, what: string, chunkBytes: number): Uin
     closeSync(fd);
   }
 }
+
+/** Up to `length` bytes from the start of a file (a checkpoint's header without its tensors). */
+export function readFilePrefix(path: string, length: number, what: string): { bytes: Uint8Array; size: number } {
+  if (path === '') throw new InputError(`${what}: the path is empty`);
+  if (!existsSync(path)) throw new InputError(`${what} ${path} does not exist`);
+  if (!statSync(path).isFile()) throw new InputError(`${what} ${path} is not a file`);
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) throw new InputError(`${what} ${path} is empty`);
+    const out = new Uint8Array(Math.min(size, length));
+    let at = 0;
+    while (at < out.length) {
+      const n = readSync(fd, out, at, out.length - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return { bytes: out.subarray(0, at), size };
+  } finally {
+    closeSync(fd);
+  }
+}

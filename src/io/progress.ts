@@ -1,5 +1,6 @@
 // Progress for long work: a redrawn bar with loss, tokens/s and ETA on a terminal; plain log lines
-// otherwise (CI, files). Everything goes to stderr so stdout stays clean for --json and samples.
+// otherwise (CI, files). It writes through `write` (the CLI passes stderr, so stdout stays clean for
+// --json and samples; a page passes its own).
 export interface Progress {
   update(done: number, fields: Record<string, string>): void;
   log(line: string): void;
@@ -15,8 +16,13 @@ export function formatDuration(seconds: number): string {
 }
 
 /** deadlineSeconds: a time budget that ends the work early; the ETA never exceeds what is left of it. */
-export function createProgress(total: number, label: string, opts: { tty: boolean; quiet: boolean; every: number; deadlineSeconds?: number }): Progress {
-  const out = process.stderr;
+export interface ProgressOptions {
+  readonly tty: boolean; readonly quiet: boolean; readonly every: number; readonly deadlineSeconds?: number;
+  readonly write: (text: string) => void;
+}
+
+export function createProgress(total: number, label: string, opts: ProgressOptions): Progress {
+  const out = { write: opts.write };
   const started = performance.now();
   let drawn = false, lastLogged = -1;
   const eta = (done: number): string => {

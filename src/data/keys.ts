@@ -1,0 +1,15 @@
+// Data config keys that several modalities share (each modality lists the ones it uses; the
+// registry checks that a key means the same thing everywhere).
+import type { DataKey } from './modality.js';
+
+export const DATA_PATH: DataKey = {
+  default: '', required: true, help: 'the data file or directory',
+  check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
+};
+
+export const VALIDATION_FRACTION: DataKey = {
+  default: 0.05, help: 'fraction held out for validation (from the end of a file; by name for pieces and images)',
+  check: (v: number) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be in [0, 1)'),
+};
+
+export const booleanKey = (help: string): DataKey => ({ default: false, help, check: (v: boolean) => (typeof v === 'boolean' ? null : 'must be true or false') });

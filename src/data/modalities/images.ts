@@ -1,0 +1,149 @@
+// Images (data=images: IDX files or PNGs; data=synthetic-images: the built-in 32×32 RGB set), as
+// raster subpixel sequences with x/y/channel coordinates (spec images §1–§4): bits/dim on the test
+// images, PNG grids of samples and of completions of test images from their first rows.
+import { DataError, UsageError } from '../../errors.js';
+import type { FileSystem } from '../../io/file-system.js';
+import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
+import { flagOption, intOption, invalidOption, numberOption, pathOption, type OptionSpec } from '../../options.js';
+import { generate } from '../../sample/generate.js';
+import { evaluateImages } from '../../train/evaluate-images.js';
+import { readImageDataset } from '../image-datasets.js';
+import { imageGrid, scaleImage } from '../image-grid.js';
+import { imageSource } from '../image-source.js';
+import { decodeImage, encodeImage, imageCodec, subpixelCount, type Image, type ImageShape } from '../images.js';
+import { DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
+import { keysOf, type DataConfig, type SequenceData, type SequenceModality } from '../modality.js';
+import { encodePng } from '../png.js';
+import { syntheticImages } from '../synthetic-images.js';
+import { BYTE_OFFSET, PAD } from '../vocab.js';
+
+interface ImageData { readonly dataPath: string; readonly validationFraction: number }
+
+const SYNTHETIC_SHAPE = { width: 32, height: 32, channels: 3 } as const, SYNTHETIC_TRAIN = 4000, SYNTHETIC_TEST = 256;
+
+/** The test images of a data config (the built-in set, or the test split of a dataset) and their shape. */
+function testImages(c: DataConfig, fs: FileSystem): { images: Image[]; shape: ImageShape; description: string } {
+  if (c.data === 'synthetic-images') {
+    const images = syntheticImages(SYNTHETIC_TEST, 2);
+    return { images, shape: images[0]!.shape, description: 'synthetic 32×32 RGB test images' };
+  }
+  const d = keysOf<ImageData>(c), set = readImageDataset(fs, d.dataPath, d.validationFraction);
+  if (set.test.length === 0) throw new UsageError(`${set.description} has no test images; give --dataPath with a test split`);
+  return { images: set.test, shape: set.shape, description: `${set.description}, test split` };
+}
+
+function openImages(c: DataConfig, vocabSize: number, fs: FileSystem): SequenceData & { readonly testImages: readonly Image[] } {
+  if (vocabSize < 256 + BYTE_OFFSET) throw new DataError(`image data needs vocabSize ≥ ${256 + BYTE_OFFSET} (pixel values + PAD/EOS/SOS), got ${vocabSize}`);
+  if (c.data === 'synthetic-images') {
+    const source = imageSource(syntheticImages(SYNTHETIC_TRAIN, 1), syntheticImages(SYNTHETIC_TEST, 2), SYNTHETIC_SHAPE, 'synthetic 32×32 RGB images');
+    return { source, codec: source.codec, testImages: source.testImages };
+  }
+  const d = keysOf<ImageData>(c), set = readImageDataset(fs, d.dataPath, d.validationFraction);
+  const source = imageSource(set.train, set.test, set.shape, set.description);
+  return { source, codec: source.codec, testImages: source.testImages };
+}
+
+export interface ImageSampleOptions {
+  readonly count: number; readonly complete: number; readonly temperature: number; readonly topK: number; readonly topP: number;
+  readonly seed: number; readonly fullVocab: boolean; readonly cached: boolean; readonly columns: number; readonly scale: number | undefined;
+}
+
+/**
+ * Samples, or completions of `images` from their first `complete` rows (original | given |
+ * completed), as one grid image. Sampling is restricted to pixel ids unless fullVocab (then
+ * reserved ids decode to 0).
+ */
+export function imageSamples(model: PerceiverAR, images: readonly Image[], o: ImageSampleOptions, onImage?: (done: number) => void):
+  { grid: Image; seconds: number; subpixelsPerSecond: number } {
+  const { count, complete, temperature, topK, topP, seed, fullVocab, cached } = o, shape = images[0]!.shape;
+  if (complete >= shape.height) throw new UsageError(`--complete=${complete}: the images have ${shape.height} rows; give fewer`);
+  const codec = imageCodec(shape), total = subpixelCount(shape), given = complete * shape.width * shape.channels;
+  const tiles: Image[] = [];
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const original = images[i % images.length]!;
+    const prompt = Array.from(encodeImage(original).subarray(0, 1 + given));
+    const r = generate(model, prompt, {
+      maxNewTokens: total - given, temperature, topK, topP, seed: seed + i, stopAtEos: false, cached,
+      coordinates: codec.coordinates, ...(fullVocab ? {} : { allowedTokens: codec.allowedAt }),
+    });
+    const result = decodeImage([...prompt.slice(1), ...Array.from(r.tokens)], shape);
+    if (complete > 0) {
+      const masked = decodeImage([...prompt.slice(1), ...new Array<number>(total - given).fill(PAD)], shape);
+      masked.pixels.fill(128, given);
+      tiles.push(original, masked, result);
+    } else {
+      tiles.push(result);
+    }
+    onImage?.(i + 1);
+  }
+  const grid = scaleImage(imageGrid(tiles, complete > 0 ? 3 : o.columns), o.scale ?? (shape.width <= 64 ? 4 : 1));
+  const seconds = (performance.now() - started) / 1000;
+  return { grid, seconds, subpixelsPerSecond: (count * (total - given)) / seconds };
+}
+
+const samplingOptions: OptionSpec[] = [
+  numberOption('temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)'), intOption('topK', 0), numberOption('topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
+  intOption('seed', 0),
+];
+
+function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
+  const synthetic = name === 'synthetic-images';
+  return {
+    name, task: 'sequence',
+    noun: synthetic ? 'the synthetic images' : 'image data',
+    summary: synthetic ? 'the built-in generated 32×32 RGB images' : 'an image dataset (--dataPath: IDX files of (Fashion-)MNIST, or PNGs of one size; docs/images.md)',
+    keys: synthetic ? {} : { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION },
+    ...(synthetic ? { withPath: 'images' } : {}),
+    inputs: (c) => (synthetic ? [] : [String(c.dataPath)]),
+    open: (c, vocabSize, ctx) => openImages(c, vocabSize, ctx.fs),
+    evalOptions: (c) => [intOption('numLatents', 1, c.contextLength), intOption('stride', 1, c.contextLength, 'an integer in [1, numLatents]'),
+      intOption('batchSize', 1), intOption('maxImages', 0, Infinity, 'an integer ≥ 0 (0 = every test image)')],
+    evaluate: (req) => {
+      const c = req.model.config as PerceiverAR['config'], o = req.options;
+      const numLatents = o.number('numLatents') ?? c.numLatents;
+      const stride = o.number('stride') ?? Math.max(1, Math.floor(numLatents / 2));
+      if (stride > numLatents) invalidOption('stride', stride, `an integer in [1, numLatents = ${numLatents}]`);
+      const batchSize = o.number('batchSize') ?? 4, maxImages = o.number('maxImages') ?? 0;
+      const { images, description } = testImages(req.data, req.ctx.fs);
+      const progress = req.ctx.progress(1, 'eval', 1);
+      const r = evaluateImages(req.model as PerceiverAR, images, { stride, numLatents, batchSize, maxImages, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
+      progress.finish();
+      if (!Number.isFinite(r.bitsPerDim)) throw new RangeError(`eval: bits/dim is not finite (${r.bitsPerDim}): the model's outputs overflow float32`);
+      return { mode: 'images', stride, numLatents, bitsPerDim: r.bitsPerDim, pixelOnlyBitsPerDim: r.pixelBitsPerDim, images: r.images, subpixels: r.subpixels,
+        seconds: r.seconds, data: `${description}${maxImages > 0 ? ` (first ${r.images})` : ''}` };
+    },
+    generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...samplingOptions, pathOption('out'),
+      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), intOption('maxNewTokens', 0)],
+    generate: (req) => {
+      const o = req.options, count = o.number('count') ?? 16, complete = o.number('complete') ?? 0, out = o.string('out') ?? 'samples.png';
+      if (o.has('maxNewTokens')) {
+        throw new UsageError('--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)');
+      }
+      req.ctx.fs.checkOutput(out, 'output');
+      const { images } = testImages(req.data, req.ctx.fs);
+      const progress = req.ctx.progress(count, 'generate', 1);
+      const r = imageSamples(req.model, images, {
+        count, complete, temperature: o.number('temperature') ?? 1, topK: o.number('topK') ?? 0, topP: o.number('topP') ?? 1, seed: o.number('seed') ?? 0,
+        fullVocab: o.flag('fullVocab'), cached: !o.flag('uncached'), columns: o.number('columns') ?? (complete > 0 ? 3 : Math.ceil(Math.sqrt(count))),
+        scale: o.number('scale'),
+      }, (done) => progress.update(done, {}));
+      progress.finish();
+      req.ctx.fs.writeAtomic(out, encodePng(r.grid));
+      if (!req.ctx.json) req.ctx.write(`wrote ${out}: ${count} ${complete > 0 ? `completions from the first ${complete} rows (original | given | completed)` : 'samples'}\n`);
+      return { out, count, complete, seconds: r.seconds, subpixelsPerSecond: r.subpixelsPerSecond, restricted: !o.flag('fullVocab') };
+    },
+    sample: (req) => {
+      // 16 samples as a PNG beside the checkpoint (or samples.png).
+      const out = req.checkpointPath ? req.checkpointPath.replace(/(\.safetensors)?$/, '-samples.png') : 'samples.png';
+      const images = (req.opened as ReturnType<typeof openImages>).testImages;
+      const r = imageSamples(req.model, images, { count: 16, complete: 0, temperature: 1, topK: 0, topP: 1, seed: req.seed, fullVocab: false, cached: true,
+        columns: 4, scale: undefined });
+      req.ctx.fs.writeAtomic(out, encodePng(r.grid));
+      return [`wrote ${out}: 16 samples`];
+    },
+  };
+}
+
+export const imagesModality = imageModality('images');
+export const syntheticImagesModality = imageModality('synthetic-images');

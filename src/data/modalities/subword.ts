@@ -1,0 +1,125 @@
+// Subword text (data=subword): a text file tokenized by a Hugging Face `tokenizer.json` (BPE,
+// WordPiece, Unigram, WordLevel — the format of the PyTorch port's text models and most published
+// models) through `@huggingface/tokenizers`, a pure-JS implementation that runs in Node and
+// browsers alike. One document [SOS, token + 3 …, EOS]; bits/token and bits/byte; generation that
+// prints the decoded text as it is sampled.
+import { Tokenizer } from '@huggingface/tokenizers';
+import { DataError } from '../../errors.js';
+import type { FileSystem } from '../../io/file-system.js';
+import { byteCodec } from '../codec.js';
+import { DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
+import { keysOf, type DataConfig, type DataKey, type SequenceModality } from '../modality.js';
+import { streamSource } from '../source.js';
+import { BYTE_OFFSET, EOS, SOS } from '../vocab.js';
+import { evaluateTokenStream, generateTokens, streamEvalOptions, tokenGenerateOptions, type TextCodec } from './token-streams.js';
+
+interface SubwordData { readonly dataPath: string; readonly validationFraction: number; readonly tokenizer: string }
+
+const TOKENIZER: DataKey = {
+  default: '', required: true, help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
+  check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
+};
+
+/** A loaded tokenizer: ids shifted past the reserved ones (PAD, EOS, SOS), and the vocabulary it needs. */
+export interface SubwordTokenizer {
+  readonly path: string;
+  /** Tokenizer ids + 3. */
+  readonly vocabSize: number;
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+}
+
+const parseJson = (bytes: Uint8Array, what: string): Record<string, unknown> => {
+  try {
+    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new DataError(`${what}: not a tokenizer file (${e instanceof Error ? e.message : String(e)})`);
+  }
+};
+
+/** The number of ids a tokenizer.json defines: its model's vocabulary and its added tokens. */
+function tokenizerVocabSize(json: Record<string, unknown>, path: string): number {
+  const model = json.model as { type?: unknown; vocab?: unknown } | undefined;
+  if (!model || typeof model !== 'object') throw new DataError(`tokenizer ${path}: no "model" section (is it a Hugging Face tokenizer.json?)`);
+  let size = 0;
+  if (Array.isArray(model.vocab)) size = model.vocab.length; // Unigram: [token, score] pairs, id = index
+  else if (model.vocab && typeof model.vocab === 'object') for (const id of Object.values(model.vocab as Record<string, unknown>)) size = Math.max(size, Number(id) + 1);
+  else throw new DataError(`tokenizer ${path}: its model (${String(model.type)}) has no vocabulary`);
+  for (const t of (json.added_tokens as { id?: unknown }[] | undefined) ?? []) size = Math.max(size, Number(t.id) + 1);
+  if (!Number.isSafeInteger(size) || size < 1) throw new DataError(`tokenizer ${path}: its vocabulary has no usable ids`);
+  return size;
+}
+
+/** Reads and builds a tokenizer from a tokenizer.json (and tokenizer_config.json beside it, when present). */
+export function loadTokenizer(fs: FileSystem, path: string): SubwordTokenizer {
+  const json = parseJson(fs.readBytes(path, 'tokenizer'), `tokenizer ${path}`);
+  const configPath = path.replace(/[^\\/]*$/, 'tokenizer_config.json');
+  const config = configPath !== path && fs.kind(configPath) === 'file' ? parseJson(fs.readBytes(configPath, 'tokenizer config'), `tokenizer config ${configPath}`) : {};
+  const size = tokenizerVocabSize(json, path);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(json, config);
+  } catch (e) {
+    throw new DataError(`tokenizer ${path}: cannot be built (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return {
+    path, vocabSize: size + BYTE_OFFSET,
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.map((id: number) => id + BYTE_OFFSET),
+    decode: (ids) => tokenizer.decode(ids.filter((id) => id >= BYTE_OFFSET).map((id) => id - BYTE_OFFSET), { skip_special_tokens: false }),
+  };
+}
+
+function tokenizerOf(c: DataConfig, fs: FileSystem): SubwordTokenizer {
+  return loadTokenizer(fs, keysOf<SubwordData>(c).tokenizer);
+}
+
+/** A text file tokenized as one document [SOS, tokens + 3 …, EOS]. */
+function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number): { ids: Int32Array; tokenizer: SubwordTokenizer } {
+  const d = keysOf<SubwordData>(c), tokenizer = tokenizerOf(c, fs);
+  if (vocabSize < tokenizer.vocabSize) {
+    throw new DataError(`subword data with tokenizer ${d.tokenizer} needs vocabSize ≥ ${tokenizer.vocabSize} (its ${tokenizer.vocabSize - BYTE_OFFSET} ids + PAD/EOS/SOS), got ${vocabSize}`);
+  }
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(fs.readBytes(d.dataPath, 'data file'));
+  return { ids: Int32Array.from([SOS, ...tokenizer.encode(text), EOS]), tokenizer };
+}
+
+/** Decoded text streamed as it grows; a character still incomplete (a byte-level token cut inside it) waits for the next token. */
+function textCodec(t: SubwordTokenizer): TextCodec {
+  return {
+    encode: (text) => t.encode(text),
+    decoder: () => {
+      const ids: number[] = [];
+      let shown = 0;
+      return (id) => {
+        if (id < BYTE_OFFSET) return '';
+        ids.push(id);
+        const text = t.decode(ids);
+        if (text.endsWith('\uFFFD') || text.length < shown) return '';
+        const out = text.slice(shown);
+        shown = text.length;
+        return out;
+      };
+    },
+  };
+}
+
+export const subwordModality: SequenceModality = {
+  name: 'subword', noun: 'subword text', task: 'sequence',
+  summary: 'a UTF-8 text file tokenized by a Hugging Face tokenizer.json (--dataPath=FILE --tokenizer=tokenizer.json)',
+  keys: { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, tokenizer: TOKENIZER },
+  inputs: (c) => [String(c.dataPath), String(c.tokenizer)],
+  modelDefaults: (c, fs) => ({ vocabSize: tokenizerOf(c, fs).vocabSize }),
+  open: (c, vocabSize, ctx) => {
+    const d = keysOf<SubwordData>(c), { ids, tokenizer } = documentIds(c, ctx.fs, vocabSize);
+    return { source: streamSource(ids, d.validationFraction, `${d.dataPath} (${tokenizer.path})`), codec: byteCodec('subword', tokenizer.vocabSize) };
+  },
+  evalOptions: streamEvalOptions,
+  evaluate: (req) => {
+    const d = keysOf<SubwordData>(req.data), { ids, tokenizer } = documentIds(req.data, req.ctx.fs, req.model.config.vocabSize);
+    return evaluateTokenStream(req, ids, d.validationFraction, (targets) => new TextEncoder().encode(tokenizer.decode(Array.from(targets))).length);
+  },
+  generateOptions: tokenGenerateOptions,
+  generate: (req) => generateTokens(req, textCodec(tokenizerOf(req.data, req.ctx.fs))),
+};

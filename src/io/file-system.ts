@@ -1,0 +1,90 @@
+// The file access the core needs, as a small interface: Node implements it over the disk
+// (platform/node/file-system.ts); a page or a test implements it over files it holds in memory
+// (memoryFileSystem). Paths are plain strings joined with '/' (Node's adapter accepts its own).
+// Everything is synchronous: a browser reads its File/Blob objects into memory first.
+import { InputError } from '../errors.js';
+
+export type EntryKind = 'file' | 'directory' | 'other';
+
+export interface FileSystem {
+  /** A whole file's bytes; InputError naming `what` and the path when it is missing, empty or not a file. */
+  readBytes(path: string, what: string): Uint8Array;
+  /** Up to `length` bytes from the start of a file (a checkpoint's header without its tensors), and the file's size. */
+  readPrefix(path: string, length: number, what: string): { readonly bytes: Uint8Array; readonly size: number };
+  /** What is at `path`, or null when nothing is. */
+  kind(path: string): EntryKind | null;
+  /** The names in a directory, sorted. */
+  list(dir: string): string[];
+  /** Writes bytes so that either the old file or the complete new one exists afterwards. */
+  writeAtomic(path: string, bytes: Uint8Array): void;
+  /** Checks before long work that `path` can be written (InputError naming `what` otherwise). */
+  checkOutput(path: string, what: string): void;
+  /** Whether two paths name the same file. */
+  sameFile(a: string, b: string): boolean;
+  join(...parts: string[]): string;
+  /** `path` relative to `from` (a directory above it). */
+  relative(from: string, path: string): string;
+}
+
+export const baseName = (path: string): string => path.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '');
+export const extensionOf = (path: string): string => { const m = /\.[^./\\]*$/.exec(baseName(path)); return m ? m[0].toLowerCase() : ''; };
+
+/** Every file under `dir` (recursively, sorted by path) whose name passes `keep`. */
+export function listFilesDeep(fs: FileSystem, dir: string, keep: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of fs.list(d)) {
+      const p = fs.join(d, name), k = fs.kind(p);
+      if (k === 'directory') walk(p);
+      else if (k === 'file' && keep(name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const normalise = (path: string): string => path.split('/').filter((p) => p !== '' && p !== '.').join('/');
+
+/**
+ * A file system over bytes held in memory, keyed by '/'-separated paths ('data/train/a.png');
+ * directories are implied by the paths. Writes go into the same map. For pages (files dropped
+ * or fetched, read into memory first) and for tests.
+ */
+export function memoryFileSystem(files: Map<string, Uint8Array> | Record<string, Uint8Array> = new Map()): FileSystem & { readonly files: Map<string, Uint8Array> } {
+  const map = new Map<string, Uint8Array>();
+  for (const [k, v] of files instanceof Map ? files : Object.entries(files)) map.set(normalise(k), v);
+  const isDir = (p: string): boolean => p === '' || [...map.keys()].some((k) => k.startsWith(`${p}/`));
+  const kind = (path: string): EntryKind | null => {
+    const p = normalise(path);
+    return map.has(p) ? 'file' : isDir(p) ? 'directory' : null;
+  };
+  const read = (path: string, what: string): Uint8Array => {
+    const p = normalise(path), k = kind(p);
+    if (k === null) throw new InputError(`${what} ${path} does not exist`);
+    if (k !== 'file') throw new InputError(`${what} ${path} is not a file`);
+    const bytes = map.get(p)!;
+    if (bytes.length === 0) throw new InputError(`${what} ${path} is empty`);
+    return bytes;
+  };
+  return {
+    files: map,
+    readBytes: read,
+    readPrefix: (path, length, what) => { const b = read(path, what); return { bytes: b.subarray(0, length), size: b.length }; },
+    kind,
+    list: (dir) => {
+      const d = normalise(dir), prefix = d === '' ? '' : `${d}/`;
+      return [...new Set([...map.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0]!))].sort();
+    },
+    writeAtomic: (path, bytes) => {
+      if (kind(path) === 'directory') throw new InputError(`could not write ${path}: it is a directory`);
+      map.set(normalise(path), Uint8Array.from(bytes));
+    },
+    checkOutput: (path, what) => {
+      if (path === '') throw new InputError(`${what} ${path}: the path is empty`);
+      if (kind(path) === 'directory') throw new InputError(`${what} ${path}: is a directory; give a file path`);
+    },
+    sameFile: (a, b) => normalise(a) === normalise(b),
+    join: (...parts) => normalise(parts.join('/')),
+    relative: (from, path) => { const f = normalise(from), p = normalise(path); return f && p.startsWith(`${f}/`) ? p.slice(f.length + 1) : p; },
+  };
+}
