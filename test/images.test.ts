@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import * as fastPng from 'fast-png';
 import { createEngine } from '../src/node.js';
 import { cropRows } from '../src/data/crops.js';
 import { imageSource } from '../src/data/image-source.js';
@@ -92,6 +93,33 @@ describe('image files', () => {
       const img = decodePng(new Uint8Array(PNG.sync.write(png, { colorType })), 'alpha');
       assert.deepEqual(Array.from(img.pixels), colorType === 6 ? [10, 10, 10, 200, 200, 200] : [10, 200]);
     }
+  });
+
+  it('16-bit, 1/2/4-bit and palette PNGs decode as pngjs decodes them (the conventions kept when the decoder changed to fast-png)', () => {
+    const pixels = (n: number, k: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + k * 101) % 256);
+    // 16-bit grey and RGB written by pngjs from 8-bit data; pngjs reads them back to 8 bits.
+    for (const colorType of [0, 2] as const) {
+      const png = new PNG({ width: 3, height: 2 });
+      png.data.set(pixels(24, colorType).map((v, i) => (i % 4 === 3 ? 255 : v)));
+      const bytes = PNG.sync.write(png, { colorType, bitDepth: 16 });
+      const theirs = PNG.sync.read(bytes), ours = decodePng(new Uint8Array(bytes), '16-bit');
+      const ch = colorType === 0 ? 1 : 3;
+      assert.deepEqual(Array.from(ours.pixels), Array.from({ length: 6 * ch }, (_, i) => theirs.data[Math.floor(i / ch) * 4 + (i % ch)]));
+    }
+    // 1/2/4-bit grey and a palette image, written by fast-png's encoder.
+    for (const depth of [1, 2, 4] as const) {
+      const max = (1 << depth) - 1, values = Array.from({ length: 10 }, (_, i) => (i * 3) % (max + 1));
+      const rowBytes = Math.ceil((5 * depth) / 8), data = new Uint8Array(2 * rowBytes);
+      values.forEach((v, i) => {
+        const y = Math.floor(i / 5), bit = (i % 5) * depth, at = y * rowBytes + (bit >> 3);
+        data[at] = data[at]! | (v << (8 - depth - (bit & 7)));
+      });
+      const img = decodePng(fastPng.encode({ width: 5, height: 2, data, depth, channels: 1 }), `${depth}-bit`);
+      assert.deepEqual(Array.from(img.pixels), values.map((v) => Math.round((v * 255) / max)), `${depth}-bit`);
+    }
+    const palette: [number, number, number][] = [[255, 0, 0], [0, 128, 255], [7, 8, 9]];
+    const indexed = decodePng(fastPng.encode({ width: 3, height: 1, data: Uint8Array.of(2, 0, 1), depth: 8, channels: 1, palette }), 'palette');
+    assert.deepEqual([indexed.shape.channels, Array.from(indexed.pixels)], [3, [7, 8, 9, 255, 0, 0, 0, 128, 255]]);
   });
 
   it('reads IDX images raw and gzip’d; refuses a wrong magic, a label file and truncated data with one clear message', () => {

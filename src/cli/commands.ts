@@ -96,7 +96,7 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
     ctx.write(`${path}: ${c.model}, step ${r.step}, ${what}: test accuracy ${(100 * r.accuracy).toFixed(2)}%, cross-entropy ${r.crossEntropy.toFixed(4)}` +
       `${fmtTape(r.tape)}; forward ${perSecond.toFixed(0)} ${images ? 'images' : 'examples'}/s at batch ${batchSize} (${seconds.toFixed(1)} s)\n`);
   }
-  const extra = modality.evaluateExtra?.({ model, engine, data, opened, testSet, options, ctx }) ?? { heatmap: null };
+  const extra = modality.evaluateExtra?.({ model, data, opened, testSet, options, ctx }) ?? { heatmap: null };
   return { model: c.model, task: modality.taskName, sequenceLength: c.sequenceLength, step: r.step, accuracy: r.accuracy, crossEntropy: r.crossEntropy,
     examples: r.examples, tapeMean: r.tape.mean, tapeVariance: r.tape.variance, seconds, examplesPerSecond: perSecond, batchSize, ...extra };
 }

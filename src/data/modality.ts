@@ -9,7 +9,6 @@
 // - its evaluation and the metric it reports (bits/token, bits/dim, NLL per event, accuracy);
 // - its generation (sampling, continuation) and how outputs are rendered (text, PNG, MIDI + piano roll);
 // - the options its eval and generate commands take.
-import type { Engine } from '../engine.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { Progress } from '../io/progress.js';
 import type { ClassifierConfig } from '../models/adatape/config.js';
@@ -149,7 +148,6 @@ export interface ClassifierData {
 
 export interface ClassifierEvalRequest {
   readonly model: SequenceClassifier;
-  readonly engine: Engine;
   readonly data: DataConfig;
   readonly opened: ClassifierData;
   readonly testSet: readonly ClassifierBatch[];

@@ -66,6 +66,16 @@ export function classifierTaskNamed(task: string): ClassificationModality | unde
 }
 
 /**
+ * A data config as checkpoints store it: `data` and the keys its modality uses (the rest are at
+ * their defaults and come back from them on load), so a file names only what matters to its data —
+ * and a release that predates a key of another modality still reads it.
+ */
+export function storedDataConfig(c: DataConfig): Record<string, DataValue> {
+  const m = modalityNamed(c.data);
+  return Object.fromEntries([['data', c.data], ...Object.keys(m.keys).map((k) => [k, c[k] ?? DATA_KEYS.get(k)!.default])]);
+}
+
+/**
  * Fills missing keys with their defaults and checks every key: its own check, that keys the chosen
  * modality does not use keep their defaults, and (unless `requireInputs` is false, as for a
  * checkpoint whose data is given again at eval time) that required keys are set.

@@ -5,7 +5,7 @@
 import type { Engine } from '../engine.js';
 import { InputError } from '../errors.js';
 import type { DataConfig } from '../data/modality.js';
-import { DATA_DEFAULTS, MODALITIES, validateDataConfig } from '../data/registry.js';
+import { DATA_DEFAULTS, MODALITIES, storedDataConfig, validateDataConfig } from '../data/registry.js';
 import type { ClassifierConfig } from '../models/adatape/config.js';
 import { architectureNamed, architectureOf, ARCHITECTURES, type AnyModelConfig, type Architecture, type CheckpointModel } from '../models/registry.js';
 import { loadStateDict, stateDict, StateDictError, unusedTensors } from '../nn/state-dict.js';
@@ -39,7 +39,7 @@ export function encodeCheckpoint(model: CheckpointModel, extra: { train?: TrainC
     format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_VERSION), model: JSON.stringify(model.config), architecture: architectureOf(model).name,
   };
   if (extra.train) metadata.train = JSON.stringify(extra.train);
-  if (extra.data) metadata.data = JSON.stringify(extra.data);
+  if (extra.data) metadata.data = JSON.stringify(storedDataConfig(extra.data));
   if (extra.state) metadata.state = JSON.stringify(extra.state);
   return encodeSafetensors(stateDict(model.params, extra.optimizer), metadata);
 }

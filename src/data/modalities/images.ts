@@ -15,6 +15,7 @@ import { DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
 import { keysOf, type DataConfig, type SequenceData, type SequenceModality } from '../modality.js';
 import { encodePng } from '../png.js';
 import { syntheticImages } from '../synthetic-images.js';
+import { perceiverModel } from './token-streams.js';
 import { BYTE_OFFSET, PAD } from '../vocab.js';
 
 interface ImageData { readonly dataPath: string; readonly validationFraction: number }
@@ -100,14 +101,14 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
     evalOptions: (c) => [intOption('numLatents', 1, c.contextLength), intOption('stride', 1, c.contextLength, 'an integer in [1, numLatents]'),
       intOption('batchSize', 1), intOption('maxImages', 0, Infinity, 'an integer ≥ 0 (0 = every test image)')],
     evaluate: (req) => {
-      const c = req.model.config as PerceiverAR['config'], o = req.options;
+      const model = perceiverModel(req.model, 'images'), c = model.config, o = req.options;
       const numLatents = o.number('numLatents') ?? c.numLatents;
       const stride = o.number('stride') ?? Math.max(1, Math.floor(numLatents / 2));
       if (stride > numLatents) invalidOption('stride', stride, `an integer in [1, numLatents = ${numLatents}]`);
       const batchSize = o.number('batchSize') ?? 4, maxImages = o.number('maxImages') ?? 0;
       const { images, description } = testImages(req.data, req.ctx.fs);
       const progress = req.ctx.progress(1, 'eval', 1);
-      const r = evaluateImages(req.model as PerceiverAR, images, { stride, numLatents, batchSize, maxImages, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
+      const r = evaluateImages(model, images, { stride, numLatents, batchSize, maxImages, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
       progress.finish();
       if (!Number.isFinite(r.bitsPerDim)) throw new RangeError(`eval: bits/dim is not finite (${r.bitsPerDim}): the model's outputs overflow float32`);
       return { mode: 'images', stride, numLatents, bitsPerDim: r.bitsPerDim, pixelOnlyBitsPerDim: r.pixelBitsPerDim, images: r.images, subpixels: r.subpixels,

@@ -4,7 +4,6 @@
 // `pianoroll` command that draws any MIDI file.
 import { DataError, UsageError } from '../../errors.js';
 import type { FileSystem } from '../../io/file-system.js';
-import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import { flagOption, intOption, numberOption, pathOption, type OptionSpec } from '../../options.js';
 import { continueMusic, type MusicContinuation } from '../../sample/continue-music.js';
 import { evaluateStream } from '../../train/evaluate.js';
@@ -17,6 +16,7 @@ import { encodePiece, MUSIC_VOCAB, musicCodec, type Note } from '../music.js';
 import { pianoRoll } from '../pianoroll.js';
 import { encodePng } from '../png.js';
 import { syntheticMusicSplit } from '../synthetic-music.js';
+import { perceiverModel } from './token-streams.js';
 
 interface MusicData { readonly dataPath: string; readonly validationFraction: number; readonly augment: boolean; readonly keepDrums: boolean }
 
@@ -101,7 +101,7 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
     evalOptions: (c) => [intOption('numLatents', 1, c.contextLength), intOption('stride', 1, c.contextLength, 'an integer in [1, numLatents]'), intOption('batchSize', 1)],
     evaluate: (req) => {
       // NLL per event over the validation pieces (or every file of --dataPath), each scored whole with strided windows.
-      const c = req.model.config as PerceiverAR['config'], o = req.options, d = keysOf<MusicData>(req.data);
+      const model = perceiverModel(req.model, 'music'), c = model.config, o = req.options, d = keysOf<MusicData>(req.data);
       const numLatents = o.number('numLatents') ?? c.numLatents, stride = o.number('stride') ?? numLatents, batchSize = o.number('batchSize') ?? 4;
       if (stride > numLatents) throw new UsageError(`--stride=${stride} is invalid: an integer in [1, numLatents = ${numLatents}]`);
       let pieces: readonly Piece[];
@@ -116,7 +116,7 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
       const progress = req.ctx.progress(pieces.length, 'eval', 1);
       let nats = 0, tokens = 0, seconds = 0;
       pieces.forEach((p, i) => {
-        const r = evaluateStream(req.model as PerceiverAR, encodePiece(p.events), { stride, numLatents, batchSize, maxTargets: 0 });
+        const r = evaluateStream(model, encodePiece(p.events), { stride, numLatents, batchSize, maxTargets: 0 });
         nats += r.nats * r.tokens; tokens += r.tokens; seconds += r.seconds;
         progress.update(i + 1, {});
       });

@@ -3,7 +3,8 @@
 // from a prompt with decoded output streamed as it is sampled.
 import { UsageError } from '../../errors.js';
 import type { ModelConfig } from '../../models/perceiver-ar/config.js';
-import type { SequenceModelConfig } from '../../models/registry.js';
+import { PerceiverAR } from '../../models/perceiver-ar/model.js';
+import type { AnyModel, SequenceModelConfig } from '../../models/registry.js';
 import { flagOption, intOption, invalidOption, numberOption, stringOption, type OptionSpec } from '../../options.js';
 import { generate } from '../../sample/generate.js';
 import { evaluateModelStream, type EvalResult } from '../../train/evaluate.js';
@@ -11,6 +12,12 @@ import type { Metrics, SequenceEvalRequest, SequenceGenerateRequest } from '../m
 import { SOS } from '../vocab.js';
 
 const isPerceiver = (c: SequenceModelConfig): c is ModelConfig => 'numLatents' in c && !('segmentLength' in c);
+
+/** The model, when it is a Perceiver AR (data scored with coordinates or piece by piece needs one). */
+export function perceiverModel(model: AnyModel, noun: string): PerceiverAR {
+  if (!(model instanceof PerceiverAR)) throw new UsageError(`evaluating ${noun} needs a Perceiver AR model; this checkpoint holds a Transformer-XL`);
+  return model;
+}
 
 /** A NaN or infinite evaluation is an error (exit non-zero), not a metric. */
 export function checkFiniteLoss(r: { nats: number; tokens: number }): void {

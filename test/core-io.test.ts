@@ -1,0 +1,82 @@
+// The platform-neutral core's I/O seams: readers over a FileSystem give the same data from memory
+// as from disk, options are parsed once against declared specs, and checkpoint headers are read
+// without their tensors.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createEngine, encodePng, memoryFileSystem, nodeFileSystem, notesToMidi, readCheckpointInfo, readImageDataset, readMidiCorpus,
+  loadAnyCheckpoint, PerceiverAR, MODEL_DEFAULTS, saveCheckpoint, TRAIN_DEFAULTS, DATA_DEFAULTS, decodeSafetensors } from '../src/node.js';
+import { intOption, flagOption, parseOptions, pathOption, stringOption } from '../src/options.js';
+
+describe('FileSystem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-fs-'));
+  const files: Record<string, Uint8Array> = {};
+  const put = (path: string, bytes: Uint8Array): void => {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+    files[`data/${path}`] = bytes;
+  };
+  for (const split of ['train', 'test']) {
+    for (let i = 0; i < 3; i++) put(`images/${split}/${i}.png`, encodePng({ shape: { width: 3, height: 2, channels: 3 }, pixels: Uint8Array.from({ length: 18 }, (_, k) => k * 13 + i) }));
+  }
+  put('midi/a.mid', notesToMidi([{ pitch: 60, velocity: 80, start: 0, end: 0.5 }, { pitch: 64, velocity: 70, start: 0.5, end: 1 }]));
+  put('midi/sub/b.midi', notesToMidi([{ pitch: 67, velocity: 90, start: 0, end: 0.25 }]));
+  const memory = memoryFileSystem(files);
+
+  it('reads an image dataset and a MIDI corpus from memory exactly as from disk', () => {
+    const a = readImageDataset(memory, 'data/images', 0.1), b = readImageDataset(nodeFileSystem, join(dir, 'images'), 0.1);
+    assert.deepEqual(a.train.map((x) => x.pixels), b.train.map((x) => x.pixels));
+    assert.deepEqual(a.test.map((x) => x.pixels), b.test.map((x) => x.pixels));
+    const m = readMidiCorpus(memory, 'data/midi'), n = readMidiCorpus(nodeFileSystem, join(dir, 'midi'));
+    assert.deepEqual(m.pieces.map((p) => [p.name, Array.from(p.events)]), n.pieces.map((p) => [p.name.replaceAll('\\', '/'), Array.from(p.events)]));
+    assert.deepEqual(m.pieces.map((p) => p.name), ['a.mid', 'sub/b.midi']);
+  });
+
+  it('in memory: missing, empty and directory paths are refused like on disk; writes land in the map', () => {
+    assert.throws(() => memory.readBytes('data/none.txt', 'data file'), /data file data\/none\.txt does not exist/);
+    assert.throws(() => memoryFileSystem({ 'e.txt': new Uint8Array(0) }).readBytes('e.txt', 'data file'), /data file e\.txt is empty/);
+    assert.throws(() => memory.readBytes('data/images', 'data file'), /is not a file/);
+    assert.deepEqual(memory.list('data/images'), ['test', 'train']);
+    memory.writeAtomic('out/x.bin', Uint8Array.of(1, 2));
+    assert.deepEqual(Array.from(memory.readBytes('out/x.bin', 'x')), [1, 2]);
+    assert.throws(() => memory.checkOutput('data/images', 'output'), /is a directory/);
+  });
+});
+
+describe('options', () => {
+  const specs = [intOption('count', 1, 8), flagOption('fast'), pathOption('out'), stringOption('mode', ['a', 'b'])];
+  it('parses typed values once, with messages naming the option and what is allowed', () => {
+    const o = parseOptions(new Map([['count', '3'], ['fast', 'true'], ['out', 'x.png'], ['mode', 'b']]), specs);
+    assert.deepEqual([o.number('count'), o.flag('fast'), o.string('out'), o.string('mode')], [3, true, 'x.png', 'b']);
+    assert.equal(parseOptions(new Map(), specs).flagOr('fast', true), true);
+    assert.throws(() => parseOptions(new Map([['count', '9']]), specs), /--count=9 is invalid: an integer in \[1, 8\]/);
+    assert.throws(() => parseOptions(new Map([['count', '2.5']]), specs), /--count=2\.5 is invalid/);
+    assert.throws(() => parseOptions(new Map([['fast', 'yes']]), specs), /--fast is a flag; write --fast or --fast=false/);
+    assert.throws(() => parseOptions(new Map([['out', ' ']]), specs), /--out is empty; give a file path/);
+    assert.throws(() => parseOptions(new Map([['mode', 'c']]), specs), /--mode=c is invalid: a or b/);
+    assert.throws(() => parseOptions(new Map([['colour', 'red']]), specs, 'for a test'), /unknown option --colour for a test; allowed: --count --fast --out --mode/);
+  });
+});
+
+describe('checkpoint headers', () => {
+  it('info reads the header alone: damaged tensor values do not stop it, while loading names them', async () => {
+    const engine = await createEngine({ backend: 'reference' });
+    const model = new PerceiverAR(engine, { ...MODEL_DEFAULTS, contextLength: 16, numLatents: 4, numLayers: 1, width: 16, embedDim: 16, numHeads: 1,
+      crossAttendHeads: 1, maxWavelength: 16, maxPosition: 17 });
+    const path = join(mkdtempSync(join(tmpdir(), 'perceiver-ar-header-')), 'm.safetensors');
+    saveCheckpoint(path, model, { train: TRAIN_DEFAULTS, data: DATA_DEFAULTS, optimizer: false });
+    const bytes = readFileSync(path);
+    // The data config names its kind and that kind's keys only (the rest come back as defaults).
+    const stored = JSON.parse(decodeSafetensors(new Uint8Array(bytes)).metadata.data!) as Record<string, unknown>;
+    assert.deepEqual(stored, { data: 'mirrored', alphabet: 256, positionOffset: 0 });
+    bytes.fill(0xff, bytes.length - 64);
+    writeFileSync(path, bytes);
+    const info = readCheckpointInfo(path);
+    assert.deepEqual([info.architecture, info.data?.data, info.hasOptimizer], ['perceiver-ar', 'mirrored', false]);
+    assert.throws(() => loadAnyCheckpoint(path, engine), /tensor 'head\.b' holds 16 non-finite values/);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 4));
+    assert.throws(() => readCheckpointInfo(path), /truncated tensor data: 'head\.b'/);
+  });
+});
