@@ -2,7 +2,7 @@
 // and its data's modality in the registries, parses its options once against what they declare,
 // and hands the work to the modality.
 import type { DataConfig, Metrics, Modality, SequenceModality } from '../data/modality.js';
-import { classificationModality, DATA_DEFAULTS, MODALITIES, modalityNamed, sequenceModality, validateDataConfig } from '../data/registry.js';
+import { classificationModality, DATA_DEFAULTS, MODALITIES, modalityNamed, validateDataConfig } from '../data/registry.js';
 import type { Engine } from '../engine.js';
 import { UsageError } from '../errors.js';
 import { architectureNamed, type AnyModelConfig } from '../models/registry.js';

@@ -4,7 +4,7 @@
 import { DataError, UsageError } from '../../errors.js';
 import type { FileSystem } from '../../io/file-system.js';
 import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
-import { flagOption, intOption, invalidOption, numberOption, pathOption, type OptionSpec } from '../../options.js';
+import { flagOption, intOption, invalidOption, pathOption } from '../../options.js';
 import { generate } from '../../sample/generate.js';
 import { evaluateImages } from '../../train/evaluate-images.js';
 import { readImageDataset } from '../image-datasets.js';
@@ -15,7 +15,7 @@ import { DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
 import { keysOf, type DataConfig, type SequenceData, type SequenceModality } from '../modality.js';
 import { encodePng } from '../png.js';
 import { syntheticImages } from '../synthetic-images.js';
-import { perceiverModel } from './token-streams.js';
+import { perceiverModel, SAMPLING_OPTIONS } from './token-streams.js';
 import { BYTE_OFFSET, PAD } from '../vocab.js';
 
 interface ImageData { readonly dataPath: string; readonly validationFraction: number }
@@ -83,11 +83,6 @@ export function imageSamples(model: PerceiverAR, images: readonly Image[], o: Im
   return { grid, seconds, subpixelsPerSecond: (count * (total - given)) / seconds };
 }
 
-const samplingOptions: OptionSpec[] = [
-  numberOption('temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)'), intOption('topK', 0), numberOption('topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
-  intOption('seed', 0),
-];
-
 function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
   const synthetic = name === 'synthetic-images';
   return {
@@ -114,7 +109,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       return { mode: 'images', stride, numLatents, bitsPerDim: r.bitsPerDim, pixelOnlyBitsPerDim: r.pixelBitsPerDim, images: r.images, subpixels: r.subpixels,
         seconds: r.seconds, data: `${description}${maxImages > 0 ? ` (first ${r.images})` : ''}` };
     },
-    generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...samplingOptions, pathOption('out'),
+    generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...SAMPLING_OPTIONS, pathOption('out'),
       intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), intOption('maxNewTokens', 0)],
     generate: (req) => {
       const o = req.options, count = o.number('count') ?? 16, complete = o.number('complete') ?? 0, out = o.string('out') ?? 'samples.png';

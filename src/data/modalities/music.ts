@@ -16,7 +16,7 @@ import { encodePiece, MUSIC_VOCAB, musicCodec, type Note } from '../music.js';
 import { pianoRoll } from '../pianoroll.js';
 import { encodePng } from '../png.js';
 import { syntheticMusicSplit } from '../synthetic-music.js';
-import { perceiverModel } from './token-streams.js';
+import { perceiverModel, SAMPLING_OPTIONS } from './token-streams.js';
 
 interface MusicData { readonly dataPath: string; readonly validationFraction: number; readonly augment: boolean; readonly keepDrums: boolean }
 
@@ -55,8 +55,7 @@ export function writeMusic(fs: FileSystem, out: string, m: MusicContinuation): s
 
 const generateOptions: OptionSpec[] = [
   pathOption('prompt'), numberOption('promptSeconds', (n) => n > 0, 'a number of seconds > 0'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'),
-  intOption('maxNewTokens', 1), numberOption('temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)'), intOption('topK', 0),
-  numberOption('topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]'), intOption('seed', 0), pathOption('out'), flagOption('uncached'),
+  intOption('maxNewTokens', 1), ...SAMPLING_OPTIONS, pathOption('out'), flagOption('uncached'),
 ];
 
 /** `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]`: --seconds draws only the first S seconds. */

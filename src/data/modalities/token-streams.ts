@@ -72,12 +72,17 @@ export function evaluateTokenStream(req: SequenceEvalRequest, ids: Int32Array, v
   };
 }
 
+/** The sampling options every generating modality takes. */
+export const SAMPLING_OPTIONS: readonly OptionSpec[] = [
+  numberOption('temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)'), intOption('topK', 0, Infinity, 'an integer ≥ 0 (0 = off)'),
+  numberOption('topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]'), intOption('seed', 0),
+];
+
 /** `generate` options of the token-stream modalities. */
 export function tokenGenerateOptions(c: ModelConfig): OptionSpec[] {
   const M = c.contextLength;
   return [
-    stringOption('prompt'), stringOption('promptIds'), intOption('maxNewTokens', 0), numberOption('temperature', (n) => n >= 0, 'a number ≥ 0 (0 = greedy)'),
-    intOption('topK', 0, Infinity, 'an integer ≥ 0 (0 = off)'), numberOption('topP', (n) => n > 0 && n <= 1, 'a number in (0, 1]'), intOption('seed', 0),
+    stringOption('prompt'), stringOption('promptIds'), intOption('maxNewTokens', 0), ...SAMPLING_OPTIONS,
     intOption('numLatents', 1, M), intOption('fillLatents', 1, M, 'an integer ≥ 1'), flagOption('uncached'), flagOption('stopAtEos'), flagOption('ids'),
   ];
 }

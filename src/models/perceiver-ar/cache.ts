@@ -4,7 +4,7 @@
 // rotated at their absolute positions. With a prefix tape (spec adatape §8: "cache them at
 // prefill"), the tape's keys/values read at the last prime or reset are kept with them.
 import type { Allocator } from '../../engine.js';
-import type { F32, I32, U8 } from '../../kernels/types.js';
+import type { F32 } from '../../kernels/types.js';
 import type { ModelConfig } from './config.js';
 import type { KvStore } from './kv-store.js';
 import { allocateWorkspace, type Workspace } from './workspace.js';
