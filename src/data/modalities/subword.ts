@@ -76,13 +76,17 @@ function tokenizerOf(c: DataConfig, fs: FileSystem): SubwordTokenizer {
 }
 
 /** A text file tokenized as one document [SOS, tokens + 3 …, EOS]. */
-function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number): { ids: Int32Array; tokenizer: SubwordTokenizer } {
+function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number, log: (line: string) => void): { ids: Int32Array; tokenizer: SubwordTokenizer } {
   const d = keysOf<SubwordData>(c), tokenizer = tokenizerOf(c, fs);
   if (vocabSize < tokenizer.vocabSize) {
     throw new DataError(`subword data with tokenizer ${d.tokenizer} needs vocabSize ≥ ${tokenizer.vocabSize} (its ${tokenizer.vocabSize - BYTE_OFFSET} ids + PAD/EOS/SOS), got ${vocabSize}`);
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(fs.readBytes(d.dataPath, 'data file'));
-  return { ids: Int32Array.from([SOS, ...tokenizer.encode(text), EOS]), tokenizer };
+  const bytes = fs.readBytes(d.dataPath, 'data file'), started = performance.now();
+  const ids = Int32Array.from([SOS, ...tokenizer.encode(new TextDecoder('utf-8', { fatal: false }).decode(bytes)), EOS]);
+  const size = bytes.length < 2 ** 20 ? `${(bytes.length / 1024).toFixed(1)} KiB` : `${(bytes.length / 2 ** 20).toFixed(2)} MiB`;
+  log(`${d.dataPath}: ${size} tokenized by ${d.tokenizer} into ${ids.length - 2} tokens ` +
+    `(${(bytes.length / Math.max(1, ids.length - 2)).toFixed(2)} bytes per token) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { ids, tokenizer };
 }
 
 /** Decoded text streamed as it grows; a character still incomplete (a byte-level token cut inside it) waits for the next token. */
@@ -112,12 +116,12 @@ export const subwordModality: SequenceModality = {
   inputs: (c) => [String(c.dataPath), String(c.tokenizer)],
   modelDefaults: (c, fs) => ({ vocabSize: tokenizerOf(c, fs).vocabSize }),
   open: (c, vocabSize, ctx) => {
-    const d = keysOf<SubwordData>(c), { ids, tokenizer } = documentIds(c, ctx.fs, vocabSize);
+    const d = keysOf<SubwordData>(c), { ids, tokenizer } = documentIds(c, ctx.fs, vocabSize, ctx.log);
     return { source: streamSource(ids, d.validationFraction, `${d.dataPath} (${tokenizer.path})`), codec: byteCodec('subword', tokenizer.vocabSize) };
   },
   evalOptions: streamEvalOptions,
   evaluate: (req) => {
-    const d = keysOf<SubwordData>(req.data), { ids, tokenizer } = documentIds(req.data, req.ctx.fs, req.model.config.vocabSize);
+    const d = keysOf<SubwordData>(req.data), { ids, tokenizer } = documentIds(req.data, req.ctx.fs, req.model.config.vocabSize, req.ctx.log);
     return evaluateTokenStream(req, ids, d.validationFraction, (targets) => new TextEncoder().encode(tokenizer.decode(Array.from(targets))).length);
   },
   generateOptions: tokenGenerateOptions,
