@@ -41,9 +41,9 @@ export { Trainer, evaluateBatches, type TrainableModel, type TrainerState, type 
 export { runTraining, DIVERGED_STEPS, type TrainingRun, type LoopHooks, type LoopOutcome } from './train/loop.js';
 export { evaluateStream, evaluateXLStream, evaluateModelStream, type EvalOptions, type EvalResult } from './train/evaluate.js';
 export {
-  CheckpointError, encodeCheckpoint, decodeCheckpoint, decodeCheckpointHeader, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointInfo,
+  CheckpointError, encodeCheckpoint, decodeCheckpoint, decodeCheckpointHeader, readCheckpointHeader, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointInfo,
 } from './train/checkpoint.js';
-export { encodeSafetensors, decodeSafetensors, decodeSafetensorsHeader, type Tensor } from './train/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, decodeSafetensorsHeader, type Tensor } from './io/safetensors.js';
 export { SequenceClassifier, type ClassifierBatch, type ClassifierResult } from './models/adatape/model.js';
 export { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig, type ClassifierKind } from './models/adatape/config.js';
 export { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace, type PonderTerm } from './models/adatape/reader.js';

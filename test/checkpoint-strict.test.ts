@@ -11,7 +11,7 @@ import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/con
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { readChunked } from '../src/platform/node/files.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/train/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { DATA_DEFAULTS } from '../src/data/registry.js';
 

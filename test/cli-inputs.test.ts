@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { temporaryPathFor } from '../src/platform/node/files.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/train/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { failsClearly, runCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-inputs-'));

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeSafetensors } from '../src/train/safetensors.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
 import { failsClearly, runCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-cli-'));

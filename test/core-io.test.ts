@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createEngine, encodePng, memoryFileSystem, nodeFileSystem, notesToMidi, readCheckpointInfo, readImageDataset, readMidiCorpus,
-  loadAnyCheckpoint, PerceiverAR, MODEL_DEFAULTS, saveCheckpoint, TRAIN_DEFAULTS, DATA_DEFAULTS, decodeSafetensors } from '../src/node.js';
+  loadAnyCheckpoint, PerceiverAR, MODEL_DEFAULTS, saveCheckpoint, TRAIN_DEFAULTS, DATA_DEFAULTS, decodeSafetensors, readCheckpointHeader } from '../src/node.js';
 import { intOption, flagOption, parseOptions, pathOption, stringOption } from '../src/options.js';
 
 describe('FileSystem', () => {
@@ -42,6 +42,11 @@ describe('FileSystem', () => {
     memory.writeAtomic('out/x.bin', Uint8Array.of(1, 2));
     assert.deepEqual(Array.from(memory.readBytes('out/x.bin', 'x')), [1, 2]);
     assert.throws(() => memory.checkOutput('data/images', 'output'), /is a directory/);
+    assert.throws(() => memory.readBytes('', 'data file'), /data file: the path is empty/);
+    assert.deepEqual(Array.from(memory.readBytes('/data/images/../midi/./a.mid', 'm').subarray(0, 4)), [0x4d, 0x54, 0x68, 0x64], '.. and . resolve');
+    assert.throws(() => memory.list('data/none'), /data\/none is not a directory/);
+    assert.throws(() => memoryFileSystem({ a: Uint8Array.of(1), 'a/b': Uint8Array.of(2) }), /'a' is a file and also a directory of 'a\/b'/);
+    assert.throws(() => memory.writeAtomic('out/x.bin/y', Uint8Array.of(1)), /out\/x\.bin is a file/);
   });
 });
 
@@ -75,6 +80,15 @@ describe('checkpoint headers', () => {
     writeFileSync(path, bytes);
     const info = readCheckpointInfo(path);
     assert.deepEqual([info.architecture, info.data?.data, info.hasOptimizer], ['perceiver-ar', 'mirrored', false]);
+    // Only the header's bytes are read: a file system that counts what it serves.
+    const memory = memoryFileSystem({ 'm.safetensors': new Uint8Array(bytes) });
+    let served = 0;
+    const counting = { ...memory, readBytes: (): never => { throw new Error('the whole file was read'); },
+      readPrefix: (p: string, n: number, what: string) => { const r = memory.readPrefix(p, n, what); served += r.bytes.length; return r; } };
+    assert.equal(readCheckpointHeader(counting, 'm.safetensors').architecture, 'perceiver-ar');
+    const header = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    assert.equal(served, 8 + header);
+    assert.ok(header < bytes.length / 4, 'most of the file is tensors');
     assert.throws(() => loadAnyCheckpoint(path, engine), /tensor 'head\.b' holds 16 non-finite values/);
     writeFileSync(path, bytes.subarray(0, bytes.length - 4));
     assert.throws(() => readCheckpointInfo(path), /truncated tensor data: 'head\.b'/);

@@ -117,6 +117,14 @@ describe('image files', () => {
       const img = decodePng(fastPng.encode({ width: 5, height: 2, data, depth, channels: 1 }), `${depth}-bit`);
       assert.deepEqual(Array.from(img.pixels), values.map((v) => Math.round((v * 255) / max)), `${depth}-bit`);
     }
+    const interlaced = fastPng.encode({ width: 5, height: 3, data: Uint8Array.from({ length: 45 }, (_, i) => (i * 7) % 256), depth: 8, channels: 3 }, { interlace: 'Adam7' });
+    assert.deepEqual(Array.from(decodePng(interlaced, 'adam7').pixels), Array.from({ length: 45 }, (_, i) => (i * 7) % 256));
+    const lowInterlaced = Uint8Array.from(fastPng.encode({ width: 5, height: 2, data: new Uint8Array(2), depth: 1, channels: 1 }));
+    lowInterlaced[28] = 1;
+    assert.throws(() => decodePng(lowInterlaced, 'low.png'), /low\.png: an interlaced \(Adam7\) PNG with 1-bit samples is not supported/);
+    const damaged = Uint8Array.from(encodePng({ shape: { width: 2, height: 2, channels: 1 }, pixels: Uint8Array.of(1, 2, 3, 4) }));
+    damaged[damaged.length - 20]! ^= 0xff;
+    assert.throws(() => decodePng(damaged, 'crc.png'), /crc\.png: not a readable PNG \(CRC mismatch/);
     const palette: [number, number, number][] = [[255, 0, 0], [0, 128, 255], [7, 8, 9]];
     const indexed = decodePng(fastPng.encode({ width: 3, height: 1, data: Uint8Array.of(2, 0, 1), depth: 8, channels: 1, palette }), 'palette');
     assert.deepEqual([indexed.shape.channels, Array.from(indexed.pixels)], [3, [7, 8, 9, 255, 0, 0, 0, 128, 255]]);

@@ -41,6 +41,16 @@ describe('training loop', () => {
     assert.deepEqual([r.stopReason, r.stepsThisRun, r.tokens, r.lastEval?.step], ['steps', 10, 100, 10]);
   });
 
+  it('without validation data: no evaluation, a note, still the final save', () => {
+    const base = scripted({}), saves: number[] = [], progress = silent();
+    const noValidation: TrainingRun<LoopStep, LoopEval> = {
+      hasValidation: false, get step() { return base.step; }, trainStep: () => base.trainStep(), evaluate: () => { throw new Error('no validation data'); },
+    };
+    const r = runTraining(noValidation, config({ steps: 5, evalEvery: 2 }), hooks(saves, base, progress));
+    assert.deepEqual([r.lastEval, saves, r.stepsThisRun], [null, [5], 5]);
+    assert.ok(progress.lines.some((l) => l.includes('validation skipped')));
+  });
+
   it('a resumed run continues from its step and does only the steps left', () => {
     const run = scripted({}, 6), saves: number[] = [];
     const r = runTraining(run, config({ steps: 10, evalEvery: 4, checkpointEvery: 0 }), hooks(saves, run));

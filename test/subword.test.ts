@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadTokenizer, memoryFileSystem } from '../src/node.js';
+import { streamingDecoder } from '../src/data/modalities/subword.js';
 import { failsClearly, runCli } from './helpers/cli.js';
 import { trainByteLevelBpe } from './helpers/tokenizer.js';
 
@@ -64,6 +65,38 @@ describe('subword text', () => {
     assert.ok(ids.length > 0 && ids.every((id) => id >= 0 && id < vocab));
     const t = loadTokenizer(memoryFileSystem({ 't.json': readFileSync(join(dir, 'tokenizer.json')) }), 't.json');
     assert.equal(shown.stdout, `${t.decode(ids)}\n`, 'the streamed text is the decoded ids');
+
+    // From another directory the stored relative paths do not resolve; --tokenizer and --dataPath give them again.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'perceiver-ar-elsewhere-'));
+    failsClearly(runCli(elsewhere, 'eval', `--checkpoint=${ckpt}`), /tokenizer tokenizer\.json does not exist/);
+    const moved = runCli(elsewhere, 'eval', `--checkpoint=${ckpt}`, `--tokenizer=${join(dir, 'tokenizer.json')}`, `--dataPath=${join(dir, 'corpus.txt')}`,
+      '--maxTargets=100', '--json');
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal(JSON.parse(moved.stdout.trim()).bitsPerToken, whole.bitsPerToken);
+    assert.equal(runCli(elsewhere, 'generate', `--checkpoint=${ckpt}`, `--tokenizer=${join(dir, 'tokenizer.json')}`, '--maxNewTokens=3').code, 0);
+    failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--dataPath=corpus.txt'), /--dataPath does not apply to generate for subword text/);
+  });
+
+  it('streams WordPiece and Metaspace text with the context before each token (continuation pieces, leading spaces)', () => {
+    const wordPiece = { version: '1.0', added_tokens: [], normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null,
+      lowercase: true }, pre_tokenizer: { type: 'BertPreTokenizer' }, post_processor: null, decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100,
+      vocab: { '[UNK]': 0, the: 1, walk: 2, '##ing': 3, '##ed': 4, dog: 5, '.': 6, ',': 7 } } };
+    const metaspace = { version: '1.0', added_tokens: [], normalizer: null, post_processor: null,
+      pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
+      decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false,
+        vocab: { '▁': 0, t: 1, h: 2, e: 3, c: 4, a: 5, '▁t': 6, '▁th': 7, '▁the': 8, '▁c': 9, '▁ca': 10, '▁cat': 11, s: 12, '▁s': 13, '▁sa': 14, '▁sat': 15 },
+        merges: ['▁ t', '▁t h', '▁th e', '▁ c', '▁c a', '▁ca t', '▁ s', '▁s a', '▁sa t'] } };
+    for (const [json, promptText, whole] of [[wordPiece, 'the walk', 'the walking dog, walked.'], [metaspace, 'the cat', 'the cat sat the cat']] as const) {
+      const t = loadTokenizer(memoryFileSystem({ 't.json': new TextEncoder().encode(JSON.stringify(json)) }), 't.json');
+      const prompt = [2, ...t.encode(promptText)], all = t.encode(whole), gen = all.slice(prompt.length - 1);
+      assert.deepEqual(all.slice(0, prompt.length - 1), prompt.slice(1), 'the prompt is a prefix of the text');
+      const decode = streamingDecoder(t, prompt), streamed = gen.map((id) => decode(id)).join('');
+      const expected = t.decode(all, { cleanUp: false }).slice(t.decode(prompt, { cleanUp: false }).length);
+      assert.equal(streamed, expected);
+      assert.notEqual(t.decode(gen), expected, 'decoding the new ids alone would print something else');
+    }
   });
 
   it('refuses a missing tokenizer, a broken one and a vocabulary too small, in one line each', () => {

@@ -10,7 +10,7 @@ import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/platform/node/checkpoint.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../src/train/config.js';
 import { DATA_DEFAULTS } from '../src/data/registry.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/train/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { Trainer } from '../src/train/trainer.js';
 import { mirroredBatch } from '../src/data/batches.js';

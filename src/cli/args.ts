@@ -2,7 +2,7 @@
 // then parses its own options from it once, against the specs it declares: options.ts), and typed
 // overrides of a preset's configs, with messages that say what is allowed.
 import type { DataConfig } from '../data/modality.js';
-import { DATA_KEYS, validateDataConfig } from '../data/registry.js';
+import { DATA_KEYS, validateDataConfig, withUnusedReset } from '../data/registry.js';
 import { UsageError } from '../errors.js';
 import type { ModelConfig } from '../models/perceiver-ar/config.js';
 import { MODEL_DEFAULTS, validateModelConfig } from '../models/perceiver-ar/config.js';
@@ -15,18 +15,18 @@ export { UsageError };
 
 export type Args = Map<string, string>;
 
-/** Options that are flags: written alone (`--json`) or as `--json=false`, never followed by a value. */
-const CLI_FLAGS = ['json', 'quiet', 'sample', 'uncached', 'stopAtEos', 'ids', 'help', 'fullVocab'];
-const FLAGS = new Set([...CLI_FLAGS, ...[CLASSIFIER_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS, Object.fromEntries([...DATA_KEYS].map(([k, d]) => [k, d.default]))]
-  .flatMap((d) => Object.entries(d).filter(([, v]) => typeof v === 'boolean').map(([k]) => k))]);
+/** Boolean config keys (model, training, classifier and data configs): written as flags on the command line. */
+export const CONFIG_FLAGS: readonly string[] = [CLASSIFIER_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS, Object.fromEntries([...DATA_KEYS].map(([k, d]) => [k, d.default]))]
+  .flatMap((d) => Object.entries(d).filter(([, v]) => typeof v === 'boolean').map(([k]) => k));
 
 /**
- * `--key=value`, `--key value` and `--flag`. A value may be anything, including a word starting
- * with one dash (`--temperature -1` is refused later as a value, not taken for an option). An
- * option that takes a value but has none is refused here, so a bare `--checkpoint` can never
- * become a file named "true".
+ * `--key=value`, `--key value` and `--flag` (`flags`: the options that are flags — written alone,
+ * as `--flag=false` or `--flag false`). A value may be anything, including a word starting with one
+ * dash (`--temperature -1` is refused later as a value, not taken for an option). An option that
+ * takes a value but has none is refused here, so a bare `--checkpoint` can never become a file
+ * named "true".
  */
-export function parseArgs(argv: readonly string[]): Args {
+export function parseArgs(argv: readonly string[], flags: ReadonlySet<string>): Args {
   const args: Args = new Map();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -35,7 +35,8 @@ export function parseArgs(argv: readonly string[]): Args {
     const key = m[1]!;
     if (args.has(key)) throw new UsageError(`option --${key} is given twice`);
     let value = m[2];
-    if (value === undefined && !FLAGS.has(key)) {
+    if (value === undefined && flags.has(key) && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) value = argv[++i];
+    if (value === undefined && !flags.has(key)) {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw new UsageError(`option --${key} needs a value: --${key}=VALUE or --${key} VALUE`);
       value = next;
@@ -80,7 +81,7 @@ export type ResolvedConfig =
  * values the data implies (a tokenizer's vocabulary), used where the user did not set them.
  */
 export function applyOverrides(preset: AnyPreset, args: Args, cliKeys: readonly string[],
-  derive?: (data: DataConfig) => { readonly vocabSize?: number }): ResolvedConfig {
+  derive?: (data: DataConfig) => { readonly vocabSize?: number }, opts: { readonly requireInputs?: boolean } = {}): ResolvedConfig {
   const model: Record<string, unknown> = { ...preset.model }, train: Record<string, unknown> = { ...preset.train };
   const data: Record<string, unknown> = { ...preset.data };
   for (const [key, raw] of args) {
@@ -92,7 +93,7 @@ export function applyOverrides(preset: AnyPreset, args: Args, cliKeys: readonly 
         `  model:   ${Object.keys(preset.model).join(' ')}\n  train:   ${Object.keys(preset.train).join(' ')}\n  data:    data ${[...DATA_KEYS.keys()].join(' ')}`);
     }
   }
-  const train_ = validateTrainConfig(train as unknown as TrainConfig), data_ = validateDataConfig(data);
+  const train_ = validateTrainConfig(train as unknown as TrainConfig), data_ = validateDataConfig(withUnusedReset(data, new Set(args.keys())), opts);
   const derived = derive?.(data_) ?? {};
   if (derived.vocabSize !== undefined && !args.has('vocabSize')) model.vocabSize = derived.vocabSize;
   if (preset.architecture === 'transformer-xl') {

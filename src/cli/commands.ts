@@ -2,12 +2,13 @@
 // and its data's modality in the registries, parses its options once against what they declare,
 // and hands the work to the modality.
 import type { DataConfig, Metrics, Modality, SequenceModality } from '../data/modality.js';
-import { classificationModality, DATA_DEFAULTS, MODALITIES, modalityNamed, validateDataConfig } from '../data/registry.js';
+import { classificationModality, DATA_DEFAULTS, DATA_KEYS, MODALITIES, modalityNamed, validateDataConfig } from '../data/registry.js';
 import type { Engine } from '../engine.js';
 import { UsageError } from '../errors.js';
 import { architectureNamed, type AnyModelConfig } from '../models/registry.js';
 import { flagOption, intOption, parseOptions, pathOption, stringOption, type OptionSpec, type Options } from '../options.js';
 import { loadAnyCheckpoint, loadCheckpoint, loadClassifierCheckpoint, readCheckpointInfo } from '../platform/node/checkpoint.js';
+import { nodeFileSystem } from '../platform/node/file-system.js';
 import { presetNamed, PRESETS } from '../presets.js';
 import { evaluateClassifier, type TapeStats } from '../train/classifier-trainer.js';
 import type { CheckpointInfo } from '../train/checkpoint.js';
@@ -25,48 +26,58 @@ function requireCheckpoint(args: Args, command: string): string {
 }
 
 const pathKinds = (): string => MODALITIES.filter((m) => m.task === 'sequence' && 'dataPath' in m.keys).map((m) => m.name).join(', ');
+/** Data keys that name files (dataPath, tokenizer): eval and generate may give them again. */
+const PATH_KEYS = [...DATA_KEYS].filter(([, d]) => d.path).map(([k]) => k);
 
 /**
- * The data an eval or generate reads: the checkpoint's, with --data (another sequence modality) and
- * --dataPath applied (a modality without a path may name one that reads the same kind from files).
+ * The data an eval or generate reads: the checkpoint's, with --data (eval: another sequence
+ * modality) and path keys given again (--dataPath, --tokenizer) applied; a modality without a path
+ * may name one that reads the same kind from files (synthetic images → images). `reads`: the path
+ * keys the command reads (eval: all of its modality's; generate: what the modality's generation reads).
  */
-function dataFor(info: CheckpointInfo, args: Args, command: string): { modality: SequenceModality; data: DataConfig; pathGiven: boolean } {
-  const stored = info.data ?? DATA_DEFAULTS, kind = args.get('data'), dataPath = args.get('dataPath');
+function dataFor(info: CheckpointInfo, args: Args, command: 'eval' | 'generate'):
+  { modality: SequenceModality; data: DataConfig; pathGiven: boolean; specs: OptionSpec[] } {
+  const stored = info.data ?? DATA_DEFAULTS, kind = args.get('data');
   let modality: Modality = modalityNamed(stored.data);
   let data: Record<string, unknown> = { ...stored };
   if (kind !== undefined) {
+    if (command === 'generate') throw new UsageError('--data does not apply to generate: a checkpoint generates the kind of data it was trained on');
     const m = MODALITIES.find((x) => x.name === kind && x.task === 'sequence');
     if (!m) throw new UsageError(`--data=${kind} is invalid: ${MODALITIES.filter((x) => x.task === 'sequence').map((x) => x.name).join(', ')}`);
     // Keys the new kind does not use go back to their defaults.
     data = { ...DATA_DEFAULTS, ...Object.fromEntries(Object.entries(stored).filter(([k]) => k in m.keys)), data: m.name };
     modality = m;
   }
-  if (dataPath !== undefined) {
-    if (dataPath.trim() === '') throw new UsageError('--dataPath is empty; give a file path (--dataPath=FILE)');
-    if (!('dataPath' in modality.keys) && modality.withPath !== undefined) {
-      data = { ...data, data: modality.withPath };
-      modality = modalityNamed(modality.withPath);
-    }
-    if (!('dataPath' in modality.keys)) {
-      throw new UsageError(`--dataPath is not used with ${modality.noun} (${kind === undefined ? 'the data this checkpoint trained on' : `--data=${kind}`}); ` +
-        `give --data=KIND with it (${pathKinds()})`);
-    }
-    data.dataPath = dataPath;
+  const reads = (m: Modality): readonly string[] => (command === 'eval' ? PATH_KEYS.filter((k) => k in m.keys) : (m as SequenceModality).generateReads ?? []);
+  if (args.has('dataPath') && !reads(modality).includes('dataPath') && modality.withPath !== undefined && reads(modalityNamed(modality.withPath)).includes('dataPath')) {
+    data = { ...data, data: modality.withPath };
+    modality = modalityNamed(modality.withPath);
   }
-  if ('dataPath' in modality.keys && !data.dataPath) throw new UsageError(`${command} needs --dataPath=FILE (the checkpoint names no data file)`);
-  return { modality: modality as SequenceModality, data: validateDataConfig(data), pathGiven: dataPath !== undefined };
+  for (const k of PATH_KEYS) {
+    const v = args.get(k);
+    if (v === undefined) continue;
+    if (v.trim() === '') throw new UsageError(`--${k} is empty; give a file path (--${k}=FILE)`);
+    if (!(k in modality.keys)) {
+      throw new UsageError(`--${k} is not used with ${modality.noun} (${kind === undefined ? 'the data this checkpoint trained on' : `--data=${kind}`})` +
+        (k === 'dataPath' && command === 'eval' ? `; give --data=KIND with it (${pathKinds()})` : ''));
+    }
+    if (!reads(modality).includes(k)) throw new UsageError(`--${k} does not apply to ${command} for ${modality.noun}: it reads no such file`);
+    data[k] = v;
+  }
+  for (const k of reads(modality)) {
+    if (DATA_KEYS.get(k)!.required && !data[k]) throw new UsageError(`${command} needs --${k}=FILE (the checkpoint names no ${k === 'dataPath' ? 'data file' : k})`);
+  }
+  const specs = [...(command === 'eval' ? [stringOption('data')] : []), ...reads(modality).map((k) => pathOption(k))];
+  return { modality: modality as SequenceModality, data: validateDataConfig(data), pathGiven: args.has('dataPath'), specs };
 }
-
-const dataOptions = (m: Modality): OptionSpec[] =>
-  [stringOption('data'), ...('dataPath' in m.keys || m.withPath !== undefined ? [pathOption('dataPath')] : [])];
 
 const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
 
 export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval'), info = readCheckpointInfo(path);
   if (architectureNamed(info.architecture)!.task === 'classification') return evalClassifier(engine, args, path, info);
-  const { modality, data, pathGiven } = dataFor(info, args, 'eval');
-  const options = parseOptions(args, [CHECKPOINT_OPTION, ...dataOptions(modality), ...OUTPUT_OPTIONS, ...engineSpecs(),
+  const { modality, data, pathGiven, specs } = dataFor(info, args, 'eval');
+  const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(),
     ...modality.evalOptions(info.model as ModelConfig)], `for ${modality.noun} eval`);
   const { model } = loadAnyCheckpoint(path, engine);
   return modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options) });
@@ -80,6 +91,7 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
     ...OUTPUT_OPTIONS, ...engineSpecs()], 'for a classifier eval');
   const { model } = loadClassifierCheckpoint(path, engine);
   const c = model.config, ctx = runContext(options);
+  modality.checkEvalOptions?.(c, options, ctx);
   const dataPath = options.string('dataPath') ?? (info.data!.dataPath as string);
   if (hasPath && !dataPath) throw new UsageError(`this checkpoint classifies ${modality.taskName}: give --dataPath=DIR (${modality.summary})`);
   const data = validateDataConfig({ ...info.data!, ...(hasPath ? { dataPath } : {}) });
@@ -90,11 +102,11 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
   const batches = options.number('evalBatches') ?? info.train?.evalBatches ?? opened.trainDefaults.evalBatches;
   const testSet = opened.testSet(batchSize, batches), started = performance.now();
   const r = evaluateClassifier(model, testSet, info.state?.step ?? 0);
-  const seconds = (performance.now() - started) / 1000, perSecond = r.examples / seconds, images = c.input === 'image';
+  const seconds = (performance.now() - started) / 1000, perSecond = r.examples / seconds, noun = modality.exampleNoun;
   if (!ctx.json) {
-    const what = images ? `${r.examples} test images` : `${modality.taskName} length ${c.sequenceLength}, ${r.examples} examples`;
+    const what = modality.takesLength ? `${modality.taskName} length ${c.sequenceLength}, ${r.examples} ${noun}` : `${r.examples} test ${noun}`;
     ctx.write(`${path}: ${c.model}, step ${r.step}, ${what}: test accuracy ${(100 * r.accuracy).toFixed(2)}%, cross-entropy ${r.crossEntropy.toFixed(4)}` +
-      `${fmtTape(r.tape)}; forward ${perSecond.toFixed(0)} ${images ? 'images' : 'examples'}/s at batch ${batchSize} (${seconds.toFixed(1)} s)\n`);
+      `${fmtTape(r.tape)}; forward ${perSecond.toFixed(0)} ${noun}/s at batch ${batchSize} (${seconds.toFixed(1)} s)\n`);
   }
   const extra = modality.evaluateExtra?.({ model, data, opened, testSet, options, ctx }) ?? { heatmap: null };
   return { model: c.model, task: modality.taskName, sequenceLength: c.sequenceLength, step: r.step, accuracy: r.accuracy, crossEntropy: r.crossEntropy,
@@ -106,9 +118,8 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
   if (info.architecture !== 'perceiver-ar') {
     throw new UsageError(`checkpoint ${path} holds a ${info.architecture} model; this needs a Perceiver AR checkpoint`);
   }
-  if (args.has('data')) throw new UsageError('--data does not apply to generate: a checkpoint generates the kind of data it was trained on');
-  const { modality, data } = dataFor(info, args, 'generate');
-  const options = parseOptions(args, [CHECKPOINT_OPTION, ...dataOptions(modality).filter((o) => o.name !== 'data'), ...OUTPUT_OPTIONS, ...engineSpecs(),
+  const { modality, data, specs } = dataFor(info, args, 'generate');
+  const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(),
     ...modality.generateOptions(info.model as ModelConfig)], `for ${modality.noun} generation`);
   const { model } = loadCheckpoint(path, engine);
   return modality.generate({ model, data, options, ctx: runContext(options) });
@@ -138,10 +149,14 @@ export function infoCommand(engine: Engine, args: Args): Metrics {
     described = { architecture: info.architecture, model: info.model, data: info.data };
     source = checkpoint;
   } else if (presetName) {
-    // info describes the architecture only, so data settings (e.g. a missing dataPath) do not matter here.
+    // info describes the architecture: a data path may be missing; data that implies model values (a
+    // tokenizer's vocabulary) gives them as train would.
     const preset = presetNamed(presetName);
-    const cfg = applyOverrides({ ...preset, data: DATA_DEFAULTS }, overrides, INFO_OPTIONS.map((o) => o.name));
-    described = { architecture: cfg.architecture, model: cfg.model, data: preset.data };
+    const cfg = applyOverrides(preset, overrides, INFO_OPTIONS.map((o) => o.name), (d) => {
+      const m = modalityNamed(d.data);
+      return m.task === 'sequence' && m.modelDefaults ? m.modelDefaults(d, nodeFileSystem) : {};
+    }, { requireInputs: false });
+    described = { architecture: cfg.architecture, model: cfg.model, data: cfg.data };
     source = `preset ${presetName}`;
   }
   const out: Metrics = { backend: engine.info.backend, simd: engine.info.simd, threads: engine.info.threads, blas: engine.info.blas,

@@ -11,16 +11,20 @@ import { parseOptions, stringOption } from '../options.js';
 import { createEngine, type EngineOptions } from '../platform/node/engine.js';
 import { terminal } from '../platform/node/terminal.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
-import { parseArgs, splitArgs, type Args, type Metrics } from './args.js';
-import { evalCommand, generateCommand, infoCommand } from './commands.js';
+import { CONFIG_FLAGS, parseArgs, splitArgs, type Args, type Metrics } from './args.js';
+import { evalCommand, generateCommand, infoCommand, INFO_OPTIONS } from './commands.js';
 import { ENGINE_OPTIONS, OUTPUT_OPTIONS, runContext } from './context.js';
-import { trainCommand } from './train.js';
+import { trainCommand, TRAIN_OPTIONS } from './train.js';
 
 const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --blas=auto|off|LIBRARY --json --quiet --help';
 const kinds = (task: string): string => MODALITIES.filter((m) => m.task === task).map((m) => m.name).join('|');
 
 /** Commands the modalities add (pianoroll), by name. */
 const DATA_COMMANDS: ReadonlyMap<string, DataCommand> = new Map(MODALITIES.flatMap((m) => Object.entries(m.commands ?? {})));
+
+/** The modalities' own lines for a command's help. */
+const modalityHelp = (command: 'generate' | 'eval'): string =>
+  MODALITIES.flatMap((m) => (m.help?.[command] ? [`  ${m.help[command]}`] : [])).join('\n');
 
 /** What each command does and takes; `perceiver-ar COMMAND --help` prints its entry. */
 const HELP: Readonly<Record<string, string>> = {
@@ -37,17 +41,12 @@ perceiver-ar train --task=parity|images --model=adatape|no-tape|transformer|univ
   (--bank=input --bankPatchSize=4) or a learnable bank (docs/adatape.md).`,
   generate: `perceiver-ar generate --checkpoint=CKPT [--prompt=TEXT | --promptIds="2 65"] [--maxNewTokens=256 --temperature=1 --topK=0 --topP=1
                      --seed=0 --numLatents --fillLatents --uncached --stopAtEos=true --ids]
-  Samples from a Perceiver AR checkpoint with cached decoding (--uncached: one full forward per token); text and subword text are
-  printed as they are sampled.
-  Music checkpoints: [--prompt=FILE.mid --promptSeconds=S] [--seconds=S | --maxNewTokens=N] --out=generated.mid: writes the MIDI file and
-  its piano roll (generated.png), never sampling PAD/SOS, stopping at EOS.
-  Image checkpoints: --count=16 --out=samples.png [--complete=ROWS --scale=N --columns=N --fullVocab --dataPath]: a PNG grid of
-  samples, or of test images completed from their first ROWS rows (original | given | completed).`,
+  Samples from a Perceiver AR checkpoint with cached decoding (--uncached: one full forward per token); text is printed as it is sampled.
+${modalityHelp('generate')}`,
   eval: `perceiver-ar eval --checkpoint=CKPT [--mode=exact|strided --stride --numLatents --batchSize=4 --maxTargets=0 --data=KIND --dataPath=FILE]
-  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath; subword text: bits per byte too);
-  a classifier: accuracy, tape length and forward examples/s on its test set (images: --dataPath=DIR, --evalBatches=0 for every
-  test image, --heatmap=OUT.png for AdaTape's bank reads);
-  an image checkpoint: bits/dim on its test images [--stride --numLatents --maxImages --batchSize]; music: NLL per event.`,
+  Bits per token on the checkpoint's validation split (or a whole file given by --dataPath; --data=KIND reads it as another kind);
+  a classifier: accuracy, tape length and forward examples/s on its test set.
+${modalityHelp('eval')}`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count, training FLOPs/token and data.`,
   ...Object.fromEntries([...DATA_COMMANDS].map(([name, c]) => [name, c.help])),
@@ -70,6 +69,14 @@ function engineOptions(args: Args): EngineOptions {
   };
 }
 
+/** Every option that is a flag: the commands', the modalities' and the boolean config keys. */
+const FLAGS: ReadonlySet<string> = new Set([
+  'help', ...CONFIG_FLAGS,
+  ...[...TRAIN_OPTIONS, ...INFO_OPTIONS, ...OUTPUT_OPTIONS, ...[...DATA_COMMANDS.values()].flatMap((c) => c.options),
+    ...MODALITIES.flatMap((m) => (m.task === 'sequence' ? [...m.generateOptions(MODEL_DEFAULTS), ...m.evalOptions(MODEL_DEFAULTS)] : m.evalOptions))]
+    .filter((o) => o.type === 'flag').map((o) => o.name),
+]);
+
 const COMMANDS: Readonly<Record<string, (engine: Engine, args: Args) => Metrics | Promise<Metrics>>> = {
   train: trainCommand, generate: generateCommand, eval: evalCommand, info: infoCommand,
 };
@@ -84,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!(command in COMMANDS) && !tool) throw new UsageError(`unknown command '${command}'; available: ${[...Object.keys(COMMANDS), ...DATA_COMMANDS.keys()].join(', ')}`);
   // A modality's command takes its file as the first word (and no engine).
   const file = tool && rest[0] !== undefined && !rest[0].startsWith('--') ? rest[0] : undefined;
-  const args = parseArgs(file === undefined ? rest : rest.slice(1));
+  const args = parseArgs(file === undefined ? rest : rest.slice(1), FLAGS);
   if (args.has('help')) {
     console.log(`${HELP[command]}\n${COMMON}`);
     return 0;

@@ -21,7 +21,7 @@ import { Trainer, type EvalLog, type StepLog } from '../train/trainer.js';
 import { applyOverrides, coerce, splitArgs, type Args } from './args.js';
 import { OUTPUT_OPTIONS, progressOn, runContext } from './context.js';
 
-const TRAIN_OPTIONS = [pathOption('preset'), pathOption('checkpoint'), pathOption('resume'), pathOption('initFrom'), flagOption('sample'),
+export const TRAIN_OPTIONS = [pathOption('preset'), pathOption('checkpoint'), pathOption('resume'), pathOption('initFrom'), flagOption('sample'),
   stringOption('task'), stringOption('length'), ...OUTPUT_OPTIONS];
 export const TRAIN_CLI_KEYS = [...TRAIN_OPTIONS.map((o) => o.name), 'threads', 'backend', 'simd', 'blas'];
 
@@ -119,8 +119,10 @@ function classifierData(o: Options, overrides: Args, resumed: DataConfig | null)
     const m = classifierTaskNamed(task);
     if (!m) throw new UsageError(`--task=${task} is not available for the classifiers: ${MODALITIES.flatMap((x) => (x.task === 'classification' ? [x.taskName] : [])).join(' or ')}`);
     if (resumed && resumed.data !== m.name) throw new UsageError(`--task=${task}: a resumed run keeps the task its checkpoint trained on`);
+    if (kind !== undefined && kind !== m.name) throw new UsageError(`--data=${kind} and --task=${task} disagree: --task=${task} trains on ${m.name}; give one`);
     modality = m;
   } else {
+    if (resumed && kind !== undefined && kind !== resumed.data) throw new UsageError(`--data=${kind}: a resumed run keeps the data its checkpoint trained on (${resumed.data})`);
     modality = classificationModality(resumed?.data ?? kind ?? 'parity');
   }
   const dataPath = overrides.get('dataPath');
@@ -163,11 +165,7 @@ function trainClassifier(engine: Engine, o: Options, overrides: Args): Metrics {
         `training keys: ${Object.keys(TRAIN_DEFAULTS).join(', ')}; also --task, --length, --dataPath, --checkpoint, --resume, --json, --quiet`);
     }
   }
-  if (!loaded && model.input === 'image') {
-    // A patch side changed on the command line changes the number of patches.
-    const side = model.patchSize as number, h = model.imageHeight as number, w = model.imageWidth as number;
-    if (Number.isInteger(side) && side > 0 && h % side === 0 && w % side === 0) model.sequenceLength = (h / side) * (w / side);
-  }
+  if (!loaded) modality.deriveModel?.(model);
   let mc: ClassifierConfig, tc: TrainConfig;
   try {
     mc = validateClassifierConfig(model as unknown as ClassifierConfig);

@@ -3,7 +3,7 @@
 import type { DataKey } from './modality.js';
 
 export const DATA_PATH: DataKey = {
-  default: '', required: true, help: 'the data file or directory',
+  default: '', required: true, path: true, help: 'the data file or directory',
   check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
 };
 

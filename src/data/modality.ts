@@ -34,6 +34,8 @@ export interface DataKey {
   readonly check: (v: never) => string | null;
   /** Must be set (not the default) when the modality is used. */
   readonly required?: boolean;
+  /** Names a file (eval and generate may give it again: --dataPath, --tokenizer). */
+  readonly path?: boolean;
 }
 
 /** What a command reports: printed as `key: value` lines, or as one JSON object with --json. */
@@ -76,6 +78,8 @@ interface ModalityBase {
    * path (built-in synthetic sets scored on a dataset of the same kind).
    */
   readonly withPath?: string;
+  /** Lines for `perceiver-ar generate --help` / `eval --help` about this kind of data. */
+  readonly help?: { readonly generate?: string; readonly eval?: string };
   /** Commands of its own (tools for its files). */
   readonly commands?: Readonly<Record<string, DataCommand>>;
   /** Paths a run reads (a checkpoint must not overwrite them). */
@@ -126,6 +130,8 @@ export interface SequenceModality extends ModalityBase {
   /** Options of `eval` for a model of this config (beside the common ones). */
   evalOptions(model: SequenceModelConfig): OptionSpec[];
   evaluate(request: SequenceEvalRequest): Metrics;
+  /** Path keys its generation reads (images: dataPath, for test images to complete; subword: tokenizer). */
+  readonly generateReads?: readonly string[];
   /** Options of `generate` (beside the common ones). */
   generateOptions(model: ModelConfig): OptionSpec[];
   generate(request: SequenceGenerateRequest): Metrics;
@@ -162,12 +168,18 @@ export interface ClassificationModality extends ModalityBase {
   readonly taskName: string;
   /** --length / --sequenceLength set the examples' length (parity); otherwise the data fixes it (the patches of an image). */
   readonly takesLength: boolean;
+  /** What one example is called in reports ('images', 'examples'). */
+  readonly exampleNoun: string;
+  /** Model values that follow from others the user set, for a new run (an image's patch count from patchSize). */
+  deriveModel?(model: Record<string, unknown>): void;
   /** Whether a classifier config was made for this data (older checkpoints store no data config). */
   fitsModel(c: ClassifierConfig): boolean;
   /** A model config (e.g. a parity length) the data needs to know. */
   open(c: DataConfig, model: Partial<ClassifierConfig>, ctx: Pick<RunContext, 'fs' | 'log'>): ClassifierData;
   /** Options of `eval` beyond the common classifier ones, and what they add to the result (a heatmap). */
   readonly evalOptions: readonly OptionSpec[];
+  /** Refuses options that cannot apply to this model, before any work. */
+  checkEvalOptions?(model: ClassifierConfig, options: Options, ctx: RunContext): void;
   evaluateExtra?(request: ClassifierEvalRequest): Metrics;
 }
 

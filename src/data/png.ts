@@ -1,7 +1,9 @@
 // PNG bytes ↔ images through the pure-JS `fast-png` package (Node and browsers alike).
 // Conventions: greyscale PNGs (with or without alpha) are 1-channel, every other colour type
 // 3-channel RGB; alpha is dropped (not composited), palettes are expanded, 1/2/4-bit samples are
-// stretched to 0–255 and 16-bit samples reduced to 8 bits (rounded: v / 257).
+// stretched to 0–255 and 16-bit samples reduced to 8 bits (rounded: v / 257). Chunk CRCs are
+// checked; interlaced PNGs with fewer than 8 bits per sample are refused (fast-png's Adam7 path
+// does not handle them).
 import { convertIndexedToRgb, decode, encode, type DecodedPng } from 'fast-png';
 import { DataError } from '../errors.js';
 import type { Image } from './images.js';
@@ -23,9 +25,13 @@ function samples8(png: DecodedPng): Uint8Array {
 
 /** Decodes PNG bytes (what = the file, for messages). */
 export function decodePng(bytes: Uint8Array, what: string): Image {
+  // IHDR (the first chunk): bit depth at byte 24, interlace method at byte 28.
+  if (bytes.length > 28 && bytes[28] === 1 && bytes[24]! < 8) {
+    throw new DataError(`${what}: an interlaced (Adam7) PNG with ${bytes[24]}-bit samples is not supported; save it without interlacing or with 8-bit samples`);
+  }
   let png: DecodedPng;
   try {
-    png = decode(bytes);
+    png = decode(bytes, { checkCrc: true });
   } catch (e) {
     throw new DataError(`${what}: not a readable PNG (${e instanceof Error ? e.message : String(e)})`);
   }

@@ -76,6 +76,20 @@ export function storedDataConfig(c: DataConfig): Record<string, DataValue> {
 }
 
 /**
+ * `raw` with the keys its modality does not use back at their defaults, except those in `keep`
+ * (what a user set explicitly, which validation then refuses by name). A preset's value for another
+ * kind of data (the music preset's validationFraction with data=synthetic-music) and what release
+ * 0.1.0 stored for every kind (it kept all keys, used or not) thus never stop a run.
+ */
+export function withUnusedReset(raw: Readonly<Record<string, unknown>>, keep: ReadonlySet<string> = new Set()): Record<string, unknown> {
+  const m = MODALITIES.find((x) => x.name === (raw.data ?? DATA_DEFAULTS.data));
+  if (!m) return { ...raw };
+  const out: Record<string, unknown> = { ...raw };
+  for (const [k, def] of DATA_KEYS) if (!(k in m.keys) && !keep.has(k) && k in out) out[k] = def.default;
+  return out;
+}
+
+/**
  * Fills missing keys with their defaults and checks every key: its own check, that keys the chosen
  * modality does not use keep their defaults, and (unless `requireInputs` is false, as for a
  * checkpoint whose data is given again at eval time) that required keys are set.

@@ -43,7 +43,16 @@ export function listFilesDeep(fs: FileSystem, dir: string, keep: (name: string) 
   return out;
 }
 
-const normalise = (path: string): string => path.split('/').filter((p) => p !== '' && p !== '.').join('/');
+/** 'a/./b/../c/' → 'a/c'; a leading '/' is the root the map's paths are relative to. */
+const normalise = (path: string): string => {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
+};
 
 /**
  * A file system over bytes held in memory, keyed by '/'-separated paths ('data/train/a.png');
@@ -53,12 +62,17 @@ const normalise = (path: string): string => path.split('/').filter((p) => p !== 
 export function memoryFileSystem(files: Map<string, Uint8Array> | Record<string, Uint8Array> = new Map()): FileSystem & { readonly files: Map<string, Uint8Array> } {
   const map = new Map<string, Uint8Array>();
   for (const [k, v] of files instanceof Map ? files : Object.entries(files)) map.set(normalise(k), v);
+  for (const k of map.keys()) {
+    const parent = k.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/')).find((p) => map.has(p));
+    if (parent !== undefined) throw new InputError(`memoryFileSystem: '${parent}' is a file and also a directory of '${k}'`);
+  }
   const isDir = (p: string): boolean => p === '' || [...map.keys()].some((k) => k.startsWith(`${p}/`));
   const kind = (path: string): EntryKind | null => {
     const p = normalise(path);
     return map.has(p) ? 'file' : isDir(p) ? 'directory' : null;
   };
   const read = (path: string, what: string): Uint8Array => {
+    if (path === '') throw new InputError(`${what}: the path is empty`);
     const p = normalise(path), k = kind(p);
     if (k === null) throw new InputError(`${what} ${path} does not exist`);
     if (k !== 'file') throw new InputError(`${what} ${path} is not a file`);
@@ -72,11 +86,14 @@ export function memoryFileSystem(files: Map<string, Uint8Array> | Record<string,
     readPrefix: (path, length, what) => { const b = read(path, what); return { bytes: b.subarray(0, length), size: b.length }; },
     kind,
     list: (dir) => {
+      if (kind(dir) !== 'directory') throw new InputError(`${dir} is not a directory`);
       const d = normalise(dir), prefix = d === '' ? '' : `${d}/`;
       return [...new Set([...map.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0]!))].sort();
     },
     writeAtomic: (path, bytes) => {
       if (kind(path) === 'directory') throw new InputError(`could not write ${path}: it is a directory`);
+      const parent = normalise(path).split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/')).find((p) => map.has(p));
+      if (parent !== undefined) throw new InputError(`could not write ${path}: ${parent} is a file`);
       map.set(normalise(path), Uint8Array.from(bytes));
     },
     checkOutput: (path, what) => {

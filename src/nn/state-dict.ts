@@ -2,7 +2,7 @@
 // moments under `optimizer.m.NAME` / `optimizer.v.NAME` when asked. Loading checks every tensor
 // against the parameter it fills (present, same shape, F32, finite) and names the one that is not,
 // so every reader of weights (our checkpoints; imported files later) refuses bad ones the same way.
-import type { Tensor } from '../train/safetensors.js';
+import type { Tensor } from '../io/safetensors.js';
 import type { ParamStore } from './params.js';
 
 /** A tensor that does not fit; the message names it (the caller adds the file). */

@@ -5,11 +5,12 @@
 import type { Engine } from '../engine.js';
 import { InputError } from '../errors.js';
 import type { DataConfig } from '../data/modality.js';
-import { DATA_DEFAULTS, MODALITIES, storedDataConfig, validateDataConfig } from '../data/registry.js';
+import { DATA_DEFAULTS, MODALITIES, storedDataConfig, validateDataConfig, withUnusedReset } from '../data/registry.js';
 import type { ClassifierConfig } from '../models/adatape/config.js';
 import { architectureNamed, architectureOf, ARCHITECTURES, type AnyModelConfig, type Architecture, type CheckpointModel } from '../models/registry.js';
 import { loadStateDict, stateDict, StateDictError, unusedTensors } from '../nn/state-dict.js';
-import { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, SafetensorsError, type Tensor } from './safetensors.js';
+import type { FileSystem } from '../io/file-system.js';
+import { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, headerLength, SafetensorsError, type Tensor } from '../io/safetensors.js';
 import { validateTrainConfig, type TrainConfig } from './config.js';
 import type { TrainerState } from './trainer.js';
 
@@ -100,7 +101,7 @@ function infoOf(md: Readonly<Record<string, string>>, tensorNames: readonly stri
     train = t ? validateTrainConfig(t) : null;
     const d = parseJson<Record<string, unknown>>(md.data, 'data config', path);
     // A path a run read may be given again at eval time (--dataPath), so it is not required here.
-    data = d ? validateDataConfig(d, { requireInputs: false }) : inferredData(model);
+    data = d ? validateDataConfig(withUnusedReset(d), { requireInputs: false }) : inferredData(model);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -118,6 +119,20 @@ export function decodeCheckpointHeader(prefix: Uint8Array, fileBytes: number, pa
     if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
     throw e;
   }
+}
+
+/** A checkpoint file's configs and state from its header alone: two reads of its first bytes (the length, then the header). */
+export function readCheckpointHeader(fs: FileSystem, path: string): CheckpointInfo {
+  const first = fs.readPrefix(path, 8, 'checkpoint');
+  let length: number;
+  try {
+    length = headerLength(first.bytes, first.size, `checkpoint ${path}`);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  const head = fs.readPrefix(path, 8 + length, 'checkpoint');
+  return decodeCheckpointHeader(head.bytes, head.size, path);
 }
 
 /**

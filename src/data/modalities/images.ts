@@ -90,7 +90,13 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
     noun: synthetic ? 'the synthetic images' : 'image data',
     summary: synthetic ? 'the built-in generated 32×32 RGB images' : 'an image dataset (--dataPath: IDX files of (Fashion-)MNIST, or PNGs of one size; docs/images.md)',
     keys: synthetic ? {} : { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION },
-    ...(synthetic ? { withPath: 'images' } : {}),
+    ...(synthetic ? { withPath: 'images' } : {
+      help: {
+        generate: 'Image checkpoints: --count=16 --out=samples.png [--complete=ROWS --scale=N --columns=N --fullVocab --dataPath]: a PNG grid of\n' +
+          '  samples, or of test images completed from their first ROWS rows (original | given | completed).',
+        eval: 'Images: bits/dim on the test images [--stride --numLatents --maxImages --batchSize --dataPath].',
+      },
+    }),
     inputs: (c) => (synthetic ? [] : [String(c.dataPath)]),
     open: (c, vocabSize, ctx) => openImages(c, vocabSize, ctx.fs),
     evalOptions: (c) => [intOption('numLatents', 1, c.contextLength), intOption('stride', 1, c.contextLength, 'an integer in [1, numLatents]'),
@@ -109,6 +115,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       return { mode: 'images', stride, numLatents, bitsPerDim: r.bitsPerDim, pixelOnlyBitsPerDim: r.pixelBitsPerDim, images: r.images, subpixels: r.subpixels,
         seconds: r.seconds, data: `${description}${maxImages > 0 ? ` (first ${r.images})` : ''}` };
     },
+    generateReads: synthetic ? [] : ['dataPath'],
     generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...SAMPLING_OPTIONS, pathOption('out'),
       intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), intOption('maxNewTokens', 0)],
     generate: (req) => {

@@ -82,7 +82,14 @@ export const labelledImagesModality: ClassificationModality = {
   summary: 'labelled images (--dataPath=DIR: the IDX files of (Fashion-)MNIST, or train/ and test/ with a folder of PNGs per class)',
   keys: { dataPath: DATA_PATH },
   inputs: (c) => [String(c.dataPath)],
+  help: { eval: 'Image classifiers: --dataPath=DIR if the images moved, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape\'s bank reads.' },
+  exampleNoun: 'images',
   fitsModel: (c) => c.input === 'image',
+  deriveModel: (model) => {
+    // A patch side changed on the command line changes the number of patches.
+    const side = model.patchSize as number, h = model.imageHeight as number, w = model.imageWidth as number;
+    if (Number.isInteger(side) && side > 0 && h % side === 0 && w % side === 0) model.sequenceLength = (h / side) * (w / side);
+  },
   open: (c, _model, ctx) => {
     const path = keysOf<{ dataPath: string }>(c).dataPath;
     const data = readLabelledImages(ctx.fs, path), { width, height, channels } = data.shape;
@@ -111,11 +118,15 @@ export const labelledImagesModality: ClassificationModality = {
     };
   },
   evalOptions: [intOption('evalBatches', 0, Infinity, 'an integer ≥ 0 (0: every test image)'), pathOption('heatmap')],
+  checkEvalOptions: (c, options, ctx) => {
+    const heatmap = options.string('heatmap');
+    if (heatmap === undefined) return;
+    if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
+    ctx.fs.checkOutput(heatmap, 'heatmap');
+  },
   evaluateExtra: (req) => {
     const heatmap = req.options.string('heatmap'), c = req.model.config;
     if (heatmap === undefined) return { heatmap: null };
-    if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
-    req.ctx.fs.checkOutput(heatmap, 'heatmap');
     const reads = bankReadCounts(req.model, req.testSet);
     req.ctx.fs.writeAtomic(heatmap, encodePng(bankHeatmap(reads, c)));
     const maxReads = reads.counts.reduce((m, v) => Math.max(m, v), 0) / reads.examples;

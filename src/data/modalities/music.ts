@@ -91,7 +91,14 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
     noun: synthetic ? 'synthetic music' : 'music data',
     summary: synthetic ? 'built-in generated pieces whose theme returns far later' : 'a folder of MIDI files (--dataPath=DIR, recursive; docs/music.md)',
     keys: synthetic ? { augment: AUGMENT, keepDrums: KEEP_DRUMS } : { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, augment: AUGMENT, keepDrums: KEEP_DRUMS },
-    ...(synthetic ? { withPath: 'music' } : { commands: { pianoroll: pianorollCommand } }),
+    ...(synthetic ? { withPath: 'music' } : {
+      commands: { pianoroll: pianorollCommand },
+      help: {
+        generate: 'Music checkpoints: [--prompt=FILE.mid --promptSeconds=S] [--seconds=S | --maxNewTokens=N] --out=generated.mid: writes the MIDI file\n' +
+          '  and its piano roll (generated.png), never sampling PAD/SOS, stopping at EOS.',
+        eval: 'Music: NLL per event (nats and bits) on the validation pieces, or every MIDI file of --dataPath=DIR [--stride --numLatents --batchSize].',
+      },
+    }),
     inputs: (c) => (synthetic ? [] : [String(c.dataPath)]),
     open: (c, vocabSize, ctx) => {
       if (vocabSize < MUSIC_VOCAB) throw new DataError(`music data needs vocabSize ≥ ${MUSIC_VOCAB} (performance events + PAD/EOS/SOS), got ${vocabSize}`);

@@ -21,6 +21,7 @@ export const parityModality: ClassificationModality = {
   summary: 'parity of generated ±1/0 sequences (the length is the model\'s sequenceLength, or --length)',
   keys: {},
   inputs: () => [],
+  exampleNoun: 'examples',
   fitsModel: (c) => c.input === 'symbols',
   open: (_c, model) => {
     const length = model.sequenceLength ?? CLASSIFIER_DEFAULTS.sequenceLength;

@@ -16,7 +16,7 @@ import { evaluateTokenStream, generateTokens, streamEvalOptions, tokenGenerateOp
 interface SubwordData { readonly dataPath: string; readonly validationFraction: number; readonly tokenizer: string }
 
 const TOKENIZER: DataKey = {
-  default: '', required: true, help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
+  default: '', required: true, path: true, help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
   check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
 };
 
@@ -26,7 +26,8 @@ export interface SubwordTokenizer {
   /** Tokenizer ids + 3. */
   readonly vocabSize: number;
   encode(text: string): number[];
-  decode(ids: readonly number[]): string;
+  /** Text of ids (reserved ids skipped); `cleanUp: false` keeps the tokenizer's space clean-up off, as streaming needs. */
+  decode(ids: readonly number[], opts?: { readonly cleanUp?: boolean }): string;
 }
 
 const parseJson = (bytes: Uint8Array, what: string): Record<string, unknown> => {
@@ -67,7 +68,11 @@ export function loadTokenizer(fs: FileSystem, path: string): SubwordTokenizer {
   return {
     path, vocabSize: size + BYTE_OFFSET,
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.map((id: number) => id + BYTE_OFFSET),
-    decode: (ids) => tokenizer.decode(ids.filter((id) => id >= BYTE_OFFSET).map((id) => id - BYTE_OFFSET), { skip_special_tokens: false }),
+    decode: (ids, opts) => {
+      const own = ids.filter((id) => id >= BYTE_OFFSET).map((id) => id - BYTE_OFFSET);
+      if (own.length === 0) return '';
+      return tokenizer.decode(own, { skip_special_tokens: false, ...(opts?.cleanUp === false ? { clean_up_tokenization_spaces: false } : {}) });
+    },
   };
 }
 
@@ -89,24 +94,30 @@ function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number, log: (lin
   return { ids, tokenizer };
 }
 
-/** Decoded text streamed as it grows; a character still incomplete (a byte-level token cut inside it) waits for the next token. */
-function textCodec(t: SubwordTokenizer): TextCodec {
-  return {
-    encode: (text) => t.encode(text),
-    decoder: () => {
-      const ids: number[] = [];
-      let shown = 0;
-      return (id) => {
-        if (id < BYTE_OFFSET) return '';
-        ids.push(id);
-        const text = t.decode(ids);
-        if (text.endsWith('\uFFFD') || text.length < shown) return '';
-        const out = text.slice(shown);
-        shown = text.length;
-        return out;
-      };
-    },
+/**
+ * Generated text streamed as it is sampled (the scheme of Hugging Face's text-generation-inference):
+ * each new id is decoded together with the few ids before it — from the prompt at first — and what
+ * that adds to the text of those ids alone is printed, once it is whole (a byte-level token may end
+ * inside a UTF-8 character: it waits for the next one). The context keeps a first generated token's
+ * leading space (Metaspace) and joins a continuation piece to its word (WordPiece's ##); the cost per
+ * token stays constant. Space clean-up is off while streaming (it can change text already printed).
+ */
+export function streamingDecoder(t: SubwordTokenizer, prompt: readonly number[]): (id: number) => string {
+  const ids = prompt.filter((id) => id >= BYTE_OFFSET);
+  let from = Math.max(0, ids.length - 5), read = ids.length;
+  return (id) => {
+    if (id < BYTE_OFFSET) return '';
+    ids.push(id);
+    const before = t.decode(ids.slice(from, read), { cleanUp: false }), now = t.decode(ids.slice(from), { cleanUp: false });
+    if (now.length <= before.length || now.endsWith('\uFFFD') || !now.startsWith(before)) return '';
+    from = read;
+    read = ids.length;
+    return now.slice(before.length);
   };
+}
+
+function textCodec(t: SubwordTokenizer): TextCodec {
+  return { encode: (text) => t.encode(text), decoder: (prompt) => streamingDecoder(t, prompt) };
 }
 
 export const subwordModality: SequenceModality = {
@@ -114,6 +125,10 @@ export const subwordModality: SequenceModality = {
   summary: 'a UTF-8 text file tokenized by a Hugging Face tokenizer.json (--dataPath=FILE --tokenizer=tokenizer.json)',
   keys: { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, tokenizer: TOKENIZER },
   inputs: (c) => [String(c.dataPath), String(c.tokenizer)],
+  help: {
+    generate: 'Subword text: the prompt is tokenized and the sampled text printed as it is decoded (--tokenizer=FILE: the tokenizer, if it moved).',
+    eval: 'Subword text: bits per token and bits per byte (--tokenizer=FILE: the tokenizer, if it moved).',
+  },
   modelDefaults: (c, fs) => ({ vocabSize: tokenizerOf(c, fs).vocabSize }),
   open: (c, vocabSize, ctx) => {
     const d = keysOf<SubwordData>(c), { ids, tokenizer } = documentIds(c, ctx.fs, vocabSize, ctx.log);
@@ -122,8 +137,11 @@ export const subwordModality: SequenceModality = {
   evalOptions: streamEvalOptions,
   evaluate: (req) => {
     const d = keysOf<SubwordData>(req.data), { ids, tokenizer } = documentIds(req.data, req.ctx.fs, req.model.config.vocabSize, req.ctx.log);
+    // Bytes of the scored targets' text: the corpus's own bytes for a lossless tokenizer (byte-level
+    // BPE); a lossy one (lowercasing, [UNK]) counts the text it keeps.
     return evaluateTokenStream(req, ids, d.validationFraction, (targets) => new TextEncoder().encode(tokenizer.decode(Array.from(targets))).length);
   },
+  generateReads: ['tokenizer'],
   generateOptions: tokenGenerateOptions,
   generate: (req) => generateTokens(req, textCodec(tokenizerOf(req.data, req.ctx.fs))),
 };

@@ -67,7 +67,7 @@ export function evaluateTokenStream(req: SequenceEvalRequest, ids: Int32Array, v
   const bytes = bytesOf?.(stream.subarray(1, 1 + r.tokens));
   return {
     mode: knobs?.mode ?? 'windows', ...(knobs ? { stride: knobs.stride, numLatents: knobs.numLatents } : {}), nats: r.nats,
-    bitsPerToken: r.bitsPerToken, ...(bytes === undefined ? {} : { bitsPerByte: (r.nats * r.tokens) / Math.LN2 / bytes, bytes }), tokens: r.tokens,
+    bitsPerToken: r.bitsPerToken, ...(bytes === undefined ? {} : { bitsPerByte: bytes > 0 ? (r.nats * r.tokens) / Math.LN2 / bytes : null, bytes }), tokens: r.tokens,
     seconds: r.seconds, file: path, part: req.dataPathGiven ? 'whole file' : 'validation split',
   };
 }
@@ -91,8 +91,8 @@ export function tokenGenerateOptions(c: ModelConfig): OptionSpec[] {
 export interface TextCodec {
   /** The ids of a prompt text (without SOS). */
   encode(text: string): number[];
-  /** A decoder that returns the text that became complete with each id ('' while a character is incomplete). */
-  decoder(): (id: number) => string;
+  /** A decoder that returns the text that became complete with each id ('' while a character is incomplete); `prompt`: the ids before. */
+  decoder(prompt: readonly number[]): (id: number) => string;
 }
 
 /** Samples after a prompt (text through `codec`, or --promptIds), streaming decoded text (or ids with --ids). */
@@ -117,7 +117,7 @@ export function generateTokens(req: SequenceGenerateRequest, codec: TextCodec): 
     numLatents: o.number('numLatents') ?? c.numLatents, cached: !o.flag('uncached'), stopAtEos: o.flagOr('stopAtEos', true),
     ...(fillLatents === undefined ? {} : { fillLatents }),
   };
-  const asIds = o.flag('ids'), json = req.ctx.json, decode = codec.decoder();
+  const asIds = o.flag('ids'), json = req.ctx.json, decode = codec.decoder(prompt);
   const write = (id: number): void => {
     if (json) return;
     req.ctx.write(asIds ? `${id} ` : decode(id));

@@ -2,13 +2,13 @@
 import type { Engine } from '../../engine.js';
 import { SequenceClassifier } from '../../models/adatape/model.js';
 import { PerceiverAR } from '../../models/perceiver-ar/model.js';
-import { CheckpointError, decodeCheckpoint, decodeCheckpointHeader, encodeCheckpoint, type AnyModel, type CheckpointInfo, type CheckpointModel } from '../../train/checkpoint.js';
-import { headerLength, SafetensorsError } from '../../train/safetensors.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, readCheckpointHeader, type AnyModel, type CheckpointInfo, type CheckpointModel } from '../../train/checkpoint.js';
+import { nodeFileSystem } from './file-system.js';
 import type { DataConfig } from '../../data/modality.js';
 import type { TrainConfig } from '../../train/config.js';
 import type { TrainerState } from '../../train/trainer.js';
 import { InputError } from '../../errors.js';
-import { checkOutputPath, MAX_FILE_BYTES, readFileChecked, readFilePrefix, sameFile, writeFileAtomic } from './files.js';
+import { checkOutputPath, MAX_FILE_BYTES, readFileChecked, sameFile, writeFileAtomic } from './files.js';
 
 /** Bytes of a checkpoint's tensors: parameters, and AdamW's two moments when saved with the optimizer. */
 const tensorBytes = (parameters: number, optimizer: boolean): number => 4 * parameters * (optimizer ? 3 : 1);
@@ -82,14 +82,5 @@ export function initialiseFromCheckpoint(path: string, model: CheckpointModel): 
 
 /** A checkpoint's configs and state from its header alone (the tensors are not read, only their ranges checked). */
 export function readCheckpointInfo(path: string): CheckpointInfo {
-  const first = readFilePrefix(path, 8, 'checkpoint');
-  let length: number;
-  try {
-    length = headerLength(first.bytes, first.size, `checkpoint ${path}`);
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
-    throw e;
-  }
-  const head = readFilePrefix(path, 8 + length, 'checkpoint');
-  return decodeCheckpointHeader(head.bytes, head.size, path);
+  return readCheckpointHeader(nodeFileSystem, path);
 }
