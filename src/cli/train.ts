@@ -132,7 +132,7 @@ function classifierData(o: Options, overrides: Args, resumed: DataConfig | null)
   const path = dataPath ?? (resumed?.dataPath as string | undefined) ?? '';
   if ('dataPath' in modality.keys && path === '') {
     throw new UsageError(resumed ? `this checkpoint classifies ${modality.taskName}: give --dataPath=DIR (${modality.summary})`
-      : `--task=${modality.taskName} needs --dataPath=DIR: ${modality.summary}; e.g. apt-get install dataset-fashion-mnist: /usr/share/datasets/fashion-mnist`);
+      : `--task=${modality.taskName} needs --dataPath=DIR: ${modality.summary}`);
   }
   return { modality, data: validateDataConfig({ ...(resumed ?? {}), data: modality.name, ...('dataPath' in modality.keys ? { dataPath: path } : {}) }) };
 }

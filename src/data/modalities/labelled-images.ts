@@ -79,7 +79,8 @@ export function bankHeatmap(r: BankReads, c: ClassifierConfig, scale = 5): Image
 
 export const labelledImagesModality: ClassificationModality = {
   name: 'labelled-images', noun: 'images', task: 'classification', taskName: 'images', takesLength: false,
-  summary: 'labelled images (--dataPath=DIR: the IDX files of (Fashion-)MNIST, or train/ and test/ with a folder of PNGs per class)',
+  summary: 'labelled images (--dataPath=DIR: the IDX files of (Fashion-)MNIST — apt-get install dataset-fashion-mnist: ' +
+    '/usr/share/datasets/fashion-mnist — or train/ and test/ with a folder of PNGs per class)',
   keys: { dataPath: DATA_PATH },
   inputs: (c) => [String(c.dataPath)],
   help: { eval: 'Image classifiers: --dataPath=DIR if the images moved, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape\'s bank reads.' },
