@@ -62,11 +62,13 @@ export interface BenchArgs {
   readonly rounds: number;
   readonly simd: 'auto' | 'relaxed-simd' | 'simd128';
   readonly blas: string;
+  /** generate: also measure with this many busy-loop processes beside it (0: idle only). */
+  readonly busy: number;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let json = false, threads: number | undefined, only: string[] | null = null, repeat: number | undefined, rounds = 1;
-  let simd: BenchArgs['simd'] = 'auto', blas = 'auto';
+  let simd: BenchArgs['simd'] = 'auto', blas = 'auto', busy = 0;
   for (const a of argv) {
     const [key, value] = a.startsWith('--') ? a.slice(2).split('=', 2) as [string, string | undefined] : [a, undefined];
     if (key === 'json' && value === undefined) json = true;
@@ -76,7 +78,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     else if (key === 'rounds' && value && Number.isInteger(Number(value)) && Number(value) >= 1) rounds = Number(value);
     else if (key === 'simd' && (value === 'auto' || value === 'relaxed-simd' || value === 'simd128')) simd = value;
     else if (key === 'blas' && value) blas = value;
-    else throw new Error(`unknown benchmark option '${a}'; allowed: --json, --threads=N, --only=case1,case2, --repeat=N, --rounds=N, --simd=auto|relaxed-simd|simd128, --blas=auto|off|LIBRARY`);
+    else if (key === 'busy' && value && Number.isInteger(Number(value)) && Number(value) >= 0 && Number(value) <= 16) busy = Number(value);
+    else throw new Error(`unknown benchmark option '${a}'; allowed: --json, --threads=N, --only=case1,case2, --repeat=N, --rounds=N, --simd=auto|relaxed-simd|simd128, ` +
+      '--blas=auto|off|LIBRARY, --busy=N (generate, train: N busy-loop processes beside the measurement)');
   }
-  return { json, threads, only, repeat, rounds, simd, blas };
+  return { json, threads, only, repeat, rounds, simd, blas, busy };
 }

@@ -73,6 +73,11 @@ export interface Engine {
    * parallel dispatch.
    */
   readonly fmaPeak?: (iterations: number) => void;
+  /**
+   * The thread pool's record (wasm backend with a pool): jobs the calling thread ran alone because
+   * the workers were not keeping up (another program had their cores), and jobs that found a worker late.
+   */
+  readonly threadStats?: () => { readonly soloJobs: number; readonly lateJobs: number };
   dispose(): Promise<void>;
 }
 

@@ -14,6 +14,8 @@ export const MODULE_DATA_BYTES = 65536;
 /** A thread runner the engine owns: it can also time an FMA peak and must be closed. */
 export interface OwnedRunner extends ThreadRunner {
   close(): Promise<void>;
+  /** Jobs run alone by the calling thread, and jobs that found a worker late (a pool that adapts to contention). */
+  stats?(): { readonly soloJobs: number; readonly lateJobs: number };
 }
 
 /** The shared memory every thread's kernel instance imports (64 KiB pages; grows to 4 GiB). */
@@ -58,6 +60,7 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
     bytesInUse: () => memory.bytesInUse,
     memoryLimitBytes: MAX_MEMORY_BYTES,
     fmaPeak: (iterations) => runner.run('fmaPeak', [iterations], threads),
+    ...(runner.stats ? { threadStats: () => runner.stats!() } : {}),
     dispose: () => runner.close(),
   };
 }

@@ -1,7 +1,25 @@
 // Layout of the control block shared by the main thread and the pool's workers (Int32 slots).
 // One job at a time: the main thread writes the export id, thread count and arguments, bumps SEQ
-// and notifies; each worker runs its share and stores SEQ into its own DONE slot (one cache line
-// apart, so workers never share a line).
+// and notifies; each worker claims its share (CLAIM, compare-and-swap), runs it and stores SEQ
+// into its own DONE slot (one cache line apart, so workers never share a line). A share nobody has
+// claimed when the main thread reaches the barrier is claimed and run by the main thread: a worker
+// that is not scheduled (another program has the core) no longer stalls the job.
+
+/** Whether sequence number a is at or after b (SEQ wraps around as an int32). */
+const atOrAfter = (a: number, b: number): boolean => ((a - b) | 0) >= 0;
+
+/**
+ * Claims the share whose CLAIM slot is `slot` for job `seq`: true for the one caller that moves it
+ * to `seq`; false when it is already claimed for this job (or a later one, for a worker that read a
+ * job the main thread has since finished). The slot only moves forward.
+ */
+export function claim(ctrl: Int32Array, slot: number, seq: number): boolean {
+  for (;;) {
+    const c = Atomics.load(ctrl, slot);
+    if (atOrAfter(c, seq)) return false;
+    if (Atomics.compareExchange(ctrl, slot, c, seq) === c) return true;
+  }
+}
 export const SEQ = 0;
 export const FN = 1;
 export const NTH = 2;
@@ -11,6 +29,8 @@ export const ERROR = 4;
 export const PARK = 5;
 export const DONE_BASE = 16;
 export const DONE_STRIDE = 16;
+/** Within a thread's line: the SEQ of the last job whose share of that thread was claimed (by it, or by the main thread). */
+export const CLAIM_OFFSET = 1;
 export const MAX_ARGS = 32;
 export const ERROR_BYTES = 1024;
 export const QUIT = -1;

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
 import { bindTileGemm, noTileGemm } from './blas.js';
 import {
-  DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  claim, CLAIM_OFFSET, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -14,7 +14,7 @@ const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memor
 const ctrl = new Int32Array(init.control);
 const args = new Float64Array(init.args);
 const errorText = new Uint8Array(init.errorText);
-const doneSlot = DONE_BASE + DONE_STRIDE * init.tid;
+const doneSlot = DONE_BASE + DONE_STRIDE * init.tid, claimSlot = doneSlot + CLAIM_OFFSET;
 let seen = Atomics.load(ctrl, SEQ);
 parentPort!.postMessage('ready');
 
@@ -28,15 +28,16 @@ for (;;) {
   seen = Atomics.load(ctrl, SEQ);
   const fn = Atomics.load(ctrl, FN);
   if (fn === QUIT) break;
-  const nth = Atomics.load(ctrl, NTH);
-  if (init.tid < nth) {
-    const n = Atomics.load(ctrl, NARGS);
+  // Claimed first: then the job cannot finish (nor its arguments change) before this share is done.
+  if (claim(ctrl, claimSlot, seen)) {
+    const nth = Atomics.load(ctrl, NTH);
+    const n = Atomics.load(ctrl, NARGS), fnNow = Atomics.load(ctrl, FN);
     const call: number[] = new Array(n + 2);
     for (let i = 0; i < n; i++) call[i] = args[i]!;
     call[n] = init.tid;
     call[n + 1] = nth;
     try {
-      fns[KERNEL_EXPORTS[fn]!](...call);
+      fns[KERNEL_EXPORTS[fnNow]!](...call);
     } catch (e) {
       const bytes = new TextEncoder().encode(`worker ${init.tid}: ${e instanceof Error ? e.message : String(e)}`).subarray(0, ERROR_BYTES);
       errorText.fill(0);

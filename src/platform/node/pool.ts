@@ -4,8 +4,14 @@
 import { Worker } from 'node:worker_threads';
 import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
 import {
-  controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  claim, CLAIM_OFFSET, controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
+import { SoloPolicy } from './pool-policy.js';
+
+/** A probe's workers may finish this much after the calling thread (a sleeping worker's wake-up) and still count as keeping up. */
+const PROBE_SLACK_MS = 0.2;
+/** How long a share may stay unclaimed after the calling thread's own share before the calling thread runs it. */
+const CLAIM_GRACE_MS = 0.01;
 
 export class WorkerPool implements ThreadRunner {
   private readonly ctrl: Int32Array;
@@ -13,6 +19,9 @@ export class WorkerPool implements ThreadRunner {
   private readonly errorText: Uint8Array;
   private seq = 0;
   private closed = false;
+  /** When jobs are shared and when the calling thread runs them alone (pool-policy.ts). */
+  readonly policy = new SoloPolicy(() => performance.now());
+  private parked = false;
 
   private constructor(
     readonly threads: number,
@@ -62,8 +71,16 @@ export class WorkerPool implements ThreadRunner {
     const nth = Math.min(threads, this.threads);
     if (args.length > MAX_ARGS) throw new RangeError(`pool: ${fn} has ${args.length} arguments, more than ${MAX_ARGS}`);
     if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
+    const mode = this.policy.next();
+    if (mode === 'solo') {
+      // Every share here, in order, with the same partition (the results do not change).
+      for (let w = 0; w < nth; w++) this.local[fn](...args, w, nth);
+      return;
+    }
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
     const seq = this.seq = (this.seq + 1) | 0;
+    // Shares past nth are nobody's: marked claimed so that no worker runs them.
+    for (let w = nth; w < this.threads; w++) Atomics.store(this.ctrl, DONE_BASE + DONE_STRIDE * w + CLAIM_OFFSET, seq);
     Atomics.store(this.ctrl, PARK, 0);
     Atomics.store(this.ctrl, ERROR, 0);
     Atomics.store(this.ctrl, FN, KERNEL_EXPORTS.indexOf(fn));
@@ -72,13 +89,44 @@ export class WorkerPool implements ThreadRunner {
     Atomics.store(this.ctrl, SEQ, seq);
     Atomics.notify(this.ctrl, SEQ);
     let mainError: unknown;
+    const probing = mode === 'probe', started = performance.now();
     try {
       this.local[fn](...args, 0, nth);
     } catch (e) {
       mainError = e;
     }
-    // Wait for every worker, even after a local failure: they may still be writing our buffers.
-    for (let w = 1; w < this.threads; w++) this.waitDone(DONE_BASE + DONE_STRIDE * w, seq);
+    // The workers get a grace period to claim their shares: a few microseconds (a worker finishing
+    // the previous job may not have seen this one yet when a small share here is done); a probe's,
+    // to claim and finish them: a sleeping worker's wake-up, or about the calling thread's own share time.
+    const ended = performance.now(), deadline = ended + (probing ? Math.max(PROBE_SLACK_MS, ended - started) : CLAIM_GRACE_MS);
+    let late = false;
+    // Each worker's share: run here when it has not been claimed yet (that worker is not running),
+    // else wait for it — even after a local failure: a worker may still be writing our buffers.
+    for (let w = 1; w < nth; w++) {
+      const slot = DONE_BASE + DONE_STRIDE * w + CLAIM_OFFSET;
+      while (Atomics.load(this.ctrl, slot) !== seq && performance.now() < deadline) { /* the worker may be on its way */ }
+      if (claim(this.ctrl, slot, seq)) {
+        if (mainError !== undefined) continue; // not started and no longer needed
+        late = true;
+        try {
+          this.local[fn](...args, w, nth);
+        } catch (e) {
+          mainError = e;
+        }
+      } else {
+        this.waitDone(DONE_BASE + DONE_STRIDE * w, seq);
+      }
+    }
+    if (probing && performance.now() > deadline) late = true;
+    // The first job after park() finds the workers asleep by request (the BLAS had the cores): not contention.
+    const excused = this.parked;
+    this.parked = false;
+    if (this.policy.done(late && !excused)) Atomics.store(this.ctrl, PARK, 1); // idle workers sleep instead of spinning on a core the working thread needs
+    this.finish(fn, mainError);
+  }
+
+  /** After a job: the calling thread's error, else a worker's. */
+  private finish(fn: KernelExport, mainError: unknown): void {
     if (mainError !== undefined) throw mainError;
     if (Atomics.load(this.ctrl, ERROR) !== 0) {
       const text = new TextDecoder().decode(this.errorText.slice()).replace(/\0+$/, '');
@@ -90,8 +138,13 @@ export class WorkerPool implements ThreadRunner {
    * Idle workers stop spinning and sleep until the next job, so a native library's threads (BLAS)
    * get the cores; the next job then pays one wake-up per worker.
    */
+  stats(): { readonly soloJobs: number; readonly lateJobs: number } {
+    return { soloJobs: this.policy.soloJobs, lateJobs: this.policy.lateJobs };
+  }
+
   park(): void {
     if (this.threads > 1) Atomics.store(this.ctrl, PARK, 1);
+    this.parked = true;
   }
 
   private waitDone(slot: number, seq: number): void {

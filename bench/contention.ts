@@ -1,0 +1,68 @@
+// `npm run bench -- generate --busy=N` (and `train --busy=N`): the same work measured with N
+// busy-loop processes running beside it, on the multi-thread engine and on one thread, next to
+// both idle rates from the same run. Users generate on machines that do other things; a decode step
+// is hundreds of small parallel kernels, each ending at a barrier of the worker pool, so a pool
+// thread that is not scheduled can stall every barrier (docs/engine.md, "Under contention").
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createEngine, type Engine } from '../src/node.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { presetNamed } from '../src/presets.js';
+import { generate } from '../src/sample/generate.js';
+import { Rng } from '../src/tensor/rng.js';
+import type { BenchResult } from './harness.js';
+import { syntheticStream } from './model.js';
+
+/** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
+function busyLoops(n: number): ChildProcess[] {
+  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Cached generation on enwik8-small (3,584-token prompt, random weights): tokens/s, the median of `runs` runs of `tokens` tokens. */
+function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: string) => void, label: string): number {
+  const c = presetNamed('enwik8-small').model as PerceiverAR['config'];
+  const model = new PerceiverAR(e, c, 1);
+  for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
+  const prompt = syntheticStream(3584, 5);
+  const once = (n: number): number => {
+    const r = generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
+    return r.tokens.length / r.seconds;
+  };
+  progress(`${label}: warm-up…`);
+  once(8);
+  const rates: number[] = [];
+  for (let i = 0; i < runs; i++) { progress(`${label}: run ${i + 1}/${runs}…`); rates.push(once(tokens)); }
+  model.releaseBuffers();
+  return median(rates);
+}
+
+export async function benchGenerateContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
+  const many = await createEngine({ backend: 'wasm', threads }), one = await createEngine({ backend: 'wasm', threads: 1 });
+  const T = many.info.threads;
+  try {
+    const idleMany = cachedRate(many, 128, 3, progress, `${T} threads, idle`), idleOne = cachedRate(one, 128, 3, progress, '1 thread, idle');
+    const loops = busyLoops(busy);
+    let busyMany: number, busyOne: number;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      busyMany = cachedRate(many, 48, 3, progress, `${T} threads, ${busy} busy`);
+      busyOne = cachedRate(one, 48, 3, progress, `1 thread, ${busy} busy`);
+    } finally {
+      for (const p of loops) p.kill('SIGKILL');
+    }
+    const row = (name: string, rate: number, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
+      name, ms: 1000 / rate, gflops: null, threads: t, simd: many.info.simd, fractionOfCeiling: null, target, targetMet: met, extra: { 'tokens/s': rate.toFixed(1), ...extra },
+    });
+    return [
+      row(`generate-cached [${T} threads, idle]`, idleMany, T, 'not below 1 thread idle', idleMany >= idleOne),
+      row('generate-cached [1 thread, idle]', idleOne, 1, null, null),
+      row(`generate-cached [${T} threads, ${busy} busy]`, busyMany, T, busy >= 1 ? `≥ 1 thread under the same load${busy >= 2 ? ' and ≥ ½ of 1 thread idle' : ''}` : null,
+        busy >= 1 ? busyMany >= busyOne && (busy < 2 || busyMany >= idleOne / 2) : null, { 'vs idle': `${((100 * busyMany) / idleMany).toFixed(0)}%` }),
+      row(`generate-cached [1 thread, ${busy} busy]`, busyOne, 1, null, null, { 'vs idle': `${((100 * busyOne) / idleOne).toFixed(0)}%` }),
+    ];
+  } finally {
+    await many.dispose();
+    await one.dispose();
+  }
+}

@@ -1,0 +1,85 @@
+// The worker pool under contention (platform/node/pool-policy.ts, pool-protocol.ts, pool.ts): the
+// claim protocol, the solo/probe policy on a scripted clock, and — with busy processes on every
+// core — results bit for bit the same as on an idle machine, with the pool having gone solo.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { describe, it } from 'node:test';
+import { createEngine, generate, MODEL_DEFAULTS, PerceiverAR, Rng } from '../src/node.js';
+import { POOL_POLICY, SoloPolicy } from '../src/platform/node/pool-policy.js';
+import { claim } from '../src/platform/node/pool-protocol.js';
+
+describe('pool claims', () => {
+  it('one claimant per job; an older job cannot be claimed once a later one was; sequence numbers wrap', () => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(16));
+    assert.equal(claim(ctrl, 1, 5), true);
+    assert.equal(claim(ctrl, 1, 5), false, 'claimed already');
+    assert.equal(claim(ctrl, 1, 4), false, 'a job before the claimed one (a worker that read a finished job)');
+    assert.equal(claim(ctrl, 1, 6), true);
+    ctrl[1] = 0x7fffffff;
+    assert.equal(claim(ctrl, 1, -0x80000000), true, 'the next sequence number after wrapping');
+    assert.equal(ctrl[1], -0x80000000);
+  });
+});
+
+describe('solo policy', () => {
+  const run = (p: SoloPolicy, late: boolean): { mode: string; solo: boolean } => {
+    const mode = p.next();
+    return { mode, solo: mode === 'solo' ? false : p.done(late) };
+  };
+
+  it('stays shared on an idle machine; goes solo after 3 late jobs in a row; probes after soloMs; shared again after 16 good probes', () => {
+    let t = 0;
+    const p = new SoloPolicy(() => t);
+    for (let i = 0; i < 100; i++) assert.deepEqual(run(p, i % 3 === 1), { mode: 'shared', solo: false }, 'isolated late jobs do not count');
+    assert.deepEqual([run(p, true), run(p, true), run(p, true)].map((r) => r.solo), [false, false, true]);
+    t += POOL_POLICY.minSoloMs - 1;
+    assert.equal(run(p, false).mode, 'solo');
+    t += 1;
+    for (let i = 0; i < POOL_POLICY.probeJobs; i++) assert.equal(run(p, false).mode, 'probe');
+    assert.equal(run(p, false).mode, 'shared');
+    assert.equal(p.soloJobs, 1);
+  });
+
+  it('a late probe doubles the solo time, up to its cap', () => {
+    let t = 0;
+    const p = new SoloPolicy(() => t);
+    for (let i = 0; i < 3; i++) run(p, true);
+    const lengths: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      const from = t;
+      while (p.next() === 'solo') t += 1;
+      lengths.push(t - from);
+      assert.equal(p.done(true), true, 'a late probe goes solo again');
+    }
+    assert.deepEqual(lengths, [20, 40, 80, 160, 320, 640, 640]);
+  });
+});
+
+describe('contention', () => {
+  it('with every core busy, a 2-thread engine goes solo and computes exactly what it computes idle', async () => {
+    const engine = await createEngine({ threads: 2, minParallelWork: 1 });
+    try {
+      const c = { ...MODEL_DEFAULTS, contextLength: 256, numLatents: 32, numLayers: 2, width: 64, embedDim: 64, numHeads: 2, crossAttendHeads: 2,
+        maxWavelength: 256, maxPosition: 257 };
+      const model = new PerceiverAR(engine, c, 3);
+      for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5);
+      const prompt = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
+      const sample = (): Int32Array => generate(model, prompt, { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 7, stopAtEos: false, cached: true }).tokens;
+      const idle = sample();
+      const loops = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+      let busy: Int32Array[];
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        busy = [sample(), sample(), sample()];
+      } finally {
+        for (const l of loops) l.kill('SIGKILL');
+      }
+      for (const b of busy) assert.deepEqual(Array.from(b), Array.from(idle));
+      const stats = engine.threadStats?.();
+      assert.ok(stats && stats.soloJobs > 0, `the pool went solo under contention (${JSON.stringify(stats)})`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
