@@ -9,8 +9,10 @@ import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { presetNamed } from '../src/presets.js';
 import { generate } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
-import type { BenchResult } from './harness.js';
-import { syntheticStream } from './model.js';
+import { streamSource } from '../src/data/source.js';
+import { Trainer } from '../src/train/trainer.js';
+import { timeMedian, type BenchResult } from './harness.js';
+import { syntheticStream, TRAIN_CASES } from './model.js';
 
 /** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
 function busyLoops(n: number): ChildProcess[] {
@@ -60,6 +62,48 @@ export async function benchGenerateContention(threads: number | undefined, busy:
       row(`generate-cached [${T} threads, ${busy} busy]`, busyMany, T, busy >= 1 ? `≥ 1 thread under the same load${busy >= 2 ? ' and ≥ ½ of 1 thread idle' : ''}` : null,
         busy >= 1 ? busyMany >= busyOne && (busy < 2 || busyMany >= idleOne / 2) : null, { 'vs idle': `${((100 * busyMany) / idleMany).toFixed(0)}%` }),
       row(`generate-cached [1 thread, ${busy} busy]`, busyOne, 1, null, null, { 'vs idle': `${((100 * busyOne) / idleOne).toFixed(0)}%` }),
+    ];
+  } finally {
+    await many.dispose();
+    await one.dispose();
+  }
+}
+
+/** Training steps of the small config (batch 8, the default engine path): tokens/s, the median of `steps` steps after one warm-up step. */
+function trainRate(e: Engine, steps: number, progress: (l: string) => void, label: string): number {
+  const tc = TRAIN_CASES[0]!, c = tc.config();
+  const model = new PerceiverAR(e, c, 1);
+  const trainer = new Trainer(e, model, { ...presetNamed('enwik8-small').train, batchSize: tc.batch }, streamSource(syntheticStream(200_000, 3), 0.01, 'synthetic'));
+  progress(`${label}: warm-up…`);
+  trainer.trainStep();
+  const ms = timeMedian(() => { progress(`${label}…`); trainer.trainStep(); }, { warmup: 0, repeat: steps }).median;
+  model.releaseBuffers();
+  return (tc.batch * c.numLatents) / (ms / 1000);
+}
+
+export async function benchTrainContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
+  const many = await createEngine({ backend: 'wasm', threads }), one = await createEngine({ backend: 'wasm', threads: 1 });
+  const T = many.info.threads;
+  try {
+    const idleMany = trainRate(many, 3, progress, `train-small-b8, ${T} threads, idle`), idleOne = trainRate(one, 3, progress, 'train-small-b8, 1 thread, idle');
+    const loops = busyLoops(busy);
+    let busyMany: number, busyOne: number;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      busyMany = trainRate(many, 3, progress, `train-small-b8, ${T} threads, ${busy} busy`);
+      busyOne = trainRate(one, 3, progress, `train-small-b8, 1 thread, ${busy} busy`);
+    } finally {
+      for (const p of loops) p.kill('SIGKILL');
+    }
+    const row = (name: string, rate: number, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
+      name, ms: (1000 * TRAIN_CASES[0]!.batch * TRAIN_CASES[0]!.config().numLatents) / rate, gflops: null, threads: t, simd: many.info.simd,
+      fractionOfCeiling: null, target, targetMet: met, extra: { 'tokens/s': rate.toFixed(0), ...extra },
+    });
+    return [
+      row(`train-small-b8 [${T} threads, idle]`, idleMany, T, null, null),
+      row('train-small-b8 [1 thread, idle]', idleOne, 1, null, null),
+      row(`train-small-b8 [${T} threads, ${busy} busy]`, busyMany, T, '≥ 1 thread under the same load', busyMany >= busyOne, { 'vs idle': `${((100 * busyMany) / idleMany).toFixed(0)}%` }),
+      row(`train-small-b8 [1 thread, ${busy} busy]`, busyOne, 1, null, null, { 'vs idle': `${((100 * busyOne) / idleOne).toFixed(0)}%` }),
     ];
   } finally {
     await many.dispose();

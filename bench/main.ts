@@ -9,7 +9,7 @@ import type { Engine } from '../src/node.js';
 import { runContextSweep } from './context.js';
 import { runLatentsKnob } from './latents.js';
 import { runProfile } from './profile.js';
-import { benchGenerateContention } from './contention.js';
+import { benchGenerateContention, benchTrainContention } from './contention.js';
 
 const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile'] as const;
 
@@ -45,15 +45,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = (line: string): void => { if (!args.json) console.log(line); };
   const warn = loadWarning();
   if (warn) console.error(warn);
-  if (args.busy > 0 && suite === 'generate') {
+  if (args.busy > 0 && (suite === 'generate' || suite === 'train')) {
     const progress = (l: string): void => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); };
-    const rows = await benchGenerateContention(args.threads, args.busy, progress);
+    const rows = await (suite === 'generate' ? benchGenerateContention : benchTrainContention)(args.threads, args.busy, progress);
     if (!args.json) process.stderr.write('\r\x1b[K');
     if (args.json) for (const r of rows) console.log(JSON.stringify(r));
     else printTable(rows, log);
     return 0;
   }
-  if (args.busy > 0) throw new Error('--busy applies to the generate suite');
+  if (args.busy > 0) throw new Error('--busy applies to the generate and train suites');
   const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: args.blas });
   // Training is measured on every path in one run: all in wasm, the native BLAS for the matmuls
   // only, and the BLAS for the matmuls and the attention's tile products (the default).

@@ -125,9 +125,20 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     tilePath = null;
     pool = await start(null);
   }
+  // While the pool finds its workers late (another program has the cores: it runs solo), the BLAS
+  // runs its products on the calling thread alone too; its own threads would wait on each other.
+  const blas = loaded.blas;
+  const gemm = blas ? {
+    description: blas.gemm.description,
+    sgemm: (...a: Parameters<typeof blas.gemm.sgemm>): void => {
+      if (!pool.contended()) { blas.gemm.sgemm(...a); return; }
+      blas.setThreads(1);
+      try { blas.gemm.sgemm(...a); } finally { blas.setThreads(threads); }
+    },
+  } : null;
   const native = loaded.blas ? {
     matmul: {
-      gemm: loaded.blas.gemm, minWork, maxWasmRows, yieldCores: () => pool.park(),
+      gemm: gemm!, minWork, maxWasmRows, yieldCores: () => pool.park(),
       attentionTiles: tilePath ? { setThreads: loaded.blas.setThreads, threads } : null,
     },
     description: `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}`,

@@ -4,7 +4,7 @@
 // - shared (the normal state): a share nobody has claimed when the calling thread reaches the
 //   barrier is run by the calling thread; LATE_JOBS late jobs in a row → solo;
 // - solo: the calling thread runs every share itself (same partition, same results) and the
-//   workers sleep, for soloMs; then
+//   workers sleep, for soloMs (8 ms at first); then
 // - probe: PROBE_JOBS jobs are shared with a grace period for the workers; all on time → shared
 //   (soloMs back to its least), one late → solo again for twice as long (up to MAX_SOLO_MS).
 // On an idle machine the workers are always on time and nothing changes.
@@ -18,7 +18,7 @@ export interface PolicySettings {
   readonly maxSoloMs: number;
 }
 
-export const POOL_POLICY: PolicySettings = Object.freeze({ lateJobs: 3, probeJobs: 16, minSoloMs: 20, maxSoloMs: 640 });
+export const POOL_POLICY: PolicySettings = Object.freeze({ lateJobs: 3, probeJobs: 16, minSoloMs: 8, maxSoloMs: 640 });
 
 export class SoloPolicy {
   private state: PoolMode = 'shared';
@@ -33,6 +33,9 @@ export class SoloPolicy {
   constructor(private readonly now: () => number, private readonly s: PolicySettings = POOL_POLICY) {
     this.soloMs = s.minSoloMs;
   }
+
+  /** The current state (without advancing it). */
+  get mode(): PoolMode { return this.state; }
 
   /** The mode of the next job. */
   next(): PoolMode {

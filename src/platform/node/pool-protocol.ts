@@ -31,6 +31,8 @@ export const DONE_BASE = 16;
 export const DONE_STRIDE = 16;
 /** Within a thread's line: the SEQ of the last job whose share of that thread was claimed (by it, or by the main thread). */
 export const CLAIM_OFFSET = 1;
+/** Within a thread's line: 1 while that worker sleeps (or is waking) in Atomics.wait — its lateness then is not contention. */
+export const ASLEEP_OFFSET = 2;
 export const MAX_ARGS = 32;
 export const ERROR_BYTES = 1024;
 export const QUIT = -1;

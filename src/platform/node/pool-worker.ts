@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
 import { bindTileGemm, noTileGemm } from './blas.js';
 import {
-  claim, CLAIM_OFFSET, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  ASLEEP_OFFSET, claim, CLAIM_OFFSET, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -14,7 +14,7 @@ const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memor
 const ctrl = new Int32Array(init.control);
 const args = new Float64Array(init.args);
 const errorText = new Uint8Array(init.errorText);
-const doneSlot = DONE_BASE + DONE_STRIDE * init.tid, claimSlot = doneSlot + CLAIM_OFFSET;
+const doneSlot = DONE_BASE + DONE_STRIDE * init.tid, claimSlot = doneSlot + CLAIM_OFFSET, asleepSlot = doneSlot + ASLEEP_OFFSET;
 let seen = Atomics.load(ctrl, SEQ);
 parentPort!.postMessage('ready');
 
@@ -23,8 +23,13 @@ for (;;) {
   while (Atomics.load(ctrl, SEQ) === seen) {
     // Parked (a native BLAS call is using the cores): sleep now instead of spinning. (Polling in
     // short timed sleeps instead halved the BLAS's speed: the wake-ups steal its cores.)
-    if (++spins > SPIN_ITERATIONS || ((spins & 255) === 0 && Atomics.load(ctrl, PARK) !== 0)) { Atomics.wait(ctrl, SEQ, seen); spins = 0; }
+    if (++spins > SPIN_ITERATIONS || ((spins & 255) === 0 && Atomics.load(ctrl, PARK) !== 0)) {
+      Atomics.store(ctrl, asleepSlot, 1);
+      Atomics.wait(ctrl, SEQ, seen);
+      spins = 0;
+    }
   }
+  Atomics.store(ctrl, asleepSlot, 0);
   seen = Atomics.load(ctrl, SEQ);
   const fn = Atomics.load(ctrl, FN);
   if (fn === QUIT) break;

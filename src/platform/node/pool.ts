@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
 import {
-  claim, CLAIM_OFFSET, controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 import { SoloPolicy } from './pool-policy.js';
 
@@ -107,7 +107,9 @@ export class WorkerPool implements ThreadRunner {
       while (Atomics.load(this.ctrl, slot) !== seq && performance.now() < deadline) { /* the worker may be on its way */ }
       if (claim(this.ctrl, slot, seq)) {
         if (mainError !== undefined) continue; // not started and no longer needed
-        late = true;
+        // Late by contention only when the worker is awake (spinning, or descheduled while it was):
+        // one asleep or waking from Atomics.wait is late by design (it sleeps when idle or parked).
+        if (probing || Atomics.load(this.ctrl, DONE_BASE + DONE_STRIDE * w + ASLEEP_OFFSET) === 0) late = true;
         try {
           this.local[fn](...args, w, nth);
         } catch (e) {
@@ -138,6 +140,11 @@ export class WorkerPool implements ThreadRunner {
    * Idle workers stop spinning and sleep until the next job, so a native library's threads (BLAS)
    * get the cores; the next job then pays one wake-up per worker.
    */
+  /** Whether the pool is running solo or probing: its workers have been late (another program has the cores). */
+  contended(): boolean {
+    return this.policy.mode !== 'shared';
+  }
+
   stats(): { readonly soloJobs: number; readonly lateJobs: number } {
     return { soloJobs: this.policy.soloJobs, lateJobs: this.policy.lateJobs };
   }
