@@ -136,10 +136,6 @@ export class WorkerPool implements ThreadRunner {
     }
   }
 
-  /**
-   * Idle workers stop spinning and sleep until the next job, so a native library's threads (BLAS)
-   * get the cores; the next job then pays one wake-up per worker.
-   */
   /** Whether the pool is running solo or probing: its workers have been late (another program has the cores). */
   contended(): boolean {
     return this.policy.mode !== 'shared';
@@ -149,6 +145,10 @@ export class WorkerPool implements ThreadRunner {
     return { soloJobs: this.policy.soloJobs, lateJobs: this.policy.lateJobs };
   }
 
+  /**
+   * Idle workers stop spinning and sleep until the next job, so a native library's threads (BLAS)
+   * get the cores; the next job then pays one wake-up per worker.
+   */
   park(): void {
     if (this.threads > 1) Atomics.store(this.ctrl, PARK, 1);
     this.parked = true;
