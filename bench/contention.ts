@@ -39,34 +39,50 @@ function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: strin
   return median(rates);
 }
 
-export async function benchGenerateContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
+interface LoadRates { readonly threads: number; readonly simd: string; readonly idleMany: number; readonly idleOne: number; readonly busyMany: number; readonly busyOne: number }
+
+/**
+ * `measure` on the multi-thread engine and on one thread, idle and then with `busy` busy-loop
+ * processes running (loaded: true), in one run.
+ */
+async function underLoad(threads: number | undefined, busy: number, measure: (e: Engine, loaded: boolean, label: string) => number): Promise<LoadRates> {
   const many = await createEngine({ backend: 'wasm', threads }), one = await createEngine({ backend: 'wasm', threads: 1 });
   const T = many.info.threads;
   try {
-    const idleMany = cachedRate(many, 128, 3, progress, `${T} threads, idle`), idleOne = cachedRate(one, 128, 3, progress, '1 thread, idle');
+    const idleMany = measure(many, false, `${T} threads, idle`), idleOne = measure(one, false, '1 thread, idle');
     const loops = busyLoops(busy);
-    let busyMany: number, busyOne: number;
     try {
       await new Promise((r) => setTimeout(r, 300));
-      busyMany = cachedRate(many, 48, 3, progress, `${T} threads, ${busy} busy`);
-      busyOne = cachedRate(one, 48, 3, progress, `1 thread, ${busy} busy`);
+      const busyMany = measure(many, true, `${T} threads, ${busy} busy`), busyOne = measure(one, true, `1 thread, ${busy} busy`);
+      return { threads: T, simd: many.info.simd, idleMany, idleOne, busyMany, busyOne };
     } finally {
       for (const p of loops) p.kill('SIGKILL');
     }
-    const row = (name: string, rate: number, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
-      name, ms: 1000 / rate, gflops: null, threads: t, simd: many.info.simd, fractionOfCeiling: null, target, targetMet: met, extra: { 'tokens/s': rate.toFixed(1), ...extra },
-    });
-    return [
-      row(`generate-cached [${T} threads, idle]`, idleMany, T, 'not below 1 thread idle', idleMany >= idleOne),
-      row('generate-cached [1 thread, idle]', idleOne, 1, null, null),
-      row(`generate-cached [${T} threads, ${busy} busy]`, busyMany, T, busy >= 1 ? `≥ 1 thread under the same load${busy >= 2 ? ' and ≥ ½ of 1 thread idle' : ''}` : null,
-        busy >= 1 ? busyMany >= busyOne && (busy < 2 || busyMany >= idleOne / 2) : null, { 'vs idle': `${((100 * busyMany) / idleMany).toFixed(0)}%` }),
-      row(`generate-cached [1 thread, ${busy} busy]`, busyOne, 1, null, null, { 'vs idle': `${((100 * busyOne) / idleOne).toFixed(0)}%` }),
-    ];
   } finally {
     await many.dispose();
     await one.dispose();
   }
+}
+
+/** The four rows of a load measurement: idle and busy, many threads and one; `msPer` turns a rate into the table's ms. */
+function loadRows(name: string, r: LoadRates, busy: number, msPer: (rate: number) => number, digits: number, targets: { idle: boolean; halfOfIdle: boolean }): BenchResult[] {
+  const row = (label: string, rate: number, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
+    name: `${name} [${label}]`, ms: msPer(rate), gflops: null, threads: t, simd: r.simd, fractionOfCeiling: null, target, targetMet: met,
+    extra: { 'tokens/s': rate.toFixed(digits), ...extra },
+  });
+  const half = targets.halfOfIdle && busy >= 2;
+  return [
+    row(`${r.threads} threads, idle`, r.idleMany, r.threads, targets.idle ? 'not below 1 thread idle' : null, targets.idle ? r.idleMany >= r.idleOne : null),
+    row('1 thread, idle', r.idleOne, 1, null, null),
+    row(`${r.threads} threads, ${busy} busy`, r.busyMany, r.threads, `≥ 1 thread under the same load${half ? ' and ≥ ½ of 1 thread idle' : ''}`,
+      r.busyMany >= r.busyOne && (!half || r.busyMany >= r.idleOne / 2), { 'vs idle': `${((100 * r.busyMany) / r.idleMany).toFixed(0)}%` }),
+    row(`1 thread, ${busy} busy`, r.busyOne, 1, null, null, { 'vs idle': `${((100 * r.busyOne) / r.idleOne).toFixed(0)}%` }),
+  ];
+}
+
+export async function benchGenerateContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
+  const r = await underLoad(threads, busy, (e, loaded, label) => cachedRate(e, loaded ? 48 : 128, 3, progress, label));
+  return loadRows('generate-cached', r, busy, (rate) => 1000 / rate, 1, { idle: true, halfOfIdle: true });
 }
 
 /** Training steps of the small config (batch 8, the default engine path): tokens/s, the median of `steps` steps after one warm-up step. */
@@ -82,31 +98,7 @@ function trainRate(e: Engine, steps: number, progress: (l: string) => void, labe
 }
 
 export async function benchTrainContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
-  const many = await createEngine({ backend: 'wasm', threads }), one = await createEngine({ backend: 'wasm', threads: 1 });
-  const T = many.info.threads;
-  try {
-    const idleMany = trainRate(many, 3, progress, `train-small-b8, ${T} threads, idle`), idleOne = trainRate(one, 3, progress, 'train-small-b8, 1 thread, idle');
-    const loops = busyLoops(busy);
-    let busyMany: number, busyOne: number;
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      busyMany = trainRate(many, 3, progress, `train-small-b8, ${T} threads, ${busy} busy`);
-      busyOne = trainRate(one, 3, progress, `train-small-b8, 1 thread, ${busy} busy`);
-    } finally {
-      for (const p of loops) p.kill('SIGKILL');
-    }
-    const row = (name: string, rate: number, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
-      name, ms: (1000 * TRAIN_CASES[0]!.batch * TRAIN_CASES[0]!.config().numLatents) / rate, gflops: null, threads: t, simd: many.info.simd,
-      fractionOfCeiling: null, target, targetMet: met, extra: { 'tokens/s': rate.toFixed(0), ...extra },
-    });
-    return [
-      row(`train-small-b8 [${T} threads, idle]`, idleMany, T, null, null),
-      row('train-small-b8 [1 thread, idle]', idleOne, 1, null, null),
-      row(`train-small-b8 [${T} threads, ${busy} busy]`, busyMany, T, '≥ 1 thread under the same load', busyMany >= busyOne, { 'vs idle': `${((100 * busyMany) / idleMany).toFixed(0)}%` }),
-      row(`train-small-b8 [1 thread, ${busy} busy]`, busyOne, 1, null, null, { 'vs idle': `${((100 * busyOne) / idleOne).toFixed(0)}%` }),
-    ];
-  } finally {
-    await many.dispose();
-    await one.dispose();
-  }
+  const r = await underLoad(threads, busy, (e, _loaded, label) => trainRate(e, 3, progress, `train-small-b8, ${label}`));
+  const tokensPerStep = TRAIN_CASES[0]!.batch * TRAIN_CASES[0]!.config().numLatents;
+  return loadRows('train-small-b8', r, busy, (rate) => (1000 * tokensPerStep) / rate, 0, { idle: false, halfOfIdle: false });
 }
