@@ -68,6 +68,39 @@ function dotRow(a: usize, b: usize, n: i32): f32 {
   return s;
 }
 
+// The largest of p[0..n) (−∞ for n = 0; scores are never NaN here: masked ones are −∞).
+function maxRow(p: usize, n: i32): f32 {
+  let mv = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) mv = f32x4.pmax(mv, v128.load(p + (<usize>j << 2)));
+  let m = Mathf.max(Mathf.max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), Mathf.max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; j < n; j++) m = Mathf.max(m, f32At(p, j));
+  return m;
+}
+
+// −1 (all bits) when key j is visible to the query at position pq, else 0.
+@inline function visibleKey(j: i32, kPos: usize, kValid: usize, pq: i32, causalFlag: i32): i32 {
+  return (causalFlag == 0 || load<i32>(kPos + (<usize>j << 2)) <= pq) && (kValid == 0 || load<u8>(kValid + j) != 0) ? -1 : 0;
+}
+
+// dotRow with four accumulators (four independent multiply-add chains instead of one): for the
+// decode pass, where one query's scores are the whole of the work.
+function dotRow4(a: usize, b: usize, n: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const o = <usize>j << 2;
+    a0 = fma4(v128.load(a + o), v128.load(b + o), a0);
+    a1 = fma4(v128.load(a + o, 16), v128.load(b + o, 16), a1);
+    a2 = fma4(v128.load(a + o, 32), v128.load(b + o, 32), a2);
+    a3 = fma4(v128.load(a + o, 48), v128.load(b + o, 48), a3);
+  }
+  for (; j + 4 <= n; j += 4) a0 = fma4(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)), a0);
+  let s = hsum4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; j < n; j++) s += f32At(a, j) * f32At(b, j);
+  return s;
+}
+
 // dst[j] += src[j]
 function addRow(dst: usize, src: usize, n: i32): void {
   let j = 0;
@@ -369,15 +402,16 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
 // ---- One query (batch 1, Tq = 1: cached decoding), all heads at once ----------------------------
 // Pass 1 (attentionDecodePartial): thread t takes keys [j0, j1) and streams whole K then V rows
 // (sequential memory, instead of one head's slice of every row per task), keeping per head the
-// running max m, sum l and unnormalised output o in its scratch as [H][D + 2].
+// running max m, sum l and unnormalised output o in its scratch as [H][D + 4] (o, m, l, 2 unused:
+// rows stay 16-byte aligned).
 // Pass 2 (attentionDecodeCombine): per head, merges the threads' (m, l, o) into out and lse.
 export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize, kPos: usize, kValid: usize,
   Tk: i32, H: i32, D: i32, ldk: i32, ldv: i32, scale: f32, causalFlag: i32, scratch: usize, tid: i32, nth: i32): void {
   const ws = scratch + <usize>tid * SCRATCH_BYTES;
-  const part = ws;                                  // H × (D + 2): o[D], m, l
-  const S = part + (<usize>(H * (D + 2)) << 2);     // H × span scores, then probabilities
+  const part = ws;                                  // H × (D + 4): o[D], m, l, 2 unused
+  const S = part + (<usize>(H * (D + 4)) << 2);     // H × span scores, then probabilities
   const j0 = share(Tk, tid, nth, 1), j1 = share(Tk, tid + 1, nth, 1), span = j1 - j0;
-  const DB = <usize>D << 2, stride = <usize>(D + 2) << 2;
+  const DB = <usize>D << 2, stride = <usize>(D + 4) << 2;
   const pq = causalFlag != 0 ? load<i32>(qPos) : 0;
   for (let h = 0; h < H; h++) {
     const ph = part + <usize>h * stride;
@@ -385,23 +419,79 @@ export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize
     store<f32>(ph + DB, -Infinity);
     store<f32>(ph + DB, 0, 4);
   }
-  for (let j = j0; j < j1; j++) {
-    const visible = (causalFlag == 0 || load<i32>(kPos + (<usize>j << 2)) <= pq) && (kValid == 0 || load<u8>(kValid + j) != 0);
+  // Scores, four keys at a time: per head, four dot products sharing each load of q, reduced
+  // together (a 4×4 transpose-add) into one vector of the four keys' scores.
+  const minusInf = f32x4.splat(-Infinity), sv = f32x4.splat(scale);
+  let j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    let mask = i32x4.splat(visibleKey(j, kPos, kValid, pq, causalFlag));
+    mask = i32x4.replace_lane(mask, 1, visibleKey(j + 1, kPos, kValid, pq, causalFlag));
+    mask = i32x4.replace_lane(mask, 2, visibleKey(j + 2, kPos, kValid, pq, causalFlag));
+    mask = i32x4.replace_lane(mask, 3, visibleKey(j + 3, kPos, kValid, pq, causalFlag));
+    const k0 = k + (<usize>j * ldk << 2), ldkB = <usize>ldk << 2;
+    const k1 = k0 + ldkB, k2 = k1 + ldkB, k3 = k2 + ldkB;
+    for (let h = 0; h < H; h++) {
+      const qh = q + <usize>h * DB, hb = <usize>h * DB;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let d = 0;
+      for (; d + 4 <= D; d += 4) {
+        const od = <usize>d << 2, x = v128.load(qh + od);
+        a0 = fma4(x, v128.load(k0 + hb + od), a0);
+        a1 = fma4(x, v128.load(k1 + hb + od), a1);
+        a2 = fma4(x, v128.load(k2 + hb + od), a2);
+        a3 = fma4(x, v128.load(k3 + hb + od), a3);
+      }
+      const u01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+      const u23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+      let sum = f32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
+      for (; d < D; d++) {
+        const x = load<f32>(qh + (<usize>d << 2)), od = hb + (<usize>d << 2);
+        const t = f32x4.replace_lane(f32x4.splat(x * load<f32>(k0 + od)), 1, x * load<f32>(k1 + od));
+        sum = f32x4.add(sum, f32x4.replace_lane(f32x4.replace_lane(t, 2, x * load<f32>(k2 + od)), 3, x * load<f32>(k3 + od)));
+      }
+      v128.store(S + ((<usize>(h * span + j - j0)) << 2), v128.bitselect(f32x4.mul(sum, sv), minusInf, mask));
+    }
+  }
+  for (; j < j1; j++) {
+    const visible = visibleKey(j, kPos, kValid, pq, causalFlag) != 0;
     const krow = k + (<usize>j * ldk << 2);
     for (let h = 0; h < H; h++) {
-      const s: f32 = visible ? dotRow(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity;
+      const s: f32 = visible ? dotRow4(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity;
       store<f32>(S + ((<usize>(h * span + j - j0)) << 2), s);
-      const mp = part + <usize>h * stride + DB;
-      store<f32>(mp, Mathf.max(load<f32>(mp), s));
     }
   }
   for (let h = 0; h < H; h++) {
     const mp = part + <usize>h * stride + DB;
-    const m = load<f32>(mp);
+    const m = maxRow(S + ((<usize>(h * span)) << 2), span);
+    store<f32>(mp, m);
     if (m == -Infinity) { fillRow(S + ((<usize>(h * span)) << 2), span, 0); continue; }
     store<f32>(mp, expRowSub(S + ((<usize>(h * span)) << 2), span, m), 4);
   }
-  for (let j = j0; j < j1; j++) {
+  // o_h += Σ_j p_jh·v_jh, four keys at a time: one load and store of o per four rows of V.
+  for (j = j0; j + 4 <= j1; j += 4) {
+    const v0 = v + (<usize>j * ldv << 2), ldvB = <usize>ldv << 2;
+    const v1 = v0 + ldvB, v2 = v1 + ldvB, v3 = v2 + ldvB;
+    for (let h = 0; h < H; h++) {
+      const sp = S + ((<usize>(h * span + j - j0)) << 2);
+      const x = v128.load(sp);
+      if (v128.any_true(x) == false) continue;
+      const p0 = f32x4.splat(f32x4.extract_lane(x, 0)), p1 = f32x4.splat(f32x4.extract_lane(x, 1));
+      const p2 = f32x4.splat(f32x4.extract_lane(x, 2)), p3 = f32x4.splat(f32x4.extract_lane(x, 3));
+      const oh = part + <usize>h * stride, hb = <usize>h * DB;
+      let d = 0;
+      for (; d + 4 <= D; d += 4) {
+        const od = <usize>d << 2, vo = hb + od;
+        const acc = fma4(p1, v128.load(v1 + vo), fma4(p0, v128.load(v0 + vo), v128.load(oh + od)));
+        v128.store(oh + od, fma4(p3, v128.load(v3 + vo), fma4(p2, v128.load(v2 + vo), acc)));
+      }
+      for (; d < D; d++) {
+        const od = <usize>d << 2, vo = hb + od;
+        store<f32>(oh + od, load<f32>(oh + od) + f32x4.extract_lane(x, 0) * load<f32>(v0 + vo) + f32x4.extract_lane(x, 1) * load<f32>(v1 + vo) +
+          f32x4.extract_lane(x, 2) * load<f32>(v2 + vo) + f32x4.extract_lane(x, 3) * load<f32>(v3 + vo));
+      }
+    }
+  }
+  for (; j < j1; j++) {
     const vrow = v + (<usize>j * ldv << 2);
     for (let h = 0; h < H; h++) {
       const p = load<f32>(S + ((<usize>(h * span + j - j0)) << 2));
@@ -416,7 +506,7 @@ export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize
 }
 
 export function attentionDecodeCombine(o: usize, lse: usize, H: i32, D: i32, scratch: usize, used: i32, tid: i32, nth: i32): void {
-  const DB = <usize>D << 2, stride = <usize>(D + 2) << 2;
+  const DB = <usize>D << 2, stride = <usize>(D + 4) << 2;
   const h1 = share(H, tid + 1, nth, 1);
   for (let h = share(H, tid, nth, 1); h < h1; h++) {
     let m: f32 = -Infinity;

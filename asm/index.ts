@@ -1,5 +1,6 @@
 // Entry point of the kernel module: every export here is callable by the loader and worker pool.
 export { matmul, matmulFewRowsPartial, matmulFewRowsReduce } from './gemm';
+export { matmulBf16 } from './half';
 export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine, attentionMerge } from './attention';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
@@ -8,4 +9,4 @@ export {
 } from './layers';
 export { crossEntropyForward, crossEntropyBackward, adamw, sumSquares } from './optim';
 export { SCRATCH_BYTES } from './common';
-export { fmaPeak } from './peak';
+export { fmaPeak, streamRead } from './peak';

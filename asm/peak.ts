@@ -1,4 +1,4 @@
-import { fma4 } from './common';
+import { fma4, share } from './common';
 
 // The machine's 128-bit multiply-add ceiling: `iters` rounds of 12 vector multiply-adds (8 FLOPs
 // each) on 12 independent accumulators. In the relaxed build each is one FMA c = c·m + a (latency
@@ -27,4 +27,24 @@ export function fmaPeak(iters: i32, tid: i32, nth: i32): f32 {
   const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7)));
   const t = f32x4.add(s, f32x4.add(f32x4.add(c8, c9), f32x4.add(c10, c11)));
   return f32x4.extract_lane(t, 0) + f32x4.extract_lane(x, 0) + <f32>tid * 0 + <f32>nth * 0;
+}
+
+// The machine's memory read bandwidth as the kernels see it: thread tid reads its share of
+// [p, p + bytes) front to back, 64 bytes per step into four independent vector accumulators
+// (xor: one cheap instruction per load, so the loop waits on memory, not on arithmetic). The
+// result is stored at out + 16·tid so the reads cannot be removed. bytes: a multiple of 64.
+export function streamRead(p: usize, bytes: i32, out: usize, tid: i32, nth: i32): void {
+  const lines = bytes >> 6;
+  const l0 = share(lines, tid, nth, 1), l1 = share(lines, tid + 1, nth, 1);
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  let q = p + (<usize>l0 << 6);
+  const end = p + (<usize>l1 << 6);
+  while (q < end) {
+    a0 = v128.xor(a0, v128.load(q));
+    a1 = v128.xor(a1, v128.load(q, 16));
+    a2 = v128.xor(a2, v128.load(q, 32));
+    a3 = v128.xor(a3, v128.load(q, 48));
+    q += 64;
+  }
+  v128.store(out + (<usize>tid << 4), v128.xor(v128.xor(a0, a1), v128.xor(a2, a3)));
 }

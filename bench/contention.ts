@@ -15,7 +15,7 @@ import { timeMedian, type BenchResult } from './harness.js';
 import { syntheticStream, TRAIN_CASES } from './model.js';
 
 /** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
-function busyLoops(n: number): ChildProcess[] {
+export function busyLoops(n: number): ChildProcess[] {
   return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
@@ -86,14 +86,14 @@ export async function benchGenerateContention(threads: number | undefined, busy:
 }
 
 /** Training steps of the small config (batch 8, the default engine path): tokens/s, the median of `steps` steps after one warm-up step. */
-function trainRate(e: Engine, steps: number, progress: (l: string) => void, label: string): number {
+export function trainRate(e: Engine, steps: number, progress: (l: string) => void, label: string): number {
   const tc = TRAIN_CASES[0]!, c = tc.config();
   const model = new PerceiverAR(e, c, 1);
   const trainer = new Trainer(e, model, { ...presetNamed('enwik8-small').train, batchSize: tc.batch }, streamSource(syntheticStream(200_000, 3), 0.01, 'synthetic'));
   progress(`${label}: warm-up…`);
   trainer.trainStep();
   const ms = timeMedian(() => { progress(`${label}…`); trainer.trainStep(); }, { warmup: 0, repeat: steps }).median;
-  model.releaseBuffers();
+  model.dispose();
   return (tc.batch * c.numLatents) / (ms / 1000);
 }
 

@@ -10,8 +10,10 @@ import { runContextSweep } from './context.js';
 import { runLatentsKnob } from './latents.js';
 import { runProfile } from './profile.js';
 import { benchGenerateContention, benchTrainContention } from './contention.js';
+import { benchDecode } from './generate.js';
+import { reportGuard, runGuard } from './guard.js';
 
-const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile'] as const;
+const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile', 'guard'] as const;
 
 /** matmul-1024 through the FFI against the same library called from C, in the same run (target ≥ 90%). */
 function blasPeerRows(e: Engine): BenchResult[] {
@@ -41,6 +43,13 @@ async function main(argv: readonly string[]): Promise<number> {
   if (suite === 'context') return runContextSweep(rest);
   if (suite === 'latents') return runLatentsKnob(rest);
   if (suite === 'profile') return runProfile(rest);
+  if (suite === 'guard') {
+    const json = rest.includes('--json');
+    const rows = await runGuard((l) => { if (!json) process.stderr.write(`\r${l}\x1b[K`); });
+    if (!json) process.stderr.write('\r\x1b[K');
+    if (json) for (const r of rows) console.log(JSON.stringify(r));
+    return reportGuard(rows, json ? (l) => console.error(l) : (l) => console.log(l), Boolean(process.env.CI));
+  }
   const args = parseBenchArgs(rest);
   const log = (line: string): void => { if (!args.json) console.log(line); };
   const warn = loadWarning();
@@ -68,7 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const progress = (l: string): void => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); };
     const results = suite === 'kernels' ? await runKernelBenchmarks(engine, args.only, { repeat: args.repeat ?? 7 }, args.rounds, progress)
       : suite === 'train' ? [...blasPeerRows(engine), ...benchTrain([second, third, engine].filter((x): x is Engine => x !== null), args.repeat ?? 3, args.rounds, progress)]
-        : benchGenerate(engine, progress);
+        : [...benchDecode(engine, progress), ...benchGenerate(engine, progress)];
     if (!args.json) process.stderr.write('\r\x1b[K');
     if (args.json) for (const r of results) console.log(JSON.stringify(r));
     else printTable(results, log);

@@ -58,6 +58,8 @@ export interface Engine {
   allocF32(n: number, what?: string): Float32Array;
   allocI32(n: number, what?: string): Int32Array;
   allocU8(n: number, what?: string): Uint8Array;
+  /** 16-bit words (bf16 weights). */
+  allocU16(n: number, what?: string): Uint16Array;
   /** Frees one allocation (pass the view alloc* returned). */
   free(view: ArrayBufferView): void;
   /** Stack-style freeing: everything allocated after mark() is released by release(mark). */
@@ -73,6 +75,12 @@ export interface Engine {
    * parallel dispatch.
    */
   readonly fmaPeak?: (iterations: number) => void;
+  /**
+   * Benchmarks only (wasm backend): every thread reads its share of `view` (engine memory, a
+   * multiple of 64 bytes) once, front to back: with a buffer far larger than the caches, bytes ÷
+   * time is the memory read bandwidth the kernels can reach.
+   */
+  readonly streamRead?: (view: ArrayBufferView) => void;
   /**
    * The thread pool's record (wasm backend with a pool): jobs the calling thread ran alone because
    * the workers were not keeping up (another program had their cores), and jobs that found a worker late.
@@ -93,6 +101,7 @@ export function referenceEngine(kernels: KernelSet, notes: readonly string[] = [
     allocF32: (n, what = 'f32 buffer') => new Float32Array(check(n, what)),
     allocI32: (n, what = 'i32 buffer') => new Int32Array(check(n, what)),
     allocU8: (n, what = 'u8 buffer') => new Uint8Array(check(n, what)),
+    allocU16: (n, what = 'u16 buffer') => new Uint16Array(check(n, what)),
     free: () => undefined,
     mark: () => 0,
     release: () => undefined,

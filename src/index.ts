@@ -8,6 +8,8 @@ export { kernelFunctions, KERNEL_EXPORTS, type ThreadRunner, type KernelExport }
 export type * from './kernels/types.js';
 export { referenceKernels, type Floats } from './kernels/reference/index.js';
 export { rotaryDimsFor, rotaryInverseFrequencies } from './kernels/formulas.js';
+export { bf16Bits, bf16Value, roundToBf16, packBf16Weights, packedIndex } from './kernels/bf16.js';
+export { WEIGHT_FORMATS, type WeightFormat } from './nn/params.js';
 export { clipGlobalNorm } from './nn/clip.js';
 export { stateDict, loadStateDict, unusedTensors, StateDictError } from './nn/state-dict.js';
 export { Rng } from './tensor/rng.js';

@@ -32,6 +32,17 @@ describe('perceiver-ar CLI', () => {
     assert.equal(gen.code, 0, gen.stderr);
     assert.equal(gen.stdout.trim().split(/\s+/).length, 5);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+    // Weights: generate decodes bf16 by default, f32 on request; eval is f32 unless asked; a bad value is one line.
+    const genJson = (...extra: string[]) => JSON.parse(cli('generate', `--checkpoint=${ckpt}`, '--prompt=hello', '--maxNewTokens=5', '--json', ...extra).stdout);
+    assert.equal(genJson().weights, 'bf16');
+    assert.equal(genJson('--weights=f32').weights, 'f32');
+    const evBf16 = cli('eval', `--checkpoint=${ckpt}`, '--mode=exact', '--maxTargets=20', '--json', '--weights=bf16');
+    assert.equal(evBf16.code, 0, evBf16.stderr);
+    const [f32Eval, bf16Eval] = [JSON.parse(ev.stdout), JSON.parse(evBf16.stdout)];
+    assert.deepEqual([f32Eval.weights, bf16Eval.weights], ['f32', 'bf16']);
+    assert.notEqual(bf16Eval.bitsPerToken, f32Eval.bitsPerToken, 'the rounded weights give (slightly) different numbers');
+    assert.ok(Math.abs(bf16Eval.bitsPerToken - f32Eval.bitsPerToken) < 0.01, `${bf16Eval.bitsPerToken} vs ${f32Eval.bitsPerToken}`);
+    failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--weights=f16'), /--weights=f16 is invalid: .*f32.*bf16/);
   });
 
   it('Transformer-XL: trains, resumes, evaluates and describes from the CLI; generate refuses it clearly', () => {

@@ -41,6 +41,19 @@ describe('solo policy', () => {
     assert.equal(p.soloJobs, 1);
   });
 
+  it('work outside the pool (the BLAS) holds back only inside a solo period, even when no pool job comes to end it', () => {
+    let t = 0;
+    const p = new SoloPolicy(() => t);
+    assert.equal(p.holding(), false);
+    for (let i = 0; i < 3; i++) run(p, true);
+    assert.equal(p.holding(), true, 'solo: the BLAS keeps to one thread');
+    t += POOL_POLICY.minSoloMs;
+    assert.equal(p.mode, 'solo', 'no job has come to start the probe');
+    assert.equal(p.holding(), false, 'but the period is over: the BLAS tries every thread again');
+    assert.equal(run(p, false).mode, 'probe');
+    assert.equal(p.holding(), false, 'nor while probing');
+  });
+
   it('a late probe doubles the solo time, up to its cap', () => {
     let t = 0;
     const p = new SoloPolicy(() => t);

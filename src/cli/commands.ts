@@ -13,10 +13,27 @@ import { presetNamed, PRESETS } from '../presets.js';
 import { evaluateClassifier, type TapeStats } from '../train/classifier-trainer.js';
 import type { CheckpointInfo } from '../train/checkpoint.js';
 import type { ModelConfig } from '../models/perceiver-ar/config.js';
+import { WEIGHT_FORMATS, type ParamStore, type WeightFormat } from '../nn/params.js';
 import { applyOverrides, splitArgs, type Args } from './args.js';
 import { CHECKPOINT_OPTION, OUTPUT_OPTIONS, runContext } from './context.js';
 
 const ENGINE_KEYS = ['threads', 'backend', 'simd', 'blas'];
+
+/**
+ * --weights=f32|bf16: the weight matrices as float32, or rounded to bf16 with packed 16-bit copies
+ * that decoding reads (ParamStore.setWeightFormat). generate defaults to bf16: 2.2× the tokens/s of
+ * float32 on enwik8-small, no measurable bits/byte cost on a trained checkpoint (docs/benchmarks.md); eval
+ * defaults to f32, and --weights=bf16 there measures what the rounding costs.
+ */
+const WEIGHTS_OPTION = stringOption('weights', WEIGHT_FORMATS);
+const GENERATE_WEIGHTS: WeightFormat = 'bf16';
+
+/** Applies --weights (or `fallback`) to a loaded model; the format is reported in the JSON result. */
+function applyWeights(engine: Engine, params: ParamStore, options: Options, fallback: WeightFormat): WeightFormat {
+  const format = (options.string('weights') ?? fallback) as WeightFormat;
+  params.setWeightFormat(engine, format);
+  return format;
+}
 
 function requireCheckpoint(args: Args, command: string): string {
   const path = args.get('checkpoint');
@@ -77,10 +94,11 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval'), info = readCheckpointInfo(path);
   if (architectureNamed(info.architecture)!.task === 'classification') return evalClassifier(engine, args, path, info);
   const { modality, data, pathGiven, specs } = dataFor(info, args, 'eval');
-  const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(),
+  const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(), WEIGHTS_OPTION,
     ...modality.evalOptions(info.model as ModelConfig)], `for ${modality.noun} eval`);
   const { model } = loadAnyCheckpoint(path, engine);
-  return modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options) });
+  const weights = applyWeights(engine, model.params, options, 'f32');
+  return { ...modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options) }), weights };
 }
 
 function evalClassifier(engine: Engine, args: Args, path: string, info: CheckpointInfo): Metrics {
@@ -119,10 +137,11 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
     throw new UsageError(`checkpoint ${path} holds a ${info.architecture} model; this needs a Perceiver AR checkpoint`);
   }
   const { modality, data, specs } = dataFor(info, args, 'generate');
-  const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(),
+  const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(), WEIGHTS_OPTION,
     ...modality.generateOptions(info.model as ModelConfig)], `for ${modality.noun} generation`);
   const { model } = loadCheckpoint(path, engine);
-  return modality.generate({ model, data, options, ctx: runContext(options) });
+  const weights = applyWeights(engine, model.params, options, GENERATE_WEIGHTS);
+  return { ...modality.generate({ model, data, options, ctx: runContext(options) }), weights };
 }
 
 const engineSpecs = (): OptionSpec[] => ENGINE_KEYS.map((k) => stringOption(k));

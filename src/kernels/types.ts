@@ -11,6 +11,7 @@
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 export type U8 = Uint8Array;
+export type U16 = Uint16Array;
 
 /** C = alpha·op(A)·op(B) (+ C when accumulate); op(A) is m×k, op(B) is k×n, C is m×n. */
 export interface MatmulDims {
@@ -30,6 +31,21 @@ export interface MatmulDims {
   readonly strideA?: number;
   readonly strideB?: number;
   readonly strideC?: number;
+  readonly alpha?: number;
+  readonly accumulate?: boolean;
+}
+
+/**
+ * C[m, n] (=|+=) alpha·A[m, k]·W + bias, with W a bf16 weight [k, n] packed by packBf16Weights
+ * (kernels/bf16.ts): decoding's few-row products at half the bytes. A and C are float32, rows
+ * lda/ldc floats apart; arithmetic is float32.
+ */
+export interface Bf16MatmulDims {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly lda?: number;
+  readonly ldc?: number;
   readonly alpha?: number;
   readonly accumulate?: boolean;
 }
@@ -106,6 +122,8 @@ export interface AdamWStep {
 
 export interface KernelSet {
   matmul(d: MatmulDims, a: F32, b: F32, c: F32): void;
+  /** Inference only (no backward): see Bf16MatmulDims. bias [n] or null. */
+  matmulBf16(d: Bf16MatmulDims, a: F32, w: U16, bias: F32 | null, c: F32): void;
 
   /** y[R, C] += bias[C]. */
   biasAddForward(rows: number, cols: number, y: F32, bias: F32): void;

@@ -1,6 +1,6 @@
 // Argument checks shared by every backend, so that a bad call fails the same way everywhere, with
 // a message that names the kernel, the argument and what it needs. Also resolves optional dims.
-import type { AttentionDims, AttentionMask, MatmulDims, RotaryDims } from './types.js';
+import type { AttentionDims, AttentionMask, Bf16MatmulDims, MatmulDims, RotaryDims } from './types.js';
 
 type Sized = { readonly length: number };
 
@@ -60,6 +60,21 @@ export function resolveMatmul(d: MatmulDims, a: Sized, b: Sized, c: Sized): Reso
   needLength(K, 'C', c, (batch - 1) * strideC + (m - 1) * ldc + n);
   const alpha = finite(K, 'alpha', d.alpha ?? 1);
   return { m, n, k, transA, transB, lda, ldb, ldc, batch, strideA, strideB, strideC, alpha, accumulate: d.accumulate ?? false };
+}
+
+export type ResolvedBf16Matmul = Required<Bf16MatmulDims>;
+
+export function resolveMatmulBf16(d: Bf16MatmulDims, a: Sized, w: Sized, bias: Sized | null, c: Sized): ResolvedBf16Matmul {
+  const K = 'matmulBf16';
+  const m = positiveInt(K, 'm', d.m), n = positiveInt(K, 'n', d.n), k = positiveInt(K, 'k', d.k);
+  const lda = d.lda ?? k, ldc = d.ldc ?? n;
+  if (!Number.isInteger(lda) || lda < k) throw new RangeError(`${K}: lda=${lda} must be an integer ≥ ${k} (the width of A)`);
+  if (!Number.isInteger(ldc) || ldc < n) throw new RangeError(`${K}: ldc=${ldc} must be an integer ≥ ${n} (the width of C)`);
+  needLength(K, 'A', a, (m - 1) * lda + k);
+  needLength(K, 'W (packed bf16)', w, n * k);
+  if (bias) needLength(K, 'bias', bias, n);
+  needLength(K, 'C', c, (m - 1) * ldc + n);
+  return { m, n, k, lda, ldc, alpha: finite(K, 'alpha', d.alpha ?? 1), accumulate: d.accumulate ?? false };
 }
 
 export interface ResolvedAttention {

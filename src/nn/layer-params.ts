@@ -21,7 +21,7 @@ export interface NormParams { readonly g: Float32Array; readonly b: Float32Array
 
 export function linearOf(store: ParamStore, name: string): LinearParams {
   const w = store.get(`${name}.w`), b = store.get(`${name}.b`);
-  return { w: w.value, b: b.value, dw: w.grad, db: b.grad, inDim: w.spec.shape[0]!, outDim: w.spec.shape[1]! };
+  return { w: w.value, b: b.value, dw: w.grad, db: b.grad, inDim: w.spec.shape[0]!, outDim: w.spec.shape[1]!, get w16() { return w.half; } };
 }
 
 export function normOf(store: ParamStore, name: string): NormParams {

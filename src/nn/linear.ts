@@ -9,10 +9,20 @@ export interface LinearParams {
   readonly db: F32 | null;
   readonly inDim: number;
   readonly outDim: number;
+  /** W packed as bf16 (kernels/bf16.ts) when the model decodes with bf16 weights; else null. */
+  readonly w16: Uint16Array | null;
 }
+
+/** Products of at most this many rows (decoding) read the bf16 copy of W when there is one. */
+export const BF16_MAX_ROWS = 8;
 
 /** y[rows, out] = x[rows, in]·W (+ b); `ldy` lets y be a column slice of a wider buffer. */
 export function linearForward(k: KernelSet, p: LinearParams, rows: number, x: F32, y: F32): void {
+  const w16 = p.w16;
+  if (w16 && rows <= BF16_MAX_ROWS) {
+    k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim }, x, w16, p.b, y);
+    return;
+  }
   k.matmul({ m: rows, n: p.outDim, k: p.inDim }, x, p.w, y);
   if (p.b) k.biasAddForward(rows, p.outDim, y, p.b);
 }

@@ -1,7 +1,16 @@
 // Parameters, gradients and AdamW moments as four identical flat arenas with named views, so the
 // optimiser is one flat loop and a checkpoint is one list of named tensors.
 import type { Engine } from '../engine.js';
+import { packBf16Weights, roundToBf16 } from '../kernels/bf16.js';
 import { Rng } from '../tensor/rng.js';
+
+/**
+ * How the weight matrices are held for decoding: 'f32', or 'bf16' — each matrix rounded to bf16
+ * (in place: the float32 values become the bf16 values) plus a packed bf16 copy that the few-row
+ * products read at half the bytes (kernels/bf16.ts). Arithmetic stays float32 either way.
+ */
+export type WeightFormat = 'f32' | 'bf16';
+export const WEIGHT_FORMATS: readonly WeightFormat[] = ['f32', 'bf16'];
 
 export type Init =
   | { readonly kind: 'zeros' }
@@ -24,6 +33,8 @@ export interface ParamView {
   readonly size: number;
   readonly value: Float32Array;
   readonly grad: Float32Array;
+  /** The packed bf16 copy of a weight matrix [k, n] while the store's format is 'bf16'; else null. */
+  half: Uint16Array | null;
 }
 
 export class ParamStore {
@@ -49,6 +60,7 @@ export class ParamStore {
         spec, offset, size,
         value: this.values.subarray(offset, offset + size),
         grad: this.grads.subarray(offset, offset + size),
+        half: null,
       };
       this.byName.set(spec.name, view);
       list.push(view);
@@ -72,7 +84,44 @@ export class ParamStore {
   }
 
   zeroGrads(): void { this.grads.fill(0); }
+
+  /** Frees the arenas and bf16 copies (engine memory); the store is unusable afterwards. */
+  dispose(engine: Engine): void {
+    for (const p of this.list) if (p.half) { engine.free(p.half); p.half = null; }
+    for (const a of [this.values, this.grads, this.m, this.v]) engine.free(a);
+  }
+
+  private format: WeightFormat = 'f32';
+
+  get weightFormat(): WeightFormat { return this.format; }
+
+  /**
+   * Holds the weight matrices (decayed 2-D parameters: linear maps, not embedding tables) as
+   * `format`. 'bf16' rounds them in place and adds packed copies (2 bytes a weight); going back to
+   * 'f32' frees the copies but cannot restore the rounded bits, so it is refused: reload the
+   * checkpoint instead. Training a bf16 store would update the float32 values the copies no
+   * longer match, so the trainer refuses it too.
+   */
+  setWeightFormat(engine: Engine, format: WeightFormat): void {
+    if (!WEIGHT_FORMATS.includes(format)) throw new RangeError(`weight format must be one of ${WEIGHT_FORMATS.join(', ')}, got '${String(format)}'`);
+    if (format === this.format) return;
+    if (format === 'f32') {
+      throw new Error('the weights were rounded to bf16 earlier; they cannot be made float32 again: load the checkpoint again for float32 weights');
+    }
+    for (const p of this.list) {
+      if (!isWeightMatrix(p.spec)) continue;
+      const [k, n] = p.spec.shape as [number, number];
+      roundToBf16(p.value);
+      const half = engine.allocU16(k * n, `${p.spec.name} (bf16)`);
+      packBf16Weights(p.value, k, n, half);
+      p.half = half;
+    }
+    this.format = format;
+  }
 }
+
+/** Weight matrices: the decayed 2-D parameters (linear maps [in, out]); embedding tables are not decayed. */
+export const isWeightMatrix = (spec: ParamSpec): boolean => spec.decay && spec.shape.length === 2;
 
 export function fillInit(x: Float32Array, init: Init, rng: Rng): void {
   switch (init.kind) {

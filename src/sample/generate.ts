@@ -5,6 +5,7 @@ import type { DecodeCache } from '../models/perceiver-ar/cache.js';
 import { checkPositionReach } from '../models/perceiver-ar/config.js';
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
+import type { WeightFormat } from '../nn/params.js';
 import { Rng } from '../tensor/rng.js';
 import { checkSampling, sampleToken, type SamplingConfig } from './sampling.js';
 
@@ -27,6 +28,12 @@ export interface GenerateOptions extends SamplingConfig {
    * for models with one absolute table per coordinate (positionDims > 1); required by them.
    */
   readonly coordinates?: (position: number) => ArrayLike<number>;
+  /**
+   * The weights decoding reads (model.setWeightFormat): 'bf16' rounds the model's weight matrices
+   * to bf16 and decodes from packed 16-bit copies, about half the bytes per token (docs/engine.md);
+   * absent: the model as it is. A model once made bf16 stays so ('f32' is then refused).
+   */
+  readonly weights?: WeightFormat;
   /** Called with each new token after it is appended; true stops generation there (e.g. music after N seconds). */
   readonly stopAfter?: (token: number) => boolean;
 }
@@ -77,6 +84,7 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
   if (c.position !== 'rotary' && c.positionDims > 1 && !coords) {
     throw new RangeError(`generate: this model embeds ${c.positionDims} coordinates per event; give options.coordinates(position) (e.g. from the data's codec)`);
   }
+  if (opts.weights !== undefined) model.setWeightFormat(opts.weights);
   const rng = new Rng(opts.seed);
   const seq = Array.from(prompt);
   const out: number[] = [];

@@ -81,6 +81,10 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
   constructor(private readonly engine: Engine, readonly model: Model, readonly config: TrainConfig, private readonly data: DataSource,
     state?: TrainerState) {
     const mc = model.config;
+    if (model.params.weightFormat !== 'f32') {
+      throw new Error(`the model's weights are held as ${model.params.weightFormat} for decoding (rounded, with packed copies that training would leave stale); ` +
+        'train a model loaded with float32 weights');
+    }
     const tables = mc.position !== undefined && mc.position !== 'rotary' ? (mc.positionDims ?? 1) : 0;
     if (tables > 1 && data.coordinateDims !== tables) {
       throw new RangeError(`the model embeds ${tables} coordinates per event (positionDims ${tables}), but ${data.description} ` +

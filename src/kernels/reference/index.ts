@@ -2,7 +2,7 @@
 // Float64Array (the latter for finite-difference gradient checks). It defines what every fast
 // backend must compute.
 import type { KernelSet } from '../types.js';
-import { biasAddBackward, biasAddForward, matmul } from './linear.js';
+import { biasAddBackward, biasAddForward, matmul, matmulBf16 } from './linear.js';
 import {
   activationBackward, activationForward, add, dropoutBackward, dropoutForward, embeddingBackward, embeddingForward,
   gluBackward, gluForward, layerNormBackward, layerNormForward, rotaryBackward, rotaryForward, scale,
@@ -11,7 +11,7 @@ import { attentionBackward, attentionForward, attentionMerge } from './attention
 import { adamw, crossEntropyBackward, crossEntropyForward, sumSquares } from './optim.js';
 
 export const referenceKernels = {
-  matmul, biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
+  matmul, matmulBf16, biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
   layerNormForward, layerNormBackward, activationForward, activationBackward, gluForward, gluBackward,
   add, scale, dropoutForward, dropoutBackward, rotaryForward, rotaryBackward,
   attentionForward, attentionBackward, attentionMerge, crossEntropyForward, crossEntropyBackward, adamw, sumSquares,

@@ -1,6 +1,7 @@
 // Reference matmul and bias: plain loops, float64 accumulation. The definition of correct.
-import type { MatmulDims } from '../types.js';
-import { checkRowsCols, resolveMatmul } from '../validate.js';
+import { bf16Value, packedIndex } from '../bf16.js';
+import type { Bf16MatmulDims, MatmulDims, U16 } from '../types.js';
+import { checkRowsCols, resolveMatmul, resolveMatmulBf16 } from '../validate.js';
 import type { Floats } from './floats.js';
 
 export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
@@ -18,6 +19,18 @@ export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
         const ci = oc + i * r.ldc + j;
         c[ci] = (r.accumulate ? c[ci]! : 0) + r.alpha * s;
       }
+    }
+  }
+}
+
+export function matmulBf16(d: Bf16MatmulDims, a: Floats, w: U16, bias: Floats | null, c: Floats): void {
+  const r = resolveMatmulBf16(d, a, w, bias, c);
+  for (let i = 0; i < r.m; i++) {
+    for (let j = 0; j < r.n; j++) {
+      let s = 0;
+      for (let k = 0; k < r.k; k++) s += a[i * r.lda + k]! * bf16Value(w[packedIndex(r.k, r.n, k, j)]!);
+      const ci = i * r.ldc + j;
+      c[ci] = (r.accumulate ? c[ci]! : 0) + r.alpha * s + (bias ? bias[j]! : 0);
     }
   }
 }

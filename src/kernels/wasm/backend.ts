@@ -7,7 +7,7 @@ import type {
 import { rotaryInverseFrequencies } from '../formulas.js';
 import {
   checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveAttentionMerge, resolveMatmul,
-  resolveRotary, sameLength,
+  resolveMatmulBf16, resolveRotary, sameLength,
 } from '../validate.js';
 import type { NativeMatmul } from '../native-gemm.js';
 import type { EngineMemory } from './memory.js';
@@ -95,6 +95,12 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       call('matmul', [r.transA ? 1 : 0, r.transB ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb,
         p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, r.batch, r.strideA, r.strideB, r.strideC, scratch], work);
     },
+    matmulBf16(d, a, w, bias, c) {
+      const K = 'matmulBf16';
+      const r = resolveMatmulBf16(d, a, w, bias, c);
+      call('matmulBf16', [r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'W', w), bias ? p(K, 'bias', bias) : 0, p(K, 'C', c), r.ldc, r.alpha,
+        r.accumulate ? 1 : 0], r.m * r.n * r.k);
+    },
     biasAddForward(rows, cols, y, bias) {
       const K = 'biasAddForward';
       checkRowsCols(K, rows, cols, { y: [y, rows * cols], bias: [bias, cols] });
@@ -173,7 +179,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
       // One query (cached decoding): stream whole K/V rows for all heads, keys split across threads.
       const decodeThreads = work < minParallelWork ? 1 : runner.threads;
-      if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 2) + r.H * Math.ceil(r.Tk / decodeThreads) <= SCRATCH_BYTES / 4) {
+      if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 4) + r.H * Math.ceil(r.Tk / decodeThreads) <= SCRATCH_BYTES / 4) {
         runner.run('attentionDecodePartial', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), qPos, kPos, kValid, r.Tk, r.H, r.D, r.ldk, r.ldv,
           r.scale, causal, scratch], decodeThreads);
         runner.run('attentionDecodeCombine', [p(K, 'out', out), p(K, 'lse', lse), r.H, r.D, scratch, decodeThreads], 1);

@@ -54,12 +54,17 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
     allocF32: (n, what) => memory.f32(n, what),
     allocI32: (n, what) => memory.i32(n, what),
     allocU8: (n, what) => memory.u8(n, what),
+    allocU16: (n, what) => memory.u16(n, what),
     free: (v) => memory.free(v),
     mark: () => memory.mark(),
     release: (m) => memory.release(Math.max(m, base)),
     bytesInUse: () => memory.bytesInUse,
     memoryLimitBytes: MAX_MEMORY_BYTES,
     fmaPeak: (iterations) => runner.run('fmaPeak', [iterations], threads),
+    streamRead: (view) => {
+      if (view.byteLength % 64 !== 0 || view.byteLength >= 2 ** 31) throw new RangeError(`streamRead: the buffer's size must be a multiple of 64 bytes under 2 GiB, got ${view.byteLength}`);
+      runner.run('streamRead', [memory.pointer(view, 'streamRead', 'buffer'), view.byteLength, memory.pointer(params, 'streamRead', 'out')], threads);
+    },
     ...(runner.stats ? { threadStats: () => runner.stats!() } : {}),
     dispose: () => runner.close(),
   };

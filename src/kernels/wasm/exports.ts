@@ -1,11 +1,11 @@
 // The kernel module's callable exports, in a fixed order shared by the main thread and workers.
 export const KERNEL_EXPORTS = [
-  'matmul', 'matmulFewRowsPartial', 'matmulFewRowsReduce', 'attentionForward', 'attentionBackward', 'attentionDecodePartial', 'attentionDecodeCombine',
+  'matmul', 'matmulFewRowsPartial', 'matmulFewRowsReduce', 'matmulBf16', 'attentionForward', 'attentionBackward', 'attentionDecodePartial', 'attentionDecodeCombine',
   'attentionMerge',
   'biasAddForward', 'biasAddBackward', 'embeddingForward', 'embeddingBackward',
   'layerNormForward', 'layerNormBackward', 'layerNormReduceParams',
   'activationForward', 'activationBackward', 'gluForward', 'gluBackward', 'add', 'scale', 'dropout', 'rotary',
-  'crossEntropyForward', 'crossEntropyBackward', 'adamw', 'sumSquares', 'fmaPeak',
+  'crossEntropyForward', 'crossEntropyBackward', 'adamw', 'sumSquares', 'fmaPeak', 'streamRead',
 ] as const;
 
 export type KernelExport = typeof KERNEL_EXPORTS[number];

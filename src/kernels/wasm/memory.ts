@@ -87,6 +87,7 @@ export class EngineMemory {
   private view<T extends ArrayBufferView>(v: T): T { this.buffers.add(v.buffer); return v; }
   f32(n: number, what = 'f32 buffer'): Float32Array { const o = this.allocBytes(n * 4, what); return this.view(new Float32Array(this.memory.buffer, o, n)); }
   i32(n: number, what = 'i32 buffer'): Int32Array { const o = this.allocBytes(n * 4, what); return this.view(new Int32Array(this.memory.buffer, o, n)); }
+  u16(n: number, what = 'u16 buffer'): Uint16Array { const o = this.allocBytes(n * 2, what); return this.view(new Uint16Array(this.memory.buffer, o, n)); }
   u8(n: number, what = 'u8 buffer'): Uint8Array { const o = this.allocBytes(n, what); return this.view(new Uint8Array(this.memory.buffer, o, n)); }
   f64(n: number, what = 'f64 buffer'): Float64Array { const o = this.allocBytes(n * 8, what); return this.view(new Float64Array(this.memory.buffer, o, n)); }
 
@@ -104,7 +105,7 @@ export class EngineMemory {
   pointer(view: ArrayBufferView, kernel: string, name: string): number {
     if (!this.buffers.has(view.buffer) && view.buffer === this.memory.buffer) this.buffers.add(view.buffer);
     if (!this.buffers.has(view.buffer)) {
-      throw new TypeError(`${kernel}: ${name} is not a view into the engine's memory; allocate it with engine.allocF32/allocI32/allocU8`);
+      throw new TypeError(`${kernel}: ${name} is not a view into the engine's memory; allocate it with engine.allocF32/allocI32/allocU8/allocU16`);
     }
     return view.byteOffset;
   }

@@ -7,7 +7,7 @@ import { countingAllocator, trackedAllocator, type Engine } from '../../engine.j
 import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
 import { linearBackward, linearForward } from '../../nn/linear.js';
-import { ParamStore } from '../../nn/params.js';
+import { ParamStore, type WeightFormat } from '../../nn/params.js';
 import { Rng } from '../../tensor/rng.js';
 import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyActs } from './blocks.js';
 import { batchEmbedder } from './embedder.js';
@@ -191,6 +191,20 @@ export class PerceiverAR {
     const alloc = trackedAllocator(this.engine);
     this.cache = { alloc, value: allocateDecodeCache(alloc, this.config, numLatents), latents: numLatents };
     return this.cache.value;
+  }
+
+  /**
+   * Holds the weight matrices as `format` for decoding (ParamStore.setWeightFormat): 'bf16' rounds
+   * them to bf16 and reads packed bf16 copies in every product of ≤ 8 rows (cached decoding), about
+   * half the bytes per token; larger products (prime, re-encode, eval, training) use the rounded
+   * float32 values, so every path computes with the same weights.
+   */
+  setWeightFormat(format: WeightFormat): void { this.params.setWeightFormat(this.engine, format); }
+
+  /** Frees everything the model holds in engine memory (parameters too): the model is unusable afterwards. */
+  dispose(): void {
+    this.releaseBuffers();
+    this.params.dispose(this.engine);
   }
 
   /** Frees the activation workspace and decoding cache (they are re-created on demand). */

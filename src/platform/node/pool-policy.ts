@@ -37,6 +37,14 @@ export class SoloPolicy {
   /** The current state (without advancing it). */
   get mode(): PoolMode { return this.state; }
 
+  /**
+   * Whether work outside the pool (the BLAS's own threads) should hold back now: only inside a solo
+   * period. Once it has expired — even if no pool job has come since to start the probe — or while
+   * probing, the cores are tried again; otherwise a run of BLAS products alone (no pool jobs to
+   * advance the policy) would stay on one thread long after the other program stopped.
+   */
+  holding(): boolean { return this.state === 'solo' && this.now() < this.soloUntil; }
+
   /** The mode of the next job. */
   next(): PoolMode {
     if (this.state === 'solo' && this.now() >= this.soloUntil) { this.state = 'probe'; this.probeLeft = this.s.probeJobs; }

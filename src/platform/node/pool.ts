@@ -136,9 +136,9 @@ export class WorkerPool implements ThreadRunner {
     }
   }
 
-  /** Whether the pool is running solo or probing: its workers have been late (another program has the cores). */
+  /** Whether the pool is inside a solo period: its workers have been late (another program has the cores). */
   contended(): boolean {
-    return this.policy.mode !== 'shared';
+    return this.policy.holding();
   }
 
   stats(): { readonly soloJobs: number; readonly lateJobs: number } {

@@ -1,0 +1,110 @@
+// `npm run bench -- generate`: cached decoding against the machine's memory bandwidth, measured in
+// the same run. At batch 1 a decode step reads every weight matrix once and the key/value caches
+// once, so its speed is bounded by bytes per token ÷ read bandwidth; each rate is printed as a
+// fraction of that bound ("of bound"). Shapes: enwik8-small (spec §9), the small config of
+// `bench train`, and giant-midi's shape (the PyTorch port's 134M-parameter music model: C 768,
+// 18 layers, M 6144, N 2048), random weights (speed does not depend on them), f32 and bf16 weights.
+import type { Engine } from '../src/node.js';
+import { parameterCount, type ModelConfig } from '../src/models/perceiver-ar/config.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { isWeightMatrix, type WeightFormat } from '../src/nn/params.js';
+import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
+import { generate } from '../src/sample/generate.js';
+import { Rng } from '../src/tensor/rng.js';
+import type { BenchResult } from './harness.js';
+import { syntheticStream, TRAIN_CASES } from './model.js';
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const MiB = 2 ** 20;
+
+/** Memory read bandwidth (GB/s) on all the engine's threads: a 512 MiB buffer streamed once per run, the median of 7. */
+export function readBandwidth(e: Engine, bytes = 512 * MiB): number {
+  if (!e.streamRead) throw new Error('the bandwidth measurement needs the wasm backend');
+  const buf = e.allocU8(bytes, 'bandwidth buffer');
+  buf.fill(1);
+  e.streamRead(buf);
+  const rates: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t = performance.now();
+    e.streamRead(buf);
+    rates.push(bytes / ((performance.now() - t) * 1e6));
+  }
+  e.free(buf);
+  return median(rates);
+}
+
+/**
+ * Bytes one cached decode step reads, averaged over `tokens` steps after a `prompt`-token prime
+ * (one latent): every parameter but the embedding tables (one row each: negligible) — weight
+ * matrices at 2 (bf16) or 4 bytes — plus the cross-attend's cached keys/values (min(M, prompt + i)
+ * rows of 2C floats at step i) and each layer's latent cache (1 + i rows, reset to ⌊N/2⌋ when full).
+ */
+export function decodeBytesPerToken(c: ModelConfig, params: PerceiverAR['params'], weights: WeightFormat, prompt: number, tokens: number): number {
+  let weightBytes = 0;
+  for (const p of params.list) {
+    if (p.spec.name.startsWith('embed.')) continue;
+    weightBytes += p.size * (weights === 'bf16' && isWeightMatrix(p.spec) ? 2 : 4);
+  }
+  let cacheBytes = 0, latents = 1;
+  for (let i = 0; i < tokens; i++) {
+    if (latents >= c.numLatents) latents = Math.max(1, Math.floor(c.numLatents / 2));
+    cacheBytes += Math.min(c.contextLength, prompt + i) * 2 * c.width * 4 + c.numLayers * (latents + 1) * 2 * c.width * 4;
+    latents++;
+  }
+  return weightBytes + cacheBytes / tokens;
+}
+
+interface DecodeCase { readonly name: string; readonly config: ModelConfig; readonly prompt: number; readonly tokens: number; readonly runs: number }
+
+export const DECODE_CASES: readonly DecodeCase[] = [
+  { name: 'enwik8-small', config: presetNamed('enwik8-small').model, prompt: 3584, tokens: 256, runs: 3 },
+  { name: 'small', config: TRAIN_CASES[0]!.config(), prompt: 768, tokens: 256, runs: 3 },
+  { name: 'giant-midi-shape', config: { ...presetNamed('enwik8-small').model, vocabSize: 389, contextLength: 6144, numLatents: 2048, numLayers: 18,
+    width: 768, embedDim: 768, numHeads: 8, crossAttendHeads: 8, maxWavelength: 6144, maxPosition: 6145 }, prompt: 6016, tokens: 64, runs: 3 },
+];
+
+export interface DecodeRate { readonly tokensPerSecond: number; readonly bytesPerToken: number; readonly parameters: number; readonly resets: number }
+
+/** Cached decoding of one case with the given weights: the median tokens/s of `runs` runs after a warm-up. */
+export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, progress: (l: string) => void): DecodeRate {
+  const model = new PerceiverAR(e, dc.config, 1);
+  for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
+  model.setWeightFormat(weights);
+  const prompt = syntheticStream(dc.prompt, 5);
+  const run = (n: number) => generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
+  progress(`${dc.name} [${weights}]: warm-up…`);
+  run(8);
+  const rates: number[] = [];
+  let resets = 0;
+  for (let i = 0; i < dc.runs; i++) {
+    progress(`${dc.name} [${weights}]: ${dc.tokens} tokens after a ${dc.prompt}-token prompt, run ${i + 1}/${dc.runs}…`);
+    const r = run(dc.tokens);
+    rates.push(r.tokens.length / r.seconds);
+    resets = r.resets;
+  }
+  const out = { tokensPerSecond: median(rates), bytesPerToken: decodeBytesPerToken(dc.config, model.params, weights, dc.prompt, dc.tokens),
+    parameters: parameterCount(dc.config), resets };
+  model.dispose();
+  return out;
+}
+
+/** The decode rows: the bandwidth, then every case with f32 and bf16 weights as tokens/s and as a fraction of its bound. */
+export function benchDecode(e: Engine, progress: (l: string) => void): BenchResult[] {
+  progress('memory read bandwidth (512 MiB, streamed)…');
+  const gbs = readBandwidth(e);
+  const base = { threads: e.info.threads, simd: e.info.simd, gflops: null };
+  const rows: BenchResult[] = [{ ...base, name: 'memory-read-bandwidth', ms: (512 * MiB) / (gbs * 1e6), fractionOfCeiling: null, target: null, targetMet: null,
+    extra: { 'GB/s': gbs.toFixed(1), buffer: '512 MiB' } }];
+  for (const dc of DECODE_CASES) {
+    for (const weights of ['f32', 'bf16'] as const) {
+      const r = decodeRate(e, dc, weights, progress);
+      const bound = (gbs * 1e9) / r.bytesPerToken, fraction = r.tokensPerSecond / bound;
+      const gated = dc.name === 'enwik8-small' && weights === 'bf16';
+      rows.push({ ...base, name: `decode-${dc.name} [${weights}]`, ms: 1000 / r.tokensPerSecond, fractionOfCeiling: fraction,
+        target: gated ? '≥ 250 tokens/s, ≥ 70% of bound' : null, targetMet: gated ? r.tokensPerSecond >= 250 && fraction >= 0.7 : null,
+        extra: { 'tokens/s': r.tokensPerSecond.toFixed(1), 'of bound': `${(100 * fraction).toFixed(0)}%`, 'MB/token': (r.bytesPerToken / 1e6).toFixed(1), 'bound tokens/s': bound.toFixed(0),
+          params: `${(r.parameters / 1e6).toFixed(1)}M`, 're-encodes': r.resets } });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,56 @@
+// bfloat16 weights for decoding: rounding, and the packed layout the few-row bf16 product reads.
+//
+// bf16 is the upper half of a float32 (8 exponent bits, 7 mantissa bits): widening is a 16-bit
+// shift, and a float32 weight rounded to bf16 keeps its range. Decoding at batch 1 reads every
+// weight once per token, so its speed is bound by memory bandwidth; half the bytes per weight is
+// (up to) twice the tokens per second. Arithmetic stays float32.
+//
+// Packed layout of a weight W stored [k, n] (inputs × outputs, as linear layers keep it): outputs
+// are taken in pairs (panels; the last is a single output when n is odd), and a panel's weights
+// are one contiguous run of memory, read front to back — one stream the hardware prefetchers
+// follow. Within panel p (outputs 2p, 2p+1; it starts at 2p·k), full blocks of 8 along k come
+// first: block b holds output 2p's 8 values then output 2p+1's, each as [w0, w4, w1, w5, w2, w6,
+// w3, w7] (k = 8b+0..3 in the even 16-bit slots, 8b+4..7 in the odd ones, so a 128-bit load is two
+// float32 vectors at the cost of one shift and one mask); then each output's last k mod 8 values,
+// in order.
+import type { F32, U16 } from './types.js';
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The bf16 bits of x, rounded to nearest, ties to even; NaN stays NaN (quiet), ±Inf stays ±Inf. */
+export function bf16Bits(x: number): number {
+  f32[0] = x;
+  const u = u32[0]!;
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x0040) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** The float32 value of bf16 bits. */
+export function bf16Value(bits: number): number {
+  u32[0] = (bits & 0xffff) << 16;
+  return f32[0]!;
+}
+
+/** Rounds every value of x to the nearest bf16 (in place): what a bf16 weight holds, as float32. */
+export function roundToBf16(x: F32): void {
+  for (let i = 0; i < x.length; i++) x[i] = bf16Value(bf16Bits(x[i]!));
+}
+
+/** Index in the packed array of weight W[kk, j], W stored [k, n]. */
+export function packedIndex(k: number, n: number, kk: number, j: number): number {
+  const p0 = j & ~1, width = Math.min(2, n - p0), r = j - p0, k8 = k & ~7;
+  if (kk >= k8) return p0 * k + k8 * width + r * (k - k8) + (kk - k8);
+  const s = kk & 7;
+  return p0 * k + (kk - s) * width + r * 8 + (s < 4 ? 2 * s : 2 * (s - 4) + 1);
+}
+
+/** Packs W [k, n] (row-major float32) into `out` [n·k] bf16 in the layout above. */
+export function packBf16Weights(w: F32, k: number, n: number, out: U16): void {
+  if (w.length < k * n) throw new RangeError(`packBf16Weights: W has ${w.length} values, needs k·n = ${k * n}`);
+  if (out.length < k * n) throw new RangeError(`packBf16Weights: out has ${out.length} slots, needs k·n = ${k * n}`);
+  for (let kk = 0; kk < k; kk++) {
+    const row = kk * n;
+    for (let j = 0; j < n; j++) out[packedIndex(k, n, kk, j)] = bf16Bits(w[row + j]!);
+  }
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createEngine, roundToBf16 } from '../src/node.js';
+import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { isWeightMatrix } from '../src/nn/params.js';
+import { generate, windowBatch } from '../src/sample/generate.js';
+import { streamSource } from '../src/data/source.js';
+import { TRAIN_DEFAULTS } from '../src/train/config.js';
+import { Trainer } from '../src/train/trainer.js';
+import { Rng } from '../src/tensor/rng.js';
+import { assertClose } from './helpers/compare.js';
+import { checkCachedEqualsUncached, uncachedLogits } from './helpers/decoding.js';
+
+const engine = await createEngine({ threads: 2, minParallelWork: 0 });
+after(() => engine.dispose());
+
+const SMALL: ModelConfig = {
+  ...MODEL_DEFAULTS, vocabSize: 40, contextLength: 24, numLatents: 6, numLayers: 2, width: 32, embedDim: 24, numHeads: 4,
+  crossAttendHeads: 2, maxWavelength: 64, maxPosition: 64, dropout: 0,
+};
+
+function randomModel(config: ModelConfig = SMALL): PerceiverAR {
+  const m = new PerceiverAR(engine, config, 5);
+  const rng = new Rng(11);
+  for (const p of m.params.list) if (p.spec.name.endsWith('.b') || p.spec.name === 'head.w') rng.fillUniform(p.value, 0.3);
+  return m;
+}
+
+describe('decoding with bf16 weights', () => {
+  it('computes exactly the model whose weight matrices are rounded to bf16 (cached steps and uncached forwards alike)', () => {
+    const half = randomModel(), rounded = randomModel();
+    half.setWeightFormat('bf16');
+    let matrices = 0;
+    for (const p of rounded.params.list) {
+      if (!isWeightMatrix(p.spec)) { assert.equal(half.params.get(p.spec.name).half, null, `${p.spec.name} has no bf16 copy`); continue; }
+      const before = Float32Array.from(p.value);
+      roundToBf16(p.value);
+      assert.ok(p.value.some((v, i) => v !== before[i]), `${p.spec.name}: rounding changed something (else this test checks nothing)`);
+      assert.deepEqual(half.params.get(p.spec.name).value, p.value, `${p.spec.name}: the bf16 model's float32 values are the rounded ones`);
+      assert.ok(half.params.get(p.spec.name).half, `${p.spec.name} has its packed copy`);
+      matrices++;
+    }
+    assert.equal(matrices, 1 + 5 + 4 * SMALL.numLayers + 1, 'latents.proj; cross q, kv, out, mlp1, mlp2; 4 per layer; head');
+    // The bf16 model decodes (few-row products from the packed copies) as the rounded float32 model forwards.
+    const rng = new Rng(2), seq = [2, ...Array.from({ length: 9 }, () => 3 + rng.int(SMALL.vocabSize - 3))];
+    const cache = half.decodeCache(SMALL.numLatents);
+    half.forward(windowBatch(seq, SMALL.contextLength), { numLatents: 1, cache });
+    assertClose(Float32Array.from(half.logits()), uncachedLogits(rounded, seq, 1), 'primed');
+    for (let step = 0; step < 4; step++) {
+      const token = 3 + rng.int(SMALL.vocabSize - 3);
+      seq.push(token);
+      assertClose(Float32Array.from(half.decodeStep(cache, token, seq.length)), uncachedLogits(rounded, seq, step + 2), `step ${step}`, 2e-5, 2e-4);
+    }
+    // And its own cached and uncached paths agree through a reset.
+    checkCachedEqualsUncached(half);
+  });
+
+  it('generate({ weights: "bf16" }) converts the model; it stays bf16 ("f32" is refused with a way out); training it is refused', () => {
+    const viaOption = randomModel(), direct = randomModel();
+    direct.setWeightFormat('bf16');
+    const opts = { maxNewTokens: 12, temperature: 1, topK: 0, topP: 1, seed: 3, stopAtEos: false, cached: true } as const;
+    const a = generate(viaOption, [2, 5, 6], { ...opts, weights: 'bf16' }), b = generate(direct, [2, 5, 6], opts);
+    assert.deepEqual(a.tokens, b.tokens);
+    assert.equal(viaOption.params.weightFormat, 'bf16');
+    assert.doesNotThrow(() => viaOption.setWeightFormat('bf16'), 'asking again is a no-op');
+    assert.throws(() => generate(viaOption, [2, 5], { ...opts, weights: 'f32' }), /rounded to bf16 earlier.*load the checkpoint again/);
+    assert.throws(() => viaOption.setWeightFormat('f16' as 'bf16'), /weight format must be one of f32, bf16, got 'f16'/);
+    const data = streamSource(Int32Array.from({ length: 200 }, (_, i) => 3 + (i % 30)), 0, 'a test stream');
+    assert.throws(() => new Trainer(engine, viaOption, { ...TRAIN_DEFAULTS, batchSize: 2, steps: 1 }, data), /held as bf16 for decoding/);
+  });
+});

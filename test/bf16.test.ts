@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bf16Bits, bf16Value, packBf16Weights, packedIndex, referenceKernels as ref, roundToBf16 } from '../src/node.js';
+import type { Bf16MatmulDims, Engine } from '../src/node.js';
+import { assertClose } from './helpers/compare.js';
+import { label, randomPair, Rng, wasmEngines } from './helpers/engines.js';
+
+const engines = await wasmEngines();
+
+describe('bf16 rounding', () => {
+  it('rounds to nearest, ties to even; keeps ±0, ±Inf and NaN; overflows to Inf like a float', () => {
+    assert.equal(bf16Value(bf16Bits(1)), 1);
+    assert.equal(bf16Value(bf16Bits(-2.5)), -2.5);
+    // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1).
+    assert.equal(bf16Value(bf16Bits(1 + 2 ** -8)), 1);
+    // 1 + 3·2^-8 lies halfway between 1 + 2^-7 (odd) and 1 + 2^-6 (even): up.
+    assert.equal(bf16Value(bf16Bits(1 + 3 * 2 ** -8)), 1 + 2 ** -6);
+    assert.equal(bf16Value(bf16Bits(1 + 2 ** -8 + 2 ** -20)), 1 + 2 ** -7, 'above the tie rounds up');
+    assert.ok(Object.is(bf16Value(bf16Bits(-0)), -0));
+    assert.equal(bf16Value(bf16Bits(Infinity)), Infinity);
+    assert.equal(bf16Value(bf16Bits(-Infinity)), -Infinity);
+    assert.ok(Number.isNaN(bf16Value(bf16Bits(NaN))));
+    assert.equal(bf16Value(bf16Bits(3.4e38)), Infinity, 'the largest floats round past the largest bf16');
+    const x = Float32Array.from([0.1, -3.3e-5, 123.456, 7e-39]);
+    roundToBf16(x);
+    for (const v of x) assert.equal(bf16Value(bf16Bits(v)), v, 'rounded values are fixed points');
+    assert.ok(Math.abs(x[0]! - 0.1) <= 0.1 * 2 ** -8, 'relative error at most 2^-8');
+  });
+
+  it('the packed layout is a bijection onto [0, k·n) for every k mod 8 and odd n', () => {
+    for (const [k, n] of [[1, 1], [7, 3], [8, 2], [13, 5], [16, 4], [29, 7]] as const) {
+      const seen = new Uint8Array(k * n);
+      for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) seen[packedIndex(k, n, kk, j)]!++;
+      assert.ok(seen.every((c) => c === 1), `k ${k} n ${n}`);
+    }
+  });
+});
+
+/** A weight W [k, n], its packed bf16 copy in engine memory, and W rounded (float32, for matmul). */
+function weights(e: Engine, rng: Rng, k: number, n: number): { packed: Uint16Array; rounded: Float32Array } {
+  const w = new Float32Array(k * n);
+  rng.fillUniform(w, 1);
+  const packed = e.allocU16(k * n);
+  packBf16Weights(w, k, n, packed);
+  const rounded = Float32Array.from(w);
+  roundToBf16(rounded);
+  return { packed, rounded };
+}
+
+describe('matmulBf16 (few-row products against packed bf16 weights) vs reference', () => {
+  it('the reference equals a float64 product with the rounded weights', () => {
+    const rng = new Rng(3), e = engines[0]!;
+    const [m, n, k] = [3, 11, 21];
+    const { packed, rounded } = weights(e, rng, k, n);
+    const a = Float32Array.from({ length: m * k }, () => rng.next() - 0.5), bias = Float32Array.from({ length: n }, () => rng.next());
+    const c = new Float32Array(m * n), expect = new Float32Array(m * n);
+    ref.matmulBf16({ m, n, k }, a, packed, bias, c);
+    ref.matmul({ m, n, k }, a, rounded, expect);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expect[i * n + j]! += bias[j]!;
+    assertClose(c, expect, 'reference bf16 = matmul(rounded) + bias', 1e-6, 1e-6);
+  });
+
+  for (const e of engines) {
+    it(`random shapes, every k mod 8, odd n, strides, bias, accumulate, ${label(e)}`, () => {
+      const rng = new Rng(11 + e.info.threads);
+      const cases: Bf16MatmulDims[] = [];
+      for (let k = 1; k <= 17; k++) cases.push({ m: 1 + (k % 3), n: 1 + (k * 5) % 13, k, alpha: k % 4 === 0 ? 0.5 : 1, accumulate: k % 3 === 0 });
+      cases.push({ m: 1, n: 2048, k: 512 }, { m: 1, n: 515, k: 2051 }, { m: 8, n: 96, k: 200, lda: 210, ldc: 100 }, { m: 9, n: 33, k: 64, accumulate: true });
+      for (const d of cases) {
+        const mark = e.mark();
+        const { packed } = weights(e, rng, d.k, d.n);
+        const a = randomPair(e, rng, (d.m - 1) * (d.lda ?? d.k) + d.k), c = randomPair(e, rng, (d.m - 1) * (d.ldc ?? d.n) + d.n);
+        const bias = d.k % 2 === 0 ? randomPair(e, rng, d.n) : null;
+        e.kernels.matmulBf16(d, a.w, packed, bias?.w ?? null, c.w);
+        ref.matmulBf16(d, a.r, packed, bias?.r ?? null, c.r);
+        assertClose(c.w, c.r, `matmulBf16 ${JSON.stringify(d)}`, 1e-5, 1e-4);
+        e.release(mark);
+      }
+    });
+  }
+
+  it('refuses short buffers and bad strides, naming the argument', () => {
+    const e = engines[0]!, w = e.allocU16(12), a = e.allocF32(4), c = e.allocF32(3);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 5 }, a, w, null, c), /matmulBf16: A has 4 elements but needs at least 5/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 4, k: 4 }, a, w, null, c), /matmulBf16: W \(packed bf16\) has 12 elements but needs at least 16/);
+    assert.throws(() => ref.matmulBf16({ m: 2, n: 3, k: 4, lda: 3 }, a, w, null, c), /lda=3 must be an integer ≥ 4/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4 }, a, new Uint16Array(12), null, c), /W is not a view into the engine's memory/);
+  });
+});
