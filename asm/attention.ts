@@ -400,17 +400,109 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
 }
 
 // ---- One query (batch 1, Tq = 1: cached decoding), all heads at once ----------------------------
-// Pass 1 (attentionDecodePartial): thread t takes keys [j0, j1) and streams whole K then V rows
-// (sequential memory, instead of one head's slice of every row per task), keeping per head the
-// running max m, sum l and unnormalised output o in its scratch as [H][D + 4] (o, m, l, 2 unused:
-// rows stay 16-byte aligned).
+// Pass 1 (attentionDecodePartial): thread t takes keys [j0, j1) in blocks of DECODE_BLOCK; per
+// block it computes every head's scores (whole K rows, sequential memory), folds them into per-head
+// running (max m, sum l, unnormalised output o) — rescaling o and l when the max grows, as the
+// fused kernel's online softmax — and adds the block's V rows while they are still in cache. Its
+// scratch: [H][D + 4] (o, m, l, 2 unused: rows stay 16-byte aligned), then [H][DECODE_BLOCK] scores.
 // Pass 2 (attentionDecodeCombine): per head, merges the threads' (m, l, o) into out and lse.
+export const DECODE_BLOCK: i32 = 64;
+
+// Scores of keys [jb, jb + nb) for every head into S[h][0..nb), scaled, −∞ where masked: four keys
+// at a time (per head four dot products share each load of q and are reduced together by a 4×4
+// transpose-add into one vector of the four scores), then one at a time.
+function decodeScores(q: usize, k: usize, kPos: usize, kValid: usize, pq: i32, causalFlag: i32, jb: i32, nb: i32,
+  H: i32, D: i32, ldk: i32, scale: f32, S: usize): void {
+  const DB = <usize>D << 2, ldkB = <usize>ldk << 2;
+  const minusInf = f32x4.splat(-Infinity), sv = f32x4.splat(scale);
+  let r = 0;
+  for (; r + 4 <= nb; r += 4) {
+    const j = jb + r;
+    let mask = i32x4.splat(visibleKey(j, kPos, kValid, pq, causalFlag));
+    mask = i32x4.replace_lane(mask, 1, visibleKey(j + 1, kPos, kValid, pq, causalFlag));
+    mask = i32x4.replace_lane(mask, 2, visibleKey(j + 2, kPos, kValid, pq, causalFlag));
+    mask = i32x4.replace_lane(mask, 3, visibleKey(j + 3, kPos, kValid, pq, causalFlag));
+    const k0 = k + <usize>j * ldkB, k1 = k0 + ldkB, k2 = k1 + ldkB, k3 = k2 + ldkB;
+    for (let h = 0; h < H; h++) {
+      const hb = <usize>h * DB;
+      let qp = q + hb, p0 = k0 + hb, p1 = k1 + hb, p2 = k2 + hb, p3 = k3 + hb;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let d = 0;
+      for (; d + 4 <= D; d += 4) {
+        const x = v128.load(qp);
+        a0 = fma4(x, v128.load(p0), a0);
+        a1 = fma4(x, v128.load(p1), a1);
+        a2 = fma4(x, v128.load(p2), a2);
+        a3 = fma4(x, v128.load(p3), a3);
+        qp += 16; p0 += 16; p1 += 16; p2 += 16; p3 += 16;
+      }
+      const u01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+      const u23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+      let sum = f32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
+      for (; d < D; d++) {
+        const x = load<f32>(qp);
+        const t = f32x4.replace_lane(f32x4.splat(x * load<f32>(p0)), 1, x * load<f32>(p1));
+        sum = f32x4.add(sum, f32x4.replace_lane(f32x4.replace_lane(t, 2, x * load<f32>(p2)), 3, x * load<f32>(p3)));
+        qp += 4; p0 += 4; p1 += 4; p2 += 4; p3 += 4;
+      }
+      v128.store(S + ((<usize>(h * DECODE_BLOCK + r)) << 2), v128.bitselect(f32x4.mul(sum, sv), minusInf, mask));
+    }
+  }
+  for (; r < nb; r++) {
+    const j = jb + r;
+    const visible = visibleKey(j, kPos, kValid, pq, causalFlag) != 0;
+    const krow = k + <usize>j * ldkB;
+    for (let h = 0; h < H; h++) {
+      store<f32>(S + ((<usize>(h * DECODE_BLOCK + r)) << 2), visible ? dotRow4(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity);
+    }
+  }
+}
+
+// o_h += Σ_r S[h][r]·v[jb + r, h] for the block's keys: four keys per load and store of o.
+function decodeValues(v: usize, jb: i32, nb: i32, H: i32, D: i32, ldv: i32, S: usize, part: usize, stride: usize): void {
+  const DB = <usize>D << 2, ldvB = <usize>ldv << 2;
+  let r = 0;
+  for (; r + 4 <= nb; r += 4) {
+    const v0 = v + <usize>(jb + r) * ldvB, v1 = v0 + ldvB, v2 = v1 + ldvB, v3 = v2 + ldvB;
+    for (let h = 0; h < H; h++) {
+      const x = v128.load(S + ((<usize>(h * DECODE_BLOCK + r)) << 2));
+      if (!v128.any_true(x)) continue;
+      const p0 = f32x4.splat(f32x4.extract_lane(x, 0)), p1 = f32x4.splat(f32x4.extract_lane(x, 1));
+      const p2 = f32x4.splat(f32x4.extract_lane(x, 2)), p3 = f32x4.splat(f32x4.extract_lane(x, 3));
+      const hb = <usize>h * DB;
+      let o = part + <usize>h * stride, w0 = v0 + hb, w1 = v1 + hb, w2 = v2 + hb, w3 = v3 + hb;
+      let d = 0;
+      for (; d + 4 <= D; d += 4) {
+        const acc = fma4(p1, v128.load(w1), fma4(p0, v128.load(w0), v128.load(o)));
+        v128.store(o, fma4(p3, v128.load(w3), fma4(p2, v128.load(w2), acc)));
+        o += 16; w0 += 16; w1 += 16; w2 += 16; w3 += 16;
+      }
+      for (; d < D; d++) {
+        store<f32>(o, load<f32>(o) + f32x4.extract_lane(x, 0) * load<f32>(w0) + f32x4.extract_lane(x, 1) * load<f32>(w1) +
+          f32x4.extract_lane(x, 2) * load<f32>(w2) + f32x4.extract_lane(x, 3) * load<f32>(w3));
+        o += 4; w0 += 4; w1 += 4; w2 += 4; w3 += 4;
+      }
+    }
+  }
+  for (; r < nb; r++) {
+    const vrow = v + <usize>(jb + r) * ldvB;
+    for (let h = 0; h < H; h++) {
+      const p = load<f32>(S + ((<usize>(h * DECODE_BLOCK + r)) << 2));
+      if (p == 0) continue;
+      const oh = part + <usize>h * stride, vh = vrow + <usize>h * DB;
+      const pv = f32x4.splat(p);
+      let d = 0;
+      for (; d + 4 <= D; d += 4) v128.store(oh + (<usize>d << 2), fma4(pv, v128.load(vh + (<usize>d << 2)), v128.load(oh + (<usize>d << 2))));
+      for (; d < D; d++) store<f32>(oh + (<usize>d << 2), load<f32>(oh + (<usize>d << 2)) + p * load<f32>(vh + (<usize>d << 2)));
+    }
+  }
+}
+
 export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize, kPos: usize, kValid: usize,
   Tk: i32, H: i32, D: i32, ldk: i32, ldv: i32, scale: f32, causalFlag: i32, scratch: usize, tid: i32, nth: i32): void {
-  const ws = scratch + <usize>tid * SCRATCH_BYTES;
-  const part = ws;                                  // H × (D + 4): o[D], m, l, 2 unused
-  const S = part + (<usize>(H * (D + 4)) << 2);     // H × span scores, then probabilities
-  const j0 = share(Tk, tid, nth, 1), j1 = share(Tk, tid + 1, nth, 1), span = j1 - j0;
+  const part = scratch + <usize>tid * SCRATCH_BYTES;
+  const S = part + (<usize>(H * (D + 4)) << 2);
+  const j0 = share(Tk, tid, nth, 1), j1 = share(Tk, tid + 1, nth, 1);
   const DB = <usize>D << 2, stride = <usize>(D + 4) << 2;
   const pq = causalFlag != 0 ? load<i32>(qPos) : 0;
   for (let h = 0; h < H; h++) {
@@ -419,89 +511,26 @@ export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize
     store<f32>(ph + DB, -Infinity);
     store<f32>(ph + DB, 0, 4);
   }
-  // Scores, four keys at a time: per head, four dot products sharing each load of q, reduced
-  // together (a 4×4 transpose-add) into one vector of the four keys' scores.
-  const minusInf = f32x4.splat(-Infinity), sv = f32x4.splat(scale);
-  let j = j0;
-  for (; j + 4 <= j1; j += 4) {
-    let mask = i32x4.splat(visibleKey(j, kPos, kValid, pq, causalFlag));
-    mask = i32x4.replace_lane(mask, 1, visibleKey(j + 1, kPos, kValid, pq, causalFlag));
-    mask = i32x4.replace_lane(mask, 2, visibleKey(j + 2, kPos, kValid, pq, causalFlag));
-    mask = i32x4.replace_lane(mask, 3, visibleKey(j + 3, kPos, kValid, pq, causalFlag));
-    const k0 = k + (<usize>j * ldk << 2), ldkB = <usize>ldk << 2;
-    const k1 = k0 + ldkB, k2 = k1 + ldkB, k3 = k2 + ldkB;
+  for (let jb = j0; jb < j1; jb += DECODE_BLOCK) {
+    const nb = min(DECODE_BLOCK, j1 - jb);
+    decodeScores(q, k, kPos, kValid, pq, causalFlag, jb, nb, H, D, ldk, scale, S);
     for (let h = 0; h < H; h++) {
-      const qh = q + <usize>h * DB, hb = <usize>h * DB;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let d = 0;
-      for (; d + 4 <= D; d += 4) {
-        const od = <usize>d << 2, x = v128.load(qh + od);
-        a0 = fma4(x, v128.load(k0 + hb + od), a0);
-        a1 = fma4(x, v128.load(k1 + hb + od), a1);
-        a2 = fma4(x, v128.load(k2 + hb + od), a2);
-        a3 = fma4(x, v128.load(k3 + hb + od), a3);
+      const Sh = S + ((<usize>(h * DECODE_BLOCK)) << 2), ph = part + <usize>h * stride;
+      const mb = maxRow(Sh, nb), mOld = load<f32>(ph + DB);
+      if (mb == -Infinity) { fillRow(Sh, nb, 0); continue; }
+      let m = mOld;
+      if (mb > mOld) {
+        if (mOld != -Infinity) {
+          const c = Mathf.exp(mOld - mb);
+          scaleRow(ph, D, c);
+          store<f32>(ph + DB, load<f32>(ph + DB, 4) * c, 4);
+        }
+        m = mb;
+        store<f32>(ph + DB, m);
       }
-      const u01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
-      const u23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
-      let sum = f32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
-      for (; d < D; d++) {
-        const x = load<f32>(qh + (<usize>d << 2)), od = hb + (<usize>d << 2);
-        const t = f32x4.replace_lane(f32x4.splat(x * load<f32>(k0 + od)), 1, x * load<f32>(k1 + od));
-        sum = f32x4.add(sum, f32x4.replace_lane(f32x4.replace_lane(t, 2, x * load<f32>(k2 + od)), 3, x * load<f32>(k3 + od)));
-      }
-      v128.store(S + ((<usize>(h * span + j - j0)) << 2), v128.bitselect(f32x4.mul(sum, sv), minusInf, mask));
+      store<f32>(ph + DB, load<f32>(ph + DB, 4) + expRowSub(Sh, nb, m), 4);
     }
-  }
-  for (; j < j1; j++) {
-    const visible = visibleKey(j, kPos, kValid, pq, causalFlag) != 0;
-    const krow = k + (<usize>j * ldk << 2);
-    for (let h = 0; h < H; h++) {
-      const s: f32 = visible ? dotRow4(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity;
-      store<f32>(S + ((<usize>(h * span + j - j0)) << 2), s);
-    }
-  }
-  for (let h = 0; h < H; h++) {
-    const mp = part + <usize>h * stride + DB;
-    const m = maxRow(S + ((<usize>(h * span)) << 2), span);
-    store<f32>(mp, m);
-    if (m == -Infinity) { fillRow(S + ((<usize>(h * span)) << 2), span, 0); continue; }
-    store<f32>(mp, expRowSub(S + ((<usize>(h * span)) << 2), span, m), 4);
-  }
-  // o_h += Σ_j p_jh·v_jh, four keys at a time: one load and store of o per four rows of V.
-  for (j = j0; j + 4 <= j1; j += 4) {
-    const v0 = v + (<usize>j * ldv << 2), ldvB = <usize>ldv << 2;
-    const v1 = v0 + ldvB, v2 = v1 + ldvB, v3 = v2 + ldvB;
-    for (let h = 0; h < H; h++) {
-      const sp = S + ((<usize>(h * span + j - j0)) << 2);
-      const x = v128.load(sp);
-      if (v128.any_true(x) == false) continue;
-      const p0 = f32x4.splat(f32x4.extract_lane(x, 0)), p1 = f32x4.splat(f32x4.extract_lane(x, 1));
-      const p2 = f32x4.splat(f32x4.extract_lane(x, 2)), p3 = f32x4.splat(f32x4.extract_lane(x, 3));
-      const oh = part + <usize>h * stride, hb = <usize>h * DB;
-      let d = 0;
-      for (; d + 4 <= D; d += 4) {
-        const od = <usize>d << 2, vo = hb + od;
-        const acc = fma4(p1, v128.load(v1 + vo), fma4(p0, v128.load(v0 + vo), v128.load(oh + od)));
-        v128.store(oh + od, fma4(p3, v128.load(v3 + vo), fma4(p2, v128.load(v2 + vo), acc)));
-      }
-      for (; d < D; d++) {
-        const od = <usize>d << 2, vo = hb + od;
-        store<f32>(oh + od, load<f32>(oh + od) + f32x4.extract_lane(x, 0) * load<f32>(v0 + vo) + f32x4.extract_lane(x, 1) * load<f32>(v1 + vo) +
-          f32x4.extract_lane(x, 2) * load<f32>(v2 + vo) + f32x4.extract_lane(x, 3) * load<f32>(v3 + vo));
-      }
-    }
-  }
-  for (; j < j1; j++) {
-    const vrow = v + (<usize>j * ldv << 2);
-    for (let h = 0; h < H; h++) {
-      const p = load<f32>(S + ((<usize>(h * span + j - j0)) << 2));
-      if (p == 0) continue;
-      const oh = part + <usize>h * stride, vh = vrow + <usize>h * DB;
-      const pv = f32x4.splat(p);
-      let d = 0;
-      for (; d + 4 <= D; d += 4) v128.store(oh + (<usize>d << 2), fma4(pv, v128.load(vh + (<usize>d << 2)), v128.load(oh + (<usize>d << 2))));
-      for (; d < D; d++) store<f32>(oh + (<usize>d << 2), load<f32>(oh + (<usize>d << 2)) + p * load<f32>(vh + (<usize>d << 2)));
-    }
+    decodeValues(v, jb, nb, H, D, ldv, S, part, stride);
   }
 }
 

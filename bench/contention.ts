@@ -21,11 +21,15 @@ export function busyLoops(n: number): ChildProcess[] {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-/** Cached generation on enwik8-small (3,584-token prompt, random weights): tokens/s, the median of `runs` runs of `tokens` tokens. */
+/**
+ * Cached generation on enwik8-small (3,584-token prompt, random weights, bf16 weights as `generate`
+ * decodes by default): tokens/s, the median of `runs` runs of `tokens` tokens.
+ */
 function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: string) => void, label: string): number {
   const c = presetNamed('enwik8-small').model as PerceiverAR['config'];
   const model = new PerceiverAR(e, c, 1);
   for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
+  model.setWeightFormat('bf16');
   const prompt = syntheticStream(3584, 5);
   const once = (n: number): number => {
     const r = generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
@@ -35,7 +39,7 @@ function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: strin
   once(8);
   const rates: number[] = [];
   for (let i = 0; i < runs; i++) { progress(`${label}: run ${i + 1}/${runs}…`); rates.push(once(tokens)); }
-  model.releaseBuffers();
+  model.dispose();
   return median(rates);
 }
 

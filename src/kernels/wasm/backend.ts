@@ -27,6 +27,8 @@ export interface WasmBackendParts {
 }
 
 const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1 };
+/** Keys per block of the single-query attention (asm/attention.ts DECODE_BLOCK). */
+const DECODE_BLOCK = 64;
 /** Matmuls with at most this many rows take the few-rows path (asm/gemm.ts SMALL_M). */
 const FEW_ROWS = 8;
 
@@ -179,7 +181,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const { r, qPos, kPos, kValid, causal, work } = attentionArgs(K, d, mask, { q, k, v, out, lse });
       // One query (cached decoding): stream whole K/V rows for all heads, keys split across threads.
       const decodeThreads = work < minParallelWork ? 1 : runner.threads;
-      if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 4) + r.H * Math.ceil(r.Tk / decodeThreads) <= SCRATCH_BYTES / 4) {
+      if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 4 + DECODE_BLOCK) <= SCRATCH_BYTES / 4) {
         runner.run('attentionDecodePartial', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), qPos, kPos, kValid, r.Tk, r.H, r.D, r.ldk, r.ldv,
           r.scale, causal, scratch], decodeThreads);
         runner.run('attentionDecodeCombine', [p(K, 'out', out), p(K, 'lse', lse), r.H, r.D, scratch, decodeThreads], 1);
