@@ -85,7 +85,7 @@ function loadRows(name: string, r: LoadRates, busy: number, msPer: (rate: number
 }
 
 export async function benchGenerateContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
-  const r = await underLoad(threads, busy, (e, loaded, label) => cachedRate(e, loaded ? 48 : 128, 3, progress, label));
+  const r = await underLoad(threads, busy, (e, _loaded, label) => cachedRate(e, 128, 3, progress, label));
   return loadRows('generate-cached', r, busy, (rate) => 1000 / rate, 1, { idle: true, halfOfIdle: true });
 }
 
