@@ -68,14 +68,19 @@ function dotRow(a: usize, b: usize, n: i32): f32 {
   return s;
 }
 
-// The largest of p[0..n) (−∞ for n = 0; scores are never NaN here: masked ones are −∞).
+// The largest of p[0..n) (−∞ for n = 0), NaN when any is NaN (as the reference's max propagates it:
+// pmax alone would skip NaN lanes).
 function maxRow(p: usize, n: i32): f32 {
-  let mv = f32x4.splat(-Infinity);
+  let mv = f32x4.splat(-Infinity), nan = i32x4.splat(0);
   let j = 0;
-  for (; j + 4 <= n; j += 4) mv = f32x4.pmax(mv, v128.load(p + (<usize>j << 2)));
+  for (; j + 4 <= n; j += 4) {
+    const x = v128.load(p + (<usize>j << 2));
+    mv = f32x4.pmax(mv, x);
+    nan = v128.or(nan, f32x4.ne(x, x));
+  }
   let m = Mathf.max(Mathf.max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), Mathf.max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   for (; j < n; j++) m = Mathf.max(m, f32At(p, j));
-  return m;
+  return v128.any_true(nan) ? NaN : m;
 }
 
 // −1 (all bits) when key j is visible to the query at position pq, else 0.
@@ -404,7 +409,8 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
 // block it computes every head's scores (whole K rows, sequential memory), folds them into per-head
 // running (max m, sum l, unnormalised output o) — rescaling o and l when the max grows, as the
 // fused kernel's online softmax — and adds the block's V rows while they are still in cache. Its
-// scratch: [H][D + 4] (o, m, l, 2 unused: rows stay 16-byte aligned), then [H][DECODE_BLOCK] scores.
+// scratch: [H][D + 4] (o, m, l, 2 unused: 16-byte aligned rows when D % 4 = 0), then [H][DECODE_BLOCK]
+// scores.
 // Pass 2 (attentionDecodeCombine): per head, merges the threads' (m, l, o) into out and lse.
 export const DECODE_BLOCK: i32 = 64;
 
@@ -519,7 +525,11 @@ export function attentionDecodePartial(q: usize, k: usize, v: usize, qPos: usize
       const mb = maxRow(Sh, nb), mOld = load<f32>(ph + DB);
       if (mb == -Infinity) { fillRow(Sh, nb, 0); continue; }
       let m = mOld;
-      if (mb > mOld) {
+      if (isNaN(mb)) {
+        // A NaN score makes the head's output NaN (o, l and m through exp(NaN)), as in the reference.
+        m = mb;
+        store<f32>(ph + DB, m);
+      } else if (mb > mOld) {
         if (mOld != -Infinity) {
           const c = Mathf.exp(mOld - mb);
           scaleRow(ph, D, c);

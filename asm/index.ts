@@ -1,7 +1,7 @@
 // Entry point of the kernel module: every export here is callable by the loader and worker pool.
 export { matmul, matmulFewRowsPartial, matmulFewRowsReduce } from './gemm';
 export { matmulBf16 } from './half';
-export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine, attentionMerge } from './attention';
+export { attentionForward, attentionBackward, attentionDecodePartial, attentionDecodeCombine, attentionMerge, DECODE_BLOCK } from './attention';
 export {
   biasAddForward, biasAddBackward, embeddingForward, embeddingBackward,
   layerNormForward, layerNormBackward, layerNormReduceParams,

@@ -1,7 +1,8 @@
 // `npm run bench -- generate`: cached decoding against the machine's memory bandwidth, measured in
 // the same run. At batch 1 a decode step reads every weight matrix once and the key/value caches
 // once, so its speed is bounded by bytes per token ÷ read bandwidth; each rate is printed as a
-// fraction of that bound ("of bound"). Shapes: enwik8-small (spec §9), the small config of
+// fraction of that bound ("of bound"); tokens/s counts the decode steps after the first token (the
+// prompt's prime is reported apart, as the time to the first token). Shapes: enwik8-small (spec §9), the small config of
 // `bench train`, and giant-midi's shape (the PyTorch port's 134M-parameter music model: C 768,
 // 18 layers, M 6144, N 2048), random weights (speed does not depend on them), f32 and bf16 weights.
 import type { Engine } from '../src/node.js';
@@ -9,7 +10,7 @@ import { parameterCount, type ModelConfig } from '../src/models/perceiver-ar/con
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { isWeightMatrix, type WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
-import { generate } from '../src/sample/generate.js';
+import { generate, stepsPerSecond } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
 import type { BenchResult } from './harness.js';
 import { syntheticStream, TRAIN_CASES } from './model.js';
@@ -34,10 +35,11 @@ export function readBandwidth(e: Engine, bytes = 512 * MiB): number {
 }
 
 /**
- * Bytes one cached decode step reads, averaged over `tokens` steps after a `prompt`-token prime
- * (one latent): every parameter but the embedding tables (one row each: negligible) — weight
- * matrices at 2 (bf16) or 4 bytes — plus the cross-attend's cached keys/values (min(M, prompt + i)
- * rows of 2C floats at step i) and each layer's latent cache (1 + i rows, reset to ⌊N/2⌋ when full).
+ * Bytes one cached decode step reads, averaged over the `tokens` − 1 steps after a `prompt`-token
+ * prime (one latent; the prime gives the first token): every parameter but the embedding tables
+ * (one row each: negligible) — weight matrices at 2 (bf16) or 4 bytes — plus the cross-attend's
+ * cached keys/values (step i attends to min(M, prompt + i + 1) rows of 2C floats, its own included)
+ * and each layer's latent cache (i + 2 rows at step i, back to ⌊N/2⌋ at a reset).
  */
 export function decodeBytesPerToken(c: ModelConfig, params: PerceiverAR['params'], weights: WeightFormat, prompt: number, tokens: number): number {
   let weightBytes = 0;
@@ -45,13 +47,14 @@ export function decodeBytesPerToken(c: ModelConfig, params: PerceiverAR['params'
     if (p.spec.name.startsWith('embed.')) continue;
     weightBytes += p.size * (weights === 'bf16' && isWeightMatrix(p.spec) ? 2 : 4);
   }
+  const steps = Math.max(1, tokens - 1);
   let cacheBytes = 0, latents = 1;
-  for (let i = 0; i < tokens; i++) {
+  for (let i = 0; i < steps; i++) {
     if (latents >= c.numLatents) latents = Math.max(1, Math.floor(c.numLatents / 2));
-    cacheBytes += Math.min(c.contextLength, prompt + i) * 2 * c.width * 4 + c.numLayers * (latents + 1) * 2 * c.width * 4;
+    cacheBytes += Math.min(c.contextLength, prompt + i + 1) * 2 * c.width * 4 + c.numLayers * (latents + 1) * 2 * c.width * 4;
     latents++;
   }
-  return weightBytes + cacheBytes / tokens;
+  return weightBytes + cacheBytes / steps;
 }
 
 interface DecodeCase { readonly name: string; readonly config: ModelConfig; readonly prompt: number; readonly tokens: number; readonly runs: number }
@@ -63,9 +66,15 @@ export const DECODE_CASES: readonly DecodeCase[] = [
     width: 768, embedDim: 768, numHeads: 8, crossAttendHeads: 8, maxWavelength: 6144, maxPosition: 6145 }, prompt: 6016, tokens: 64, runs: 3 },
 ];
 
-export interface DecodeRate { readonly tokensPerSecond: number; readonly bytesPerToken: number; readonly parameters: number; readonly resets: number }
+export interface DecodeRate {
+  /** Decode steps per second: the tokens after the first, over the time after the first (the prime is not a decode step). */
+  readonly tokensPerSecond: number;
+  /** Time to the first token: the prompt's prime forward (one latent) and a sampling. */
+  readonly firstTokenSeconds: number;
+  readonly bytesPerToken: number; readonly parameters: number; readonly resets: number;
+}
 
-/** Cached decoding of one case with the given weights: the median tokens/s of `runs` runs after a warm-up. */
+/** Cached decoding of one case with the given weights: the medians over `runs` runs after a warm-up. */
 export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, progress: (l: string) => void): DecodeRate {
   const model = new PerceiverAR(e, dc.config, 1);
   for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
@@ -74,15 +83,16 @@ export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, pro
   const run = (n: number) => generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
   progress(`${dc.name} [${weights}]: warm-up…`);
   run(8);
-  const rates: number[] = [];
+  const rates: number[] = [], firsts: number[] = [];
   let resets = 0;
   for (let i = 0; i < dc.runs; i++) {
     progress(`${dc.name} [${weights}]: ${dc.tokens} tokens after a ${dc.prompt}-token prompt, run ${i + 1}/${dc.runs}…`);
     const r = run(dc.tokens);
-    rates.push(r.tokens.length / r.seconds);
+    rates.push(stepsPerSecond(r));
+    firsts.push(r.firstTokenSeconds);
     resets = r.resets;
   }
-  const out = { tokensPerSecond: median(rates), bytesPerToken: decodeBytesPerToken(dc.config, model.params, weights, dc.prompt, dc.tokens),
+  const out = { tokensPerSecond: median(rates), firstTokenSeconds: median(firsts), bytesPerToken: decodeBytesPerToken(dc.config, model.params, weights, dc.prompt, dc.tokens),
     parameters: parameterCount(dc.config), resets };
   model.dispose();
   return out;
@@ -102,7 +112,7 @@ export function benchDecode(e: Engine, progress: (l: string) => void): BenchResu
       const gated = dc.name === 'enwik8-small' && weights === 'bf16';
       rows.push({ ...base, name: `decode-${dc.name} [${weights}]`, ms: 1000 / r.tokensPerSecond, fractionOfCeiling: fraction,
         target: gated ? '≥ 250 tokens/s, ≥ 70% of bound' : null, targetMet: gated ? r.tokensPerSecond >= 250 && fraction >= 0.7 : null,
-        extra: { 'tokens/s': r.tokensPerSecond.toFixed(1), 'of bound': `${(100 * fraction).toFixed(0)}%`, 'MB/token': (r.bytesPerToken / 1e6).toFixed(1), 'bound tokens/s': bound.toFixed(0),
+        extra: { 'tokens/s': r.tokensPerSecond.toFixed(1), 'first token ms': (1000 * r.firstTokenSeconds).toFixed(0), 'of bound': `${(100 * fraction).toFixed(0)}%`, 'MB/token': (r.bytesPerToken / 1e6).toFixed(1), 'bound tokens/s': bound.toFixed(0),
           params: `${(r.parameters / 1e6).toFixed(1)}M`, 're-encodes': r.resets } });
     }
   }

@@ -45,8 +45,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (suite === 'profile') return runProfile(rest);
   if (suite === 'guard') {
     const json = rest.includes('--json');
-    const rows = await runGuard((l) => { if (!json) process.stderr.write(`\r${l}\x1b[K`); });
-    if (!json) process.stderr.write('\r\x1b[K');
+    // Progress redrawn on a terminal; in a log (CI) the table alone.
+    const live = !json && process.stderr.isTTY;
+    const rows = await runGuard((l) => { if (live) process.stderr.write(`\r${l}\x1b[K`); });
+    if (live) process.stderr.write('\r\x1b[K');
     if (json) for (const r of rows) console.log(JSON.stringify(r));
     return reportGuard(rows, json ? (l) => console.error(l) : (l) => console.log(l), Boolean(process.env.CI));
   }

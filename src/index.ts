@@ -51,7 +51,7 @@ export { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig, t
 export { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace, type PonderTerm } from './models/adatape/reader.js';
 export { ClassifierTrainer, evaluateClassifier, tapeStats, type ClassifierStepLog, type ClassifierEval, type TapeStats } from './train/classifier-trainer.js';
 export { parityBatch, PARITY_SYMBOLS } from './data/parity.js';
-export { generate, type GenerateOptions, type GenerateResult } from './sample/generate.js';
+export { generate, stepsPerSecond, type GenerateOptions, type GenerateResult } from './sample/generate.js';
 export { imageCodec, encodeImage, decodeImage, imageCoordinates, imageEvents, type Image, type ImageShape } from './data/images.js';
 export type { Codec } from './data/codec.js';
 export { imageSource } from './data/image-source.js';

@@ -157,6 +157,30 @@ describe('single-query attention (batch 1, one query: the decoding path) vs refe
       }
     });
   }
+  for (const e of engines) {
+    it(`keys/values interleaved in one cache ([k | v] rows, as decoding keeps them), causal, the first blocks masked, ${label(e)}`, () => {
+      const rng = new Rng(5), H = 4, D = 12, HD = H * D, Tk = 203;
+      const d = { batch: 1, queries: 1, keys: Tk, heads: H, headDim: D, ldk: 2 * HD, ldv: 2 * HD };
+      const qp = e.allocI32(1), kp = e.allocI32(Tk), valid = e.allocU8(Tk);
+      qp[0] = 190;
+      for (let j = 0; j < Tk; j++) { kp[j] = j + 1; valid[j] = j < 70 || j === 100 ? 0 : 1; }
+      const mask = { causal: { queryPositions: qp, keyPositions: kp }, keyValid: valid };
+      const q = randomPair(e, rng, HD, 2), kv = randomPair(e, rng, Tk * 2 * HD, 2), o = randomPair(e, rng, HD), lse = randomPair(e, rng, H);
+      e.kernels.attentionForward(d, mask, q.w, kv.w, kv.w.subarray(HD), o.w, lse.w);
+      ref.attentionForward(d, mask, q.r, kv.r, kv.r.subarray(HD), o.r, lse.r);
+      assertClose(o.w, o.r, 'interleaved out', 2e-5, 1e-4);
+      assertClose(lse.w, lse.r, 'interleaved lse', 2e-5, 1e-4);
+      // NaN in one key of a later block (head 1's slice) and in head 3's query: those heads are NaN, as in the reference.
+      kv.w[150 * 2 * HD + D + 3] = NaN; kv.r[150 * 2 * HD + D + 3] = NaN;
+      q.w[3 * D] = NaN; q.r[3 * D] = NaN;
+      e.kernels.attentionForward(d, mask, q.w, kv.w, kv.w.subarray(HD), o.w, lse.w);
+      ref.attentionForward(d, mask, q.r, kv.r, kv.r.subarray(HD), o.r, lse.r);
+      assert.ok(o.r.subarray(D, 2 * D).every(Number.isNaN) && o.r.subarray(3 * D).every(Number.isNaN), 'the reference propagates NaN');
+      assertClose(o.w, o.r, 'NaN heads', 2e-5, 1e-4);
+      assertClose(lse.w, lse.r, 'NaN lse', 2e-5, 1e-4);
+    });
+  }
+
   it('a query that sees no key gets zeros and lse = -inf', () => {
     const e = engines[1]!;
     const qp = e.allocI32(1), kp = e.allocI32(70);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEngine, resolveThreads } from '../src/node.js';
+import { createEngine, kernelFunctions, resolveThreads } from '../src/node.js';
 
 describe('engine', () => {
   it('reports its backend, SIMD build and threads', async () => {
@@ -82,6 +82,17 @@ describe('engine', () => {
     const x = e.allocF32(4);
     await e.dispose();
     assert.throws(() => e.kernels.scale(x, 2), /disposed/);
+  });
+});
+
+describe('kernel module constants', () => {
+  it('a module whose scratch or decode block differs from what the engine assumes is refused, naming the constant', () => {
+    const module = (decodeBlock: number | undefined) => ({
+      exports: { SCRATCH_BYTES: { value: 1 << 20 }, ...(decodeBlock === undefined ? {} : { DECODE_BLOCK: { value: decodeBlock } }) },
+    }) as unknown as WebAssembly.Instance;
+    assert.throws(() => kernelFunctions(module(32)), /kernel module's DECODE_BLOCK is 32, the engine expects 64: rebuild with npm run build:wasm/);
+    assert.throws(() => kernelFunctions(module(undefined)), /DECODE_BLOCK is missing/);
+    assert.throws(() => kernelFunctions(module(64)), /lacks export 'matmul'/, 'with the constants right, the exports are checked next');
   });
 });
 

@@ -18,12 +18,16 @@ import type { F32, U16 } from './types.js';
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
+/** The bf16 bits of float32 bits u: rounded to nearest, ties to even; NaN stays NaN (quiet), ±Inf stays ±Inf. */
+function roundBits(u: number): number {
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x0040) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** The bf16 bits of x, rounded to nearest, ties to even; NaN stays NaN (quiet), ±Inf stays ±Inf. */
 export function bf16Bits(x: number): number {
   f32[0] = x;
-  const u = u32[0]!;
-  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x0040) & 0xffff;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+  return roundBits(u32[0]!);
 }
 
 /** The float32 value of bf16 bits. */
@@ -34,7 +38,8 @@ export function bf16Value(bits: number): number {
 
 /** Rounds every value of x to the nearest bf16 (in place): what a bf16 weight holds, as float32. */
 export function roundToBf16(x: F32): void {
-  for (let i = 0; i < x.length; i++) x[i] = bf16Value(bf16Bits(x[i]!));
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < bits.length; i++) bits[i] = roundBits(bits[i]!) << 16;
 }
 
 /** Index in the packed array of weight W[kk, j], W stored [k, n]. */
@@ -49,8 +54,26 @@ export function packedIndex(k: number, n: number, kk: number, j: number): number
 export function packBf16Weights(w: F32, k: number, n: number, out: U16): void {
   if (w.length < k * n) throw new RangeError(`packBf16Weights: W has ${w.length} values, needs k·n = ${k * n}`);
   if (out.length < k * n) throw new RangeError(`packBf16Weights: out has ${out.length} slots, needs k·n = ${k * n}`);
+  // packedIndex, unrolled: W is read row after row (kk), each row scattered across the panels.
+  const bits = new Uint32Array(w.buffer, w.byteOffset, k * n), k8 = k & ~7, t = k - k8, lastPair = n & ~1;
   for (let kk = 0; kk < k; kk++) {
     const row = kk * n;
-    for (let j = 0; j < n; j++) out[packedIndex(k, n, kk, j)] = bf16Bits(w[row + j]!);
+    if (kk < k8) {
+      const s = kk & 7, slot = s < 4 ? 2 * s : 2 * (s - 4) + 1, block = kk - s;
+      for (let j = 0; j < lastPair; j += 2) {
+        const at = j * k + 2 * block + slot;
+        out[at] = roundBits(bits[row + j]!);
+        out[at + 8] = roundBits(bits[row + j + 1]!);
+      }
+      if (lastPair < n) out[lastPair * k + block + slot] = roundBits(bits[row + lastPair]!);
+    } else {
+      const i = kk - k8;
+      for (let j = 0; j < lastPair; j += 2) {
+        const at = j * k + 2 * k8 + i;
+        out[at] = roundBits(bits[row + j]!);
+        out[at + t] = roundBits(bits[row + j + 1]!);
+      }
+      if (lastPair < n) out[lastPair * k + k8 + i] = roundBits(bits[row + lastPair]!);
+    }
   }
 }

@@ -85,22 +85,25 @@ export class ParamStore {
 
   zeroGrads(): void { this.grads.fill(0); }
 
-  /** Frees the arenas and bf16 copies (engine memory); the store is unusable afterwards. */
+  /** Frees the arenas and bf16 copies (engine memory); the store is unusable afterwards. Twice is harmless. */
   dispose(engine: Engine): void {
+    if (this.disposed) return;
+    this.disposed = true;
     for (const p of this.list) if (p.half) { engine.free(p.half); p.half = null; }
     for (const a of [this.values, this.grads, this.m, this.v]) engine.free(a);
   }
 
+  private disposed = false;
   private format: WeightFormat = 'f32';
 
   get weightFormat(): WeightFormat { return this.format; }
 
   /**
    * Holds the weight matrices (decayed 2-D parameters: linear maps, not embedding tables) as
-   * `format`. 'bf16' rounds them in place and adds packed copies (2 bytes a weight); going back to
-   * 'f32' frees the copies but cannot restore the rounded bits, so it is refused: reload the
-   * checkpoint instead. Training a bf16 store would update the float32 values the copies no
-   * longer match, so the trainer refuses it too.
+   * `format`. 'bf16' rounds them in place and adds packed copies (2 bytes a weight). It cannot be
+   * undone — the float32 bits are gone — so 'f32' on a bf16 store is refused: load the checkpoint
+   * again instead. Training a bf16 store is refused too (its copies would go stale); values
+   * written later by loadStateDict are rounded and packed again (syncHalves).
    */
   setWeightFormat(engine: Engine, format: WeightFormat): void {
     if (!WEIGHT_FORMATS.includes(format)) throw new RangeError(`weight format must be one of ${WEIGHT_FORMATS.join(', ')}, got '${String(format)}'`);
@@ -108,15 +111,29 @@ export class ParamStore {
     if (format === 'f32') {
       throw new Error('the weights were rounded to bf16 earlier; they cannot be made float32 again: load the checkpoint again for float32 weights');
     }
+    // Every copy is allocated before any weight is rounded: running out of memory leaves the store as it was.
+    const matrices = this.list.filter((p) => isWeightMatrix(p.spec));
+    const halves: Uint16Array[] = [];
+    try {
+      for (const p of matrices) halves.push(engine.allocU16(p.size, `${p.spec.name} (bf16)`));
+    } catch (e) {
+      for (const h of halves) engine.free(h);
+      throw e;
+    }
+    matrices.forEach((p, i) => { p.half = halves[i]!; });
+    this.format = format;
+    this.syncHalves();
+  }
+
+  /** After the float32 values of a bf16 store were written (loading weights): rounds them again and refreshes the packed copies. */
+  syncHalves(): void {
+    if (this.format !== 'bf16') return;
     for (const p of this.list) {
-      if (!isWeightMatrix(p.spec)) continue;
+      if (!p.half) continue;
       const [k, n] = p.spec.shape as [number, number];
       roundToBf16(p.value);
-      const half = engine.allocU16(k * n, `${p.spec.name} (bf16)`);
-      packBf16Weights(p.value, k, n, half);
-      p.half = half;
+      packBf16Weights(p.value, k, n, p.half);
     }
-    this.format = format;
   }
 }
 

@@ -56,6 +56,8 @@ export function loadStateDict(params: ParamStore, tensors: ReadonlyMap<string, T
       load(`optimizer.v.${p.spec.name}`, params.v.subarray(p.offset, p.offset + p.size), true);
     }
   }
+  // A store that decodes from bf16 copies keeps them in step with what was loaded.
+  params.syncHalves();
 }
 
 /** Names of tensors that no parameter takes (a model built from an edited config would silently drop them). */

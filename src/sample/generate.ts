@@ -41,7 +41,15 @@ export interface GenerateOptions extends SamplingConfig {
 export interface GenerateResult {
   readonly tokens: Int32Array;
   readonly resets: number;
+  /** From the start (after any weight conversion) to the last token. */
   readonly seconds: number;
+  /** From the start to the first token: the prompt's prime (or first forward) and one sampling; 0 with no tokens. */
+  readonly firstTokenSeconds: number;
+}
+
+/** Tokens per second of the steps after the first token (what a decode step costs, without the prime); NaN with < 2 tokens. */
+export function stepsPerSecond(r: GenerateResult): number {
+  return r.tokens.length < 2 ? NaN : (r.tokens.length - 1) / (r.seconds - r.firstTokenSeconds);
 }
 
 /** A batch of one row: the last ≤ M ids of the sequence at their event indices (and coordinates, when given). */
@@ -89,7 +97,7 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
   const seq = Array.from(prompt);
   const out: number[] = [];
   const started = performance.now();
-  let cache: DecodeCache | null = null, resets = 0;
+  let cache: DecodeCache | null = null, resets = 0, firstAt = started;
   let logits: Float32Array;
   if (opts.cached) {
     cache = model.decodeCache(N);
@@ -115,6 +123,7 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     const next = sampleToken(logits, opts, rng, allowedAt(seq.length + 1));
     seq.push(next);
     out.push(next);
+    if (i === 0) firstAt = performance.now();
     onToken?.(next);
     if (opts.stopAtEos && next === EOS) break;
     if (i === opts.maxNewTokens - 1 || opts.stopAfter?.(next)) break;
@@ -129,5 +138,5 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
       logits = model.decodeStep(cache, next, seq.length, coords?.(seq.length));
     }
   }
-  return { tokens: Int32Array.from(out), resets, seconds: (performance.now() - started) / 1000 };
+  return { tokens: Int32Array.from(out), resets, seconds: (performance.now() - started) / 1000, firstTokenSeconds: (firstAt - started) / 1000 };
 }

@@ -70,6 +70,14 @@ export interface TrainableModel {
   logits(): F32;
 }
 
+/** Training updates the float32 values; a store decoding from bf16 copies would leave them stale. */
+function checkTrainable(model: TrainableModel): void {
+  if (model.params.weightFormat !== 'f32') {
+    throw new Error(`the model's weights are held as ${model.params.weightFormat} for decoding (rounded, with packed copies that training would leave stale); ` +
+      'train a model loaded with float32 weights');
+  }
+}
+
 export class Trainer<Model extends TrainableModel = TrainableModel> {
   private readonly optimizer: AdamW;
   private readonly modelRng: Rng;
@@ -81,10 +89,7 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
   constructor(private readonly engine: Engine, readonly model: Model, readonly config: TrainConfig, private readonly data: DataSource,
     state?: TrainerState) {
     const mc = model.config;
-    if (model.params.weightFormat !== 'f32') {
-      throw new Error(`the model's weights are held as ${model.params.weightFormat} for decoding (rounded, with packed copies that training would leave stale); ` +
-        'train a model loaded with float32 weights');
-    }
+    checkTrainable(model);
     const tables = mc.position !== undefined && mc.position !== 'rotary' ? (mc.positionDims ?? 1) : 0;
     if (tables > 1 && data.coordinateDims !== tables) {
       throw new RangeError(`the model embeds ${tables} coordinates per event (positionDims ${tables}), but ${data.description} ` +
@@ -126,6 +131,7 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
   /** One optimiser step over gradAccumulation micro-batches. */
   trainStep(): StepLog {
     const c = this.config, m = this.model, M = m.config.contextLength;
+    checkTrainable(m);
     const started = performance.now();
     const minCrop = c.minCropLength || (m.config.numLatents ?? M);
     m.params.zeroGrads();

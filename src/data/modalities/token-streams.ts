@@ -6,7 +6,7 @@ import type { ModelConfig } from '../../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import type { AnyModel, SequenceModelConfig } from '../../models/registry.js';
 import { flagOption, intOption, invalidOption, numberOption, stringOption, type OptionSpec } from '../../options.js';
-import { generate } from '../../sample/generate.js';
+import { generate, stepsPerSecond } from '../../sample/generate.js';
 import { evaluateModelStream, type EvalResult } from '../../train/evaluate.js';
 import type { Metrics, SequenceEvalRequest, SequenceGenerateRequest } from '../modality.js';
 import { SOS } from '../vocab.js';
@@ -124,6 +124,7 @@ export function generateTokens(req: SequenceGenerateRequest, codec: TextCodec): 
   };
   const r = generate(req.model, prompt, opts, write);
   if (!json) req.ctx.write('\n');
-  return { tokens: r.tokens.length, seconds: r.seconds, tokensPerSecond: r.tokens.length / r.seconds, resets: r.resets, cached: opts.cached,
+  return { tokens: r.tokens.length, seconds: r.seconds, tokensPerSecond: r.tokens.length / r.seconds, firstTokenSeconds: r.firstTokenSeconds,
+    stepsPerSecond: r.tokens.length < 2 ? null : stepsPerSecond(r), resets: r.resets, cached: opts.cached,
     ids: Array.from(r.tokens).join(' ') };
 }

@@ -11,7 +11,7 @@ import {
 } from '../validate.js';
 import type { NativeMatmul } from '../native-gemm.js';
 import type { EngineMemory } from './memory.js';
-import { SCRATCH_BYTES, type KernelExport, type ThreadRunner } from './exports.js';
+import { DECODE_BLOCK, SCRATCH_BYTES, type KernelExport, type ThreadRunner } from './exports.js';
 
 export interface WasmBackendParts {
   readonly memory: EngineMemory;
@@ -27,8 +27,6 @@ export interface WasmBackendParts {
 }
 
 const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1 };
-/** Keys per block of the single-query attention (asm/attention.ts DECODE_BLOCK). */
-const DECODE_BLOCK = 64;
 /** Matmuls with at most this many rows take the few-rows path (asm/gemm.ts SMALL_M). */
 const FEW_ROWS = 8;
 

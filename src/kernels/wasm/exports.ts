@@ -14,6 +14,12 @@ export type KernelExport = typeof KERNEL_EXPORTS[number];
 export type KernelFunction = (...args: number[]) => number | void;
 
 export function kernelFunctions(instance: WebAssembly.Instance): Record<KernelExport, KernelFunction> {
+  // Sizes both sides assume: a module built from other sources would corrupt memory, not fail.
+  for (const [name, expected] of Object.entries(MODULE_CONSTANTS)) {
+    const g = instance.exports[name] as unknown;
+    const value = typeof g === 'object' && g !== null && 'value' in g ? Number((g as { value: unknown }).value) : undefined;
+    if (value !== expected) throw new Error(`kernel module's ${name} is ${value ?? 'missing'}, the engine expects ${expected}: rebuild with npm run build:wasm`);
+  }
   const out = {} as Record<KernelExport, KernelFunction>;
   for (const name of KERNEL_EXPORTS) {
     const fn = instance.exports[name];
@@ -31,3 +37,9 @@ export interface ThreadRunner {
 
 /** Bytes of per-thread scratch the kernels expect (asm/common.ts SCRATCH_BYTES). */
 export const SCRATCH_BYTES = 1 << 20;
+
+/** Keys per block of the single-query attention (asm/attention.ts DECODE_BLOCK): its scratch is H·(D + 4 + DECODE_BLOCK) floats. */
+export const DECODE_BLOCK = 64;
+
+/** The module's exported constants that must equal the engine's (checked when an instance is made). */
+export const MODULE_CONSTANTS: Readonly<Record<string, number>> = { SCRATCH_BYTES, DECODE_BLOCK };

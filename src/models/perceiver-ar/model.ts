@@ -205,7 +205,11 @@ export class PerceiverAR {
   dispose(): void {
     this.releaseBuffers();
     this.params.dispose(this.engine);
+    if (this.sinusoid && !this.disposed) this.engine.free(this.sinusoid);
+    this.disposed = true;
   }
+
+  private disposed = false;
 
   /** Frees the activation workspace and decoding cache (they are re-created on demand). */
   releaseBuffers(): void {
