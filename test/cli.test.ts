@@ -34,7 +34,9 @@ describe('perceiver-ar CLI', () => {
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
     // Weights: generate decodes bf16 by default, f32 on request; eval is f32 unless asked; a bad value is one line.
     const genJson = (...extra: string[]) => JSON.parse(cli('generate', `--checkpoint=${ckpt}`, '--prompt=hello', '--maxNewTokens=5', '--json', ...extra).stdout);
-    assert.equal(genJson().weights, 'bf16');
+    const g = genJson();
+    assert.equal(g.weights, 'bf16');
+    assert.ok(g.firstTokenSeconds > 0 && g.firstTokenSeconds <= g.seconds && g.stepsPerSecond > 0, JSON.stringify(g));
     assert.equal(genJson('--weights=f32').weights, 'f32');
     const evBf16 = cli('eval', `--checkpoint=${ckpt}`, '--mode=exact', '--maxTargets=20', '--json', '--weights=bf16');
     assert.equal(evBf16.code, 0, evBf16.stderr);
