@@ -1,12 +1,12 @@
 // Few-row products against bf16 weights (decoding): C[m, n] (=|+=) alpha·A[m, k]·W + bias, W packed
-// as src/kernels/bf16.ts describes: outputs in pairs (panels), each panel's weights one contiguous
-// run read front to back, blocks of 8 along k interleaved so that one 128-bit load widens to two
-// float32 vectors with one shift (even 16-bit slots: k = 8b+0..3) and one mask (odd slots:
-// 8b+4..7); the k mod 8 tail of each output in order. Threads split the panels. Per block of a
-// panel, 4 multiply-adds into 4 accumulators (the latency of one chain is covered by the others;
-// more rows per panel would run out of vector registers in V8's code). A's further rows re-read
-// the panel from L1. A, C, bias are float32; bias = 0 means none. Pointers are byte addresses,
-// lda/ldc in floats.
+// as src/kernels/bf16.ts describes: outputs in panels of 3 (BF16_PANEL), each panel's weights one
+// contiguous run read front to back, blocks of 8 along k interleaved so that one 128-bit load
+// widens to two float32 vectors with one shift (even 16-bit slots: k = 8b+0..3) and one mask (odd
+// slots: 8b+4..7); the k mod 8 tail of each output in order. Threads split the panels. Per block of
+// a panel, 6 multiply-adds into 6 accumulators: enough independent chains to take 12 bytes a cycle
+// (4 took 8), and few enough that V8 keeps them in registers (8 spill; docs/engine.md). A's further
+// rows re-read the panel from L1. A, C, bias are float32; bias = 0 means none. Pointers are byte
+// addresses, lda/ldc in floats.
 import { fma4, hsum4, share } from './common';
 
 // Dot product of A's row at ai with an output's tail weights at wt (t values, in order).
@@ -24,43 +24,53 @@ import { fma4, hsum4, share } from './common';
 
 export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize, bias: usize, c: usize, ldc: i32,
   alpha: f32, accumulate: i32, tid: i32, nth: i32): void {
-  const j0 = share(n, tid, nth, 2), j1 = share(n, tid + 1, nth, 2);
+  const j0 = share(n, tid, nth, 3), j1 = share(n, tid + 1, nth, 3);
   const k8 = k & ~7, t = k - k8;
   // The mask of the odd slots, built from a value the compilers cannot see (nth ≥ 1), so that it is
   // kept in a register rather than rematerialised at every use.
   const hi = i32x4.splat(<i32>0xffff0000 | (nth >> 31));
   let j = j0;
-  for (; j + 2 <= j1; j += 2) {
-    const wp = w + (<usize>j * k << 1), tail = wp + (<usize>k8 << 2);
+  for (; j + 3 <= j1; j += 3) {
+    const wp = w + (<usize>j * k << 1), tail = wp + (<usize>k8 * 6);
     for (let i = 0; i < m; i++) {
       const ai = a + (<usize>i * lda << 2);
       let e0 = f32x4.splat(0), o0 = f32x4.splat(0), e1 = f32x4.splat(0), o1 = f32x4.splat(0);
-      let q = wp;
-      for (let kk = 0; kk < k8; kk += 8) {
-        const xa = ai + (<usize>kk << 2);
+      let e2 = f32x4.splat(0), o2 = f32x4.splat(0);
+      let q = wp, xa = ai;
+      const qEnd = wp + <usize>k8 * 6;
+      while (q < qEnd) {
         const xe = v128.load(xa), xo = v128.load(xa, 16);
-        const v0 = v128.load(q), v1 = v128.load(q, 16);
-        e0 = fma4(i32x4.shl(v0, 16), xe, e0); o0 = fma4(v128.and(v0, hi), xo, o0);
-        e1 = fma4(i32x4.shl(v1, 16), xe, e1); o1 = fma4(v128.and(v1, hi), xo, o1);
-        q += 32;
+        let v = v128.load(q);
+        e0 = fma4(i32x4.shl(v, 16), xe, e0); o0 = fma4(v128.and(v, hi), xo, o0);
+        v = v128.load(q, 16);
+        e1 = fma4(i32x4.shl(v, 16), xe, e1); o1 = fma4(v128.and(v, hi), xo, o1);
+        v = v128.load(q, 32);
+        e2 = fma4(i32x4.shl(v, 16), xe, e2); o2 = fma4(v128.and(v, hi), xo, o2);
+        q += 48; xa += 32;
       }
-      const ci = c + ((<usize>i * ldc + j) << 2), at = ai + (<usize>k8 << 2);
+      const ci = c + ((<usize>i * ldc + j) << 2), at = ai + (<usize>k8 << 2), tB = <usize>t << 1;
       finish(ci, hsum4(f32x4.add(e0, o0)) + tailDot(tail, at, t), alpha, bias, j, accumulate);
-      finish(ci + 4, hsum4(f32x4.add(e1, o1)) + tailDot(tail + (<usize>t << 1), at, t), alpha, bias, j + 1, accumulate);
+      finish(ci + 4, hsum4(f32x4.add(e1, o1)) + tailDot(tail + tB, at, t), alpha, bias, j + 1, accumulate);
+      finish(ci + 8, hsum4(f32x4.add(e2, o2)) + tailDot(tail + 2 * tB, at, t), alpha, bias, j + 2, accumulate);
     }
   }
   if (j < j1) {
-    // The last panel holds one output (n odd): its blocks, then its tail.
-    const wj = w + (<usize>j * k << 1);
-    for (let i = 0; i < m; i++) {
-      const ai = a + (<usize>i * lda << 2);
-      let e = f32x4.splat(0), o = f32x4.splat(0);
-      for (let kk = 0; kk < k8; kk += 8) {
-        const xa = ai + (<usize>kk << 2);
-        const v = v128.load(wj + (<usize>kk << 1));
-        e = fma4(i32x4.shl(v, 16), v128.load(xa), e); o = fma4(v128.and(v, hi), v128.load(xa, 16), o);
+    // The last panel holds 1 or 2 outputs (n mod 3): each output's blocks are 16·width bytes apart.
+    const width = j1 - j, wp = w + (<usize>j * k << 1), step = <usize>width << 4, tail = wp + (<usize>k8 * width << 1);
+    for (let r = 0; r < width; r++) {
+      for (let i = 0; i < m; i++) {
+        const ai = a + (<usize>i * lda << 2);
+        let e = f32x4.splat(0), o = f32x4.splat(0);
+        let q = wp + (<usize>r << 4);
+        for (let kk = 0; kk < k8; kk += 8) {
+          const xa = ai + (<usize>kk << 2);
+          const v = v128.load(q);
+          e = fma4(i32x4.shl(v, 16), v128.load(xa), e); o = fma4(v128.and(v, hi), v128.load(xa, 16), o);
+          q += step;
+        }
+        finish(c + ((<usize>i * ldc + j + r) << 2), hsum4(f32x4.add(e, o)) + tailDot(tail + (<usize>(r * t) << 1), ai + (<usize>k8 << 2), t),
+          alpha, bias, j + r, accumulate);
       }
-      finish(c + ((<usize>i * ldc + j) << 2), hsum4(f32x4.add(e, o)) + tailDot(wj + (<usize>k8 << 1), ai + (<usize>k8 << 2), t), alpha, bias, j, accumulate);
     }
   }
 }
