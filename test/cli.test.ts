@@ -28,6 +28,14 @@ describe('perceiver-ar CLI', () => {
     const ev = cli('eval', `--checkpoint=${ckpt}`, '--mode=exact', '--maxTargets=20', '--json');
     assert.equal(ev.code, 0, ev.stderr);
     assert.equal(JSON.parse(ev.stdout).tokens, 20);
+    // Without a terminal, progress is plain lines of done/total with an ETA that is never negative.
+    const plain = cli('eval', `--checkpoint=${ckpt}`, '--mode=exact', '--maxTargets=20');
+    assert.equal(plain.code, 0, plain.stderr);
+    const progress = plain.stderr.trim().split('\n');
+    for (const l of progress) {
+      const m = /^eval (\d+)\/(\d+)  ETA \d+s$/.exec(l);
+      assert.ok(m && Number(m[1]) <= Number(m[2]) && Number(m[2]) > 1, `progress line: ${l}`);
+    }
     const gen = cli('generate', `--checkpoint=${ckpt}`, '--prompt=hello', '--maxNewTokens=5', '--seed=1', '--ids');
     assert.equal(gen.code, 0, gen.stderr);
     assert.equal(gen.stdout.trim().split(/\s+/).length, 5);

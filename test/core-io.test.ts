@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { createEngine, encodePng, memoryFileSystem, nodeFileSystem, notesToMidi, readCheckpointInfo, readImageDataset, readMidiCorpus,
   loadAnyCheckpoint, PerceiverAR, MODEL_DEFAULTS, saveCheckpoint, TRAIN_DEFAULTS, DATA_DEFAULTS, decodeSafetensors, readCheckpointHeader } from '../src/node.js';
 import { intOption, flagOption, parseOptions, pathOption, stringOption } from '../src/options.js';
+import { createProgress, progressWhenTotalKnown } from '../src/io/progress.js';
 
 describe('FileSystem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perceiver-ar-fs-'));
@@ -47,6 +48,34 @@ describe('FileSystem', () => {
     assert.throws(() => memory.list('data/none'), /data\/none is not a directory/);
     assert.throws(() => memoryFileSystem({ a: Uint8Array.of(1), 'a/b': Uint8Array.of(2) }), /'a' is a file and also a directory of 'a\/b'/);
     assert.throws(() => memory.writeAtomic('out/x.bin/y', Uint8Array.of(1)), /out\/x\.bin is a file/);
+  });
+});
+
+describe('progress lines without a terminal', () => {
+  const logged = (): { lines: string[]; write: (t: string) => void } => {
+    const lines: string[] = [];
+    return { lines, write: (t) => lines.push(...t.split('\n').filter((l) => l !== '')) };
+  };
+
+  it('never show a negative ETA, even past the announced total', () => {
+    const out = logged(), p = createProgress(4, 'step', { tty: false, quiet: false, every: 1, write: out.write });
+    for (let done = 1; done <= 6; done++) p.update(done, { loss: '1.0' });
+    assert.equal(out.lines.length, 6);
+    assert.match(out.lines[5]!, /^step 6\/4  loss 1\.0  ETA 0s$/);
+    assert.ok(out.lines.every((l) => !/ETA -/.test(l)), out.lines.join('\n'));
+  });
+
+  it('an evaluation whose total is known only once it starts logs about 20 lines of done/total, the last one complete', () => {
+    const out = logged();
+    const p = progressWhenTotalKnown((total, every) => createProgress(total, 'eval', { tty: false, quiet: false, every, write: out.write }));
+    for (let done = 4; done <= 1188; done += 4) p.update(done, 1188);
+    p.finish();
+    assert.ok(out.lines.length >= 15 && out.lines.length <= 21, `${out.lines.length} lines`);
+    for (const l of out.lines) {
+      const m = /^eval (\d+)\/1188  ETA (\d+)s$/.exec(l);
+      assert.ok(m && Number(m[1]) <= 1188, l);
+    }
+    assert.match(out.lines[out.lines.length - 1]!, /^eval 1188\/1188  ETA 0s$/);
   });
 });
 

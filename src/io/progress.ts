@@ -27,20 +27,21 @@ export function createProgress(total: number, label: string, opts: ProgressOptio
   let drawn = false, lastLogged = -1;
   const eta = (done: number): string => {
     const elapsed = (performance.now() - started) / 1000;
-    let left = done > 0 ? (elapsed / done) * (total - done) : Infinity;
+    // Never negative: work can run past its announced total.
+    let left = done > 0 ? (elapsed / done) * Math.max(0, total - done) : Infinity;
     if (opts.deadlineSeconds) left = Math.min(left, Math.max(0, opts.deadlineSeconds - elapsed));
     return formatDuration(left);
   };
   return {
     update(done, fields) {
       if (opts.quiet) return;
-      const text = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+      const text = Object.entries(fields).map(([k, v]) => `  ${k} ${v}`).join('');
       if (opts.tty) {
         const width = 24, filled = Math.round((width * Math.min(done, total)) / total);
-        out.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}  ${text}  ETA ${eta(done)}\x1b[K`);
+        out.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${text}  ETA ${eta(done)}\x1b[K`);
         drawn = true;
       } else if (done - lastLogged >= opts.every || done === total) {
-        out.write(`${label} ${done}/${total}  ${text}  ETA ${eta(done)}\n`);
+        out.write(`${label} ${done}/${total}${text}  ETA ${eta(done)}\n`);
         lastLogged = done;
       }
     },
@@ -53,5 +54,22 @@ export function createProgress(total: number, label: string, opts: ProgressOptio
       if (drawn) out.write('\n');
       drawn = false;
     },
+  };
+}
+
+/**
+ * Progress for work whose total is known only once it starts (an evaluation learns how many blocks
+ * it scores from the data): the Progress is made at the first update, logging about `lines` lines
+ * without a terminal (each carrying done/total and the ETA).
+ */
+export function progressWhenTotalKnown(make: (total: number, every: number) => Progress, lines = 20):
+  { update(done: number, total: number): void; finish(): void } {
+  let p: Progress | null = null;
+  return {
+    update(done, total) {
+      p ??= make(total, Math.max(1, Math.ceil(total / lines)));
+      p.update(done, {});
+    },
+    finish() { p?.finish(); },
   };
 }

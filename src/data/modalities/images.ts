@@ -3,6 +3,7 @@
 // images, PNG grids of samples and of completions of test images from their first rows.
 import { DataError, UsageError } from '../../errors.js';
 import type { FileSystem } from '../../io/file-system.js';
+import { progressWhenTotalKnown } from '../../io/progress.js';
 import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import { flagOption, intOption, invalidOption, pathOption } from '../../options.js';
 import { generate } from '../../sample/generate.js';
@@ -108,8 +109,8 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       if (stride > numLatents) invalidOption('stride', stride, `an integer in [1, numLatents = ${numLatents}]`);
       const batchSize = o.number('batchSize') ?? 4, maxImages = o.number('maxImages') ?? 0;
       const { images, description } = testImages(req.data, req.ctx.fs);
-      const progress = req.ctx.progress(1, 'eval', 1);
-      const r = evaluateImages(model, images, { stride, numLatents, batchSize, maxImages, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
+      const progress = progressWhenTotalKnown((total, every) => req.ctx.progress(total, 'eval', every));
+      const r = evaluateImages(model, images, { stride, numLatents, batchSize, maxImages, onProgress: (done, total) => progress.update(done, total) });
       progress.finish();
       if (!Number.isFinite(r.bitsPerDim)) throw new RangeError(`eval: bits/dim is not finite (${r.bitsPerDim}): the model's outputs overflow float32`);
       return { mode: 'images', stride, numLatents, bitsPerDim: r.bitsPerDim, pixelOnlyBitsPerDim: r.pixelBitsPerDim, images: r.images, subpixels: r.subpixels,

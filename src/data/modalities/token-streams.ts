@@ -2,6 +2,7 @@
 // a document split into training and validation streams, bits/token over a stream, and generation
 // from a prompt with decoded output streamed as it is sampled.
 import { UsageError } from '../../errors.js';
+import { progressWhenTotalKnown } from '../../io/progress.js';
 import type { ModelConfig } from '../../models/perceiver-ar/config.js';
 import { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import type { AnyModel, SequenceModelConfig } from '../../models/registry.js';
@@ -60,8 +61,8 @@ export function evaluateTokenStream(req: SequenceEvalRequest, ids: Int32Array, v
     throw new UsageError(`${path} has no validation split in this checkpoint's data config (validationFraction ${validationFraction}); ` +
       'give --dataPath=FILE to evaluate a whole file');
   }
-  const progress = req.ctx.progress(1, 'eval', 1);
-  const r: EvalResult = evaluateModelStream(req.model, stream, { batchSize, maxTargets, knobs, onProgress: (done, total) => progress.update(done, { of: String(total) }) });
+  const progress = progressWhenTotalKnown((total, every) => req.ctx.progress(total, 'eval', every));
+  const r: EvalResult = evaluateModelStream(req.model, stream, { batchSize, maxTargets, knobs, onProgress: (done, total) => progress.update(done, total) });
   progress.finish();
   checkFiniteLoss(r);
   const bytes = bytesOf?.(stream.subarray(1, 1 + r.tokens));
