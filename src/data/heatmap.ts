@@ -2,6 +2,7 @@
 // from 0 (dark blue) to the largest value (yellow), each cell a cell×cell square with a 1-pixel
 // dark grid line, and a colour bar (0 → max, left to right) under the grid.
 import type { Image } from './images.js';
+import { maxOf } from '../tensor/extent.js';
 
 // Viridis at 0, 0.25, 0.5, 0.75, 1 (matplotlib's table, sampled).
 const STOPS: readonly (readonly [number, number, number])[] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
@@ -37,13 +38,13 @@ function drawBar(put: Put, width: number, y0: number, height: number): void {
   for (let y = y0; y < height; y++) for (let x = 0; x < width; x++) put(x, y, viridis(x / Math.max(1, width - 1)));
 }
 
-const maxOf = (values: readonly number[]): number => Math.max(...values.filter(Number.isFinite), 0) || 1;
+const largestFinite = (values: readonly number[]): number => Math.max(maxOf(values.filter(Number.isFinite), 0), 0) || 1;
 
 export function heatmapImage(values: readonly number[], rows: number, cols: number, cell: number): Image {
   if (values.length !== rows * cols) throw new RangeError(`heatmapImage: ${values.length} values for a ${rows}×${cols} grid`);
   if (!Number.isInteger(cell) || cell < 2) throw new RangeError(`heatmapImage: cell must be an integer ≥ 2, got ${cell}`);
   const width = cols * cell, barTop = rows * cell + 4, height = barTop + Math.max(6, cell >> 1), { image, put } = canvas(width, height);
-  drawCells(put, 0, 0, values, rows, cols, cell, maxOf(values));
+  drawCells(put, 0, 0, values, rows, cols, cell, largestFinite(values));
   drawBar(put, width, barTop, height);
   return image;
 }
@@ -57,7 +58,7 @@ export function heatmapImage(values: readonly number[], rows: number, cols: numb
  */
 export function bankReadFigure(means: readonly Image[], values: readonly (readonly number[])[], rows: number, cols: number, patch: number, scale: number): Image {
   if (means.length !== values.length || means.length === 0) throw new RangeError(`bankReadFigure: ${means.length} images for ${values.length} heatmaps`);
-  const cell = patch * scale, tileW = cols * cell, tileH = rows * cell, gap = 6, max = maxOf(values.flat());
+  const cell = patch * scale, tileW = cols * cell, tileH = rows * cell, gap = 6, max = largestFinite(values.flat());
   const width = means.length * (tileW + gap) - gap, barTop = 2 * tileH + 2 * gap, height = barTop + 8, { image, put } = canvas(width, height);
   means.forEach((img, g) => {
     const { width: W, height: H, channels: Ch } = img.shape;

@@ -6,6 +6,7 @@ import { DataError } from '../errors.js';
 import { baseName, type FileSystem } from '../io/file-system.js';
 import { describeShape, type Image, type ImageShape } from './images.js';
 import { decodePng } from './png.js';
+import { maxOf } from '../tensor/extent.js';
 
 /** An IDX file's bytes, gunzipped when they are gzip'd (path: for messages). */
 function idxBytes(raw: Uint8Array, path: string): Uint8Array {
@@ -133,7 +134,7 @@ export function readLabelledImages(fs: FileSystem, path: string): LabelledImageD
       return s;
     };
     const train = split(idx[0]!, idx[1]!), test = split(idx[2]!, idx[3]!);
-    const classes = Math.max(...train.labels, ...test.labels) + 1;
+    const classes = Math.max(maxOf(train.labels), maxOf(test.labels)) + 1;
     return { train, test, shape: train.images[0]!.shape, classes: Array.from({ length: classes }, (_, i) => String(i)), description: `${path} (IDX)` };
   }
   if (idx.some((p) => p !== undefined)) {

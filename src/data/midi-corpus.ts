@@ -7,6 +7,7 @@ import { listFilesDeep, type FileSystem } from '../io/file-system.js';
 import { midiToNotes, type MidiReadOptions } from './midi.js';
 import type { Piece } from './music-source.js';
 import { MAX_PITCH, MIN_PITCH, notesToEvents } from './music.js';
+import { maxOf } from '../tensor/extent.js';
 
 export interface MidiCorpus {
   readonly pieces: Piece[];
@@ -46,7 +47,7 @@ export function readMidiCorpus(fs: FileSystem, dir: string, opts: MidiReadOption
     }
   }
   if (pieces.length === 0) throw new DataError(`MIDI data ${dir}: none of the ${files.length} files could be used (${warnings[0]}${warnings.length > 1 ? ', …' : ''})`);
-  const events = pieces.reduce((n, p) => n + p.events.length, 0), seconds = pieces.reduce((s, p) => s + Math.max(0, ...p.notes.map((n) => n.end)), 0);
+  const events = pieces.reduce((n, p) => n + p.events.length, 0), seconds = pieces.reduce((s, p) => s + Math.max(0, maxOf(p.notes.map((n) => n.end), 0)), 0);
   return {
     pieces, warnings,
     summary: `${dir}: ${pieces.length} pieces, ${events} events, ${(seconds / 60).toFixed(1)} minutes; ${files.length - pieces.length} of ${files.length} files skipped`,

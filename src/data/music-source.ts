@@ -7,6 +7,7 @@ import { Rng } from '../tensor/rng.js';
 import { cropEnd, cropRows } from './crops.js';
 import { encodePiece, musicCodec, notesToEvents, transposeEvents, type Note } from './music.js';
 import type { DataSource } from './source.js';
+import { maxOf } from '../tensor/extent.js';
 
 export interface Piece {
   /** Where it came from (a file's relative path, or "synthetic 12"). */
@@ -65,7 +66,7 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
       });
     },
     scoredInputs: () => null,
-    maxPosition: () => Math.max(...plain.map((p) => p.length), ...valid.map((p) => p.length)),
+    maxPosition: () => Math.max(maxOf(plain.map((p) => p.length)), maxOf(valid.map((p) => p.length))),
     coordinateDims: 0,
     hasValidation: valid.length > 0,
   };

@@ -4,6 +4,7 @@
 // continuation) in orange, with a red line at the split.
 import type { Image } from './images.js';
 import type { Note } from './music.js';
+import { maxOf, minOf } from '../tensor/extent.js';
 
 export interface PianoRollOptions {
   /** Seconds where the prompt ends (notes starting at or after it are the continuation); omit for one colour. */
@@ -17,8 +18,9 @@ export interface PianoRollOptions {
 const PROMPT = [31, 119, 180], CONTINUATION = [255, 127, 14];
 
 export function pianoRoll(notes: readonly Note[], o: PianoRollOptions = {}): Image {
-  const end = Math.max(1, ...notes.map((n) => n.end));
-  const lo = Math.max(0, Math.min(...notes.map((n) => n.pitch), 60) - 2), hi = Math.min(127, Math.max(...notes.map((n) => n.pitch), 72) + 2);
+  const pitches = notes.map((n) => n.pitch);
+  const end = Math.max(1, maxOf(notes.map((n) => n.end), 1));
+  const lo = Math.max(0, Math.min(minOf(pitches, 60), 60) - 2), hi = Math.min(127, Math.max(maxOf(pitches, 72), 72) + 2);
   const pps = Math.min(o.pixelsPerSecond ?? 50, (o.maxWidth ?? 4000) / end), ph = o.pixelsPerPitch ?? 4;
   const width = Math.ceil(end * pps) + 1, height = (hi - lo + 1) * ph, pixels = new Uint8Array(width * height * 3).fill(255);
   const put = (x: number, y: number, c: readonly number[]): void => {

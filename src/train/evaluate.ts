@@ -6,6 +6,7 @@ import type { Batch } from '../models/perceiver-ar/layout.js';
 import { checkPositionReach } from '../models/perceiver-ar/config.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
 import type { TransformerXL } from '../models/transformer-xl/model.js';
+import { maxOf } from '../tensor/extent.js';
 
 export interface EvalOptions {
   /** Targets scored per window (1 = exact). */
@@ -100,7 +101,7 @@ function targetBlocks(ids: Int32Array, size: number, maxTargets: number): [numbe
  * t0 − 1 … t1 − 2 (the rest PAD: unscored).
  */
 function windowRows(ids: Int32Array, blocks: readonly [number, number][], M: number, scored: number): Batch {
-  const B = blocks.length, len = Math.min(M, Math.max(...blocks.map(([, t1]) => t1 - 1)));
+  const B = blocks.length, len = Math.min(M, maxOf(blocks.map(([, t1]) => t1 - 1)));
   const tokens = new Int32Array(B * len), positions = new Int32Array(B * len), targets = new Int32Array(B * len);
   blocks.forEach(([t0, t1], b) => {
     const end = t1 - 1, start = Math.max(0, end - M), n = end - start;
