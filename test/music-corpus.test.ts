@@ -10,7 +10,9 @@ import { PNG } from 'pngjs';
 import { createEngine } from '../src/node.js';
 import { notesToMidi } from '../src/data/midi.js';
 import { musicSource, type Piece } from '../src/data/music-source.js';
-import { MUSIC_VOCAB, notesToEvents, type Note } from '../src/data/music.js';
+import { encodePiece, MUSIC_VOCAB, notesToEvents, type Note } from '../src/data/music.js';
+import { memoryFileSystem, pianoRoll, pianorollTool } from '../src/node.js';
+import { createProgress } from '../src/io/progress.js';
 import { PAD, SOS } from '../src/data/vocab.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
@@ -60,6 +62,39 @@ describe('MIDI corpora', () => {
       for (let j = 0; j < 64; j++) if (b.tokens[r * 64 + j] !== PAD) assert.equal(b.positions[r * 64 + j], j + 1);
     }
     assert.equal(src.validationBatches(2, 64, 1)[0]!.tokens[0], SOS);
+  });
+});
+
+describe('music data edges', () => {
+  it('with augmentation the largest position is that of the ×1.05 pieces (the longest stretch has the most time shifts)', () => {
+    // Gaps of 0.98 s take one time shift each; ×1.05 makes them 1.029 s: two each.
+    const notes = Array.from({ length: 20 }, (_, i) => ({ pitch: 60, velocity: 80, start: i * 1.03, end: i * 1.03 + 0.05 }));
+    const p = piece('gaps', notes);
+    const plain = encodePiece(p.events).length;
+    const stretched = encodePiece(notesToEvents(notes.map((n) => ({ ...n, start: n.start * 1.05, end: n.end * 1.05 }))).events).length;
+    assert.ok(stretched > plain, `${stretched} > ${plain}`);
+    assert.equal(musicSource([p], [], 'gaps', true).maxPosition(4096), stretched);
+    assert.equal(musicSource([p], [], 'gaps', false).maxPosition(4096), plain);
+  });
+
+  it('the piano roll shows notes outside the 88 keys (which training drops) in grey on grey rows; pianoroll counts them', () => {
+    const notes = [{ pitch: 15, velocity: 127, start: 0, end: 1 }, { pitch: 60, velocity: 127, start: 0, end: 1 }];
+    const img = pianoRoll(notes, { pixelsPerSecond: 10, pixelsPerPitch: 4 });
+    const lo = 13, hi = 74, at = (pitch: number, x: number): number[] => {
+      const i = (((hi - pitch) * 4 + 1) * img.shape.width + x) * 3;
+      return Array.from(img.pixels.subarray(i, i + 3));
+    };
+    assert.equal(img.shape.height, (hi - lo + 1) * 4);
+    assert.deepEqual(at(15, 5), [150, 150, 150], 'the dropped note is grey');
+    assert.deepEqual(at(60, 5), [31, 119, 180], 'a kept note is blue');
+    assert.deepEqual(at(18, 5), [236, 236, 236], 'a row below A0 is shaded');
+    assert.deepEqual(at(30, 5), [255, 255, 255], 'a row on the keyboard is white');
+    const logs: string[] = [];
+    const fs = memoryFileSystem({ 'low.mid': notesToMidi(notes) });
+    const r = pianorollTool('low.mid', { out: 'low.png', keepDrums: false },
+      { fs, json: true, log: (l) => logs.push(l), write: () => undefined, progress: (t, l) => createProgress(t, l, { tty: false, quiet: true, every: 1, write: () => undefined }) });
+    assert.equal(r.offPiano, 1);
+    assert.match(logs.join('\n'), /low\.mid: 1 note outside the piano's 88 keys \(pitches 21–108\), drawn grey: training drops them/);
   });
 });
 

@@ -76,6 +76,12 @@ describe('MIDI files in and out (midi-file)', () => {
     assert.deepEqual(notes.map((n) => [n.pitch, n.start, n.end]), [[60, 0, 1.5], [62, 0, 1], [62, 1, 1.5]]);
   });
 
+  it('pedal events gathered from several tracks of a format-1 file are used in time order', () => {
+    // Track 1: pedal down 2–3 s. Track 2: pedal down 0–1 s, and note 60 from 0.2 to 0.3 s, released with the pedal down → 1 s.
+    const bytes = midiBytes([[pedal(1920, true), pedal(480, false)], [pedal(0, true), on(192, 60), off(96, 60), pedal(672, false)]]);
+    assert.deepEqual(midiToNotes(bytes, 'tracks.mid').notes.map((n) => [n.pitch, +n.start.toFixed(6), +n.end.toFixed(6)]), [[60, 0.2, 1]]);
+  });
+
   it('skips the drum channel unless asked, with a notice', () => {
     const bytes = midiBytes([[on(0, 60), on(0, 36, 100, 9), off(480, 60), off(0, 36, 9)]]);
     const r = midiToNotes(bytes, 'drums.mid');
@@ -97,6 +103,11 @@ describe('MIDI files in and out (midi-file)', () => {
     assert.deepEqual(smpte.notes.map((n) => n.end), [0.05]);
     assert.match(smpte.notices.join(), /SMPTE time: 25 frames\/s × 40 ticks\/frame/);
     assert.equal(midiToNotes(midiBytes([[tempo(0, 400_000)]]), 'empty.mid').notes.length, 0);
+    // A time division of 0 (ticks per beat, or SMPTE ticks per frame) and the undefined format 3: refused, not NaN times or a guess.
+    const header = (bytes: Uint8Array, at: number, values: number[]): Uint8Array => { const b = Uint8Array.from(bytes); b.set(values, at); return b; };
+    assert.throws(() => midiToNotes(header(good, 12, [0, 0]), 'tpb0.mid'), /^DataError: MIDI file tpb0\.mid: the header gives 0 ticks per beat; a time division must be positive$/m);
+    assert.throws(() => midiToNotes(header(good, 12, [0xe7, 0]), 'smpte0.mid'), /MIDI file smpte0\.mid: SMPTE time with 25 frames per second and 0 ticks per frame; both must be positive/);
+    assert.throws(() => midiToNotes(header(good, 8, [0, 3]), 'f3.mid'), /MIDI file f3\.mid: format 3 is not a MIDI file format/);
   });
 
   it('written files are standard MIDI that the package reads back: format 0, 500 ticks per quarter at 120 bpm', () => {

@@ -55,7 +55,16 @@ export function parseMidiFile(bytes: Uint8Array, name: string): MidiData {
   } catch (e) {
     throw new DataError(`MIDI file ${name}: unreadable (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (midi.header.format === 2) throw new DataError(`MIDI file ${name}: format 2 (independent sequences) is not supported; formats 0 and 1 are`);
+  const h = midi.header;
+  if (h.format === 2) throw new DataError(`MIDI file ${name}: format 2 (independent sequences) is not supported; formats 0 and 1 are`);
+  if (h.format !== 0 && h.format !== 1) throw new DataError(`MIDI file ${name}: format ${h.format} is not a MIDI file format (0, 1 and 2 exist; 0 and 1 are supported)`);
+  if (h.framesPerSecond !== undefined) {
+    if (!(h.framesPerSecond > 0) || !((h.ticksPerFrame ?? 0) > 0)) {
+      throw new DataError(`MIDI file ${name}: SMPTE time with ${h.framesPerSecond} frames per second and ${h.ticksPerFrame ?? 0} ticks per frame; both must be positive`);
+    }
+  } else if (!((h.ticksPerBeat ?? 0) > 0)) {
+    throw new DataError(`MIDI file ${name}: the header gives ${h.ticksPerBeat ?? 0} ticks per beat; a time division must be positive`);
+  }
   if (midi.tracks.length === 0) throw new DataError(`MIDI file ${name}: no tracks`);
   return midi;
 }
@@ -64,11 +73,11 @@ export function parseMidiFile(bytes: Uint8Array, name: string): MidiData {
 function clockOf(midi: MidiData, notices: string[]): (tick: number) => number {
   const h = midi.header;
   if (h.framesPerSecond !== undefined) {
-    const perSecond = h.framesPerSecond * (h.ticksPerFrame ?? 1);
+    const perSecond = h.framesPerSecond * h.ticksPerFrame!;
     notices.push(`SMPTE time: ${h.framesPerSecond} frames/s × ${h.ticksPerFrame} ticks/frame, read as absolute time (tempo events ignored)`);
     return (tick) => tick / perSecond;
   }
-  const tpb = h.ticksPerBeat || 480;
+  const tpb = h.ticksPerBeat!;
   const changes: { tick: number; us: number }[] = [];
   for (const track of midi.tracks) {
     let tick = 0;
@@ -126,6 +135,9 @@ export function midiToNotes(bytes: Uint8Array, name: string, opts: MidiReadOptio
     for (const q of open.values()) for (const n of q) n.end = endOfTrack;
   }
   if (drums > 0) notices.push(`${drums} drum notes (channel 10) skipped`);
+  // A format-1 file's tracks each bring pedal events of a channel: in time order before use (stable:
+  // events at the same time keep their order).
+  for (const events of pedal.values()) events.sort((a, b) => a.t - b.t);
   const last = raw.reduce((m, n) => Math.max(m, n.end), 0);
   // Sustain: per channel, the pedal-up time that ends a note released at t with the pedal down.
   const releasedAt = (channel: number, t: number): number => {

@@ -38,16 +38,25 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
   const codec = musicCodec();
   const plain = train.map((p) => encodePiece(p.events)), valid = validation.map((p) => encodePiece(p.events));
   const stretched = new Map<string, Int32Array>();
-  const variant = (rng: Rng, i: number): Int32Array => {
-    if (!augment) return plain[i]!;
-    const s = STRETCHES[rng.int(STRETCHES.length)]!, shift = rng.int(7) - 3, key = `${i}|${s}`;
+  /** Training piece i's events at time stretch s (cached). */
+  const stretchedEvents = (i: number, s: number): Int32Array => {
+    const key = `${i}|${s}`;
     let events = s === 1 ? train[i]!.events : stretched.get(key);
     if (!events) {
       events = notesToEvents(train[i]!.notes.map((n) => ({ ...n, start: n.start * s, end: n.end * s }))).events;
       stretched.set(key, events);
     }
+    return events;
+  };
+  const variant = (rng: Rng, i: number): Int32Array => {
+    if (!augment) return plain[i]!;
+    const s = STRETCHES[rng.int(STRETCHES.length)]!, shift = rng.int(7) - 3;
+    const events = stretchedEvents(i, s);
     return encodePiece((shift !== 0 ? transposeEvents(events, shift) : null) ?? events);
   };
+  // The longest stretch has the most time-shift events (each gap's count grows with its length);
+  // transposition changes no length. So with augmentation the largest position is that of a ×1.05 piece.
+  const longest = STRETCHES[STRETCHES.length - 1]!;
   const events = (list: readonly Int32Array[]): number => list.reduce((n, x) => n + x.length - 2, 0);
   return {
     validationPieces: validation,
@@ -66,7 +75,8 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
       });
     },
     scoredInputs: () => null,
-    maxPosition: () => Math.max(maxOf(plain.map((p) => p.length)), maxOf(valid.map((p) => p.length))),
+    maxPosition: () => Math.max(maxOf(plain.map((p) => p.length)), maxOf(valid.map((p) => p.length)),
+      augment ? maxOf(train.map((_, i) => encodePiece(stretchedEvents(i, longest)).length)) : -Infinity),
     coordinateDims: 0,
     hasValidation: valid.length > 0,
   };

@@ -1,9 +1,10 @@
 // A piano roll as an RGB image: time left to right, pitch bottom to top (one row band per
 // semitone, the octave's C lines in grey), each note a bar shaded by its velocity (louder =
 // darker); notes starting before `splitAt` seconds (the prompt) in blue, later ones (the
-// continuation) in orange, with a red line at the split.
+// continuation) in orange, with a red line at the split. Pitches outside the piano's 88 keys
+// (21–108), which training drops, have a grey background and their notes are drawn grey.
 import type { Image } from './images.js';
-import type { Note } from './music.js';
+import { MAX_PITCH, MIN_PITCH, type Note } from './music.js';
 import { maxOf, minOf } from '../tensor/extent.js';
 
 export interface PianoRollOptions {
@@ -15,7 +16,10 @@ export interface PianoRollOptions {
   readonly maxWidth?: number;
 }
 
-const PROMPT = [31, 119, 180], CONTINUATION = [255, 127, 14];
+const PROMPT = [31, 119, 180], CONTINUATION = [255, 127, 14], OFF_PIANO = [150, 150, 150], OFF_PIANO_ROWS = [236, 236, 236];
+
+/** Notes outside the 88 keys (pitches 21–108): training drops them (notesToEvents). */
+export const offPiano = (n: Note): boolean => n.pitch < MIN_PITCH || n.pitch > MAX_PITCH;
 
 export function pianoRoll(notes: readonly Note[], o: PianoRollOptions = {}): Image {
   const pitches = notes.map((n) => n.pitch);
@@ -29,9 +33,12 @@ export function pianoRoll(notes: readonly Note[], o: PianoRollOptions = {}): Ima
     pixels[i] = c[0]!; pixels[i + 1] = c[1]!; pixels[i + 2] = c[2]!;
   };
   const rowOf = (pitch: number): number => (hi - pitch) * ph;
+  for (let p = lo; p <= hi; p++) {
+    if (p < MIN_PITCH || p > MAX_PITCH) for (let y = rowOf(p); y < rowOf(p) + ph; y++) for (let x = 0; x < width; x++) put(x, y, OFF_PIANO_ROWS);
+  }
   for (let p = lo; p <= hi; p++) if (p % 12 === 0) for (let x = 0; x < width; x++) put(x, rowOf(p) + ph - 1, [220, 220, 220]);
   for (const n of notes) {
-    const base = o.splitAt !== undefined && n.start >= o.splitAt - 1e-9 ? CONTINUATION : PROMPT;
+    const base = offPiano(n) ? OFF_PIANO : o.splitAt !== undefined && n.start >= o.splitAt - 1e-9 ? CONTINUATION : PROMPT;
     // Velocity 1 → 25% of the colour's strength over white, 127 → 100%.
     const a = 0.25 + 0.75 * (Math.min(127, Math.max(1, n.velocity)) / 127), c = base.map((v) => Math.round(255 - a * (255 - v)));
     const x0 = Math.floor(n.start * pps), x1 = Math.max(x0 + 1, Math.floor(n.end * pps)), y0 = rowOf(n.pitch);

@@ -13,7 +13,8 @@ import { midiToNotes, notesToMidi } from '../midi.js';
 import { keysOf, type DataCommand, type DataConfig, type Metrics, type RunContext, type SequenceModality } from '../modality.js';
 import { musicSource, splitPieces, type Piece } from '../music-source.js';
 import { encodePiece, MUSIC_VOCAB, musicCodec, type Note } from '../music.js';
-import { pianoRoll } from '../pianoroll.js';
+import { offPiano, pianoRoll } from '../pianoroll.js';
+import { maxOf } from '../../tensor/extent.js';
 import { encodePng } from '../png.js';
 import { syntheticMusicSplit } from '../synthetic-music.js';
 import { perceiverModel, SAMPLING_OPTIONS } from './token-streams.js';
@@ -67,10 +68,12 @@ export function pianorollTool(path: string, o: { out?: string | undefined; secon
   if (notes.length === 0) throw new UsageError(`${path}: no notes to draw${window !== undefined ? ` in its first ${window} s` : ''}`);
   const image = pianoRoll(notes);
   ctx.fs.writeAtomic(out, encodePng(image));
-  const length = notes.reduce((m, n) => Math.max(m, n.end), 0);
+  const length = maxOf(notes.map((n) => n.end), 0);
   for (const n of read.notices) ctx.log(`${path}: ${n}`);
+  const off = notes.filter(offPiano).length;
+  if (off > 0) ctx.log(`${path}: ${off} note${off === 1 ? '' : 's'} outside the piano's 88 keys (pitches 21–108), drawn grey: training drops them`);
   if (!ctx.json) ctx.write(`wrote ${out}: ${notes.length} notes, ${length.toFixed(1)} s, ${image.shape.width}×${image.shape.height} pixels\n`);
-  return { out, notes: notes.length, seconds: length, width: image.shape.width, height: image.shape.height };
+  return { out, notes: notes.length, offPiano: off, seconds: length, width: image.shape.width, height: image.shape.height };
 }
 
 const pianorollCommand: DataCommand = {
