@@ -150,6 +150,17 @@ describe('the bank-read heatmap picture', () => {
   });
 });
 
+describe('image test sets', () => {
+  it('hold the real number of test images: 297 in batches of 8 with room for 256 batches (the run header sums these)', () => {
+    const image: Image = { shape: { width: 2, height: 2, channels: 1 }, pixels: new Uint8Array(4) };
+    const set: LabelledImages = { images: Array.from({ length: 297 }, () => image), labels: new Int32Array(297) };
+    const batches = imageClassTestSet(set, 8, 256 * 8);
+    assert.equal(batches.reduce((n, b) => n + b.batchSize, 0), 297);
+    assert.equal(batches.length, 38);
+    assert.equal(batches[batches.length - 1]!.batchSize, 1, 'the last batch holds the one image left');
+  });
+});
+
 describe('image task defaults', () => {
   it('take patch sides that divide the image, the bank finer than the patches (a 32×32 image is not one 32×32 patch)', async () => {
     const { labelledImagesModality } = await import('../src/data/modalities/labelled-images.js');

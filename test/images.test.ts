@@ -143,6 +143,36 @@ describe('image files', () => {
     assert.throws(() => readIdxImages(join(dir, 'labels.idx')), /this is a label file/);
     writeFileSync(join(dir, 'short.idx'), idx(3, 2, 4, 2051, 5));
     assert.throws(() => readIdxImages(join(dir, 'short.idx')), /truncated: 3 images of 2×4 need 40 bytes, the file has 35/);
+    // No images, or images with a side of 0: one line naming the file (not a TypeError from images[0]).
+    writeFileSync(join(dir, 'none.idx'), idx(0, 8, 8));
+    assert.throws(() => readImageDataset(join(dir, 'none.idx'), 0.1), /^DataError: IDX file .*none\.idx: no images \(its header counts 0\)$/m);
+    writeFileSync(join(dir, 'flat.idx'), idx(3, 0, 0));
+    assert.throws(() => readImageDataset(join(dir, 'flat.idx'), 0.1), /flat\.idx: images of 0×0 pixels; both sides must be at least 1/);
+  });
+
+  it('IDX training and test images of different shapes are refused, naming both files', () => {
+    const d = join(dir, 'mixed-idx');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'train-images-idx3-ubyte'), idx(4, 8, 8));
+    writeFileSync(join(d, 't10k-images-idx3-ubyte'), idx(2, 6, 6));
+    assert.throws(() => readImageDataset(d, 0.1), /the training images \(.*train-images-idx3-ubyte\) are 8×8 grey but the test images \(.*t10k-images-idx3-ubyte\) are 6×6 grey/);
+    writeFileSync(join(d, 't10k-images-idx3-ubyte'), idx(2, 8, 8));
+    assert.equal(readImageDataset(d, 0.1).test.length, 2, 'the same shape reads');
+  });
+
+  it('a model whose latents outnumber an example\'s inputs is refused before training (the fashion-mnist preset on 8×8 images)', async () => {
+    const e = await createEngine({ threads: 1 });
+    try {
+      const shape: ImageShape = { width: 8, height: 8, channels: 1 };
+      const source = imageSource([randomImage(shape, 1), randomImage(shape, 2)], [randomImage(shape, 3)], shape, '8×8 test images');
+      const config: ModelConfig = { ...MODEL_DEFAULTS, vocabSize: 259, contextLength: 784, numLatents: 196, numLayers: 1, width: 16, embedDim: 16, numHeads: 2,
+        crossAttendHeads: 2, position: 'learned', positionDims: 3, maxPosition: 34, dropout: 0 };
+      assert.throws(() => new Trainer(e, new PerceiverAR(e, config, 1), { ...TRAIN_DEFAULTS, batchSize: 2, steps: 1 }, source),
+        /numLatents 196 is more than 8×8 test images: .* has inputs per example \(64\): .*lower numLatents to at most 64/);
+      assert.doesNotThrow(() => new Trainer(e, new PerceiverAR(e, { ...config, numLatents: 64 }, 1), { ...TRAIN_DEFAULTS, batchSize: 2, steps: 1 }, source));
+    } finally {
+      await e.dispose();
+    }
   });
 
   it('reads a directory of PNGs of one size; names the first file that differs; refuses an empty directory and broken files', () => {

@@ -37,6 +37,8 @@ export function parseIdxImages(raw: Uint8Array, path: string): Image[] {
   if (magic !== 2051) {
     throw new DataError(`IDX file ${path}: magic ${magic} is not 2051 (uint8 images)${magic === 2049 ? '; this is a label file' : ''}`);
   }
+  if (count === 0) throw new DataError(`IDX file ${path}: no images (its header counts 0)`);
+  if (rows === 0 || cols === 0) throw new DataError(`IDX file ${path}: images of ${rows}×${cols} pixels; both sides must be at least 1`);
   const need = 16 + count * rows * cols;
   if (bytes.length < need) throw new DataError(`IDX file ${path}: truncated: ${count} images of ${rows}×${cols} need ${need} bytes, the file has ${bytes.length}`);
   const shape: ImageShape = { width: cols, height: rows, channels: 1 }, n = rows * cols;
@@ -87,8 +89,11 @@ export function readImageDataset(fs: FileSystem, path: string, testFraction: num
   const idxTrain = find(IDX_NAMES.train), idxTest = find(IDX_NAMES.test);
   if (idxTrain && idxTest) {
     const train = readIdxImages(idxTrain), test = readIdxImages(idxTest);
-    if (train.length === 0) throw new DataError(`IDX file ${idxTrain}: no images`);
-    return { train, test, shape: train[0]!.shape, description: `${path} (IDX)` };
+    const a = train[0]!.shape, b = test[0]!.shape;
+    if (a.width !== b.width || a.height !== b.height) {
+      throw new DataError(`image data ${path}: the training images (${idxTrain}) are ${describeShape(a)} but the test images (${idxTest}) are ${describeShape(b)}`);
+    }
+    return { train, test, shape: a, description: `${path} (IDX)` };
   }
   if (fs.kind(fs.join(path, 'train')) !== null && fs.kind(fs.join(path, 'test')) !== null) {
     const train = readPngDirectory_(fs.join(path, 'train')), test = readPngDirectory_(fs.join(path, 'test'));

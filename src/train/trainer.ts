@@ -99,6 +99,10 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
       throw new RangeError(`contextLength ${mc.contextLength} is too short for ${data.description}: a whole example needs ` +
         `${data.minContextLength} inputs in context (spec: every prediction sees the whole image prefix); raise contextLength to ${data.minContextLength}`);
     }
+    if (data.minContextLength !== undefined && mc.numLatents !== undefined && mc.numLatents > data.minContextLength) {
+      throw new RangeError(`numLatents ${mc.numLatents} is more than ${data.description} has inputs per example (${data.minContextLength}): ` +
+        `latents sit on an example's last inputs; lower numLatents to at most ${data.minContextLength}`);
+    }
     if (mc.position !== undefined && mc.maxPosition !== undefined) {
       checkPositionReach({ position: mc.position as PositionEncoding, maxPosition: mc.maxPosition }, data.maxPosition(mc.contextLength), data.description);
     }
