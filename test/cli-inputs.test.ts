@@ -147,6 +147,8 @@ describe('CLI: data files and options', () => {
     failsClearly(cli('generate', `--checkpoint=${good}`, '--prompt'), /option --prompt needs a value/);
     failsClearly(cli('generate', `--checkpoint=${good}`, '--promptIds='), /--promptIds is empty/);
     assert.ok(!existsSync(at('true')), 'no file named "true"');
+    // A BLAS library named explicitly that does not load: an error (not a note --json or --quiet would hide).
+    failsClearly(cli('train', ...quick, '--blas=/nonexistent/libblas.so', '--json'), /the requested BLAS library \/nonexistent\/libblas\.so cannot be used/);
   });
 
   it('--key value works as --key=value does, and every command has --help', () => {

@@ -117,4 +117,33 @@ describe('worker pool failures', () => {
       await pool.close();
     }
   });
+
+  it('several workers failing at once: each message whole, none garbled; a worker that stops breaks the pool with a clear error', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { WorkerPool } = await import('../src/platform/node/pool.js');
+    const { kernelFunctions } = await import('../src/kernels/wasm/exports.js');
+    const { noTileGemm } = await import('../src/platform/node/blas.js');
+    const module = new WebAssembly.Module(readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url)));
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory, tileGemm: noTileGemm } }));
+    const pool = await WorkerPool.start(4, module, memory, local, null);
+    try {
+      // 3/4 of 12 MiB of floats lie past the 4 MiB memory: the three workers' shares all trap.
+      let message = '';
+      try { pool.run('scale', [0, 2, 3 * 2 ** 20], 4); } catch (e) { message = (e as Error).message; }
+      assert.match(message, /^kernel scale failed in 3 worker threads: worker \d: [^;]*out of bounds[^;]*; worker \d: [^;]*; worker \d: [^;]*$/);
+      assert.deepEqual(message.match(/worker (\d):/g)!.sort(), ['worker 1:', 'worker 2:', 'worker 3:']);
+      const x = new Float32Array(memory.buffer, 65536, 8);
+      x.fill(1);
+      pool.run('scale', [65536, 3, 8], 4);
+      assert.deepEqual(Array.from(x), new Array(8).fill(3), 'the pool keeps working after kernel errors');
+      // A worker that stops (here terminated from outside, between jobs): the next job is refused, naming it.
+      const workers = (pool as unknown as { workers: import('node:worker_threads').Worker[] }).workers;
+      await workers[1]!.terminate();
+      await new Promise((r) => setImmediate(r));
+      assert.throws(() => pool.run('scale', [65536, 3, 8], 4), /^Error: the engine cannot run kernels: kernel worker 2 stopped \(exit code 1\); dispose it and create a new one$/m);
+    } finally {
+      await pool.close();
+    }
+  });
 });

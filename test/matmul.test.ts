@@ -104,20 +104,22 @@ describe('matmul: the native BLAS path', () => {
       assertClose(native.grads, plain.grads, 'gradients', 1e-5, 2e-3);
     });
 
-  it('an unloadable library leaves the wasm matmul in charge with a note; off loads nothing', async () => {
+  it('a library asked for by path that cannot be loaded is an error naming it; off loads nothing', async () => {
     const { createEngine } = await import('../src/node.js');
-    const missing = await createEngine({ backend: 'wasm', threads: 2, blas: '/nonexistent/libopenblas.so.0' });
-    try {
-      assert.equal(missing.info.blas, null);
-      assert.match(missing.info.notes.join('; '), /native BLAS unavailable: \/nonexistent\/libopenblas\.so\.0: .*; using the wasm matmul/);
-      checkAgainstReference(missing, new Rng(6), { m: 40, n: 50, k: 60 });
-    } finally {
-      await missing.dispose();
-    }
+    await assert.rejects(createEngine({ backend: 'wasm', threads: 2, blas: '/nonexistent/libopenblas.so.0' }),
+      /^UsageError: the requested BLAS library \/nonexistent\/libopenblas\.so\.0 cannot be used: \/nonexistent\/libopenblas\.so\.0: .*--blas=off uses the wasm matmul\)$/m);
     const off = await createEngine({ backend: 'wasm', threads: 1, blas: 'off' });
     assert.equal(off.info.blas, null);
     assert.doesNotMatch(off.info.notes.join('; '), /BLAS/);
+    checkAgainstReference(off, new Rng(6), { m: 40, n: 50, k: 60 });
     await off.dispose();
+  });
+
+  it('the CLI announces a fallback to a slower path (no BLAS found, tiles in wasm, the reference backend), not the normal notes', async () => {
+    const { fallbackNotes } = await import('../src/cli/context.js');
+    assert.deepEqual(fallbackNotes(['relaxed SIMD validated: FMA build', 'native BLAS: OpenBLAS 0.3.21, 2 threads (libopenblas.so.0)',
+      'native BLAS unavailable: none found; using the wasm matmul', 'wasm unavailable (no SIMD); using the reference backend']),
+    ['native BLAS unavailable: none found; using the wasm matmul', 'wasm unavailable (no SIMD); using the reference backend']);
   });
 });
 

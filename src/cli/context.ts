@@ -29,3 +29,8 @@ export function runContext(options: Options): RunContext {
     progress: (total, label, every = 1) => progressOn(total, label, { json, quiet, every }),
   };
 }
+
+/** The engine notes that say a slower path was taken than the machine should have (printed once per command). */
+export function fallbackNotes(notes: readonly string[]): string[] {
+  return notes.filter((n) => n.startsWith('native BLAS unavailable') || n.startsWith('attention tile products stay in wasm') || n.startsWith('wasm unavailable'));
+}

@@ -13,7 +13,7 @@ import { terminal } from '../platform/node/terminal.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { CONFIG_FLAGS, parseArgs, splitArgs, type Args, type Metrics } from './args.js';
 import { evalCommand, generateCommand, infoCommand, INFO_OPTIONS } from './commands.js';
-import { ENGINE_OPTIONS, OUTPUT_OPTIONS, runContext } from './context.js';
+import { ENGINE_OPTIONS, fallbackNotes, OUTPUT_OPTIONS, runContext } from './context.js';
 import { trainCommand, TRAIN_OPTIONS } from './train.js';
 
 const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --blas=auto|off|LIBRARY --json --quiet --help';
@@ -110,8 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const engine = await createEngine(engineOptions(engineArgs));
   // One notice when a BLAS was wanted but did not load (the wasm matmul runs instead), or loaded
   // but could not take the attention's tile products.
-  const blasNotes = engine.info.notes.filter((n) => n.startsWith('native BLAS unavailable') || n.startsWith('attention tile products stay in wasm'));
-  if (!json && commandArgs.get('quiet') !== 'true' && command !== 'info') for (const n of blasNotes) console.error(`perceiver-ar: note: ${n}`);
+  if (!json && commandArgs.get('quiet') !== 'true' && command !== 'info') for (const n of fallbackNotes(engine.info.notes)) console.error(`perceiver-ar: note: ${n}`);
   try {
     const metrics = await COMMANDS[command]!(engine, commandArgs);
     if (json) console.log(JSON.stringify(metrics));

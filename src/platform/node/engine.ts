@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { referenceEngine, type Engine } from '../../engine.js';
+import { UsageError } from '../../errors.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
 import { kernelFunctions } from '../../kernels/wasm/exports.js';
 import { createSharedMemory, wasmEngine } from '../../kernels/wasm/engine.js';
@@ -107,7 +108,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (options.blasAttentionTiles !== undefined && typeof options.blasAttentionTiles !== 'boolean') {
     throw new RangeError(`blasAttentionTiles must be true or false, got ${String(options.blasAttentionTiles)}`);
   }
-  const loaded = loadBlas(options.blas ?? (process.env.PERCEIVER_BLAS || 'auto'), threads);
+  const blasOption = options.blas ?? (process.env.PERCEIVER_BLAS || 'auto');
+  const loaded = loadBlas(blasOption, threads);
+  // A library asked for by name that cannot be used is an error (a note would be hidden by --json/--quiet).
+  if (!loaded.blas && blasOption !== 'auto' && blasOption !== 'off' && blasOption !== '') {
+    throw new UsageError(`the requested BLAS library ${blasOption} cannot be used: ${(loaded.note ?? '').replace(/^native BLAS unavailable: /, '').replace(/; using the wasm matmul$/, '')}` +
+      ' (--blas=auto finds the system\'s, --blas=off uses the wasm matmul)');
+  }
   const notes = loaded.note ? [...choice.notes, loaded.note] : [...choice.notes];
   // Every thread's instance imports the tile gemm; a thread that cannot bind it leaves the tiles in wasm.
   const start = (path: string | null): Promise<WorkerPool> => {

@@ -35,6 +35,8 @@ export const CLAIM_OFFSET = 1;
 export const ASLEEP_OFFSET = 2;
 export const MAX_ARGS = 32;
 export const ERROR_BYTES = 1024;
+/** Each thread writes its error message in its own ERROR_BYTES region (tid·ERROR_BYTES): several failing at once stay apart. */
+export const errorRegion = (tid: number): number => tid * ERROR_BYTES;
 export const QUIT = -1;
 
 export function controlInts(maxThreads: number): number { return DONE_BASE + DONE_STRIDE * maxThreads; }

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
 import { bindTileGemm, noTileGemm } from './blas.js';
 import {
-  ASLEEP_OFFSET, claim, CLAIM_OFFSET, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  ASLEEP_OFFSET, claim, CLAIM_OFFSET, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -45,8 +45,9 @@ for (;;) {
       fns[KERNEL_EXPORTS[fnNow]!](...call);
     } catch (e) {
       const bytes = new TextEncoder().encode(`worker ${init.tid}: ${e instanceof Error ? e.message : String(e)}`).subarray(0, ERROR_BYTES);
-      errorText.fill(0);
-      errorText.set(bytes);
+      const region = errorText.subarray(errorRegion(init.tid), errorRegion(init.tid) + ERROR_BYTES);
+      region.fill(0);
+      region.set(bytes);
       Atomics.store(ctrl, ERROR, init.tid + 1);
     }
   }

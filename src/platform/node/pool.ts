@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
 import {
-  ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
 } from './pool-protocol.js';
 import { SoloPolicy } from './pool-policy.js';
 
@@ -19,6 +19,8 @@ export class WorkerPool implements ThreadRunner {
   private readonly errorText: Uint8Array;
   private seq = 0;
   private closed = false;
+  /** Why the pool can no longer run jobs (a worker stopped), or null. */
+  private broken: string | null = null;
   /** When jobs are shared and when the calling thread runs them alone (pool-policy.ts). */
   readonly policy = new SoloPolicy(() => performance.now());
   private parked = false;
@@ -38,7 +40,7 @@ export class WorkerPool implements ThreadRunner {
     local: Record<KernelExport, KernelFunction>, tilePath: string | null): Promise<WorkerPool> {
     const control = new SharedArrayBuffer(controlInts(threads) * 4);
     const args = new SharedArrayBuffer(MAX_ARGS * 8);
-    const errorText = new SharedArrayBuffer(ERROR_BYTES);
+    const errorText = new SharedArrayBuffer(threads * ERROR_BYTES);
     const url = new URL('./pool-worker.js', import.meta.url);
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
@@ -63,11 +65,21 @@ export class WorkerPool implements ThreadRunner {
       w.removeAllListeners('error');
       w.unref();
     }
-    return new WorkerPool(threads, workers, local, control, args, errorText);
+    const pool = new WorkerPool(threads, workers, local, control, args, errorText);
+    // A worker that stops while the engine is open (an error outside a kernel, its isolate out of
+    // memory, terminated from outside) breaks the pool: the next job says so instead of running on
+    // without it. (One killed in the middle of its share cannot be noticed then: the calling thread
+    // waits for it synchronously and these events arrive only between jobs.)
+    workers.forEach((w, i) => {
+      w.on('error', (e) => { pool.broken ??= `kernel worker ${i + 1} failed: ${e instanceof Error ? e.message : String(e)}`; });
+      w.on('exit', (code) => { if (!pool.closed) pool.broken ??= `kernel worker ${i + 1} stopped (exit code ${code})`; });
+    });
+    return pool;
   }
 
   run(fn: KernelExport, args: readonly number[], threads: number): void {
     if (this.closed) throw new Error('the engine has been disposed');
+    if (this.broken) throw new Error(`the engine cannot run kernels: ${this.broken}; dispose it and create a new one`);
     const nth = Math.min(threads, this.threads);
     if (args.length > MAX_ARGS) throw new RangeError(`pool: ${fn} has ${args.length} arguments, more than ${MAX_ARGS}`);
     if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
@@ -131,8 +143,15 @@ export class WorkerPool implements ThreadRunner {
   private finish(fn: KernelExport, mainError: unknown): void {
     if (mainError !== undefined) throw mainError;
     if (Atomics.load(this.ctrl, ERROR) !== 0) {
-      const text = new TextDecoder().decode(this.errorText.slice()).replace(/\0+$/, '');
-      throw new Error(`kernel ${fn} failed in a worker thread: ${text}`);
+      // Every failing worker's own message (each wrote its own region), then the regions cleared.
+      const texts: string[] = [];
+      for (let w = 1; w < this.threads; w++) {
+        const region = this.errorText.subarray(errorRegion(w), errorRegion(w) + ERROR_BYTES);
+        if (region[0] === 0) continue;
+        texts.push(new TextDecoder().decode(region.slice()).replace(/\0+$/, ''));
+        region.fill(0);
+      }
+      throw new Error(`kernel ${fn} failed in ${texts.length === 1 ? 'a worker thread' : `${texts.length} worker threads`}: ${texts.join('; ')}`);
     }
   }
 
