@@ -62,6 +62,21 @@ describe('MIDI corpora', () => {
       for (let j = 0; j < 64; j++) if (b.tokens[r * 64 + j] !== PAD) assert.equal(b.positions[r * 64 + j], j + 1);
     }
     assert.equal(src.validationBatches(2, 64, 1)[0]!.tokens[0], SOS);
+    // Each row starts at SOS, then its first note-on: the piece's root (60 or 40) moved by the row's transposition.
+    // (A crop may end before its first note-on: such rows say nothing.)
+    const shifts = Array.from({ length: 16 }, (_, r) => Array.from(b.tokens.subarray(r * 64 + 1, r * 64 + 64)).find((id) => id >= 3 && id < 3 + 88))
+      .filter((id): id is number => id !== undefined).map((id) => {
+        const pitch = id - 3 + 21;
+        return Math.abs(pitch - 60) <= 3 ? pitch - 60 : pitch - 40;
+      });
+    assert.ok(shifts.length >= 8, `${shifts.length} rows with a note`);
+    assert.ok(shifts.every((x) => Math.abs(x) <= 3), `shifts ${shifts}`);
+    assert.ok(shifts.some((x) => x !== 0), `some row is transposed: ${shifts}`);
+    const plainRows = musicSource(pieces, [], 'test', false).trainBatch(new Rng(1), 16, 64, 0);
+    for (let r = 0; r < 16; r++) {
+      const first = Array.from(plainRows.tokens.subarray(r * 64 + 1, r * 64 + 64)).find((id) => id >= 3 && id < 3 + 88);
+      if (first !== undefined) assert.ok(first - 3 + 21 === 60 || first - 3 + 21 === 40, 'without augmentation no row is transposed');
+    }
   });
 });
 
@@ -112,6 +127,9 @@ describe('a tiny music model', () => {
     // A continuation at a high temperature: only event ids and EOS.
     const m = continueMusic(model, scale(60, 4), { maxNewTokens: 200, seconds: 0, temperature: 3, topK: 0, topP: 1, seed: 5, cached: true });
     assert.ok(m.newEvents > 0);
+    // On the sampled ids themselves (decoding would skip a PAD or SOS silently).
+    assert.equal(m.newIds.length, m.newEvents);
+    assert.ok(m.newIds.every((id) => id !== PAD && id !== SOS), `sampled ${Array.from(m.newIds).filter((id) => id === PAD || id === SOS).length} PAD/SOS ids`);
     assert.ok(m.notes.length >= 4);
     await engine.dispose();
   });

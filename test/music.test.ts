@@ -171,8 +171,15 @@ describe('music data', () => {
     const a = splitPieces(pieces, 0.1), b = splitPieces([...pieces].reverse(), 0.1);
     assert.ok(a.validation.length >= 1);
     assert.deepEqual(a.validation.map((p) => p.name).sort(), b.validation.map((p) => p.name).sort());
-    assert.equal(a.train.length + a.validation.length, 10);
     assert.equal(splitPieces(pieces, 0).validation.length, 0);
+    // A piece's side depends on its name alone: more pieces change nothing for the ten, a larger fraction only adds.
+    const more = Array.from({ length: 200 }, (_, i) => ({ name: `dir/piece${i}.mid` }));
+    const held = new Set(splitPieces(more, 0.1).validation.map((p) => p.name));
+    const tenHeld = new Set(splitPieces(pieces, 0.5).validation.map((p) => p.name));
+    for (const p of pieces) assert.equal(tenHeld.has(p.name), new Set(splitPieces(more, 0.5).validation.map((q) => q.name)).has(p.name), p.name);
+    const wider = new Set(splitPieces(more, 0.5).validation.map((p) => p.name));
+    for (const name of held) assert.ok(wider.has(name), `${name} is held out at 0.5 too`);
+    assert.ok(held.size > 5 && held.size < 40 && wider.size > 60 && wider.size < 140, `${held.size} and ${wider.size} of 200 held out`);
   });
 });
 

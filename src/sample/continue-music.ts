@@ -11,6 +11,8 @@ export interface MusicContinuation {
   /** Seconds where the prompt ends. */
   readonly promptSeconds: number;
   readonly newEvents: number;
+  /** The sampled ids themselves (event class + 3, or EOS). */
+  readonly newIds: Int32Array;
   readonly stoppedAtEos: boolean;
   readonly seconds: number;
 }
@@ -39,5 +41,5 @@ export function continueEvents(model: PerceiverAR, promptEvents: Int32Array, o: 
     stopAfter: o.seconds > 0 ? (t) => { newSeconds += eventSeconds([t - BYTE_OFFSET].filter((x) => x >= 0)); return newSeconds >= o.seconds; } : undefined,
   });
   const all = decodePiece([...ids, ...r.tokens]);
-  return { notes: eventsToNotes(all), promptSeconds, newEvents: r.tokens.length, stoppedAtEos: r.tokens[r.tokens.length - 1] === EOS, seconds: r.seconds };
+  return { notes: eventsToNotes(all), promptSeconds, newEvents: r.tokens.length, newIds: r.tokens, stoppedAtEos: r.tokens[r.tokens.length - 1] === EOS, seconds: r.seconds };
 }
