@@ -31,7 +31,7 @@ describe('perceiver-ar CLI', () => {
     // Without a terminal, progress is plain lines of done/total with an ETA that is never negative.
     const plain = cli('eval', `--checkpoint=${ckpt}`, '--mode=exact', '--maxTargets=20');
     assert.equal(plain.code, 0, plain.stderr);
-    const progress = plain.stderr.trim().split('\n');
+    const progress = plain.stderr.trim().split('\n').filter((l) => !l.startsWith('perceiver-ar: note:'));
     for (const l of progress) {
       const m = /^eval (\d+)\/(\d+)  ETA \d+s$/.exec(l);
       assert.ok(m && Number(m[1]) <= Number(m[2]) && Number(m[2]) > 1, `progress line: ${l}`);

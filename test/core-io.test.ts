@@ -58,10 +58,12 @@ describe('progress lines without a terminal', () => {
   };
 
   it('never show a negative ETA, even past the announced total', () => {
-    const out = logged(), p = createProgress(4, 'step', { tty: false, quiet: false, every: 1, write: out.write });
-    for (let done = 1; done <= 6; done++) p.update(done, { loss: '1.0' });
+    let clock = 0;
+    const out = logged(), p = createProgress(4, 'step', { tty: false, quiet: false, every: 1, write: out.write, now: () => clock });
+    for (let done = 1; done <= 6; done++) { clock += 10_000; p.update(done, { loss: '1.0' }); }
     assert.equal(out.lines.length, 6);
-    assert.match(out.lines[5]!, /^step 6\/4  loss 1\.0  ETA 0s$/);
+    assert.match(out.lines[0]!, /^step 1\/4  loss 1\.0  ETA 30s$/, '10 s a step, 3 to go');
+    assert.match(out.lines[5]!, /^step 6\/4  loss 1\.0  ETA 0s$/, 'past the total: 0, not −20 s');
     assert.ok(out.lines.every((l) => !/ETA -/.test(l)), out.lines.join('\n'));
   });
 

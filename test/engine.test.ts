@@ -118,30 +118,36 @@ describe('worker pool failures', () => {
     }
   });
 
-  it('several workers failing at once: each message whole, none garbled; a worker that stops breaks the pool with a clear error', async () => {
+  it('several workers failing at once: each message whole, none garbled or left for a later job; a worker that stops breaks the pool', async () => {
     const { readFileSync } = await import('node:fs');
     const { WorkerPool } = await import('../src/platform/node/pool.js');
     const { kernelFunctions } = await import('../src/kernels/wasm/exports.js');
     const { noTileGemm } = await import('../src/platform/node/blas.js');
     const module = new WebAssembly.Module(readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url)));
-    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    // 64 MiB: the calling thread's third of 3·2^24 floats fills it exactly (its share takes a while,
+    // so both workers claim theirs); the workers' thirds lie past its end and trap.
+    const memory = new WebAssembly.Memory({ initial: 1024, maximum: 65536, shared: true });
     const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory, tileGemm: noTileGemm } }));
-    const pool = await WorkerPool.start(4, module, memory, local, null);
+    const pool = await WorkerPool.start(3, module, memory, local, null);
+    const message = (run: () => void): string => { try { run(); return ''; } catch (e) { return (e as Error).message; } };
     try {
-      // 3/4 of 12 MiB of floats lie past the 4 MiB memory: the three workers' shares all trap.
-      let message = '';
-      try { pool.run('scale', [0, 2, 3 * 2 ** 20], 4); } catch (e) { message = (e as Error).message; }
-      assert.match(message, /^kernel scale failed in 3 worker threads: worker \d: [^;]*out of bounds[^;]*; worker \d: [^;]*; worker \d: [^;]*$/);
-      assert.deepEqual(message.match(/worker (\d):/g)!.sort(), ['worker 1:', 'worker 2:', 'worker 3:']);
-      const x = new Float32Array(memory.buffer, 65536, 8);
+      const both = message(() => pool.run('scale', [0, 1, 3 * 2 ** 24], 3));
+      assert.match(both, /^kernel scale failed in 2 worker threads: worker \d: [^;]*out of bounds[^;]*; worker \d: [^;]*out of bounds[^;]*$/);
+      assert.deepEqual(both.match(/worker (\d):/g)!.sort(), ['worker 1:', 'worker 2:']);
+      // Every thread out of bounds: the calling thread's own error is thrown; the workers' must not linger for the next job.
+      assert.match(message(() => pool.run('scale', [64 * 2 ** 20, 1, 3 * 2 ** 10], 3)), /out of bounds/);
+      // Next, 3·2^23 floats: the first two thirds fit, only worker 2's is out of bounds: its message alone, nothing left over.
+      const one = message(() => pool.run('scale', [0, 1, 3 * 2 ** 23], 3));
+      assert.match(one, /^kernel scale failed in a worker thread: worker 2: [^;]*out of bounds[^;]*$/);
+      const x = new Float32Array(memory.buffer, 65536, 9);
       x.fill(1);
-      pool.run('scale', [65536, 3, 8], 4);
-      assert.deepEqual(Array.from(x), new Array(8).fill(3), 'the pool keeps working after kernel errors');
+      pool.run('scale', [65536, 3, 9], 3);
+      assert.deepEqual(Array.from(x), new Array(9).fill(3), 'the pool keeps working after kernel errors');
       // A worker that stops (here terminated from outside, between jobs): the next job is refused, naming it.
       const workers = (pool as unknown as { workers: import('node:worker_threads').Worker[] }).workers;
       await workers[1]!.terminate();
       await new Promise((r) => setImmediate(r));
-      assert.throws(() => pool.run('scale', [65536, 3, 8], 4), /^Error: the engine cannot run kernels: kernel worker 2 stopped \(exit code 1\); dispose it and create a new one$/m);
+      assert.throws(() => pool.run('scale', [65536, 3, 9], 3), /^Error: the engine cannot run kernels: kernel worker 2 stopped \(exit code 1\); dispose it and create a new one$/m);
     } finally {
       await pool.close();
     }

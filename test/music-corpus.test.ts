@@ -81,15 +81,25 @@ describe('MIDI corpora', () => {
 });
 
 describe('music data edges', () => {
-  it('with augmentation the largest position is that of the ×1.05 pieces (the longest stretch has the most time shifts)', () => {
+  it('with augmentation the largest position is the longest piece over every time stretch (a middle stretch can be the longest)', () => {
+    const lengths = (notes: Note[]): number[] => [0.95, 0.975, 1, 1.025, 1.05]
+      .map((st) => encodePiece(notesToEvents(notes.map((n) => ({ ...n, start: n.start * st, end: n.end * st }))).events).length);
     // Gaps of 0.98 s take one time shift each; ×1.05 makes them 1.029 s: two each.
-    const notes = Array.from({ length: 20 }, (_, i) => ({ pitch: 60, velocity: 80, start: i * 1.03, end: i * 1.03 + 0.05 }));
-    const p = piece('gaps', notes);
-    const plain = encodePiece(p.events).length;
-    const stretched = encodePiece(notesToEvents(notes.map((n) => ({ ...n, start: n.start * 1.05, end: n.end * 1.05 }))).events).length;
-    assert.ok(stretched > plain, `${stretched} > ${plain}`);
-    assert.equal(musicSource([p], [], 'gaps', true).maxPosition(4096), stretched);
-    assert.equal(musicSource([p], [], 'gaps', false).maxPosition(4096), plain);
+    const gaps = Array.from({ length: 20 }, (_, i) => ({ pitch: 60, velocity: 80, start: i * 1.03, end: i * 1.03 + 0.05 }));
+    assert.ok(lengths(gaps)[4]! > lengths(gaps)[2]!);
+    assert.equal(musicSource([piece('gaps', gaps)], [], 'gaps', true).maxPosition(4096), Math.max(...lengths(gaps)));
+    assert.equal(musicSource([piece('gaps', gaps)], [], 'gaps', false).maxPosition(4096), lengths(gaps)[2]);
+    // Dense random pieces: find one whose longest stretch is neither ×1 nor ×1.05 (close marks merge or split at quantisation).
+    const rng = new Rng(7);
+    let found: Note[] | null = null;
+    for (let t = 0; t < 200 && !found; t++) {
+      let time = 0;
+      const notes = Array.from({ length: 300 }, () => { time += rng.int(4) * 0.007; return { pitch: 40 + rng.int(40), velocity: 1 + rng.int(127), start: time, end: time + 0.01 + rng.int(30) * 0.01 }; });
+      const l = lengths(notes);
+      if (Math.max(l[0]!, l[1]!, l[3]!) > Math.max(l[2]!, l[4]!)) found = notes;
+    }
+    assert.ok(found, 'a piece whose longest stretch is a middle one');
+    assert.equal(musicSource([piece('dense', found!)], [], 'dense', true).maxPosition(4096), Math.max(...lengths(found!)));
   });
 
   it('the piano roll shows notes outside the 88 keys (which training drops) in grey on grey rows; pianoroll counts them', () => {

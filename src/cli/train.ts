@@ -80,6 +80,7 @@ async function trainSequenceModel(engine: Engine, o: Options, overrides: Args): 
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}` +
     `${initPath ? ` (weights from ${initPath})` : ''}: ${opened.source.description}; ` +
     `${(model!.params.count / 1e6).toFixed(2)}M parameters, ${architecture.shape(model!.config)}; ${engineLine(engine)}`);
+  for (const n of trainer.notices) progress.log(`note: ${n}`);
   const save = checkpointPath ? (): void => {
     saveCheckpoint(checkpointPath, model!, { train: tc, data: cfg.data, state: trainer.state(), optimizer: true });
     progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);

@@ -37,8 +37,7 @@ export function parseIdxImages(raw: Uint8Array, path: string): Image[] {
   if (magic !== 2051) {
     throw new DataError(`IDX file ${path}: magic ${magic} is not 2051 (uint8 images)${magic === 2049 ? '; this is a label file' : ''}`);
   }
-  if (count === 0) throw new DataError(`IDX file ${path}: no images (its header counts 0)`);
-  if (rows === 0 || cols === 0) throw new DataError(`IDX file ${path}: images of ${rows}×${cols} pixels; both sides must be at least 1`);
+  if (count > 0 && (rows === 0 || cols === 0)) throw new DataError(`IDX file ${path}: images of ${rows}×${cols} pixels; both sides must be at least 1`);
   const need = 16 + count * rows * cols;
   if (bytes.length < need) throw new DataError(`IDX file ${path}: truncated: ${count} images of ${rows}×${cols} need ${need} bytes, the file has ${bytes.length}`);
   const shape: ImageShape = { width: cols, height: rows, channels: 1 }, n = rows * cols;
@@ -84,12 +83,17 @@ export function readImageDataset(fs: FileSystem, path: string, testFraction: num
     const cut = Math.max(1, Math.floor(images.length * (1 - testFraction)));
     return { train: images.slice(0, cut), test: images.slice(cut), shape: images[0]!.shape, description: what };
   };
-  if (fs.kind(path) === 'file') return split(readIdxImages(path), baseName(path));
+  if (fs.kind(path) === 'file') {
+    const images = readIdxImages(path);
+    if (images.length === 0) throw new DataError(`IDX file ${path}: no images (its header counts 0)`);
+    return split(images, baseName(path));
+  }
   const find = (names: readonly string[]): string | undefined => names.map((n) => fs.join(path, n)).find((p) => fs.kind(p) !== null);
   const idxTrain = find(IDX_NAMES.train), idxTest = find(IDX_NAMES.test);
   if (idxTrain && idxTest) {
     const train = readIdxImages(idxTrain), test = readIdxImages(idxTest);
-    const a = train[0]!.shape, b = test[0]!.shape;
+    if (train.length === 0) throw new DataError(`IDX file ${idxTrain}: no images (its header counts 0)`);
+    const a = train[0]!.shape, b = test[0]?.shape ?? a;
     if (a.width !== b.width || a.height !== b.height) {
       throw new DataError(`image data ${path}: the training images (${idxTrain}) are ${describeShape(a)} but the test images (${idxTest}) are ${describeShape(b)}`);
     }

@@ -54,9 +54,8 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
     const events = stretchedEvents(i, s);
     return encodePiece((shift !== 0 ? transposeEvents(events, shift) : null) ?? events);
   };
-  // The longest stretch has the most time-shift events (each gap's count grows with its length);
-  // transposition changes no length. So with augmentation the largest position is that of a ×1.05 piece.
-  const longest = STRETCHES[STRETCHES.length - 1]!;
+  // Transposition changes no length, but a stretch can lengthen or shorten a piece either way (close
+  // time marks merge or split at quantisation), so the largest position is over every stretch.
   const events = (list: readonly Int32Array[]): number => list.reduce((n, x) => n + x.length - 2, 0);
   return {
     validationPieces: validation,
@@ -76,7 +75,7 @@ export function musicSource(train: readonly Piece[], validation: readonly Piece[
     },
     scoredInputs: () => null,
     maxPosition: () => Math.max(maxOf(plain.map((p) => p.length)), maxOf(valid.map((p) => p.length)),
-      augment ? maxOf(train.map((_, i) => encodePiece(stretchedEvents(i, longest)).length)) : -Infinity),
+      augment ? maxOf(STRETCHES.flatMap((st) => train.map((_, i) => stretchedEvents(i, st).length + 2))) : -Infinity),
     coordinateDims: 0,
     hasValidation: valid.length > 0,
   };

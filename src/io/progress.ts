@@ -19,14 +19,17 @@ export function formatDuration(seconds: number): string {
 export interface ProgressOptions {
   readonly tty: boolean; readonly quiet: boolean; readonly every: number; readonly deadlineSeconds?: number;
   readonly write: (text: string) => void;
+  /** The clock, in milliseconds (default performance.now; tests pass their own). */
+  readonly now?: () => number;
 }
 
 export function createProgress(total: number, label: string, opts: ProgressOptions): Progress {
   const out = { write: opts.write };
-  const started = performance.now();
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
   let drawn = false, lastLogged = -1;
   const eta = (done: number): string => {
-    const elapsed = (performance.now() - started) / 1000;
+    const elapsed = (now() - started) / 1000;
     // Never negative: work can run past its announced total.
     let left = done > 0 ? (elapsed / done) * Math.max(0, total - done) : Infinity;
     if (opts.deadlineSeconds) left = Math.min(left, Math.max(0, opts.deadlineSeconds - elapsed));

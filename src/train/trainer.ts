@@ -79,6 +79,8 @@ function checkTrainable(model: TrainableModel): void {
 }
 
 export class Trainer<Model extends TrainableModel = TrainableModel> {
+  /** Things about this run a user should know before it starts (printed by the CLI), e.g. latents no example can fill. */
+  readonly notices: string[] = [];
   private readonly optimizer: AdamW;
   private readonly modelRng: Rng;
   private readonly dataRng: Rng;
@@ -100,8 +102,9 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
         `${data.minContextLength} inputs in context (spec: every prediction sees the whole image prefix); raise contextLength to ${data.minContextLength}`);
     }
     if (data.minContextLength !== undefined && mc.numLatents !== undefined && mc.numLatents > data.minContextLength) {
-      throw new RangeError(`numLatents ${mc.numLatents} is more than ${data.description} has inputs per example (${data.minContextLength}): ` +
-        `latents sit on an example's last inputs; lower numLatents to at most ${data.minContextLength}`);
+      this.notices.push(`numLatents ${mc.numLatents} is more than ${data.description} has inputs per example (${data.minContextLength}): ` +
+        `the first ${mc.numLatents - data.minContextLength} latents of every row have no input and train nothing (compute spent for nothing); ` +
+        `numLatents ${data.minContextLength} or fewer would not waste them`);
     }
     if (mc.position !== undefined && mc.maxPosition !== undefined) {
       checkPositionReach({ position: mc.position as PositionEncoding, maxPosition: mc.maxPosition }, data.maxPosition(mc.contextLength), data.description);

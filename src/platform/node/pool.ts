@@ -139,20 +139,21 @@ export class WorkerPool implements ThreadRunner {
     this.finish(fn, mainError);
   }
 
-  /** After a job: the calling thread's error, else a worker's. */
+  /** After a job: the calling thread's error, else the workers'. Workers' messages are read and cleared either way (none is left for a later job). */
   private finish(fn: KernelExport, mainError: unknown): void {
-    if (mainError !== undefined) throw mainError;
+    const texts: string[] = [];
     if (Atomics.load(this.ctrl, ERROR) !== 0) {
       // Every failing worker's own message (each wrote its own region), then the regions cleared.
-      const texts: string[] = [];
       for (let w = 1; w < this.threads; w++) {
         const region = this.errorText.subarray(errorRegion(w), errorRegion(w) + ERROR_BYTES);
         if (region[0] === 0) continue;
         texts.push(new TextDecoder().decode(region.slice()).replace(/\0+$/, ''));
         region.fill(0);
       }
-      throw new Error(`kernel ${fn} failed in ${texts.length === 1 ? 'a worker thread' : `${texts.length} worker threads`}: ${texts.join('; ')}`);
+      Atomics.store(this.ctrl, ERROR, 0);
     }
+    if (mainError !== undefined) throw mainError;
+    if (texts.length > 0) throw new Error(`kernel ${fn} failed in ${texts.length === 1 ? 'a worker thread' : `${texts.length} worker threads`}: ${texts.join('; ')}`);
   }
 
   /** Whether the pool is inside a solo period: its workers have been late (another program has the cores). */
