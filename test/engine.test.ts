@@ -107,8 +107,13 @@ describe('worker pool failures', () => {
     const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory, tileGemm: noTileGemm } }));
     const pool = await WorkerPool.start(2, module, memory, local, null);
     try {
-      // 8 MiB of floats in a 4 MiB memory: thread 0's half is in bounds, the worker's half is not.
-      assert.throws(() => pool.run('scale', [0, 2, 2 * 2 ** 20], 2), /kernel scale failed in a worker thread: worker 1: .*out of bounds/);
+      // 8 MiB of floats in a 4 MiB memory: thread 0's half is in bounds, the worker's half is not. (Tried
+      // until the worker ran its share: the calling thread takes a share not claimed in time.)
+      let text = '';
+      for (let attempt = 0; attempt < 50 && !/worker thread/.test(text); attempt++) {
+        try { pool.run('scale', [0, 2, 2 * 2 ** 20], 2); } catch (e) { text = (e as Error).message; }
+      }
+      assert.match(text, /kernel scale failed in a worker thread: worker 1: .*out of bounds/);
       const x = new Float32Array(memory.buffer, 65536, 4);
       x.fill(1);
       pool.run('scale', [65536, 3, 4], 2);
@@ -131,14 +136,19 @@ describe('worker pool failures', () => {
     const pool = await WorkerPool.start(3, module, memory, local, null);
     const message = (run: () => void): string => { try { run(); return ''; } catch (e) { return (e as Error).message; } };
     try {
-      const both = message(() => pool.run('scale', [0, 1, 3 * 2 ** 24], 3));
+      // Who runs a worker's share depends on scheduling (the calling thread takes a share its worker has
+      // not claimed in time), so the job is tried until both workers ran theirs.
+      let both = '';
+      for (let attempt = 0; attempt < 50 && !/in 2 worker threads/.test(both); attempt++) both = message(() => pool.run('scale', [0, 1, 3 * 2 ** 24], 3));
       assert.match(both, /^kernel scale failed in 2 worker threads: worker \d: [^;]*out of bounds[^;]*; worker \d: [^;]*out of bounds[^;]*$/);
       assert.deepEqual(both.match(/worker (\d):/g)!.sort(), ['worker 1:', 'worker 2:']);
-      // Every thread out of bounds: the calling thread's own error is thrown; the workers' must not linger for the next job.
-      assert.match(message(() => pool.run('scale', [64 * 2 ** 20, 1, 3 * 2 ** 10], 3)), /out of bounds/);
-      // Next, 3·2^23 floats: the first two thirds fit, only worker 2's is out of bounds: its message alone, nothing left over.
-      const one = message(() => pool.run('scale', [0, 1, 3 * 2 ** 23], 3));
-      assert.match(one, /^kernel scale failed in a worker thread: worker 2: [^;]*out of bounds[^;]*$/);
+      // Every thread out of bounds: the calling thread's own error is thrown, and the workers' messages are
+      // not left behind for a later job (their regions are cleared).
+      const regions = (pool as unknown as { errorText: Uint8Array }).errorText;
+      for (let attempt = 0; attempt < 10; attempt++) {
+        assert.match(message(() => pool.run('scale', [64 * 2 ** 20, 1, 3 * 2 ** 10], 3)), /out of bounds/);
+        assert.ok(regions.every((b) => b === 0), 'no worker message left over');
+      }
       const x = new Float32Array(memory.buffer, 65536, 9);
       x.fill(1);
       pool.run('scale', [65536, 3, 9], 3);
