@@ -88,24 +88,6 @@ function maxRow(p: usize, n: i32): f32 {
   return (causalFlag == 0 || load<i32>(kPos + (<usize>j << 2)) <= pq) && (kValid == 0 || load<u8>(kValid + j) != 0) ? -1 : 0;
 }
 
-// dotRow with four accumulators (four independent multiply-add chains instead of one): for the
-// decode pass, where one query's scores are the whole of the work.
-function dotRow4(a: usize, b: usize, n: i32): f32 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let j = 0;
-  for (; j + 16 <= n; j += 16) {
-    const o = <usize>j << 2;
-    a0 = fma4(v128.load(a + o), v128.load(b + o), a0);
-    a1 = fma4(v128.load(a + o, 16), v128.load(b + o, 16), a1);
-    a2 = fma4(v128.load(a + o, 32), v128.load(b + o, 32), a2);
-    a3 = fma4(v128.load(a + o, 48), v128.load(b + o, 48), a3);
-  }
-  for (; j + 4 <= n; j += 4) a0 = fma4(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)), a0);
-  let s = hsum4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
-  for (; j < n; j++) s += f32At(a, j) * f32At(b, j);
-  return s;
-}
-
 // dst[j] += src[j]
 function addRow(dst: usize, src: usize, n: i32): void {
   let j = 0;
@@ -459,7 +441,7 @@ function decodeScores(q: usize, k: usize, kPos: usize, kValid: usize, pq: i32, c
     const visible = visibleKey(j, kPos, kValid, pq, causalFlag) != 0;
     const krow = k + <usize>j * ldkB;
     for (let h = 0; h < H; h++) {
-      store<f32>(S + ((<usize>(h * DECODE_BLOCK + r)) << 2), visible ? dotRow4(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity);
+      store<f32>(S + ((<usize>(h * DECODE_BLOCK + r)) << 2), visible ? dotRow(q + <usize>h * DB, krow + <usize>h * DB, D) * scale : -Infinity);
     }
   }
 }

@@ -8,11 +8,10 @@ import { createEngine, type Engine } from '../src/node.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { presetNamed } from '../src/presets.js';
 import { generate } from '../src/sample/generate.js';
-import { Rng } from '../src/tensor/rng.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
 import { timeMedian, type BenchResult } from './harness.js';
-import { syntheticStream, TRAIN_CASES } from './model.js';
+import { decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
 
 /** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
 export function busyLoops(n: number): ChildProcess[] {
@@ -26,10 +25,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
  * decodes by default): tokens/s, the median of `runs` runs of `tokens` tokens.
  */
 function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: string) => void, label: string): number {
-  const c = presetNamed('enwik8-small').model as PerceiverAR['config'];
-  const model = new PerceiverAR(e, c, 1);
-  for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
-  model.setWeightFormat('bf16');
+  const model = decodeModel(e, presetNamed('enwik8-small').model as PerceiverAR['config'], 'bf16');
   const prompt = syntheticStream(3584, 5);
   const once = (n: number): number => {
     const r = generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });

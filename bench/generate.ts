@@ -8,13 +8,12 @@
 // (speed does not depend on them), f32 and bf16 weights.
 import type { Engine } from '../src/node.js';
 import { parameterCount, type ModelConfig } from '../src/models/perceiver-ar/config.js';
-import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import type { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { isWeightMatrix, type WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { generate, stepsPerSecond } from '../src/sample/generate.js';
-import { Rng } from '../src/tensor/rng.js';
 import type { BenchResult } from './harness.js';
-import { syntheticStream, TRAIN_CASES } from './model.js';
+import { decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const MiB = 2 ** 20;
@@ -77,9 +76,7 @@ export interface DecodeRate {
 
 /** Cached decoding of one case with the given weights: the medians over `runs` runs after a warm-up. */
 export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, progress: (l: string) => void): DecodeRate {
-  const model = new PerceiverAR(e, dc.config, 1);
-  for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
-  model.setWeightFormat(weights);
+  const model = decodeModel(e, dc.config, weights);
   const prompt = syntheticStream(dc.prompt, 5);
   const run = (n: number) => generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
   progress(`${dc.name} [${weights}]: warm-up…`);

@@ -4,14 +4,13 @@
 // above what a broken path gives; a ratio under its floor fails the run (exit 1) naming the row.
 // .ci/run runs it after the tests. About 40 s on 2 cores.
 import { createEngine, type Engine } from '../src/node.js';
-import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import type { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import type { WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { generate } from '../src/sample/generate.js';
-import { Rng } from '../src/tensor/rng.js';
 import { cPeerGflops } from './blas-peer.js';
 import { busyLoops, trainRate } from './contention.js';
-import { matmulRate, syntheticStream } from './model.js';
+import { decodeModel, matmulRate, syntheticStream } from './model.js';
 
 export interface GuardRow {
   readonly name: string;
@@ -34,13 +33,8 @@ function turns(rounds: number, a: () => number, b: () => number): number {
   return median(ratios);
 }
 
-/** An enwik8-small model with random weights (a head with some spread, so sampling varies). */
-function decodeModel(e: Engine, weights: WeightFormat): PerceiverAR {
-  const model = new PerceiverAR(e, presetNamed('enwik8-small').model, 1);
-  for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
-  model.setWeightFormat(weights);
-  return model;
-}
+/** An enwik8-small model with random weights, held as `weights`. */
+const enwik8Model = (e: Engine, weights: WeightFormat): PerceiverAR => decodeModel(e, presetNamed('enwik8-small').model, weights);
 
 const PROMPT = syntheticStream(3584, 5);
 
@@ -54,7 +48,7 @@ export async function runGuard(progress: (l: string) => void): Promise<GuardRow[
   const rows: GuardRow[] = [];
   const e = await createEngine({ backend: 'wasm' });
   try {
-    const f32 = decodeModel(e, 'f32'), bf16 = decodeModel(e, 'bf16');
+    const f32 = enwik8Model(e, 'f32'), bf16 = enwik8Model(e, 'bf16');
     progress('guard: warm-up…');
     decodeTokensPerSecond(f32, 8, true); decodeTokensPerSecond(bf16, 8, true); decodeTokensPerSecond(f32, 2, false);
     progress('guard: cached vs uncached decoding…');
@@ -68,7 +62,7 @@ export async function runGuard(progress: (l: string) => void): Promise<GuardRow[
     // about as well as one under the same load (the pool before that: about half).
     progress('guard: decoding beside a busy process…');
     const one = await createEngine({ backend: 'wasm', threads: 1 });
-    const single = decodeModel(one, 'bf16');
+    const single = enwik8Model(one, 'bf16');
     decodeTokensPerSecond(single, 8, true);
     const loops = busyLoops(1);
     try {

@@ -3,6 +3,7 @@
 import type { Engine } from '../src/node.js';
 import { flopsPerToken, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import type { WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { generate } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
@@ -16,6 +17,14 @@ export function syntheticStream(n: number, seed: number): Int32Array {
   ids[0] = 2;
   for (let i = 1; i < n; i++) ids[i] = rng.next() < 0.7 && i > 1 ? 3 + ((ids[i - 1]! - 3 + 1) % 64) : 3 + 32 + rng.int(64);
   return ids;
+}
+
+/** A model for decoding benchmarks: random weights, the head given some spread (so sampling varies), held as `weights`. */
+export function decodeModel(e: Engine, config: ModelConfig, weights: WeightFormat = 'f32'): PerceiverAR {
+  const model = new PerceiverAR(e, config, 1);
+  for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
+  model.setWeightFormat(weights);
+  return model;
 }
 
 /** The measured matmul rate (GFLOP/s) that model FLOP utilisation is stated against. */
@@ -93,9 +102,7 @@ export function benchTrain(engines: readonly Engine[], steps: number, rounds: nu
 
 export function benchGenerate(e: Engine, progress: (l: string) => void): BenchResult[] {
   const c = presetNamed('enwik8-small').model;
-  const model = new PerceiverAR(e, c, 1);
-  const rng = new Rng(4);
-  for (const p of model.params.list) if (p.spec.name === 'head.w') rng.fillUniform(p.value, 0.05);
+  const model = decodeModel(e, c);
   const prompt = syntheticStream(3584, 5);
   const run = (label: string, tokens: number, cached: boolean, uncachedLatents = 1, m = model): { seconds: number; tokens: number; resets: number } => {
     progress(`generate ${tokens} tokens after a 3584-token prompt, ${label}…`);
@@ -109,8 +116,7 @@ export function benchGenerate(e: Engine, progress: (l: string) => void): BenchRe
   const full = run(`uncached, ${c.numLatents} latents per forward`, 16, false, c.numLatents);
   // The same model with a causal prefix tape (T 8): cached decoding attends to the tape read at each prime/reset.
   model.releaseBuffers();
-  const taped = new PerceiverAR(e, { ...c, tapeLength: 8, tapeThreshold: 2 }, 1);
-  for (const p of taped.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
+  const taped = decodeModel(e, { ...c, tapeLength: 8, tapeThreshold: 2 });
   run('warm-up, prefix tape', 16, true, 1, taped);
   const tape = run('cached, prefix tape T 8', 256, true, 1, taped);
   taped.releaseBuffers();

@@ -8,7 +8,8 @@ export function maxOf(values: ArrayLike<number>, empty = -Infinity): number {
   let m = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v > m || Number.isNaN(v)) { m = v; if (Number.isNaN(v)) return NaN; }
+    if (Number.isNaN(v)) return NaN;
+    if (v > m) m = v;
   }
   return m;
 }
@@ -19,7 +20,8 @@ export function minOf(values: ArrayLike<number>, empty = Infinity): number {
   let m = Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v < m || Number.isNaN(v)) { m = v; if (Number.isNaN(v)) return NaN; }
+    if (Number.isNaN(v)) return NaN;
+    if (v < m) m = v;
   }
   return m;
 }

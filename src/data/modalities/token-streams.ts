@@ -126,6 +126,6 @@ export function generateTokens(req: SequenceGenerateRequest, codec: TextCodec): 
   const r = generate(req.model, prompt, opts, write);
   if (!json) req.ctx.write('\n');
   return { tokens: r.tokens.length, seconds: r.seconds, tokensPerSecond: r.tokens.length / r.seconds, firstTokenSeconds: r.firstTokenSeconds,
-    stepsPerSecond: r.tokens.length < 2 ? null : stepsPerSecond(r), resets: r.resets, cached: opts.cached,
+    stepsPerSecond: stepsPerSecond(r), resets: r.resets, cached: opts.cached,
     ids: Array.from(r.tokens).join(' ') };
 }
