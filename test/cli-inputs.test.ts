@@ -182,7 +182,7 @@ describe('CLI: where checkpoints are written', () => {
     writeFileSync(at('data.txt'), 'text to train on '.repeat(40));
     const data = readFileSync(at('data.txt'));
     failsClearly(cli('train', '--preset=enwik8-small', '--dataPath=data.txt', '--contextLength=16', '--numLatents=4', ...quick, '--checkpoint=data.txt'),
-      /checkpoint data\.txt is the run's input file data\.txt; saving would overwrite it/);
+      /checkpoint data\.txt is the run's input file data\.txt; writing it would overwrite it/);
     assert.deepEqual(readFileSync(at('data.txt')), data);
     execFileSync('mkfifo', [at('fifo')]);
     failsClearly(cli('train', ...quick, `--checkpoint=${at('fifo')}`), /exists and is not a regular file/);

@@ -117,7 +117,7 @@ describe('music data edges', () => {
     const logs: string[] = [];
     const fs = memoryFileSystem({ 'low.mid': notesToMidi(notes) });
     const r = pianorollTool('low.mid', { out: 'low.png', keepDrums: false },
-      { fs, json: true, log: (l) => logs.push(l), write: () => undefined, progress: (t, l) => createProgress(t, l, { tty: false, quiet: true, every: 1, write: () => undefined }) });
+      { fs, json: true, inputs: [], log: (l) => logs.push(l), write: () => undefined, progress: (t, l) => createProgress(t, l, { tty: false, quiet: true, every: 1, write: () => undefined }) });
     assert.equal(r.offPiano, 1);
     assert.match(logs.join('\n'), /low\.mid: 1 note outside the piano's 88 keys \(pitches 21–108\), drawn grey: training drops them/);
   });

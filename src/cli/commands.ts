@@ -98,7 +98,7 @@ export function evalCommand(engine: Engine, args: Args): Metrics {
     ...modality.evalOptions(info.model as ModelConfig)], `for ${modality.noun} eval`);
   const { model } = loadAnyCheckpoint(path, engine);
   const weights = applyWeights(engine, model.params, options, 'f32');
-  return { ...modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options) }), weights };
+  return { ...modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options, [path, ...modality.inputs(data)]) }), weights };
 }
 
 function evalClassifier(engine: Engine, args: Args, path: string, info: CheckpointInfo): Metrics {
@@ -108,11 +108,11 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
   const options = parseOptions(args, [CHECKPOINT_OPTION, ...(hasPath ? [pathOption('dataPath')] : []), intOption('batchSize', 1), ...modality.evalOptions,
     ...OUTPUT_OPTIONS, ...engineSpecs()], 'for a classifier eval');
   const { model } = loadClassifierCheckpoint(path, engine);
-  const c = model.config, ctx = runContext(options);
-  modality.checkEvalOptions?.(c, options, ctx);
   const dataPath = options.string('dataPath') ?? (info.data!.dataPath as string);
   if (hasPath && !dataPath) throw new UsageError(`this checkpoint classifies ${modality.taskName}: give --dataPath=DIR (${modality.summary})`);
   const data = validateDataConfig({ ...info.data!, ...(hasPath ? { dataPath } : {}) });
+  const c = model.config, ctx = runContext(options, [path, ...modality.inputs(data)]);
+  modality.checkEvalOptions?.(c, options, ctx);
   const opened = modality.open(data, c, ctx);
   const mismatch = opened.mismatch(c);
   if (mismatch) throw new UsageError(mismatch);
@@ -141,7 +141,7 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
     ...modality.generateOptions(info.model as ModelConfig)], `for ${modality.noun} generation`);
   const { model } = loadCheckpoint(path, engine);
   const weights = applyWeights(engine, model.params, options, GENERATE_WEIGHTS);
-  return { ...modality.generate({ model, data, options, ctx: runContext(options) }), weights };
+  return { ...modality.generate({ model, data, options, ctx: runContext(options, [path, ...modality.inputs(data)]) }), weights };
 }
 
 const engineSpecs = (): OptionSpec[] => ENGINE_KEYS.map((k) => stringOption(k));

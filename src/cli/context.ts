@@ -19,11 +19,11 @@ export function progressOn(total: number, label: string, o: { readonly json: boo
     ...(o.deadlineSeconds === undefined ? {} : { deadlineSeconds: o.deadlineSeconds }) });
 }
 
-/** The run context of a command with --json / --quiet: notices and progress are silent under either. */
-export function runContext(options: Options): RunContext {
+/** The run context of a command with --json / --quiet (notices and progress silent under either) that reads `inputs`. */
+export function runContext(options: Options, inputs: readonly string[] = []): RunContext {
   const json = options.flag('json'), quiet = options.flag('quiet') || json;
   return {
-    fs: nodeFileSystem, json,
+    fs: nodeFileSystem, json, inputs,
     log: quiet ? () => undefined : (line) => terminal.err(`${line}\n`),
     write: (text) => terminal.out(text),
     progress: (total, label, every = 1) => progressOn(total, label, { json, quiet, every }),

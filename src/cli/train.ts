@@ -15,6 +15,7 @@ import { nodeFileSystem } from '../platform/node/file-system.js';
 import { presetNamed, type AnyPreset } from '../presets.js';
 import { ClassifierTrainer, type ClassifierEval, type ClassifierStepLog, type TapeStats } from '../train/classifier-trainer.js';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/config.js';
+import { checkOutputAgainst } from '../io/file-system.js';
 import { formatDuration } from '../io/progress.js';
 import { runTraining } from '../train/loop.js';
 import { Trainer, type EvalLog, type StepLog } from '../train/trainer.js';
@@ -68,21 +69,26 @@ async function trainSequenceModel(engine: Engine, o: Options, overrides: Args): 
     cfg = applyOverrides(presetNamed(presetName), overrides, TRAIN_CLI_KEYS, (d) => sequenceModality(d.data).modelDefaults?.(d, ctx.fs) ?? {});
   }
   const modality = sequenceModality(cfg.data.data);
-  const opened = modality.open(cfg.data, cfg.model.vocabSize, ctx);
+  const opened = modality.open(cfg.data, cfg.model.vocabSize, ctx), data = opened.dataConfig ?? cfg.data;
   if (!resumePath) {
     model = architectureNamed(cfg.architecture)!.build(engine, cfg.model, cfg.train.seed) as AnyModel;
     if (initPath) initialiseFromCheckpoint(initPath, model);
   }
   const trainer = new Trainer(engine, model!, cfg.train, opened.source, state ?? undefined);
   const tc = trainer.config, architecture = architectureOf(model!);
-  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model!.params.count, optimizer: true, inputs: modality.inputs(cfg.data) });
+  // A resumed run may save over the checkpoint it resumed (it is read whole first, and saves are atomic).
+  const inputs = [...modality.inputs(cfg.data), initPath ?? ''];
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model!.params.count, optimizer: true, inputs });
+  if (o.flag('sample')) {
+    for (const out of modality.sampleOutputs?.(checkpointPath) ?? []) checkOutputAgainst(ctx.fs, out, 'sample', [...inputs, resumePath ?? '', checkpointPath ?? '']);
+  }
   const progress = progressOn(tc.steps, 'train', { json, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}` +
     `${initPath ? ` (weights from ${initPath})` : ''}: ${opened.source.description}; ` +
     `${(model!.params.count / 1e6).toFixed(2)}M parameters, ${architecture.shape(model!.config)}; ${engineLine(engine)}`);
   for (const n of trainer.notices) progress.log(`note: ${n}`);
   const save = checkpointPath ? (): void => {
-    saveCheckpoint(checkpointPath, model!, { train: tc, data: cfg.data, state: trainer.state(), optimizer: true });
+    saveCheckpoint(checkpointPath, model!, { train: tc, data, state: trainer.state(), optimizer: true });
     progress.log(`checkpoint saved to ${checkpointPath} at step ${trainer.step}`);
   } : null;
   const r = runTraining<StepLog, EvalLog>(trainer, tc, {
@@ -99,7 +105,7 @@ async function trainSequenceModel(engine: Engine, o: Options, overrides: Args): 
   if (o.flag('sample')) {
     if (!(model! instanceof PerceiverAR)) progress.log('no sample: generation needs a Perceiver AR model');
     else if (!modality.sample) progress.log(`no sample: ${modality.noun} has none after training (use perceiver-ar generate)`);
-    else for (const line of modality.sample({ model: model!, data: cfg.data, opened, seed: tc.seed, checkpointPath, ctx })) progress.log(line);
+    else for (const line of modality.sample({ model: model!, data, opened, seed: tc.seed, checkpointPath, ctx })) progress.log(line);
   }
   const e = r.lastEval;
   return {

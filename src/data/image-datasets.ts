@@ -3,7 +3,7 @@
 // through a FileSystem (platform/node/file-system.ts on disk, io/file-system.ts in memory).
 import { gunzipSync } from 'fflate';
 import { DataError } from '../errors.js';
-import { baseName, type FileSystem } from '../io/file-system.js';
+import { baseName, extensionOf, type FileSystem } from '../io/file-system.js';
 import { describeShape, type Image, type ImageShape } from './images.js';
 import { decodePng } from './png.js';
 import { maxOf } from '../tensor/extent.js';
@@ -84,6 +84,7 @@ export function readImageDataset(fs: FileSystem, path: string, testFraction: num
     return { train: images.slice(0, cut), test: images.slice(cut), shape: images[0]!.shape, description: what };
   };
   if (fs.kind(path) === 'file') {
+    if (extensionOf(path) === '.png') throw new DataError(`image data ${path} is one PNG file; give the folder that holds the PNGs (a single file must be an IDX file)`);
     const images = readIdxImages(path);
     if (images.length === 0) throw new DataError(`IDX file ${path}: no images (its header counts 0)`);
     return split(images, baseName(path));
@@ -99,7 +100,11 @@ export function readImageDataset(fs: FileSystem, path: string, testFraction: num
     }
     return { train, test, shape: a, description: `${path} (IDX)` };
   }
-  if (fs.kind(fs.join(path, 'train')) !== null && fs.kind(fs.join(path, 'test')) !== null) {
+  const hasTrain = fs.kind(fs.join(path, 'train')) !== null, hasTest = fs.kind(fs.join(path, 'test')) !== null;
+  if (hasTrain !== hasTest && !fs.list(path).some((f) => f.toLowerCase().endsWith('.png'))) {
+    throw new DataError(`image data ${path}: it has a ${hasTrain ? 'train/' : 'test/'} folder but no ${hasTrain ? 'test/' : 'train/'} folder; give both, or one folder of PNGs (split by name)`);
+  }
+  if (hasTrain && hasTest) {
     const train = readPngDirectory_(fs.join(path, 'train')), test = readPngDirectory_(fs.join(path, 'test'));
     const a = train[0]!.shape, b = test[0]!.shape;
     if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) {
@@ -142,7 +147,10 @@ export function readLabelledImages(fs: FileSystem, path: string): LabelledImageD
       if (s.images.length === 0) throw new DataError(`IDX file ${images}: no images`);
       return s;
     };
-    const train = split(idx[0]!, idx[1]!), test = split(idx[2]!, idx[3]!);
+    const train = split(idx[0]!, idx[1]!), test = split(idx[2]!, idx[3]!), a = train.images[0]!.shape, b = test.images[0]!.shape;
+    if (a.width !== b.width || a.height !== b.height) {
+      throw new DataError(`labelled image data ${path}: the training images (${idx[0]}) are ${describeShape(a)} but the test images (${idx[2]}) are ${describeShape(b)}`);
+    }
     const classes = Math.max(maxOf(train.labels), maxOf(test.labels)) + 1;
     return { train, test, shape: train.images[0]!.shape, classes: Array.from({ length: classes }, (_, i) => String(i)), description: `${path} (IDX)` };
   }

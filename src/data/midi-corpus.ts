@@ -2,7 +2,7 @@
 // FileSystem (recursive, sorted by relative path) as a piece of performance events. A file that
 // cannot be read, or has no notes in 21–108, is skipped with one warning line naming it; a
 // directory with no usable file is an error.
-import { DataError } from '../errors.js';
+import { DataError, InputError } from '../errors.js';
 import { listFilesDeep, type FileSystem } from '../io/file-system.js';
 import { midiToNotes, type MidiReadOptions } from './midi.js';
 import type { Piece } from './music-source.js';
@@ -42,7 +42,8 @@ export function readMidiCorpus(fs: FileSystem, dir: string, opts: MidiReadOption
       pieces.push(piece);
       for (const n of notices) warnings.push(`${name}: ${n}`);
     } catch (e) {
-      if (!(e instanceof DataError)) throw e;
+      // A file that cannot be read (empty, unreadable) or used is skipped, as the corpus's other problems are.
+      if (!(e instanceof InputError)) throw e;
       warnings.push(`skipped ${e.message}`);
     }
   }

@@ -7,7 +7,10 @@
 //     and pitch (first in, first out); notes open at the end of their track close there;
 //   - the sustain pedal (CC 64 ≥ 64 = down) per channel: a note released while the pedal is down
 //     lasts until the pedal goes up, or until its pitch is struck again on that channel, if sooner;
-//   - the drum channel (10, index 9) is skipped unless keepDrums.
+//   - the drum channel (10, index 9) is skipped unless keepDrums;
+//   - a piece lasts at most MAX_PIECE_SECONDS (24 hours): a longer one, or a tempo of 0 µs per beat,
+//     is refused (a damaged delta time can otherwise make a piece of centuries, whose time-shift
+//     events no memory holds).
 // Written files: format 0, one track, 500 ticks per quarter at 120 bpm (1 tick = 1 ms), piano.
 import { parseMidi, writeMidi, type MidiData, type MidiEvent } from 'midi-file';
 import { DataError } from '../errors.js';
@@ -25,6 +28,8 @@ export interface MidiNotes {
 }
 
 const DRUMS = 9;
+/** The longest piece read: 24 hours (86,400 s; at least as many time-shift events). */
+export const MAX_PIECE_SECONDS = 24 * 3600;
 const TICKS_PER_BEAT = 500, TEMPO = 500_000;
 
 /**
@@ -70,7 +75,7 @@ export function parseMidiFile(bytes: Uint8Array, name: string): MidiData {
 }
 
 /** tick → seconds for a file: the tempo map (metrical time) or the SMPTE rate. */
-function clockOf(midi: MidiData, notices: string[]): (tick: number) => number {
+function clockOf(midi: MidiData, name: string, notices: string[]): (tick: number) => number {
   const h = midi.header;
   if (h.framesPerSecond !== undefined) {
     const perSecond = h.framesPerSecond * h.ticksPerFrame!;
@@ -81,7 +86,12 @@ function clockOf(midi: MidiData, notices: string[]): (tick: number) => number {
   const changes: { tick: number; us: number }[] = [];
   for (const track of midi.tracks) {
     let tick = 0;
-    for (const e of track) { tick += e.deltaTime; if (e.type === 'setTempo') changes.push({ tick, us: e.microsecondsPerBeat }); }
+    for (const e of track) {
+      tick += e.deltaTime;
+      if (e.type !== 'setTempo') continue;
+      if (!(e.microsecondsPerBeat > 0)) throw new DataError(`MIDI file ${name}: a tempo event at tick ${tick} sets ${e.microsecondsPerBeat} microseconds per beat; a tempo must be positive`);
+      changes.push({ tick, us: e.microsecondsPerBeat });
+    }
   }
   changes.sort((a, b) => a.tick - b.tick);
   // Segment starts: (tick, seconds, µs per beat from there on).
@@ -103,7 +113,7 @@ function clockOf(midi: MidiData, notices: string[]): (tick: number) => number {
 /** The notes of a MIDI file in seconds, pedal applied (see the top of this file). */
 export function midiToNotes(bytes: Uint8Array, name: string, opts: MidiReadOptions = {}): MidiNotes {
   const midi = parseMidiFile(bytes, name), notices: string[] = [];
-  const seconds = clockOf(midi, notices);
+  const seconds = clockOf(midi, name, notices);
   type Raw = { channel: number; pitch: number; velocity: number; start: number; end: number };
   const raw: Raw[] = [];
   const pedal = new Map<number, { t: number; down: boolean }[]>();
@@ -161,6 +171,10 @@ export function midiToNotes(bytes: Uint8Array, name: string, opts: MidiReadOptio
     });
   }
   notes.sort((a, b) => a.start - b.start || a.pitch - b.pitch);
+  const length = notes.reduce((m, n) => Math.max(m, n.end), 0);
+  if (length > MAX_PIECE_SECONDS) {
+    throw new DataError(`MIDI file ${name}: a note ends at ${(length / 3600).toFixed(1)} hours; pieces of at most ${MAX_PIECE_SECONDS / 3600} hours are read (a damaged delta time?)`);
+  }
   return { notes, notices };
 }
 

@@ -51,6 +51,8 @@ export interface RunContext {
   readonly progress: (total: number, label: string, every?: number) => Progress;
   /** --json: the command's result is printed as JSON only. */
   readonly json: boolean;
+  /** The files and folders the command reads (its checkpoint, its data): no output may overwrite them (checkOutputAgainst). */
+  readonly inputs: readonly string[];
 }
 
 /** A command a modality adds to the command line (`perceiver-ar pianoroll FILE.mid`): it needs no engine. */
@@ -90,6 +92,8 @@ interface ModalityBase {
 export interface SequenceData {
   readonly source: DataSource;
   readonly codec: Codec;
+  /** The data config to store with the model: the given one with what reading the data fixed (an image dataset's shape). */
+  readonly dataConfig?: DataConfig;
 }
 
 export interface SequenceEvalRequest {
@@ -137,6 +141,8 @@ export interface SequenceModality extends ModalityBase {
   generate(request: SequenceGenerateRequest): Metrics;
   /** `train --sample`: shows (ctx.write) or writes a sample after training; returns lines for the log. */
   sample?(request: SampleRequest): string[];
+  /** The files `sample` writes for a run checkpointed at `checkpointPath` (checked before training starts). */
+  sampleOutputs?(checkpointPath: string | null): string[];
 }
 
 /** Data read for a classifier: model defaults to start from, training batches and a fixed test set. */

@@ -29,6 +29,28 @@ export interface FileSystem {
 export const baseName = (path: string): string => path.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '');
 export const extensionOf = (path: string): string => { const m = /\.[^./\\]*$/.exec(baseName(path)); return m ? m[0].toLowerCase() : ''; };
 
+/** Whether `path` lies under the directory `dir` (by name; `fs.relative` decides). */
+function isUnder(fs: FileSystem, dir: string, path: string): boolean {
+  const r = fs.relative(dir, path);
+  return r !== '' && r !== '..' && !r.startsWith('../') && !r.startsWith('..\\') && !/^([a-zA-Z]:)?[\\/]/.test(r);
+}
+
+/**
+ * Checks an output path before any work: it can be written (fs.checkOutput), it is none of the
+ * run's inputs, and it is no existing file inside an input folder (a dataset's image, a corpus's
+ * MIDI file): writing it would destroy data the run or a later one reads. InputError naming both.
+ */
+export function checkOutputAgainst(fs: FileSystem, path: string, what: string, inputs: readonly (string | undefined)[]): void {
+  fs.checkOutput(path, what);
+  for (const input of inputs) {
+    if (!input) continue;
+    if (fs.sameFile(path, input)) throw new InputError(`${what} ${path} is the run's input file ${input}; writing it would overwrite it — give another path`);
+    if (fs.kind(input) === 'directory' && fs.kind(path) === 'file' && isUnder(fs, input, path)) {
+      throw new InputError(`${what} ${path} is a file in the run's input folder ${input}; writing it would overwrite data — give another path`);
+    }
+  }
+}
+
 /** Every file under `dir` (recursively, sorted by path) whose name passes `keep`. */
 export function listFilesDeep(fs: FileSystem, dir: string, keep: (name: string) => boolean): string[] {
   const out: string[] = [];

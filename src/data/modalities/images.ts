@@ -2,7 +2,7 @@
 // raster subpixel sequences with x/y/channel coordinates (spec images §1–§4): bits/dim on the test
 // images, PNG grids of samples and of completions of test images from their first rows.
 import { DataError, UsageError } from '../../errors.js';
-import type { FileSystem } from '../../io/file-system.js';
+import { checkOutputAgainst, type FileSystem } from '../../io/file-system.js';
 import { progressWhenTotalKnown } from '../../io/progress.js';
 import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import { flagOption, intOption, invalidOption, pathOption } from '../../options.js';
@@ -11,15 +11,38 @@ import { evaluateImages } from '../../train/evaluate-images.js';
 import { readImageDataset } from '../image-datasets.js';
 import { imageGrid, scaleImage } from '../image-grid.js';
 import { imageSource } from '../image-source.js';
-import { decodeImage, encodeImage, imageCodec, subpixelCount, type Image, type ImageShape } from '../images.js';
+import { decodeImage, describeShape, encodeImage, imageCodec, subpixelCount, type Image, type ImageShape } from '../images.js';
 import { DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
-import { keysOf, type DataConfig, type SequenceData, type SequenceModality } from '../modality.js';
+import { keysOf, type DataConfig, type DataKey, type SequenceData, type SequenceModality } from '../modality.js';
 import { encodePng } from '../png.js';
 import { syntheticImages } from '../synthetic-images.js';
 import { perceiverModel, SAMPLING_OPTIONS } from './token-streams.js';
 import { BYTE_OFFSET, PAD } from '../vocab.js';
 
-interface ImageData { readonly dataPath: string; readonly validationFraction: number }
+interface ImageData { readonly dataPath: string; readonly validationFraction: number; readonly imageShape: string }
+
+/** An image shape as the imageShape key stores it: WIDTHxHEIGHTxCHANNELS. */
+const shapeKey = (s: ImageShape): string => `${s.width}x${s.height}x${s.channels}`;
+
+/**
+ * The images a model was trained on (WIDTHxHEIGHTxCHANNELS, e.g. 28x28x1): set by training from the
+ * data and stored in the checkpoint, so eval, generate and a resumed run refuse images of another
+ * shape; '' (older checkpoints, or before the data is read) takes the data's shape.
+ */
+const IMAGE_SHAPE: DataKey = {
+  default: '', help: 'the images\' WIDTHxHEIGHTxCHANNELS (set from the data by training; other shapes are refused)',
+  check: (v: string) => (typeof v === 'string' && (v === '' || /^[1-9]\d*x[1-9]\d*x[13]$/.test(v)) ? null : 'must be WIDTHxHEIGHTxCHANNELS (channels 1 or 3), e.g. 28x28x1'),
+};
+
+/** Refuses images whose shape is not the one the data config names (what: where they come from). */
+function checkImageShape(c: DataConfig, shape: ImageShape, what: string): void {
+  const want = keysOf<ImageData>(c).imageShape;
+  if (want && want !== shapeKey(shape)) {
+    const [w, h, ch] = want.split('x').map(Number) as [number, number, number];
+    throw new DataError(`${what} holds ${describeShape(shape)} images, but the model was trained on ${describeShape({ width: w, height: h, channels: ch as 1 | 3 })} ` +
+      `images (imageShape ${want}); give images of that shape`);
+  }
+}
 
 const SYNTHETIC_SHAPE = { width: 32, height: 32, channels: 3 } as const, SYNTHETIC_TRAIN = 4000, SYNTHETIC_TEST = 256;
 
@@ -30,6 +53,7 @@ function testImages(c: DataConfig, fs: FileSystem): { images: Image[]; shape: Im
     return { images, shape: images[0]!.shape, description: 'synthetic 32×32 RGB test images' };
   }
   const d = keysOf<ImageData>(c), set = readImageDataset(fs, d.dataPath, d.validationFraction);
+  checkImageShape(c, set.shape, `image data ${d.dataPath}`);
   if (set.test.length === 0) throw new UsageError(`${set.description} has no test images; give --dataPath with a test split`);
   return { images: set.test, shape: set.shape, description: `${set.description}, test split` };
 }
@@ -38,12 +62,16 @@ function openImages(c: DataConfig, vocabSize: number, fs: FileSystem): SequenceD
   if (vocabSize < 256 + BYTE_OFFSET) throw new DataError(`image data needs vocabSize ≥ ${256 + BYTE_OFFSET} (pixel values + PAD/EOS/SOS), got ${vocabSize}`);
   if (c.data === 'synthetic-images') {
     const source = imageSource(syntheticImages(SYNTHETIC_TRAIN, 1), syntheticImages(SYNTHETIC_TEST, 2), SYNTHETIC_SHAPE, 'synthetic 32×32 RGB images');
-    return { source, codec: source.codec, testImages: source.testImages };
+    return { source, codec: source.codec, testImages: source.testImages, dataConfig: { ...c, imageShape: shapeKey(SYNTHETIC_SHAPE) } };
   }
   const d = keysOf<ImageData>(c), set = readImageDataset(fs, d.dataPath, d.validationFraction);
+  checkImageShape(c, set.shape, `image data ${d.dataPath}`);
   const source = imageSource(set.train, set.test, set.shape, set.description);
-  return { source, codec: source.codec, testImages: source.testImages };
+  return { source, codec: source.codec, testImages: source.testImages, dataConfig: { ...c, imageShape: shapeKey(set.shape) } };
 }
+
+/** Where `train --sample` writes its grid of 16 samples: beside the checkpoint, or samples.png. */
+const samplesPngPath = (checkpointPath: string | null): string => (checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-samples.png') : 'samples.png');
 
 export interface ImageSampleOptions {
   readonly count: number; readonly complete: number; readonly temperature: number; readonly topK: number; readonly topP: number;
@@ -90,7 +118,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
     name, task: 'sequence',
     noun: synthetic ? 'the synthetic images' : 'image data',
     summary: synthetic ? 'the built-in generated 32×32 RGB images' : 'an image dataset (--dataPath: IDX files of (Fashion-)MNIST, or PNGs of one size; docs/images.md)',
-    keys: synthetic ? {} : { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION },
+    keys: synthetic ? { imageShape: IMAGE_SHAPE } : { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, imageShape: IMAGE_SHAPE },
     ...(synthetic ? { withPath: 'images' } : {
       help: {
         generate: 'Image checkpoints: --count=16 --out=samples.png [--complete=ROWS --scale=N --columns=N --fullVocab --dataPath]: a PNG grid of\n' +
@@ -124,7 +152,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       if (o.has('maxNewTokens')) {
         throw new UsageError('--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)');
       }
-      req.ctx.fs.checkOutput(out, 'output');
+      checkOutputAgainst(req.ctx.fs, out, 'output', req.ctx.inputs);
       const { images } = testImages(req.data, req.ctx.fs);
       const progress = req.ctx.progress(count, 'generate', 1);
       const r = imageSamples(req.model, images, {
@@ -137,9 +165,9 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       if (!req.ctx.json) req.ctx.write(`wrote ${out}: ${count} ${complete > 0 ? `completions from the first ${complete} rows (original | given | completed)` : 'samples'}\n`);
       return { out, count, complete, seconds: r.seconds, subpixelsPerSecond: r.subpixelsPerSecond, restricted: !o.flag('fullVocab') };
     },
+    sampleOutputs: (checkpointPath) => [samplesPngPath(checkpointPath)],
     sample: (req) => {
-      // 16 samples as a PNG beside the checkpoint (or samples.png).
-      const out = req.checkpointPath ? req.checkpointPath.replace(/(\.safetensors)?$/, '-samples.png') : 'samples.png';
+      const out = samplesPngPath(req.checkpointPath);
       const images = (req.opened as ReturnType<typeof openImages>).testImages;
       const r = imageSamples(req.model, images, { count: 16, complete: 0, temperature: 1, topK: 0, topP: 1, seed: req.seed, fullVocab: false, cached: true,
         columns: 4, scale: undefined });

@@ -3,6 +3,7 @@
 // classifiers (a ViT over patches; AdaTape reads finer patches from its input-driven bank). `eval
 // --heatmap=OUT.png` draws how often an AdaTape model reads each bank patch.
 import { UsageError } from '../../errors.js';
+import { checkOutputAgainst } from '../../io/file-system.js';
 import { CLASSIFIER_DEFAULTS, candidatesOf, patchGrid, type ClassifierConfig } from '../../models/adatape/config.js';
 import type { ClassifierBatch, SequenceClassifier } from '../../models/adatape/model.js';
 import { intOption, pathOption } from '../../options.js';
@@ -94,6 +95,11 @@ export const labelledImagesModality: ClassificationModality = {
   open: (c, _model, ctx) => {
     const path = keysOf<{ dataPath: string }>(c).dataPath;
     const data = readLabelledImages(ctx.fs, path), { width, height, channels } = data.shape;
+    const seen = new Set(data.train.labels), unseen = data.classes.filter((_, y) => !seen.has(y));
+    if (unseen.length > 0) {
+      ctx.log(`${path}: ${data.classes.length} classes (labels 0–${data.classes.length - 1}), ${unseen.length} of them with no training image ` +
+        `(${unseen.slice(0, 8).join(', ')}${unseen.length > 8 ? ', …' : ''}): check the label files`);
+    }
     const base = { ...CLASSIFIER_DEFAULTS, ...IMAGE_CLASSIFIER_DEFAULTS, imageHeight: height, imageWidth: width, imageChannels: channels,
       numClasses: data.classes.length } as ClassifierConfig;
     // 28×28: 7×7 patches and a finer 4×4 bank; other sizes: the largest sides up to those that divide
@@ -123,7 +129,7 @@ export const labelledImagesModality: ClassificationModality = {
     const heatmap = options.string('heatmap');
     if (heatmap === undefined) return;
     if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
-    ctx.fs.checkOutput(heatmap, 'heatmap');
+    checkOutputAgainst(ctx.fs, heatmap, 'heatmap', ctx.inputs);
   },
   evaluateExtra: (req) => {
     const heatmap = req.options.string('heatmap'), c = req.model.config;

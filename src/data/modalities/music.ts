@@ -3,7 +3,7 @@
 // validation pieces, continuations written as MIDI with a piano roll beside them, and the
 // `pianoroll` command that draws any MIDI file.
 import { DataError, UsageError } from '../../errors.js';
-import type { FileSystem } from '../../io/file-system.js';
+import { checkOutputAgainst, type FileSystem } from '../../io/file-system.js';
 import { flagOption, intOption, numberOption, pathOption, type OptionSpec } from '../../options.js';
 import { continueMusic, type MusicContinuation } from '../../sample/continue-music.js';
 import { evaluateStream } from '../../train/evaluate.js';
@@ -12,7 +12,7 @@ import { readMidiCorpus } from '../midi-corpus.js';
 import { midiToNotes, notesToMidi } from '../midi.js';
 import { keysOf, type DataCommand, type DataConfig, type Metrics, type RunContext, type SequenceModality } from '../modality.js';
 import { musicSource, splitPieces, type Piece } from '../music-source.js';
-import { encodePiece, MUSIC_VOCAB, musicCodec, type Note } from '../music.js';
+import { encodePiece, MAX_PITCH, MIN_PITCH, MUSIC_VOCAB, musicCodec, type Note } from '../music.js';
 import { offPiano, pianoRoll } from '../pianoroll.js';
 import { maxOf } from '../../tensor/extent.js';
 import { encodePng } from '../png.js';
@@ -54,6 +54,9 @@ export function writeMusic(fs: FileSystem, out: string, m: MusicContinuation): s
   return png;
 }
 
+/** Where `train --sample` writes its MIDI file: beside the checkpoint, or sample.mid. */
+const sampleMidiPath = (checkpointPath: string | null): string => (checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-sample.mid') : 'sample.mid');
+
 const generateOptions: OptionSpec[] = [
   pathOption('prompt'), numberOption('promptSeconds', (n) => n > 0, 'a number of seconds > 0'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'),
   intOption('maxNewTokens', 1), ...SAMPLING_OPTIONS, pathOption('out'), flagOption('uncached'),
@@ -62,7 +65,7 @@ const generateOptions: OptionSpec[] = [
 /** `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]`: --seconds draws only the first S seconds. */
 export function pianorollTool(path: string, o: { out?: string | undefined; seconds?: number | undefined; keepDrums: boolean }, ctx: RunContext): Metrics {
   const out = o.out ?? pngBeside(path.replace(/^.*[\\/]/, '')), window = o.seconds;
-  ctx.fs.checkOutput(out, 'piano roll');
+  checkOutputAgainst(ctx.fs, out, 'piano roll', [path]);
   const read = midiToNotes(ctx.fs.readBytes(path, 'MIDI file'), path, { keepDrums: o.keepDrums });
   const notes = window === undefined ? read.notes : read.notes.filter((n) => n.start < window).map((n) => ({ ...n, end: Math.min(n.end, window) }));
   if (notes.length === 0) throw new UsageError(`${path}: no notes to draw${window !== undefined ? ` in its first ${window} s` : ''}`);
@@ -141,14 +144,19 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
       const seconds = o.number('seconds') ?? 0, maxNewTokens = o.number('maxNewTokens') ?? (seconds > 0 ? 100_000 : 1024);
       const out = o.string('out') ?? 'generated.mid';
       if (promptSeconds !== undefined && promptPath === undefined) throw new UsageError('--promptSeconds cuts a --prompt=FILE.mid; give the prompt');
-      req.ctx.fs.checkOutput(out, 'output');
-      req.ctx.fs.checkOutput(pngBeside(out), 'piano roll');
+      checkOutputAgainst(req.ctx.fs, out, 'output', [...req.ctx.inputs, promptPath]);
+      checkOutputAgainst(req.ctx.fs, pngBeside(out), 'piano roll', [...req.ctx.inputs, promptPath]);
       let prompt: Note[] = [];
       if (promptPath !== undefined) {
         prompt = midiToNotes(req.ctx.fs.readBytes(promptPath, 'MIDI file'), promptPath, { keepDrums: d.keepDrums }).notes;
         // A cut prompt: the notes that start before the cut, ended at it.
         if (promptSeconds !== undefined) prompt = prompt.filter((n) => n.start < promptSeconds).map((n) => ({ ...n, end: Math.min(n.end, promptSeconds) }));
         if (prompt.length === 0) throw new UsageError(`--prompt=${promptPath}: no notes${promptSeconds !== undefined ? ` in its first ${promptSeconds} s` : ''}`);
+        const played = prompt.filter((n) => n.pitch >= MIN_PITCH && n.pitch <= MAX_PITCH).length;
+        if (played === 0) {
+          throw new UsageError(`--prompt=${promptPath}: none of its ${prompt.length} notes lies on the piano's 88 keys (pitches ${MIN_PITCH}–${MAX_PITCH}), the only ones the model plays; nothing to continue`);
+        }
+        if (played < prompt.length) req.ctx.log(`--prompt=${promptPath}: ${prompt.length - played} of its ${prompt.length} notes lie outside the piano's 88 keys and are left out`);
       }
       const progress = req.ctx.progress(maxNewTokens, 'generate', 16);
       const m = continueMusic(req.model, prompt, { maxNewTokens, seconds, temperature: o.number('temperature') ?? 1, topK: o.number('topK') ?? 0,
@@ -162,9 +170,10 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
       return { out, pianoRoll: png, newEvents: m.newEvents, notes: m.notes.length, promptNotes: prompt.length, stoppedAtEos: m.stoppedAtEos, seconds: m.seconds,
         eventsPerSecond: m.newEvents / m.seconds };
     },
+    // 20 seconds from scratch as MIDI with its piano roll, beside the checkpoint (or sample.mid).
+    sampleOutputs: (checkpointPath) => { const mid = sampleMidiPath(checkpointPath); return [mid, pngBeside(mid)]; },
     sample: (req) => {
-      // 20 seconds from scratch as MIDI with its piano roll, beside the checkpoint (or sample.mid).
-      const out = req.checkpointPath ? req.checkpointPath.replace(/(\.safetensors)?$/, '-sample.mid') : 'sample.mid';
+      const out = sampleMidiPath(req.checkpointPath);
       const m = continueMusic(req.model, [], { maxNewTokens: 4096, seconds: 20, temperature: 1, topK: 0, topP: 1, seed: req.seed, cached: true });
       return [`wrote ${out} and ${writeMusic(req.ctx.fs, out, m)}: ${m.notes.length} notes`];
     },

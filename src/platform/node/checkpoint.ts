@@ -8,7 +8,8 @@ import type { DataConfig } from '../../data/modality.js';
 import type { TrainConfig } from '../../train/config.js';
 import type { TrainerState } from '../../train/trainer.js';
 import { InputError } from '../../errors.js';
-import { checkOutputPath, MAX_FILE_BYTES, readFileChecked, sameFile, writeFileAtomic } from './files.js';
+import { MAX_FILE_BYTES, readFileChecked, writeFileAtomic } from './files.js';
+import { checkOutputAgainst } from '../../io/file-system.js';
 
 /** Bytes of a checkpoint's tensors: parameters, and AdamW's two moments when saved with the optimizer. */
 const tensorBytes = (parameters: number, optimizer: boolean): number => 4 * parameters * (optimizer ? 3 : 1);
@@ -21,10 +22,7 @@ const HEADER_ROOM = 2 ** 20;
  * largest size a load can read.
  */
 export function checkCheckpointTarget(path: string, opts: { readonly parameters: number; readonly optimizer: boolean; readonly inputs: readonly string[] }): void {
-  checkOutputPath(path, 'checkpoint');
-  for (const input of opts.inputs) {
-    if (input && sameFile(path, input)) throw new InputError(`checkpoint ${path} is the run's input file ${input}; saving would overwrite it — give another path`);
-  }
+  checkOutputAgainst(nodeFileSystem, path, 'checkpoint', opts.inputs);
   const bytes = tensorBytes(opts.parameters, opts.optimizer);
   if (bytes > MAX_FILE_BYTES - HEADER_ROOM) {
     throw new InputError(`checkpoint ${path}: ${opts.parameters.toLocaleString('en-US')} parameters${opts.optimizer ? ' with AdamW moments' : ''} make a ` +
