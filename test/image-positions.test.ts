@@ -8,16 +8,13 @@ import { createEngine, type Engine } from '../src/node.js';
 import { MODEL_DEFAULTS, validateModelConfig, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { crossAttendMask, layoutLatents, type Batch } from '../src/models/perceiver-ar/layout.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { imageCoordinates } from '../src/data/images.js';
 import { windowBatch } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
 import { assertClose } from './helpers/compare.js';
 
-/** Coordinates of event e (1-based; e = 1 is SOS) of an H×W image with Ch channels, raster order, channel innermost. */
-const coordinatesOf = (W: number, Ch: number) => (e: number): number[] => {
-  if (e === 1) return [1, 1, 1];
-  const s = e - 2;
-  return [Math.floor(s / Ch) % W + 2, Math.floor(s / (W * Ch)) + 2, (s % Ch) + 2];
-};
+/** The codec's coordinates of event e of a W-wide image with Ch channels (the map itself is checked against a hand-written table in images.test.ts). */
+const coordinatesOf = (W: number, Ch: number) => (e: number): number[] => imageCoordinates({ width: W, height: 64, channels: Ch as 1 | 3 })(e);
 
 /** One row: [SOS, subpixels…] as inputs (all but the last event) with event indices and coordinates. */
 function imageBatch(subpixels: readonly number[], W: number, Ch: number): Batch {
@@ -47,10 +44,13 @@ describe('image positions: the event index orders, coordinates embed', async () 
   // A 2×2 image with 2 channels: 8 subpixels, 9 events with SOS; 8 inputs.
   const pixels = [10, 200, 37, 99, 250, 0, 128, 64];
 
-  it('the cross-attend mask of a 2×2×2 image is causal in the event index (the latent on event 4 no longer sees events 5…8)', () => {
-    const layout = layoutLatents(imageBatch(pixels, 2, 2), 8);
-    const mask = crossAttendMask(layout)[0]!;
-    for (let i = 0; i < 8; i++) assert.deepEqual(mask[i], Array.from({ length: 8 }, (_, j) => (j <= i ? 1 : 0)), `latent ${i}`);
+  it('the cross-attend mask of a 2×2×2 image is causal in the event index and blind to the coordinates (the latent on event 4 no longer sees events 5…8)', () => {
+    const b = imageBatch(pixels, 2, 2), reversed = Int32Array.from({ length: 8 * 3 }, (_, i) => b.coordinates![(7 - Math.floor(i / 3)) * 3 + (i % 3)]!);
+    const causal = ['10000000', '11000000', '11100000', '11110000', '11111000', '11111100', '11111110', '11111111'];
+    for (const coordinates of [b.coordinates!, reversed]) {
+      const mask = crossAttendMask(layoutLatents({ ...b, coordinates }, 8))[0]!;
+      assert.deepEqual(mask.map((row) => row.join('')), causal);
+    }
   });
 
   for (const e of engines) {

@@ -191,8 +191,11 @@ describe('image files', () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     assert.throws(() => readPngDirectory(empty), /no \.png files/);
-    writeFileSync(join(dir, 'text.png'), 'not an image');
-    assert.throws(() => decodePng(new Uint8Array(Buffer.from('not an image')), 'text.png'), /text\.png: not a PNG file \(it does not start with the PNG signature\)/);
+    const broken = join(dir, 'broken');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'a.png'), encodePng(randomImage({ width: 4, height: 4, channels: 1 }, 1)));
+    writeFileSync(join(broken, 'text.png'), 'not an image');
+    assert.throws(() => readPngDirectory(broken), /image .*broken[\\/]text\.png: not a PNG file \(it does not start with the PNG signature\)/);
   });
 });
 
@@ -208,10 +211,12 @@ describe('image models', async () => {
     const model = new PerceiverAR(engine, tiny(48, 8), 1);
     new Rng(1).fillUniform(model.params.get('head.w').value, 2);
     model.params.get('head.b').value.fill(0).set([30, 30, 30]);
-    const r = generate(model, [2], { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 3, stopAtEos: false, cached: true,
-      coordinates: codec.coordinates, allowedTokens: codec.allowedAt });
-    assert.equal(r.tokens.length, 48);
-    assert.ok(r.tokens.every((t) => t >= 3 && t <= 258), `reserved ids sampled: ${Array.from(r.tokens).filter((t) => t < 3)}`);
+    const sample = (allowed: boolean): Int32Array => generate(model, [2], { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 3, stopAtEos: false,
+      cached: true, coordinates: codec.coordinates, ...(allowed ? { allowedTokens: codec.allowedAt } : {}) }).tokens;
+    const r = sample(true);
+    assert.ok(r.every((t) => t >= 3 && t <= 258), `reserved ids sampled: ${Array.from(r).filter((t) => t < 3)}`);
+    // The same model unrestricted: the reserved ids' logits (+30) win almost every draw, so the check above can fail.
+    assert.ok(Array.from(sample(false)).filter((t) => t < 3).length > 40, 'unrestricted sampling draws reserved ids');
   });
 
   it('a tiny image model learns a checkerboard pattern (bits/dim far below 8 on held-out images)', () => {
@@ -232,7 +237,19 @@ describe('image models', async () => {
     assert.equal(r.subpixels, 20 * 16);
     assert.ok(before > 7, `untrained: ${before} bits/dim`);
     assert.ok(r.bitsPerDim < 1.5, `trained: ${r.bitsPerDim} bits/dim`);
-    assert.ok(r.pixelBitsPerDim <= r.bitsPerDim + 1e-9, 'restricting to pixel ids can only lower the loss');
+  });
+
+  it('pixel-only bits/dim renormalises over the 256 pixel ids: equal to the full loss when reserved ids have no mass, far lower when they have most', () => {
+    const shape: ImageShape = { width: 3, height: 2, channels: 1 }, images = [randomImage(shape, 1), randomImage(shape, 2)];
+    const model = new PerceiverAR(engine, tiny(6, 4), 3), bias = model.params.get('head.b').value;
+    bias.fill(0).set([-200, -200, -200]);
+    const none = evaluateImages(model, images, { stride: 4, numLatents: 4, batchSize: 2, maxImages: 0 });
+    assert.ok(Math.abs(none.pixelBitsPerDim - none.bitsPerDim) < 1e-6, `${none.pixelBitsPerDim} vs ${none.bitsPerDim}`);
+    bias.fill(0).set([12, 12, 12]);
+    const most = evaluateImages(model, images, { stride: 4, numLatents: 4, batchSize: 2, maxImages: 0 });
+    // Each target's full loss gains log2 of (256 + 3e12 ≈ 3·e^12 over 256 pixel ids): ≈ log2(1 + 3·e^12/256) bits.
+    const gap = Math.log2(1 + (3 * Math.exp(12)) / 256);
+    assert.ok(Math.abs(most.bitsPerDim - most.pixelBitsPerDim - gap) < 0.3, `gap ${most.bitsPerDim - most.pixelBitsPerDim} vs about ${gap}`);
   });
 
   it('the synthetic RGB images mirror their top half', () => {
@@ -244,6 +261,16 @@ describe('image models', async () => {
   });
 });
 
+/** Tile i of a grid of `columns` square RGB tiles of `side` pixels (2-pixel borders), enlarged `scale` times, at 1:1. */
+function gridTile(grid: Image, i: number, columns: number, side: number, scale: number): Uint8Array {
+  const W = grid.shape.width, ox = (2 + (i % columns) * (side + 2)) * scale, oy = (2 + Math.floor(i / columns) * (side + 2)) * scale;
+  const out = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) for (let c = 0; c < 3; c++) out[(y * side + x) * 3 + c] = grid.pixels[((oy + y * scale) * W + ox + x * scale) * 3 + c]!;
+  }
+  return out;
+}
+
 describe('CLI: image checkpoints', () => {
   it('trains on synthetic RGB images with a sample PNG, evaluates bits/dim and writes sample and completion grids', () => {
     const cli = (...args: string[]) => runCli(dir, ...args), ckpt = join(dir, 'rgb.safetensors');
@@ -252,6 +279,10 @@ describe('CLI: image checkpoints', () => {
     assert.equal(t.code, 0, t.stderr);
     const png = decodePng(new Uint8Array(readFileSync(join(dir, 'rgb-samples.png'))), 'samples');
     assert.deepEqual(png.shape, { width: 4 * (4 * 34 + 2), height: 4 * (4 * 34 + 2), channels: 3 });
+    // 16 different samples, each filling its tile (no tile left at the grid's grey), every 4×4 block one pixel.
+    const samples = Array.from({ length: 16 }, (_, i) => gridTile(png, i, 4, 32, 4));
+    assert.equal(new Set(samples.map((t) => Buffer.from(t).toString('hex'))).size, 16, 'the samples differ');
+    for (const t of samples) assert.ok(t.some((v) => v !== 128), 'a sample tile is not blank');
     const e = cli('eval', `--checkpoint=${ckpt}`, '--maxImages=2', '--json');
     assert.equal(e.code, 0, e.stderr);
     const m = JSON.parse(e.stdout);
@@ -259,7 +290,15 @@ describe('CLI: image checkpoints', () => {
     assert.ok(m.bitsPerDim > 6 && m.pixelOnlyBitsPerDim <= m.bitsPerDim, e.stdout);
     const g = cli('generate', `--checkpoint=${ckpt}`, '--count=1', '--complete=30', '--fullVocab', '--scale=1', '--out=c.png', '--json');
     assert.equal(g.code, 0, g.stderr);
-    assert.deepEqual(decodePng(new Uint8Array(readFileSync(join(dir, 'c.png'))), 'c').shape, { width: 3 * 34 + 2, height: 36, channels: 3 });
+    const grid = decodePng(new Uint8Array(readFileSync(join(dir, 'c.png'))), 'c');
+    assert.deepEqual(grid.shape, { width: 3 * 34 + 2, height: 36, channels: 3 });
+    // original | given | completed: the first test image, its first 30 rows over grey, the same 30 rows then 2 sampled ones.
+    const original = syntheticImages(256, 2)[0]!.pixels, rowBytes = 32 * 3, given = 30 * rowBytes;
+    const [shown, masked, completed] = [0, 1, 2].map((i) => gridTile(grid, i, 3, 32, 1));
+    assert.deepEqual(shown, original);
+    assert.deepEqual(masked!.subarray(0, given), original.subarray(0, given));
+    assert.ok(masked!.subarray(given).every((v) => v === 128), 'the rows to complete are grey');
+    assert.deepEqual(completed!.subarray(0, given), original.subarray(0, given));
     failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--complete=40'), /--complete=40: the images have 32 rows/);
     // Was silently dropped: an image checkpoint's sample length is the image, so --maxNewTokens is refused.
     failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--maxNewTokens=5'), /--maxNewTokens does not apply to image checkpoints/);
