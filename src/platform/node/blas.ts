@@ -19,16 +19,33 @@ const AUTO_LIBRARIES: Readonly<Record<string, readonly string[]>> = {
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
+/**
+ * How an OpenBLAS build runs its products (`openblas_get_parallel()`: 0, 1, 2): 'serial' (one
+ * thread, Debian's libopenblas0-serial), 'pthread' (its own thread pool, libopenblas0-pthread),
+ * 'openmp' (OpenMP, libopenblas0-openmp); 'unknown' for another BLAS (Accelerate) or an OpenBLAS
+ * too old to say.
+ */
+export type BlasBuild = 'serial' | 'pthread' | 'openmp' | 'unknown';
+const BUILDS: readonly BlasBuild[] = ['serial', 'pthread', 'openmp'];
+
 export interface LoadedBlas {
   readonly gemm: NativeGemm;
-  /** Sets the library's thread count (the engine's threads apply to both). */
+  readonly path: string;
+  readonly build: BlasBuild;
+  /** Sets the library's thread count (the engine's threads apply to both; a serial build stays at 1). */
   readonly setThreads: (n: number) => void;
+  /** The library's thread count now (`openblas_get_num_threads`), or null when it cannot say. */
+  readonly threadsNow: () => number | null;
   /**
-   * The library's path when every thread may call it at once, single-threaded (OpenBLAS, whose
-   * thread count can be set to 1 around such calls): the fused attention then hands it its tile
-   * products from each pool thread. Null otherwise.
+   * The library's path when every pool thread may call it at once, single-threaded: OpenBLAS's
+   * pthread build (its thread count can be set to 1 around such calls, and concurrent calls are
+   * safe). The fused attention then hands it its tile products from each pool thread. Null for
+   * other builds (the OpenMP and serial builds are not known to be safe for concurrent calls: see
+   * `tileRefusal`) and other libraries.
    */
   readonly tilePath: string | null;
+  /** Why the tiles stay in wasm with this library, or null when tilePath is set. */
+  readonly tileRefusal: string | null;
 }
 
 export type BlasResult = { readonly blas: LoadedBlas; readonly note: string } | { readonly blas: null; readonly note: string | null };
@@ -52,11 +69,13 @@ function bind(koffi: Koffi, path: string, threads: number): LoadedBlas {
   const optional = (signature: string): ((...args: unknown[]) => unknown) | null => {
     try { return lib.func(signature); } catch { return null; }
   };
-  const setNum = optional('void openblas_set_num_threads(int)');
+  const setNum = optional('void openblas_set_num_threads(int)'), getNum = optional('int openblas_get_num_threads()');
   const config = optional('const char *openblas_get_config()'), core = optional('const char *openblas_get_corename()');
+  const parallel = optional('int openblas_get_parallel()');
+  const build: BlasBuild = parallel ? BUILDS[Number(parallel())] ?? 'unknown' : 'unknown';
   setNum?.(threads);
   const version = config ? String(config()).split(' ').slice(0, 2).join(' ') : path;
-  const description = `${version}${core ? `, ${String(core())} kernels` : ''}`;
+  const description = `${version}${core ? `, ${String(core())} kernels` : ''}${build === 'unknown' ? '' : `, ${build} build`}`;
   const gemm: NativeGemm = {
     description,
     sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number,
@@ -64,7 +83,13 @@ function bind(koffi: Koffi, path: string, threads: number): LoadedBlas {
       sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     },
   };
-  return { gemm, setThreads: (n) => setNum?.(n), tilePath: setNum ? path : null };
+  const tileRefusal = build === 'pthread' && setNum ? null
+    : build === 'unknown' ? 'the library is not an OpenBLAS that says how it runs its threads'
+    : `OpenBLAS's ${build === 'openmp' ? 'OpenMP' : 'serial'} build is not known to be safe when several threads call it at once (libopenblas0-pthread is)`;
+  return {
+    gemm, path, build, setThreads: (n) => setNum?.(n), threadsNow: () => (getNum ? Number(getNum()) : null),
+    tilePath: tileRefusal === null ? path : null, tileRefusal,
+  };
 }
 
 /** (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) with a, b, c byte addresses in the engine's memory. */
@@ -114,8 +139,11 @@ export function loadBlas(option: BlasOption, threads: number): BlasResult {
   // OpenBLAS's idle threads spin (yielding) for about 2^28 cycles after each call by default, taking
   // a share of the cores from the engine's next kernels (measured: a LayerNorm after a product ran
   // 30% slower, a training step 10–20%). 2^4 cycles puts them to sleep at once. Read when the
-  // library loads; a value the user set is kept.
+  // library loads; a value the user set is kept. The OpenMP build's threads spin the same way
+  // (libgomp's active wait): OMP_WAIT_POLICY=PASSIVE took a training step through it from 34.5k to
+  // 46.1k tokens/s (mirrored-1024, 2 threads; wasm alone 40.1k).
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const failures: string[] = [];
   for (const path of candidates) {
     let loaded: LoadedBlas;
@@ -127,7 +155,8 @@ export function loadBlas(option: BlasOption, threads: number): BlasResult {
     }
     const wrong = selfTest(loaded.gemm);
     if (wrong) { failures.push(`${path}: ${wrong}`); continue; }
-    return { blas: loaded, note: `native BLAS: ${loaded.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'} (${path})` };
+    const runs = loaded.build === 'serial' ? 1 : threads;
+    return { blas: loaded, note: `native BLAS: ${loaded.gemm.description}, ${runs} thread${runs === 1 ? '' : 's'} (${path})` };
   }
   const why = option === 'auto'
     ? `no system BLAS found (${process.platform === 'linux' ? 'install Debian/Ubuntu libopenblas0-pthread' : 'tried ' + candidates.join(', ')})`

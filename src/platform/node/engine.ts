@@ -10,7 +10,8 @@ import { UsageError } from '../../errors.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
 import { kernelFunctions } from '../../kernels/wasm/exports.js';
 import { createSharedMemory, wasmEngine } from '../../kernels/wasm/engine.js';
-import { bindTileGemm, loadBlas, noTileGemm, type BlasOption } from './blas.js';
+import { nativeSelfTest } from '../../kernels/wasm/self-test.js';
+import { bindTileGemm, loadBlas, noTileGemm, type BlasOption, type LoadedBlas } from './blas.js';
 import { WorkerPool } from './pool.js';
 
 export interface EngineOptions {
@@ -100,7 +101,6 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     return referenceEngine(referenceKernels, [`wasm unavailable (${choice.error}); using the reference backend`]);
   }
   const module = new WebAssembly.Module(choice.bytes);
-  const wasmMemory = createSharedMemory();
   const minWork = options.blasMinWork ?? BLAS_MIN_WORK;
   if (!Number.isFinite(minWork) || minWork < 1) throw new RangeError(`blasMinWork must be a number ≥ 1, got ${minWork}`);
   const maxWasmRows = options.blasMaxWasmRows ?? 8;
@@ -109,20 +109,48 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     throw new RangeError(`blasAttentionTiles must be true or false, got ${String(options.blasAttentionTiles)}`);
   }
   const blasOption = options.blas ?? (process.env.PERCEIVER_BLAS || 'auto');
-  const loaded = loadBlas(blasOption, threads);
+  const requested = blasOption !== 'auto' && blasOption !== 'off' && blasOption !== '';
   // A library asked for by name that cannot be used is an error (a note would be hidden by --json/--quiet).
-  if (!loaded.blas && blasOption !== 'auto' && blasOption !== 'off' && blasOption !== '') {
-    throw new UsageError(`the requested BLAS library ${blasOption} cannot be used: ${(loaded.note ?? '').replace(/^native BLAS unavailable: /, '').replace(/; using the wasm matmul$/, '')}` +
-      ' (--blas=auto finds the system\'s, --blas=off uses the wasm matmul)');
+  const refuse = (why: string): never => {
+    throw new UsageError(`the requested BLAS library ${blasOption} cannot be used: ${why} (--blas=auto finds the system's, --blas=off uses the wasm matmul)`);
+  };
+  const loaded = loadBlas(blasOption, threads);
+  if (!loaded.blas && requested) refuse((loaded.note ?? '').replace(/^native BLAS unavailable: /, '').replace(/; using the wasm matmul$/, ''));
+  const tilesWanted = options.blasAttentionTiles !== false;
+  const blasNotes = (blas: LoadedBlas | null): string[] => (!blas ? (loaded.note && !loaded.blas ? [loaded.note] : [])
+    : [loaded.note!, ...(tilesWanted && blas.tileRefusal ? [`attention tile products stay in wasm: ${blas.tileRefusal}`] : [])]);
+  const settings = { threads, simd: choice.simd, minWork, maxWasmRows, minParallelWork: options.minParallelWork ?? 32768 };
+  let engine = await assembleEngine(module, settings, loaded.blas, tilesWanted ? loaded.blas?.tilePath ?? null : null, [...choice.notes, ...blasNotes(loaded.blas)]);
+  if (loaded.blas) {
+    // The library checked on the engine's own path: shared-memory views, and every thread's tile binding.
+    const wrong = nativeSelfTest(engine);
+    if (wrong.gemm || wrong.tiles) {
+      await engine.dispose();
+      if (wrong.gemm && requested) refuse(wrong.gemm);
+      const keep = wrong.gemm ? null : loaded.blas;
+      const why = wrong.gemm ? `native BLAS unavailable: ${loaded.blas.path}: ${wrong.gemm}; using the wasm matmul` : `attention tile products stay in wasm: ${wrong.tiles}`;
+      engine = await assembleEngine(module, settings, keep, null, [...choice.notes, ...(keep ? [loaded.note!] : []), why]);
+    }
   }
-  const notes = loaded.note ? [...choice.notes, loaded.note] : [...choice.notes];
+  return engine;
+}
+
+/** The threads the library runs a product on: the engine's, or one for a serial build. */
+const blasThreads = (blas: LoadedBlas, threads: number): string => { const n = blas.build === 'serial' ? 1 : threads; return `${n} thread${n === 1 ? '' : 's'}`; };
+
+interface EngineSettings {
+  readonly threads: number; readonly simd: 'relaxed-simd' | 'simd128'; readonly minWork: number; readonly maxWasmRows: number; readonly minParallelWork: number;
+}
+
+/** A wasm engine on a fresh shared memory and worker pool, with `blas` for its large products and `tilePath` for the attention's tiles. */
+async function assembleEngine(module: WebAssembly.Module, s: EngineSettings, blas: LoadedBlas | null, tilePath: string | null, notes: string[]): Promise<Engine> {
+  const wasmMemory = createSharedMemory(), threads = s.threads;
   // Every thread's instance imports the tile gemm; a thread that cannot bind it leaves the tiles in wasm.
   const start = (path: string | null): Promise<WorkerPool> => {
     const tileGemm = path ? bindTileGemm(path, wasmMemory) : noTileGemm;
     const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory, tileGemm } }));
     return WorkerPool.start(threads, module, wasmMemory, local, path);
   };
-  let tilePath = options.blasAttentionTiles === false ? null : loaded.blas?.tilePath ?? null;
   let pool: WorkerPool;
   try {
     pool = await start(tilePath);
@@ -134,7 +162,6 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   }
   // While the pool finds its workers late (another program has the cores: it runs solo), the BLAS
   // runs its products on the calling thread alone too; its own threads would wait on each other.
-  const blas = loaded.blas;
   const gemm = blas ? {
     description: blas.gemm.description,
     sgemm: (...a: Parameters<typeof blas.gemm.sgemm>): void => {
@@ -143,12 +170,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       try { blas.gemm.sgemm(...a); } finally { blas.setThreads(threads); }
     },
   } : null;
-  const native = loaded.blas ? {
+  const native = blas ? {
     matmul: {
-      gemm: gemm!, minWork, maxWasmRows, yieldCores: () => pool.park(),
-      attentionTiles: tilePath ? { setThreads: loaded.blas.setThreads, threads } : null,
+      gemm: gemm!, minWork: s.minWork, maxWasmRows: s.maxWasmRows, yieldCores: () => pool.park(),
+      attentionTiles: tilePath ? { setThreads: blas.setThreads, threads } : null,
     },
-    description: `${loaded.blas.gemm.description}, ${threads} thread${threads === 1 ? '' : 's'}${tilePath ? ', attention tiles' : ''}`,
+    description: `${blas.gemm.description}, ${blasThreads(blas, threads)}${tilePath ? ', attention tiles' : ''}`,
   } : null;
-  return wasmEngine({ wasmMemory, runner: pool, simd: choice.simd, notes, minParallelWork: options.minParallelWork ?? 32768, native });
+  return wasmEngine({ wasmMemory, runner: pool, simd: s.simd, notes, minParallelWork: s.minParallelWork, native });
 }
