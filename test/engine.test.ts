@@ -154,10 +154,37 @@ describe('worker pool failures', () => {
       pool.run('scale', [65536, 3, 9], 3);
       assert.deepEqual(Array.from(x), new Array(9).fill(3), 'the pool keeps working after kernel errors');
       // A worker that stops (here terminated from outside, between jobs): the next job is refused, naming it.
-      const workers = (pool as unknown as { workers: import('node:worker_threads').Worker[] }).workers;
-      await workers[1]!.terminate();
-      await new Promise((r) => setImmediate(r));
+      pool.terminateWorkerLater(2, 0);
+      await new Promise((r) => setTimeout(r, 200));
       assert.throws(() => pool.run('scale', [65536, 3, 9], 3), /^Error: the engine cannot run kernels: kernel worker 2 stopped \(exit code 1\); dispose it and create a new one$/m);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a worker killed in the middle of its share: the waiting thread throws instead of waiting forever', { timeout: 60_000 }, async () => {
+    const { readFileSync } = await import('node:fs');
+    const { WorkerPool } = await import('../src/platform/node/pool.js');
+    const { kernelFunctions } = await import('../src/kernels/wasm/exports.js');
+    const { noTileGemm } = await import('../src/platform/node/blas.js');
+    const module = new WebAssembly.Module(readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url)));
+    const memory = new WebAssembly.Memory({ initial: 1024 * 2, maximum: 65536, shared: true });
+    const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory, tileGemm: noTileGemm } }));
+    const pool = await WorkerPool.start(2, module, memory, local, null);
+    try {
+      // A 2048³ product in wasm (seconds on 2 threads): the worker is terminated 300 ms into it. The
+      // share it claimed never finishes; the calling thread finds that out from the supervisor.
+      // matmul(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, alpha, accumulate, batch, strideA, strideB, strideC, scratch).
+      const n = 2048, bytes = n * n * 4, at = 65536;
+      const dims = [0, 0, n, n, n, at, n, at + bytes, n, at + 2 * bytes, n, 1, 0, 1, 0, 0, 0, at + 3 * bytes];
+      pool.terminateWorkerLater(1, 300);
+      let message = '';
+      const started = Date.now();
+      for (let attempt = 0; attempt < 20 && message === '' && Date.now() - started < 30_000; attempt++) {
+        try { pool.run('matmul', dims, 2); } catch (e) { message = (e as Error).message; }
+      }
+      assert.match(message, /^kernel matmul cannot finish: kernel worker 1 stopped \(exit code 1\) during it; the engine cannot run kernels any more/);
+      assert.throws(() => pool.run('scale', [65536, 3, 9], 2), /the engine cannot run kernels: kernel worker 1 stopped/);
     } finally {
       await pool.close();
     }

@@ -27,6 +27,8 @@ export const NARGS = 3;
 export const ERROR = 4;
 /** Non-zero: idle workers stop spinning and sleep at once (another compute library is about to use the cores). */
 export const PARK = 5;
+/** Non-zero (tid + 1): that worker stopped after start-up (set by the supervisor; its error region says why). */
+export const DEAD = 6;
 export const DONE_BASE = 16;
 export const DONE_STRIDE = 16;
 /** Within a thread's line: the SEQ of the last job whose share of that thread was claimed (by it, or by the main thread). */
@@ -60,3 +62,9 @@ export interface WorkerInit {
   /** The native BLAS whose cblas_sgemm the kernels may call per thread (the `env.tileGemm` import), or null. */
   readonly tilePath: string | null;
 }
+
+/** What the supervisor (pool-supervisor.ts) is started with: the workers' init without a tid, and how many threads the pool has. */
+export type SupervisorInit = Omit<WorkerInit, 'tid'> & { readonly threads: number };
+
+/** The supervisor's messages: every worker ready, start-up failed, or a worker stopped later. */
+export type SupervisorMessage = { readonly type: 'ready' } | { readonly type: 'failed' | 'died'; readonly message: string };

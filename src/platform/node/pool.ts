@@ -4,7 +4,8 @@
 import { Worker } from 'node:worker_threads';
 import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
 import {
-  ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
+  ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DEAD, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ,
+  SPIN_ITERATIONS, type SupervisorInit, type SupervisorMessage,
 } from './pool-protocol.js';
 import { SoloPolicy } from './pool-policy.js';
 
@@ -27,7 +28,8 @@ export class WorkerPool implements ThreadRunner {
 
   private constructor(
     readonly threads: number,
-    private readonly workers: Worker[],
+    /** Starts and watches the workers (pool-supervisor.ts); null with one thread. */
+    private readonly supervisor: Worker | null,
     private readonly local: Record<KernelExport, KernelFunction>,
     control: SharedArrayBuffer, args: SharedArrayBuffer, errorText: SharedArrayBuffer,
   ) {
@@ -41,44 +43,48 @@ export class WorkerPool implements ThreadRunner {
     const control = new SharedArrayBuffer(controlInts(threads) * 4);
     const args = new SharedArrayBuffer(MAX_ARGS * 8);
     const errorText = new SharedArrayBuffer(threads * ERROR_BYTES);
-    const url = new URL('./pool-worker.js', import.meta.url);
-    const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
-    for (let tid = 1; tid < threads; tid++) {
-      const init: WorkerInit = { module, memory, control, args, errorText, tid, tilePath };
-      const w = new Worker(url, { workerData: init });
-      ready.push(new Promise((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-        w.once('exit', (code) => reject(new Error(`kernel worker ${tid} exited during start-up (code ${code})`)));
-      }));
-      workers.push(w);
+    let supervisor: Worker | null = null;
+    if (threads > 1) {
+      const init: SupervisorInit = { module, memory, control, args, errorText, tilePath, threads };
+      const s = supervisor = new Worker(new URL('./pool-supervisor.js', import.meta.url), { workerData: init });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('message', (m: SupervisorMessage) => (m.type === 'ready' ? resolve() : reject(new Error(m.type === 'failed' ? m.message : 'kernel workers: unexpected message'))));
+          s.once('error', reject);
+          s.once('exit', (code) => reject(new Error(`the kernel workers' supervisor exited during start-up (code ${code})`)));
+        });
+      } catch (e) {
+        await s.terminate();
+        throw e;
+      }
+      s.removeAllListeners();
+      s.unref();
     }
-    try {
-      await Promise.all(ready);
-    } catch (e) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw e;
-    }
-    for (const w of workers) {
-      w.removeAllListeners('exit');
-      w.removeAllListeners('error');
-      w.unref();
-    }
-    const pool = new WorkerPool(threads, workers, local, control, args, errorText);
-    // A worker that stops while the engine is open (an error outside a kernel, its isolate out of
-    // memory, terminated from outside) breaks the pool: the next job says so instead of running on
-    // without it. (One killed in the middle of its share cannot be noticed then: the calling thread
-    // waits for it synchronously and these events arrive only between jobs.)
-    workers.forEach((w, i) => {
-      w.on('error', (e) => { pool.broken ??= `kernel worker ${i + 1} failed: ${e instanceof Error ? e.message : String(e)}`; });
-      w.on('exit', (code) => { if (!pool.closed) pool.broken ??= `kernel worker ${i + 1} stopped (exit code ${code})`; });
-    });
+    const pool = new WorkerPool(threads, supervisor, local, control, args, errorText);
+    // A worker that stops while the engine is open breaks the pool. In the middle of a job the
+    // supervisor wakes the calling thread through the DEAD slot (waitDone throws); between jobs its
+    // message, or the DEAD slot, makes the next job say so instead of running on without it.
+    supervisor?.on('message', (m: SupervisorMessage) => { if (m.type === 'died') pool.broken ??= m.message; });
+    supervisor?.on('error', (e) => { pool.broken ??= `the kernel workers' supervisor failed: ${e instanceof Error ? e.message : String(e)}`; });
+    supervisor?.on('exit', (code) => { if (!pool.closed) pool.broken ??= `the kernel workers' supervisor stopped (exit code ${code})`; });
     return pool;
+  }
+
+  /** Why a worker stopped, when the supervisor marked one (its region holds the reason); null otherwise. */
+  private deadWorker(): string | null {
+    const tid = Atomics.load(this.ctrl, DEAD) - 1;
+    if (tid < 0) return null;
+    return new TextDecoder().decode(this.errorText.slice(errorRegion(tid), errorRegion(tid) + ERROR_BYTES)).replace(/\0+$/, '');
+  }
+
+  /** Fault injection for tests: the supervisor terminates worker `tid` after `afterMs` (while a job may be running). */
+  terminateWorkerLater(tid: number, afterMs: number): void {
+    this.supervisor?.postMessage({ type: 'terminate-worker', tid, afterMs });
   }
 
   run(fn: KernelExport, args: readonly number[], threads: number): void {
     if (this.closed) throw new Error('the engine has been disposed');
+    this.broken ??= this.deadWorker();
     if (this.broken) throw new Error(`the engine cannot run kernels: ${this.broken}; dispose it and create a new one`);
     const nth = Math.min(threads, this.threads);
     if (args.length > MAX_ARGS) throw new RangeError(`pool: ${fn} has ${args.length} arguments, more than ${MAX_ARGS}`);
@@ -128,7 +134,7 @@ export class WorkerPool implements ThreadRunner {
           mainError = e;
         }
       } else {
-        this.waitDone(DONE_BASE + DONE_STRIDE * w, seq);
+        this.waitDone(DONE_BASE + DONE_STRIDE * w, seq, fn);
       }
     }
     if (probing && performance.now() > deadline) late = true;
@@ -174,12 +180,17 @@ export class WorkerPool implements ThreadRunner {
     this.parked = true;
   }
 
-  private waitDone(slot: number, seq: number): void {
+  /** Waits for a claimed share; throws when the supervisor marks a worker stopped (it would never finish). */
+  private waitDone(slot: number, seq: number, fn: KernelExport): void {
     let spins = 0;
     for (;;) {
       const v = Atomics.load(this.ctrl, slot);
       if (v === seq) return;
-      if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 0; }
+      if ((spins & 1023) === 0 && Atomics.load(this.ctrl, DEAD) !== 0) {
+        this.broken ??= this.deadWorker();
+        throw new Error(`kernel ${fn} cannot finish: ${this.broken} during it; the engine cannot run kernels any more — dispose it and create a new one`);
+      }
+      if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 1; }
     }
   }
 
@@ -189,6 +200,6 @@ export class WorkerPool implements ThreadRunner {
     Atomics.store(this.ctrl, FN, QUIT);
     Atomics.store(this.ctrl, SEQ, (this.seq + 1) | 0);
     Atomics.notify(this.ctrl, SEQ);
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.supervisor?.terminate();
   }
 }
