@@ -12,6 +12,8 @@ import { crc32, deflateSync } from 'node:zlib';
 import { writeMidi, type MidiEvent } from 'midi-file';
 import { notesToMidi } from '../src/data/midi.js';
 import { checkPngLayout, decodePng, encodePng } from '../src/data/png.js';
+import { IMAGE_FILES } from '../src/data/keys.js';
+import { checkOutputAgainst, memoryFileSystem } from '../src/io/file-system.js';
 import { Rng } from '../src/tensor/rng.js';
 import { failsClearly, runCli } from './helpers/cli.js';
 
@@ -142,7 +144,7 @@ describe('outputs that are inputs, or that cannot be written, are refused before
   const music = at('music.safetensors'), prompt = at('prompt.mid');
   writeFileSync(prompt, notesToMidi(notes(60)));
   assert.equal(cli('train', ...TINY_MUSIC_MODEL, `--dataPath=${midi}`, '--steps=1', `--checkpoint=${music}`).code, 0);
-  const overwrite = /is the run's input file .*; writing it would overwrite it/, inFolder = /is a file in the run's input folder .*; writing it would overwrite data/;
+  const overwrite = /is the run's input file .*; writing it would overwrite it/, inFolder = /is a data file inside the run's input folder .*; writing it would overwrite data/;
 
   it('generate --out onto the checkpoint, a test image or the prompt', () => untouched([image, join(png8, 'test', '0.png'), prompt, music], () => {
     failsClearly(cli('generate', `--checkpoint=${image}`, '--count=1', `--out=${image}`), overwrite);
@@ -171,9 +173,27 @@ describe('outputs that are inputs, or that cannot be written, are refused before
       /sample .*late-music-sample\.png: is a directory/);
     assert.equal(existsSync(at('late-music.safetensors')), false);
   });
-  it('a resumed run may still save over the checkpoint it resumed', () => {
+  it('a resumed run may still save over the checkpoint it resumed, also inside the data folder; other files there may be written, new data files not', () => {
     const r = cli('train', `--resume=${image}`, '--steps=2', `--checkpoint=${image}`);
     assert.equal(r.code, 0, r.stderr);
+    const inside = join(png8, 'model.safetensors');
+    assert.equal(cli('train', ...TINY_IMAGE_MODEL, `--dataPath=${png8}`, '--steps=1', `--checkpoint=${inside}`).code, 0);
+    const again = cli('train', `--resume=${inside}`, '--steps=2', `--checkpoint=${inside}`);
+    assert.equal(again.code, 0, again.stderr);
+    failsClearly(cli('generate', `--checkpoint=${inside}`, '--count=1', `--out=${join(png8, 'train', 'new.png')}`),
+      /would be a new data file inside the run's input folder .*, read with the data from then on/);
+    assert.equal(existsSync(join(png8, 'train', 'new.png')), false);
+    // A music checkpoint's generate reads no data: its stored corpus folder is no input then.
+    const out = join(midi, 'generated.mid');
+    const g = cli('generate', `--checkpoint=${music}`, '--maxNewTokens=4', `--out=${out}`);
+    assert.equal(g.code, 0, g.stderr);
+  });
+  it('the in-memory file system (pages) decides what lies inside a folder by path, not by a relative path it cannot form', () => {
+    const fs = memoryFileSystem({ 'data/a.png': grey(2, 2, 1), 'out/x.png': grey(2, 2, 2) });
+    checkOutputAgainst(fs, 'out/x.png', 'output', ['data'], IMAGE_FILES);
+    checkOutputAgainst(fs, 'data/notes.txt', 'output', ['data'], IMAGE_FILES);
+    assert.throws(() => checkOutputAgainst(fs, 'data/b.png', 'output', ['data'], IMAGE_FILES), /data file inside the run's input folder data/);
+    assert.throws(() => checkOutputAgainst(fs, 'data/a.png', 'output', ['data/a.png']), /is the run's input file data\/a\.png/);
   });
 });
 

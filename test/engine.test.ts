@@ -168,22 +168,25 @@ describe('worker pool failures', () => {
     const { kernelFunctions } = await import('../src/kernels/wasm/exports.js');
     const { noTileGemm } = await import('../src/platform/node/blas.js');
     const module = new WebAssembly.Module(readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url)));
-    const memory = new WebAssembly.Memory({ initial: 1024 * 2, maximum: 65536, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 1024, maximum: 65536, shared: true });
     const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory, tileGemm: noTileGemm } }));
     const pool = await WorkerPool.start(2, module, memory, local, null);
     try {
-      // A 2048³ product in wasm (seconds on 2 threads): the worker is terminated 300 ms into it. The
-      // share it claimed never finishes; the calling thread finds that out from the supervisor.
+      // A product whose whole work is the worker's: 12×8 output (one column panel, which the split
+      // gives to thread 1), k 4096, repeated over a batch of 100,000 broadcast matrices (seconds).
+      // The calling thread has nothing to do and sleeps in the barrier; the worker is terminated
+      // 300 ms in. The supervisor must wake the calling thread: without the wake-up it would sleep
+      // out its 1 s timeout first (and without the supervisor, forever).
       // matmul(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, alpha, accumulate, batch, strideA, strideB, strideC, scratch).
-      const n = 2048, bytes = n * n * 4, at = 65536;
-      const dims = [0, 0, n, n, n, at, n, at + bytes, n, at + 2 * bytes, n, 1, 0, 1, 0, 0, 0, at + 3 * bytes];
+      const at = 65536, k = 4096, a = at, b = a + 12 * k * 4, c = b + k * 8 * 4, scratch = c + 12 * 8 * 4 + 64;
+      const dims = [0, 0, 12, 8, k, a, k, b, 8, c, 8, 1, 0, 100_000, 0, 0, 0, scratch];
       pool.terminateWorkerLater(1, 300);
+      const started = performance.now();
       let message = '';
-      const started = Date.now();
-      for (let attempt = 0; attempt < 20 && message === '' && Date.now() - started < 30_000; attempt++) {
-        try { pool.run('matmul', dims, 2); } catch (e) { message = (e as Error).message; }
-      }
+      try { pool.run('matmul', dims, 2); } catch (e) { message = (e as Error).message; }
+      const seconds = (performance.now() - started) / 1000;
       assert.match(message, /^kernel matmul cannot finish: kernel worker 1 stopped \(exit code 1\) during it; the engine cannot run kernels any more/);
+      assert.ok(seconds > 0.25 && seconds < 0.9, `the calling thread was woken when the worker stopped: ${seconds.toFixed(3)} s`);
       assert.throws(() => pool.run('scale', [65536, 3, 9], 2), /the engine cannot run kernels: kernel worker 1 stopped/);
     } finally {
       await pool.close();

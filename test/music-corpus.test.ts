@@ -19,6 +19,7 @@ import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { readMidiCorpus } from '../src/platform/node/music-files.js';
 import { syntheticMusicPieces } from '../src/data/modalities/music.js';
 import { continueMusic } from '../src/sample/continue-music.js';
+import { generate } from '../src/sample/generate.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/tensor/rng.js';
@@ -142,6 +143,15 @@ describe('a tiny music model', () => {
     assert.equal(m.newIds.length, m.newEvents);
     assert.ok(m.newIds.every((id) => id !== PAD && id !== SOS), `sampled ${Array.from(m.newIds).filter((id) => id === PAD || id === SOS).length} PAD/SOS ids`);
     assert.ok(m.notes.length >= 4);
+    // The control: with PAD and SOS made by far the likeliest ids, a sampler without the restriction
+    // draws them nearly every time; the continuation still never does.
+    const bias = model.params.get('head.b').value;
+    bias[PAD] = 30; bias[SOS] = 30;
+    const prompt = Array.from(encodePiece(notesToEvents(scale(60, 4)).events)).slice(0, -1);
+    const plain = generate(model, prompt, { maxNewTokens: 20, temperature: 1, topK: 0, topP: 1, seed: 5, stopAtEos: false, cached: true });
+    assert.ok(Array.from(plain.tokens).filter((id) => id === PAD || id === SOS).length > 15, 'unrestricted sampling draws PAD/SOS');
+    const biased = continueMusic(model, scale(60, 4), { maxNewTokens: 20, seconds: 0, temperature: 1, topK: 0, topP: 1, seed: 5, cached: true });
+    assert.ok(biased.newIds.length > 0 && biased.newIds.every((id) => id !== PAD && id !== SOS));
     await engine.dispose();
   });
 });

@@ -53,7 +53,7 @@ const PATH_KEYS = [...DATA_KEYS].filter(([, d]) => d.path).map(([k]) => k);
  * keys the command reads (eval: all of its modality's; generate: what the modality's generation reads).
  */
 function dataFor(info: CheckpointInfo, args: Args, command: 'eval' | 'generate'):
-  { modality: SequenceModality; data: DataConfig; pathGiven: boolean; specs: OptionSpec[] } {
+  { modality: SequenceModality; data: DataConfig; pathGiven: boolean; specs: OptionSpec[]; reads: string[] } {
   const stored = info.data ?? DATA_DEFAULTS, kind = args.get('data');
   let modality: Modality = modalityNamed(stored.data);
   let data: Record<string, unknown> = { ...stored };
@@ -85,7 +85,8 @@ function dataFor(info: CheckpointInfo, args: Args, command: 'eval' | 'generate')
     if (DATA_KEYS.get(k)!.required && !data[k]) throw new UsageError(`${command} needs --${k}=FILE (the checkpoint names no ${k === 'dataPath' ? 'data file' : k})`);
   }
   const specs = [...(command === 'eval' ? [stringOption('data')] : []), ...reads(modality).map((k) => pathOption(k))];
-  return { modality: modality as SequenceModality, data: validateDataConfig(data), pathGiven: args.has('dataPath'), specs };
+  const valid = validateDataConfig(data);
+  return { modality: modality as SequenceModality, data: valid, pathGiven: args.has('dataPath'), specs, reads: reads(modality).map((k) => String(valid[k])).filter((p) => p !== '') };
 }
 
 const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
@@ -93,12 +94,12 @@ const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.me
 export function evalCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'eval'), info = readCheckpointInfo(path);
   if (architectureNamed(info.architecture)!.task === 'classification') return evalClassifier(engine, args, path, info);
-  const { modality, data, pathGiven, specs } = dataFor(info, args, 'eval');
+  const { modality, data, pathGiven, specs, reads } = dataFor(info, args, 'eval');
   const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(), WEIGHTS_OPTION,
     ...modality.evalOptions(info.model as ModelConfig)], `for ${modality.noun} eval`);
   const { model } = loadAnyCheckpoint(path, engine);
   const weights = applyWeights(engine, model.params, options, 'f32');
-  return { ...modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options, [path, ...modality.inputs(data)]) }), weights };
+  return { ...modality.evaluate({ model, data, dataPathGiven: pathGiven, train: info.train, options, ctx: runContext(options, [path, ...reads]) }), weights };
 }
 
 function evalClassifier(engine: Engine, args: Args, path: string, info: CheckpointInfo): Metrics {
@@ -136,12 +137,13 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
   if (info.architecture !== 'perceiver-ar') {
     throw new UsageError(`checkpoint ${path} holds a ${info.architecture} model; this needs a Perceiver AR checkpoint`);
   }
-  const { modality, data, specs } = dataFor(info, args, 'generate');
+  const { modality, data, specs, reads } = dataFor(info, args, 'generate');
   const options = parseOptions(args, [CHECKPOINT_OPTION, ...specs, ...OUTPUT_OPTIONS, ...engineSpecs(), WEIGHTS_OPTION,
     ...modality.generateOptions(info.model as ModelConfig)], `for ${modality.noun} generation`);
   const { model } = loadCheckpoint(path, engine);
   const weights = applyWeights(engine, model.params, options, GENERATE_WEIGHTS);
-  return { ...modality.generate({ model, data, options, ctx: runContext(options, [path, ...modality.inputs(data)]) }), weights };
+  // Its inputs: what it reads and the checkpoint's own data (existing data files are never overwritten).
+  return { ...modality.generate({ model, data, options, ctx: runContext(options, [path, ...new Set([...reads, ...modality.inputs(data)])]) }), weights };
 }
 
 const engineSpecs = (): OptionSpec[] => ENGINE_KEYS.map((k) => stringOption(k));

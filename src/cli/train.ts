@@ -69,6 +69,13 @@ async function trainSequenceModel(engine: Engine, o: Options, overrides: Args): 
     cfg = applyOverrides(presetNamed(presetName), overrides, TRAIN_CLI_KEYS, (d) => sequenceModality(d.data).modelDefaults?.(d, ctx.fs) ?? {});
   }
   const modality = sequenceModality(cfg.data.data);
+  // Every output checked before the data is read: writable, and none of the run's inputs. A resumed
+  // run may save over the checkpoint it resumed (it is read whole first, and saves are atomic).
+  const inputs = [...modality.inputs(cfg.data), initPath ?? ''], dataFiles = modality.dataFiles;
+  if (checkpointPath) checkOutputAgainst(ctx.fs, checkpointPath, 'checkpoint', inputs, dataFiles);
+  if (o.flag('sample')) {
+    for (const out of modality.sampleOutputs?.(checkpointPath) ?? []) checkOutputAgainst(ctx.fs, out, 'sample', [...inputs, resumePath ?? '', checkpointPath ?? ''], dataFiles);
+  }
   const opened = modality.open(cfg.data, cfg.model.vocabSize, ctx), data = opened.dataConfig ?? cfg.data;
   if (!resumePath) {
     model = architectureNamed(cfg.architecture)!.build(engine, cfg.model, cfg.train.seed) as AnyModel;
@@ -76,12 +83,7 @@ async function trainSequenceModel(engine: Engine, o: Options, overrides: Args): 
   }
   const trainer = new Trainer(engine, model!, cfg.train, opened.source, state ?? undefined);
   const tc = trainer.config, architecture = architectureOf(model!);
-  // A resumed run may save over the checkpoint it resumed (it is read whole first, and saves are atomic).
-  const inputs = [...modality.inputs(cfg.data), initPath ?? ''];
-  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model!.params.count, optimizer: true, inputs });
-  if (o.flag('sample')) {
-    for (const out of modality.sampleOutputs?.(checkpointPath) ?? []) checkOutputAgainst(ctx.fs, out, 'sample', [...inputs, resumePath ?? '', checkpointPath ?? '']);
-  }
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: model!.params.count, optimizer: true, inputs, dataFiles });
   const progress = progressOn(tc.steps, 'train', { json, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });
   progress.log(`${resumePath ? `resuming ${resumePath} at step ${trainer.step}` : `preset ${presetName}`}` +
     `${initPath ? ` (weights from ${initPath})` : ''}: ${opened.source.description}; ` +
@@ -158,6 +160,7 @@ function trainClassifier(engine: Engine, o: Options, overrides: Args): Metrics {
     throw new UsageError(`checkpoint ${resumePath} has no training state to resume (it was not written by train --checkpoint)`);
   }
   const { modality, data } = classifierData(o, overrides, loaded?.info.data ?? null);
+  if (checkpointPath) checkOutputAgainst(ctx.fs, checkpointPath, 'checkpoint', modality.inputs(data), modality.dataFiles);
   if (!modality.takesLength && overrides.has('sequenceLength')) throw new UsageError(`--sequenceLength/--length is not used with ${modality.noun}: the data fixes it`);
   const seqLength = overrides.has('sequenceLength') ? Number(overrides.get('sequenceLength')) : undefined;
   const opened = modality.open(data, loaded?.model.config ?? (seqLength === undefined ? {} : { sequenceLength: seqLength }), { fs: nodeFileSystem, log: ctx.log });
@@ -186,7 +189,7 @@ function trainClassifier(engine: Engine, o: Options, overrides: Args): Metrics {
   const mismatch = opened.mismatch(mc);
   if (mismatch) throw new UsageError(mismatch);
   const classifier = loaded?.model ?? new SequenceClassifier(engine, mc, tc.seed);
-  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: classifier.params.count, optimizer: true, inputs: modality.inputs(data) });
+  if (checkpointPath) checkCheckpointTarget(checkpointPath, { parameters: classifier.params.count, optimizer: true, inputs: modality.inputs(data), dataFiles: modality.dataFiles });
   const testSet = opened.testSet(tc.batchSize, tc.evalBatches);
   const trainer = new ClassifierTrainer(engine, classifier, tc, opened.makeBatch, testSet, loaded?.info.state ?? undefined);
   const progress = progressOn(tc.steps, 'train', { json, quiet, every: Math.max(1, tc.evalEvery || 50), deadlineSeconds: tc.timeBudgetSeconds });

@@ -12,4 +12,7 @@ export const VALIDATION_FRACTION: DataKey = {
   check: (v: number) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be in [0, 1)'),
 };
 
+/** The files an image reader takes from a folder: PNGs and the IDX files of (Fashion-)MNIST. */
+export const IMAGE_FILES = /\.png$|-ubyte(\.gz)?$/i;
+
 export const booleanKey = (help: string): DataKey => ({ default: false, help, check: (v: boolean) => (typeof v === 'boolean' ? null : 'must be true or false') });

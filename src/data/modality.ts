@@ -84,8 +84,10 @@ interface ModalityBase {
   readonly help?: { readonly generate?: string; readonly eval?: string };
   /** Commands of its own (tools for its files). */
   readonly commands?: Readonly<Record<string, DataCommand>>;
-  /** Paths a run reads (a checkpoint must not overwrite them). */
+  /** Paths a run reads (no output may overwrite them: checkOutputAgainst). */
   inputs(c: DataConfig): string[];
+  /** Names of the files its reader takes from a data folder (no output may be written as one inside an input folder). */
+  readonly dataFiles?: RegExp;
 }
 
 /** Data read for a sequence model: batches for the trainer and the codec of its ids. */

@@ -24,29 +24,33 @@ export interface FileSystem {
   join(...parts: string[]): string;
   /** `path` relative to `from` (a directory above it). */
   relative(from: string, path: string): string;
+  /** Whether `path` lies inside the directory `dir` (at any depth; not `dir` itself). */
+  contains(dir: string, path: string): boolean;
 }
 
 export const baseName = (path: string): string => path.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '');
 export const extensionOf = (path: string): string => { const m = /\.[^./\\]*$/.exec(baseName(path)); return m ? m[0].toLowerCase() : ''; };
 
-/** Whether `path` lies under the directory `dir` (by name; `fs.relative` decides). */
-function isUnder(fs: FileSystem, dir: string, path: string): boolean {
-  const r = fs.relative(dir, path);
-  return r !== '' && r !== '..' && !r.startsWith('../') && !r.startsWith('..\\') && !/^([a-zA-Z]:)?[\\/]/.test(r);
-}
-
 /**
  * Checks an output path before any work: it can be written (fs.checkOutput), it is none of the
- * run's inputs, and it is no existing file inside an input folder (a dataset's image, a corpus's
- * MIDI file): writing it would destroy data the run or a later one reads. InputError naming both.
+ * `inputs` (the run's files and its data, read now or kept by its checkpoint), and — when
+ * `dataFiles` names the files a reader takes from a data folder (a dataset's PNGs, a corpus's MIDI
+ * files) — it is no existing such file inside an input folder (writing it would destroy data), nor
+ * a new one inside a folder in `reads` (the folders this run reads: the file would join the data).
+ * Other files in a data folder (a checkpoint kept beside the data) may be written. InputError
+ * naming both.
  */
-export function checkOutputAgainst(fs: FileSystem, path: string, what: string, inputs: readonly (string | undefined)[]): void {
+export function checkOutputAgainst(fs: FileSystem, path: string, what: string, inputs: readonly (string | undefined)[], dataFiles?: RegExp,
+  reads: readonly (string | undefined)[] = inputs): void {
   fs.checkOutput(path, what);
+  const exists = fs.kind(path) === 'file';
   for (const input of inputs) {
     if (!input) continue;
     if (fs.sameFile(path, input)) throw new InputError(`${what} ${path} is the run's input file ${input}; writing it would overwrite it — give another path`);
-    if (fs.kind(input) === 'directory' && fs.kind(path) === 'file' && isUnder(fs, input, path)) {
-      throw new InputError(`${what} ${path} is a file in the run's input folder ${input}; writing it would overwrite data — give another path`);
+    if (!dataFiles || !dataFiles.test(baseName(path)) || fs.kind(input) !== 'directory' || !fs.contains(input, path)) continue;
+    if (exists) throw new InputError(`${what} ${path} is a data file inside the run's input folder ${input}; writing it would overwrite data — give another path`);
+    if (reads.includes(input)) {
+      throw new InputError(`${what} ${path} would be a new data file inside the run's input folder ${input}, read with the data from then on — give another path`);
     }
   }
 }
@@ -125,5 +129,6 @@ export function memoryFileSystem(files: Map<string, Uint8Array> | Record<string,
     sameFile: (a, b) => normalise(a) === normalise(b),
     join: (...parts) => normalise(parts.join('/')),
     relative: (from, path) => { const f = normalise(from), p = normalise(path); return f && p.startsWith(`${f}/`) ? p.slice(f.length + 1) : p; },
+    contains: (dir, path) => { const d = normalise(dir), p = normalise(path); return p !== d && (d === '' || p.startsWith(`${d}/`)); },
   };
 }

@@ -12,7 +12,7 @@ import { readImageDataset } from '../image-datasets.js';
 import { imageGrid, scaleImage } from '../image-grid.js';
 import { imageSource } from '../image-source.js';
 import { decodeImage, describeShape, encodeImage, imageCodec, subpixelCount, type Image, type ImageShape } from '../images.js';
-import { DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
+import { DATA_PATH, IMAGE_FILES, VALIDATION_FRACTION } from '../keys.js';
 import { keysOf, type DataConfig, type DataKey, type SequenceData, type SequenceModality } from '../modality.js';
 import { encodePng } from '../png.js';
 import { syntheticImages } from '../synthetic-images.js';
@@ -49,6 +49,7 @@ const SYNTHETIC_SHAPE = { width: 32, height: 32, channels: 3 } as const, SYNTHET
 /** The test images of a data config (the built-in set, or the test split of a dataset) and their shape. */
 function testImages(c: DataConfig, fs: FileSystem): { images: Image[]; shape: ImageShape; description: string } {
   if (c.data === 'synthetic-images') {
+    checkImageShape(c, SYNTHETIC_SHAPE, 'the synthetic image set');
     const images = syntheticImages(SYNTHETIC_TEST, 2);
     return { images, shape: images[0]!.shape, description: 'synthetic 32×32 RGB test images' };
   }
@@ -61,6 +62,7 @@ function testImages(c: DataConfig, fs: FileSystem): { images: Image[]; shape: Im
 function openImages(c: DataConfig, vocabSize: number, fs: FileSystem): SequenceData & { readonly testImages: readonly Image[] } {
   if (vocabSize < 256 + BYTE_OFFSET) throw new DataError(`image data needs vocabSize ≥ ${256 + BYTE_OFFSET} (pixel values + PAD/EOS/SOS), got ${vocabSize}`);
   if (c.data === 'synthetic-images') {
+    checkImageShape(c, SYNTHETIC_SHAPE, 'the synthetic image set');
     const source = imageSource(syntheticImages(SYNTHETIC_TRAIN, 1), syntheticImages(SYNTHETIC_TEST, 2), SYNTHETIC_SHAPE, 'synthetic 32×32 RGB images');
     return { source, codec: source.codec, testImages: source.testImages, dataConfig: { ...c, imageShape: shapeKey(SYNTHETIC_SHAPE) } };
   }
@@ -127,6 +129,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       },
     }),
     inputs: (c) => (synthetic ? [] : [String(c.dataPath)]),
+    dataFiles: IMAGE_FILES,
     open: (c, vocabSize, ctx) => openImages(c, vocabSize, ctx.fs),
     evalOptions: (c) => [intOption('numLatents', 1, c.contextLength), intOption('stride', 1, c.contextLength, 'an integer in [1, numLatents]'),
       intOption('batchSize', 1), intOption('maxImages', 0, Infinity, 'an integer ≥ 0 (0 = every test image)')],
@@ -152,7 +155,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
       if (o.has('maxNewTokens')) {
         throw new UsageError('--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)');
       }
-      checkOutputAgainst(req.ctx.fs, out, 'output', req.ctx.inputs);
+      checkOutputAgainst(req.ctx.fs, out, 'output', req.ctx.inputs, IMAGE_FILES);
       const { images } = testImages(req.data, req.ctx.fs);
       const progress = req.ctx.progress(count, 'generate', 1);
       const r = imageSamples(req.model, images, {

@@ -24,6 +24,9 @@ interface MusicData { readonly dataPath: string; readonly validationFraction: nu
 const AUGMENT = booleanKey("Music Transformer's augmentation of training pieces (transposition ±3, time stretch ±5%)");
 const KEEP_DRUMS = booleanKey('keep the drum channel (10), skipped by default');
 
+/** The files a MIDI corpus is read from. */
+const MIDI_FILES = /\.midi?$/i;
+
 /** The piano roll written beside a MIDI file: x.mid → x.png. */
 export const pngBeside = (mid: string): string => mid.replace(/(\.midi?)?$/i, '.png');
 
@@ -106,6 +109,7 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
       },
     }),
     inputs: (c) => (synthetic ? [] : [String(c.dataPath)]),
+    dataFiles: MIDI_FILES,
     open: (c, vocabSize, ctx) => {
       if (vocabSize < MUSIC_VOCAB) throw new DataError(`music data needs vocabSize ≥ ${MUSIC_VOCAB} (performance events + PAD/EOS/SOS), got ${vocabSize}`);
       return { source: loadMusic(c, ctx.fs, ctx.log), codec: musicCodec() };
@@ -144,8 +148,9 @@ function musicModality_(name: 'music' | 'synthetic-music'): SequenceModality {
       const seconds = o.number('seconds') ?? 0, maxNewTokens = o.number('maxNewTokens') ?? (seconds > 0 ? 100_000 : 1024);
       const out = o.string('out') ?? 'generated.mid';
       if (promptSeconds !== undefined && promptPath === undefined) throw new UsageError('--promptSeconds cuts a --prompt=FILE.mid; give the prompt');
-      checkOutputAgainst(req.ctx.fs, out, 'output', [...req.ctx.inputs, promptPath]);
-      checkOutputAgainst(req.ctx.fs, pngBeside(out), 'piano roll', [...req.ctx.inputs, promptPath]);
+      // Generation reads no corpus: a new file beside the checkpoint's training pieces is allowed, overwriting one is not.
+      checkOutputAgainst(req.ctx.fs, out, 'output', [...req.ctx.inputs, promptPath], MIDI_FILES, [promptPath]);
+      checkOutputAgainst(req.ctx.fs, pngBeside(out), 'piano roll', [...req.ctx.inputs, promptPath], MIDI_FILES, [promptPath]);
       let prompt: Note[] = [];
       if (promptPath !== undefined) {
         prompt = midiToNotes(req.ctx.fs.readBytes(promptPath, 'MIDI file'), promptPath, { keepDrums: d.keepDrums }).notes;

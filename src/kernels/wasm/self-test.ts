@@ -1,11 +1,12 @@
 // A native BLAS checked on the path the engine really uses (issue 21, item 5): products on views
 // of the engine's shared memory (not separate arrays), and — when the fused attention hands its
-// tile products to the BLAS — an attention forward whose tiles every pool thread computes through
-// its own binding of the library (addresses in the shared memory, one call per tile from each
+// tile products to the BLAS — an attention forward and backward whose tiles every pool thread
+// computes through its own binding of the library (addresses in the shared memory, one call per tile from each
 // thread at once). Each is compared with the reference kernels; the engine drops the path that
 // disagrees (platform/node/engine.ts).
 import type { Engine } from '../../engine.js';
 import { Rng } from '../../tensor/rng.js';
+import type { NativeGemm } from '../native-gemm.js';
 import { referenceKernels } from '../reference/index.js';
 
 export interface NativeSelfTest {
@@ -27,33 +28,49 @@ function worst(got: Float32Array, want: Float32Array): { error: number; at: numb
 
 const TOLERANCE = 1e-4;
 
-export function nativeSelfTest(engine: Engine): NativeSelfTest {
+export function nativeSelfTest(engine: Engine, gemm: NativeGemm): NativeSelfTest {
   const mark = engine.mark(), rng = new Rng(0x5e1f);
   const filled = (n: number): Float32Array => { const v = engine.allocF32(n, 'BLAS self-test'); rng.fillUniform(v, 1); return v; };
+  const copy = (x: Float32Array): Float32Array => Float32Array.from(x);
   const describe = (what: string, got: Float32Array, want: Float32Array): string | null => {
     const w = worst(got, want);
     return w.error > TOLERANCE ? `${what} on the engine's shared memory gave ${got[w.at]} instead of ${want[w.at]} (element ${w.at})` : null;
   };
   try {
-    // 40×48·(56×48)ᵀ accumulated into C with a row stride of 61: 107,520 multiply-adds, above the BLAS threshold.
-    const d = { m: 40, n: 56, k: 48, transB: true, ldc: 61, accumulate: true };
-    const a = filled(40 * 48), b = filled(56 * 48), c = filled(40 * 61), want = Float32Array.from(c);
-    engine.kernels.matmul(d, a, b, c);
-    referenceKernels.matmul(d, Float32Array.from(a), Float32Array.from(b), want);
-    const gemm = describe('a 40×48·48×56 product', c, want);
-    if (!engine.info.blasAttentionTiles) return { gemm, tiles: null };
-    // Causal attention over 130 keys (three key tiles, the last partial) in 2 heads per thread: every thread computes tiles.
-    const heads = 2 * engine.info.threads, T = 130, D = 32, width = heads * D;
+    // The library itself (whatever thresholds route products to it), on views of the shared memory
+    // with padded row strides: C += A·Bᵀ (40×48, 56×48, ldc 61), then C = Aᵀ·B (A stored 33×21 with lda 37).
+    let gemm_: string | null = null;
+    for (const d of [{ m: 40, n: 56, k: 48, transA: false, transB: true, lda: 48, ldb: 48, ldc: 61, beta: 1 },
+      { m: 21, n: 30, k: 33, transA: true, transB: false, lda: 37, ldb: 30, ldc: 30, beta: 0 }]) {
+      const a = filled((d.transA ? d.k : d.m) * d.lda), b = filled((d.transB ? d.n : d.k) * d.ldb), c = filled(d.m * d.ldc);
+      const want = copy(c);
+      gemm.sgemm(d.transA, d.transB, d.m, d.n, d.k, 1, a, d.lda, b, d.ldb, d.beta, c, d.ldc);
+      referenceKernels.matmul({ m: d.m, n: d.n, k: d.k, transA: d.transA, transB: d.transB, lda: d.lda, ldb: d.ldb, ldc: d.ldc, accumulate: d.beta === 1 },
+        copy(a), copy(b), want);
+      gemm_ ??= describe(`a ${d.m}×${d.k}·${d.k}×${d.n} product${d.transA ? ' (A transposed)' : ' (B transposed)'}`, c, want);
+    }
+    if (!engine.info.blasAttentionTiles) return { gemm: gemm_, tiles: null };
+    // Causal attention, forward and backward (every transpose the tiles use), over 70 keys (a full
+    // and a partial key tile), one head per thread (at least 2): every thread computes tiles.
+    const heads = Math.max(2, engine.info.threads), T = 70, D = 16, n = T * heads * D;
     const ad = { batch: 1, queries: T, keys: T, heads, headDim: D };
     const positions = engine.allocI32(T, 'BLAS self-test');
     for (let i = 0; i < T; i++) positions[i] = i;
     const mask = { causal: { queryPositions: positions, keyPositions: positions } };
-    const q = filled(T * width), k = filled(T * width), v = filled(T * width), out = engine.allocF32(T * width, 'BLAS self-test');
-    const lse = engine.allocF32(heads * T, 'BLAS self-test'), wantOut = new Float32Array(T * width), wantLse = new Float32Array(heads * T);
-    engine.kernels.attentionForward(ad, mask, q, k, v, out, lse);
     const plain = { causal: { queryPositions: Int32Array.from(positions), keyPositions: Int32Array.from(positions) } };
-    referenceKernels.attentionForward(ad, plain, Float32Array.from(q), Float32Array.from(k), Float32Array.from(v), wantOut, wantLse);
-    return { gemm, tiles: describe(`a ${heads}-head attention's tile products`, out, wantOut) ?? describe('the attention\'s log-sum-exp', lse, wantLse) };
+    const [q, k, v, dOut] = [filled(n), filled(n), filled(n), filled(n)];
+    const out = engine.allocF32(n, 'BLAS self-test'), lse = engine.allocF32(heads * T, 'BLAS self-test');
+    const [dq, dk, dv] = [0, 1, 2].map(() => engine.allocF32(n, 'BLAS self-test').fill(0)) as [Float32Array, Float32Array, Float32Array];
+    const r = { out: new Float32Array(n), lse: new Float32Array(heads * T), dq: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n) };
+    engine.kernels.attentionForward(ad, mask, q, k, v, out, lse);
+    engine.kernels.attentionBackward(ad, mask, q, k, v, out, lse, dOut, dq, dk, dv);
+    referenceKernels.attentionForward(ad, plain, copy(q), copy(k), copy(v), r.out, r.lse);
+    referenceKernels.attentionBackward(ad, plain, copy(q), copy(k), copy(v), r.out, r.lse, copy(dOut), r.dq, r.dk, r.dv);
+    const what = `a ${heads}-head attention's tile products`;
+    return {
+      gemm: gemm_,
+      tiles: describe(`${what} (forward)`, out, r.out) ?? describe(`${what} (dQ)`, dq, r.dq) ?? describe(`${what} (dK)`, dk, r.dk) ?? describe(`${what} (dV)`, dv, r.dv),
+    };
   } finally {
     engine.release(mark);
   }

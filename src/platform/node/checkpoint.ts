@@ -21,8 +21,9 @@ const HEADER_ROOM = 2 ** 20;
  * written (checkOutputPath), it is none of the run's input files, and the file will not pass the
  * largest size a load can read.
  */
-export function checkCheckpointTarget(path: string, opts: { readonly parameters: number; readonly optimizer: boolean; readonly inputs: readonly string[] }): void {
-  checkOutputAgainst(nodeFileSystem, path, 'checkpoint', opts.inputs);
+export function checkCheckpointTarget(path: string,
+  opts: { readonly parameters: number; readonly optimizer: boolean; readonly inputs: readonly string[]; readonly dataFiles?: RegExp | undefined }): void {
+  checkOutputAgainst(nodeFileSystem, path, 'checkpoint', opts.inputs, opts.dataFiles);
   const bytes = tensorBytes(opts.parameters, opts.optimizer);
   if (bytes > MAX_FILE_BYTES - HEADER_ROOM) {
     throw new InputError(`checkpoint ${path}: ${opts.parameters.toLocaleString('en-US')} parameters${opts.optimizer ? ' with AdamW moments' : ''} make a ` +

@@ -123,7 +123,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   let engine = await assembleEngine(module, settings, loaded.blas, tilesWanted ? loaded.blas?.tilePath ?? null : null, [...choice.notes, ...blasNotes(loaded.blas)]);
   if (loaded.blas) {
     // The library checked on the engine's own path: shared-memory views, and every thread's tile binding.
-    const wrong = nativeSelfTest(engine);
+    const wrong = nativeSelfTest(engine, loaded.blas.gemm);
     if (wrong.gemm || wrong.tiles) {
       await engine.dispose();
       if (wrong.gemm && requested) refuse(wrong.gemm);

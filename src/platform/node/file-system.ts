@@ -1,7 +1,7 @@
 // The core's FileSystem over the disk (Node): chunked reads with messages naming the file, atomic
 // writes, output checks before long work (files.ts).
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { EntryKind, FileSystem } from '../../io/file-system.js';
 import { checkOutputPath, readFileChecked, readFilePrefix, sameFile, writeFileAtomic } from './files.js';
 
@@ -24,4 +24,5 @@ export const nodeFileSystem: FileSystem = {
   sameFile,
   join: (...parts) => join(...parts),
   relative: (from, path) => relative(from, path),
+  contains: (dir, path) => { const r = relative(resolve(dir), resolve(path)); return r !== '' && r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r); },
 };

@@ -27,7 +27,7 @@ export const NARGS = 3;
 export const ERROR = 4;
 /** Non-zero: idle workers stop spinning and sleep at once (another compute library is about to use the cores). */
 export const PARK = 5;
-/** Non-zero (tid + 1): that worker stopped after start-up (set by the supervisor; its error region says why). */
+/** Non-zero (tid + 1): that worker stopped after start-up (set by the supervisor, which writes why into the death text). */
 export const DEAD = 6;
 export const DONE_BASE = 16;
 export const DONE_STRIDE = 16;
@@ -35,6 +35,8 @@ export const DONE_STRIDE = 16;
 export const CLAIM_OFFSET = 1;
 /** Within a thread's line: 1 while that worker sleeps (or is waking) in Atomics.wait — its lateness then is not contention. */
 export const ASLEEP_OFFSET = 2;
+/** Within a thread's line: 1 once that worker has stopped (set by the supervisor; its claimed share will never finish). */
+export const STOPPED_OFFSET = 3;
 export const MAX_ARGS = 32;
 export const ERROR_BYTES = 1024;
 /** Each thread writes its error message in its own ERROR_BYTES region (tid·ERROR_BYTES): several failing at once stay apart. */
@@ -63,8 +65,12 @@ export interface WorkerInit {
   readonly tilePath: string | null;
 }
 
-/** What the supervisor (pool-supervisor.ts) is started with: the workers' init without a tid, and how many threads the pool has. */
-export type SupervisorInit = Omit<WorkerInit, 'tid'> & { readonly threads: number };
+/**
+ * What the supervisor (pool-supervisor.ts) is started with: the workers' init without a tid, how
+ * many threads the pool has, and where it writes why a worker stopped (ERROR_BYTES; apart from the
+ * kernel error regions, which every job clears).
+ */
+export type SupervisorInit = Omit<WorkerInit, 'tid'> & { readonly threads: number; readonly deathText: SharedArrayBuffer };
 
 /** The supervisor's messages: every worker ready, start-up failed, or a worker stopped later. */
 export type SupervisorMessage = { readonly type: 'ready' } | { readonly type: 'failed' | 'died'; readonly message: string };

@@ -1,25 +1,28 @@
 // The pool's supervisor: a thread that starts the kernel workers and watches them. The calling
 // thread waits for a worker's share synchronously (it cannot see a Worker's 'exit' event then), so
 // this thread, whose event loop stays free, does: when a worker stops after start-up — an error
-// outside a kernel, its isolate out of memory, terminated — it writes why into that worker's error
-// region, marks it in the control block's DEAD slot and wakes the calling thread, which throws
-// instead of waiting forever (pool.ts). Its workers end with it.
+// outside a kernel, its isolate out of memory, terminated — it writes why into the death text,
+// marks the worker in the control block's DEAD slot and wakes the calling thread, which throws
+// instead of waiting forever (pool.ts). Its workers end with it. (Not covered: the supervisor
+// itself dying during a job; it runs no kernels and no user code.)
 import { parentPort, Worker, workerData } from 'node:worker_threads';
-import { DEAD, DONE_BASE, DONE_STRIDE, ERROR_BYTES, errorRegion, FN, QUIT, SEQ, type SupervisorInit, type SupervisorMessage, type WorkerInit } from './pool-protocol.js';
+import { DEAD, DONE_BASE, DONE_STRIDE, ERROR_BYTES, FN, QUIT, SEQ, STOPPED_OFFSET, type SupervisorInit, type SupervisorMessage, type WorkerInit } from './pool-protocol.js';
 
 const init = workerData as SupervisorInit;
-const ctrl = new Int32Array(init.control), errorText = new Uint8Array(init.errorText);
+const ctrl = new Int32Array(init.control), deathText = new Uint8Array(init.deathText);
 const url = new URL('./pool-worker.js', import.meta.url);
 const workers = new Map<number, Worker>();
 const post = (m: SupervisorMessage): void => parentPort!.postMessage(m);
 
 /** Records that worker `tid` stopped (unless the pool is closing) and wakes every thread that may wait for it. */
 function died(tid: number, why: string): void {
-  if (Atomics.load(ctrl, FN) === QUIT || Atomics.load(ctrl, DEAD) !== 0) return;
-  const region = errorText.subarray(errorRegion(tid), errorRegion(tid) + ERROR_BYTES);
-  region.fill(0);
-  region.set(new TextEncoder().encode(`kernel worker ${tid} ${why}`).subarray(0, ERROR_BYTES));
-  Atomics.store(ctrl, DEAD, tid + 1);
+  if (Atomics.load(ctrl, FN) === QUIT) return;
+  Atomics.store(ctrl, DONE_BASE + DONE_STRIDE * tid + STOPPED_OFFSET, 1);
+  // The first worker to stop names the failure.
+  if (Atomics.load(ctrl, DEAD) === 0) {
+    deathText.set(new TextEncoder().encode(`kernel worker ${tid} ${why}`).subarray(0, ERROR_BYTES));
+    Atomics.store(ctrl, DEAD, tid + 1);
+  }
   for (let w = 0; w < init.threads; w++) Atomics.notify(ctrl, DONE_BASE + DONE_STRIDE * w);
   Atomics.notify(ctrl, SEQ);
   post({ type: 'died', message: `kernel worker ${tid} ${why}` });
@@ -28,7 +31,7 @@ function died(tid: number, why: string): void {
 async function start(): Promise<void> {
   const ready: Promise<void>[] = [];
   for (let tid = 1; tid < init.threads; tid++) {
-    const { threads: _threads, ...shared } = init;
+    const { threads: _threads, deathText: _deathText, ...shared } = init;
     const w = new Worker(url, { workerData: { ...shared, tid } satisfies WorkerInit });
     workers.set(tid, w);
     ready.push(new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
 import {
   ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DEAD, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ,
-  SPIN_ITERATIONS, type SupervisorInit, type SupervisorMessage,
+  SPIN_ITERATIONS, STOPPED_OFFSET, type SupervisorInit, type SupervisorMessage,
 } from './pool-protocol.js';
 import { SoloPolicy } from './pool-policy.js';
 
@@ -18,6 +18,7 @@ export class WorkerPool implements ThreadRunner {
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
   private readonly errorText: Uint8Array;
+  private readonly deathText: Uint8Array;
   private seq = 0;
   private closed = false;
   /** Why the pool can no longer run jobs (a worker stopped), or null. */
@@ -31,8 +32,9 @@ export class WorkerPool implements ThreadRunner {
     /** Starts and watches the workers (pool-supervisor.ts); null with one thread. */
     private readonly supervisor: Worker | null,
     private readonly local: Record<KernelExport, KernelFunction>,
-    control: SharedArrayBuffer, args: SharedArrayBuffer, errorText: SharedArrayBuffer,
+    control: SharedArrayBuffer, args: SharedArrayBuffer, errorText: SharedArrayBuffer, deathText: SharedArrayBuffer,
   ) {
+    this.deathText = new Uint8Array(deathText);
     this.ctrl = new Int32Array(control);
     this.args = new Float64Array(args);
     this.errorText = new Uint8Array(errorText);
@@ -42,10 +44,10 @@ export class WorkerPool implements ThreadRunner {
     local: Record<KernelExport, KernelFunction>, tilePath: string | null): Promise<WorkerPool> {
     const control = new SharedArrayBuffer(controlInts(threads) * 4);
     const args = new SharedArrayBuffer(MAX_ARGS * 8);
-    const errorText = new SharedArrayBuffer(threads * ERROR_BYTES);
+    const errorText = new SharedArrayBuffer(threads * ERROR_BYTES), deathText = new SharedArrayBuffer(ERROR_BYTES);
     let supervisor: Worker | null = null;
     if (threads > 1) {
-      const init: SupervisorInit = { module, memory, control, args, errorText, tilePath, threads };
+      const init: SupervisorInit = { module, memory, control, args, errorText, tilePath, threads, deathText };
       const s = supervisor = new Worker(new URL('./pool-supervisor.js', import.meta.url), { workerData: init });
       try {
         await new Promise<void>((resolve, reject) => {
@@ -60,7 +62,7 @@ export class WorkerPool implements ThreadRunner {
       s.removeAllListeners();
       s.unref();
     }
-    const pool = new WorkerPool(threads, supervisor, local, control, args, errorText);
+    const pool = new WorkerPool(threads, supervisor, local, control, args, errorText, deathText);
     // A worker that stops while the engine is open breaks the pool. In the middle of a job the
     // supervisor wakes the calling thread through the DEAD slot (waitDone throws); between jobs its
     // message, or the DEAD slot, makes the next job say so instead of running on without it.
@@ -70,11 +72,11 @@ export class WorkerPool implements ThreadRunner {
     return pool;
   }
 
-  /** Why a worker stopped, when the supervisor marked one (its region holds the reason); null otherwise. */
+  /** Why a worker stopped, when the supervisor marked one; null otherwise. */
   private deadWorker(): string | null {
     const tid = Atomics.load(this.ctrl, DEAD) - 1;
     if (tid < 0) return null;
-    return new TextDecoder().decode(this.errorText.slice(errorRegion(tid), errorRegion(tid) + ERROR_BYTES)).replace(/\0+$/, '');
+    return new TextDecoder().decode(this.deathText.slice()).replace(/\0+$/, '') || `kernel worker ${tid} stopped`;
   }
 
   /** Fault injection for tests: the supervisor terminates worker `tid` after `afterMs` (while a job may be running). */
@@ -117,7 +119,7 @@ export class WorkerPool implements ThreadRunner {
     // the previous job may not have seen this one yet when a small share here is done); a probe's,
     // to claim and finish them: a sleeping worker's wake-up, or about the calling thread's own share time.
     const ended = performance.now(), deadline = ended + (probing ? Math.max(PROBE_SLACK_MS, ended - started) : CLAIM_GRACE_MS);
-    let late = false;
+    let late = false, dead = false;
     // Each worker's share: run here when it has not been claimed yet (that worker is not running),
     // else wait for it — even after a local failure: a worker may still be writing our buffers.
     for (let w = 1; w < nth; w++) {
@@ -133,9 +135,13 @@ export class WorkerPool implements ThreadRunner {
         } catch (e) {
           mainError = e;
         }
-      } else {
-        this.waitDone(DONE_BASE + DONE_STRIDE * w, seq, fn);
+      } else if (!this.waitDone(DONE_BASE + DONE_STRIDE * w, seq, w)) {
+        dead = true; // its share never finishes; the other workers' are still waited for (they may be writing our buffers)
       }
+    }
+    if (dead) {
+      this.finish(fn, undefined, true);
+      throw new Error(`kernel ${fn} cannot finish: ${this.broken} during it; the engine cannot run kernels any more — dispose it and create a new one`);
     }
     if (probing && performance.now() > deadline) late = true;
     // The first job after park() finds the workers asleep by request (the BLAS had the cores): not contention.
@@ -145,8 +151,11 @@ export class WorkerPool implements ThreadRunner {
     this.finish(fn, mainError);
   }
 
-  /** After a job: the calling thread's error, else the workers'. Workers' messages are read and cleared either way (none is left for a later job). */
-  private finish(fn: KernelExport, mainError: unknown): void {
+  /**
+   * After a job: the calling thread's error, else the workers'. Workers' messages are read and
+   * cleared either way (none is left for a later job); `clearOnly` (a worker died) throws nothing.
+   */
+  private finish(fn: KernelExport, mainError: unknown, clearOnly = false): void {
     const texts: string[] = [];
     if (Atomics.load(this.ctrl, ERROR) !== 0) {
       // Every failing worker's own message (each wrote its own region), then the regions cleared.
@@ -158,6 +167,7 @@ export class WorkerPool implements ThreadRunner {
       }
       Atomics.store(this.ctrl, ERROR, 0);
     }
+    if (clearOnly) return;
     if (mainError !== undefined) throw mainError;
     if (texts.length > 0) throw new Error(`kernel ${fn} failed in ${texts.length === 1 ? 'a worker thread' : `${texts.length} worker threads`}: ${texts.join('; ')}`);
   }
@@ -180,17 +190,20 @@ export class WorkerPool implements ThreadRunner {
     this.parked = true;
   }
 
-  /** Waits for a claimed share; throws when the supervisor marks a worker stopped (it would never finish). */
-  private waitDone(slot: number, seq: number, fn: KernelExport): void {
+  /**
+   * Waits for worker w's claimed share: true when it is done, false when the supervisor has marked
+   * w stopped (its share will never finish; the pool is then broken).
+   */
+  private waitDone(slot: number, seq: number, w: number): boolean {
     let spins = 0;
     for (;;) {
       const v = Atomics.load(this.ctrl, slot);
-      if (v === seq) return;
-      if ((spins & 1023) === 0 && Atomics.load(this.ctrl, DEAD) !== 0) {
+      if (v === seq) return true;
+      if ((spins & 1023) === 0 && Atomics.load(this.ctrl, DONE_BASE + DONE_STRIDE * w + STOPPED_OFFSET) !== 0) {
         this.broken ??= this.deadWorker();
-        throw new Error(`kernel ${fn} cannot finish: ${this.broken} during it; the engine cannot run kernels any more — dispose it and create a new one`);
+        return false;
       }
-      if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 1; }
+      if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 0; }
     }
   }
 
