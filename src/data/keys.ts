@@ -12,7 +12,10 @@ export const VALIDATION_FRACTION: DataKey = {
   check: (v: number) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be in [0, 1)'),
 };
 
-/** The files an image reader takes from a folder: PNGs and the IDX files of (Fashion-)MNIST. */
-export const IMAGE_FILES = /\.png$|-ubyte(\.gz)?$/i;
+/** The files an image reader takes from a folder (paths inside it): IDX files, PNGs, PNGs in train/ and test/. */
+export const IMAGE_FILES = /^([^/]*-ubyte(\.gz)?|[^/]+\.png|(train|test)\/[^/]+\.png)$/i;
+
+/** The files a labelled-image reader takes from a folder: IDX files, PNGs in a class folder of train/ or test/. */
+export const LABELLED_IMAGE_FILES = /^([^/]*-ubyte(\.gz)?|(train|test)\/[^/]+\/[^/]+\.png)$/i;
 
 export const booleanKey = (help: string): DataKey => ({ default: false, help, check: (v: boolean) => (typeof v === 'boolean' ? null : 'must be true or false') });

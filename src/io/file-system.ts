@@ -34,9 +34,10 @@ export const extensionOf = (path: string): string => { const m = /\.[^./\\]*$/.e
 /**
  * Checks an output path before any work: it can be written (fs.checkOutput), it is none of the
  * `inputs` (the run's files and its data, read now or kept by its checkpoint), and — when
- * `dataFiles` names the files a reader takes from a data folder (a dataset's PNGs, a corpus's MIDI
- * files) — it is no existing such file inside an input folder (writing it would destroy data), nor
- * a new one inside a folder in `reads` (the folders this run reads: the file would join the data).
+ * `dataFiles` matches the paths, relative to a data folder and '/'-separated, of the files its
+ * reader takes from it (a dataset's PNGs, a corpus's MIDI files) — it is no existing such file
+ * inside an input folder (writing it would destroy data), nor a new one inside a folder in `reads`
+ * (the folders this run reads: the file would join the data).
  * Other files in a data folder (a checkpoint kept beside the data) may be written. InputError
  * naming both.
  */
@@ -47,7 +48,7 @@ export function checkOutputAgainst(fs: FileSystem, path: string, what: string, i
   for (const input of inputs) {
     if (!input) continue;
     if (fs.sameFile(path, input)) throw new InputError(`${what} ${path} is the run's input file ${input}; writing it would overwrite it — give another path`);
-    if (!dataFiles || !dataFiles.test(baseName(path)) || fs.kind(input) !== 'directory' || !fs.contains(input, path)) continue;
+    if (!dataFiles || fs.kind(input) !== 'directory' || !fs.contains(input, path) || !dataFiles.test(fs.relative(input, path).replace(/\\/g, '/'))) continue;
     if (exists) throw new InputError(`${what} ${path} is a data file inside the run's input folder ${input}; writing it would overwrite data — give another path`);
     if (reads.includes(input)) {
       throw new InputError(`${what} ${path} would be a new data file inside the run's input folder ${input}, read with the data from then on — give another path`);

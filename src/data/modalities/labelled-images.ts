@@ -12,7 +12,7 @@ import { bankReadFigure } from '../heatmap.js';
 import { addBankReads, imageClassTestSet, randomImageClassBatch } from '../image-classes.js';
 import { readLabelledImages } from '../image-datasets.js';
 import type { Image } from '../images.js';
-import { DATA_PATH, IMAGE_FILES } from '../keys.js';
+import { DATA_PATH, LABELLED_IMAGE_FILES } from '../keys.js';
 import { keysOf, type ClassificationModality } from '../modality.js';
 import { encodePng } from '../png.js';
 import { PARITY_TRAIN_DEFAULTS } from './parity.js';
@@ -84,7 +84,7 @@ export const labelledImagesModality: ClassificationModality = {
     '/usr/share/datasets/fashion-mnist — or train/ and test/ with a folder of PNGs per class)',
   keys: { dataPath: DATA_PATH },
   inputs: (c) => [String(c.dataPath)],
-  dataFiles: IMAGE_FILES,
+  dataFiles: LABELLED_IMAGE_FILES,
   help: { eval: 'Image classifiers: --dataPath=DIR if the images moved, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape\'s bank reads.' },
   exampleNoun: 'images',
   fitsModel: (c) => c.input === 'image',
@@ -130,7 +130,7 @@ export const labelledImagesModality: ClassificationModality = {
     const heatmap = options.string('heatmap');
     if (heatmap === undefined) return;
     if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
-    checkOutputAgainst(ctx.fs, heatmap, 'heatmap', ctx.inputs, IMAGE_FILES);
+    checkOutputAgainst(ctx.fs, heatmap, 'heatmap', ctx.inputs, LABELLED_IMAGE_FILES);
   },
   evaluateExtra: (req) => {
     const heatmap = req.options.string('heatmap'), c = req.model.config;
