@@ -12,8 +12,9 @@ import { runProfile } from './profile.js';
 import { benchGenerateContention, benchTrainContention } from './contention.js';
 import { benchDecode } from './generate.js';
 import { reportGuard, runGuard } from './guard.js';
+import { runBrowserBench } from './browser.js';
 
-const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile', 'guard'] as const;
+const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile', 'guard', 'browser'] as const;
 
 /** matmul-1024 through the FFI against the same library called from C, in the same run (target ≥ 90%). */
 function blasPeerRows(e: Engine): BenchResult[] {
@@ -65,6 +66,14 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (args.busy > 0) throw new Error('--busy applies to the generate and train suites');
+  if (suite === 'browser') {
+    const progress = (l: string): void => { if (!args.json) process.stderr.write(`\r${l}\x1b[K`); };
+    const rows = await runBrowserBench(args.threads ?? 2, progress);
+    if (!args.json) process.stderr.write('\r\x1b[K');
+    if (args.json) for (const r of rows) console.log(JSON.stringify(r));
+    else printTable(rows, log);
+    return 0;
+  }
   const engine = await createEngine({ backend: 'wasm', threads: args.threads, simd: args.simd, blas: args.blas });
   // Training is measured on every path in one run: all in wasm, the native BLAS for the matmuls
   // only, and the BLAS for the matmuls and the attention's tile products (the default).

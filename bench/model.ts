@@ -9,7 +9,8 @@ import { generate } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
-import { timeMedian, type BenchResult } from './harness.js';
+import type { BenchResult } from './harness.js';
+import { timeMedian } from './timing.js';
 
 /** A byte-id stream with some structure (a small Markov text), so losses are not degenerate. */
 export function syntheticStream(n: number, seed: number): Int32Array {

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { createEngine, generate, MODEL_DEFAULTS, PerceiverAR, Rng } from '../src/node.js';
-import { POOL_POLICY, SoloPolicy } from '../src/platform/node/pool-policy.js';
-import { claim } from '../src/platform/node/pool-protocol.js';
+import { POOL_POLICY, SoloPolicy } from '../src/kernels/wasm/pool-policy.js';
+import { claim } from '../src/kernels/wasm/pool-protocol.js';
 
 describe('pool claims', () => {
   it('one claimant per job; an older job cannot be claimed once a later one was; sequence numbers wrap', () => {

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { NativeGemm } from '../../kernels/native-gemm.js';
 import type { F32 } from '../../kernels/types.js';
+import type { TileGemm } from '../../kernels/wasm/tile-gemm.js';
 
 /** 'auto': the platform's usual library; 'off': wasm only; anything else: a library path. */
 export type BlasOption = 'auto' | 'off' | (string & {});
@@ -92,11 +93,7 @@ function bind(koffi: Koffi, path: string, threads: number): LoadedBlas {
   };
 }
 
-/** (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) with a, b, c byte addresses in the engine's memory. */
-export type TileGemm = (...args: number[]) => void;
-
-/** The kernel module's `env.tileGemm` import where no BLAS is loaded: the kernels never call it then. */
-export const noTileGemm: TileGemm = () => { throw new Error('tileGemm: this engine has no native BLAS'); };
+export { noTileGemm, type TileGemm } from '../../kernels/wasm/tile-gemm.js';
 
 /**
  * The kernel module's `env.tileGemm` import for one thread: cblas_sgemm of the library at `path`

@@ -6,7 +6,7 @@
 // instead of waiting forever (pool.ts). Its workers end with it. (Not covered: the supervisor
 // itself dying during a job; it runs no kernels and no user code.)
 import { parentPort, Worker, workerData } from 'node:worker_threads';
-import { DEAD, DONE_BASE, DONE_STRIDE, ERROR_BYTES, FN, QUIT, SEQ, STOPPED_OFFSET, type SupervisorInit, type SupervisorMessage, type WorkerInit } from './pool-protocol.js';
+import { DEAD, DONE_BASE, DONE_STRIDE, ERROR_BYTES, FN, QUIT, SEQ, STOPPED_OFFSET, type SupervisorInit, type SupervisorMessage, type WorkerInit } from '../../kernels/wasm/pool-protocol.js';
 
 const init = workerData as SupervisorInit;
 const ctrl = new Int32Array(init.control), deathText = new Uint8Array(init.deathText);

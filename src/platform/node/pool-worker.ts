@@ -1,56 +1,10 @@
-// A pool worker: instantiates the kernel module on the shared memory, then loops forever running
-// its share of each job. Never returns to the event loop, so it reacts to a job within
-// microseconds; it ends on QUIT or when the process exits (the pool unrefs it).
+// A pool worker in Node: the platform-neutral worker loop (kernels/wasm/pool-worker-loop.ts) with
+// its init from workerData and, when the engine has OpenBLAS attention tiles, this thread's own
+// binding of the library.
 import { parentPort, workerData } from 'node:worker_threads';
-import { kernelFunctions, KERNEL_EXPORTS } from '../../kernels/wasm/exports.js';
+import type { WorkerInit } from '../../kernels/wasm/pool-protocol.js';
+import { runPoolWorker } from '../../kernels/wasm/pool-worker-loop.js';
 import { bindTileGemm, noTileGemm } from './blas.js';
-import {
-  ASLEEP_OFFSET, claim, CLAIM_OFFSET, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, NARGS, NTH, PARK, QUIT, SEQ, SPIN_ITERATIONS, type WorkerInit,
-} from './pool-protocol.js';
 
 const init = workerData as WorkerInit;
-const tileGemm = init.tilePath ? bindTileGemm(init.tilePath, init.memory) : noTileGemm;
-const fns = kernelFunctions(new WebAssembly.Instance(init.module, { env: { memory: init.memory, tileGemm } }));
-const ctrl = new Int32Array(init.control);
-const args = new Float64Array(init.args);
-const errorText = new Uint8Array(init.errorText);
-const doneSlot = DONE_BASE + DONE_STRIDE * init.tid, claimSlot = doneSlot + CLAIM_OFFSET, asleepSlot = doneSlot + ASLEEP_OFFSET;
-let seen = Atomics.load(ctrl, SEQ);
-parentPort!.postMessage('ready');
-
-for (;;) {
-  let spins = 0;
-  while (Atomics.load(ctrl, SEQ) === seen) {
-    // Parked (a native BLAS call is using the cores): sleep now instead of spinning. (Polling in
-    // short timed sleeps instead halved the BLAS's speed: the wake-ups steal its cores.)
-    if (++spins > SPIN_ITERATIONS || ((spins & 255) === 0 && Atomics.load(ctrl, PARK) !== 0)) {
-      Atomics.store(ctrl, asleepSlot, 1);
-      Atomics.wait(ctrl, SEQ, seen);
-      spins = 0;
-    }
-  }
-  Atomics.store(ctrl, asleepSlot, 0);
-  seen = Atomics.load(ctrl, SEQ);
-  const fn = Atomics.load(ctrl, FN);
-  if (fn === QUIT) break;
-  // Claimed first: then the job cannot finish (nor its arguments change) before this share is done.
-  if (claim(ctrl, claimSlot, seen)) {
-    const nth = Atomics.load(ctrl, NTH);
-    const n = Atomics.load(ctrl, NARGS), fnNow = Atomics.load(ctrl, FN);
-    const call: number[] = new Array(n + 2);
-    for (let i = 0; i < n; i++) call[i] = args[i]!;
-    call[n] = init.tid;
-    call[n + 1] = nth;
-    try {
-      fns[KERNEL_EXPORTS[fnNow]!](...call);
-    } catch (e) {
-      const bytes = new TextEncoder().encode(`worker ${init.tid}: ${e instanceof Error ? e.message : String(e)}`).subarray(0, ERROR_BYTES);
-      const region = errorText.subarray(errorRegion(init.tid), errorRegion(init.tid) + ERROR_BYTES);
-      region.fill(0);
-      region.set(bytes);
-      Atomics.store(ctrl, ERROR, init.tid + 1);
-    }
-  }
-  Atomics.store(ctrl, doneSlot, seen);
-  Atomics.notify(ctrl, doneSlot);
-}
+runPoolWorker(init, init.tilePath ? bindTileGemm(init.tilePath, init.memory) : noTileGemm, () => parentPort!.postMessage('ready'));

@@ -1,53 +1,28 @@
-// A persistent worker-thread pool over one shared WebAssembly.Memory. The calling thread is
-// thread 0 and does its share of every job; workers 1…n−1 are woken through Atomics on a shared
-// control block (no postMessage on the hot path).
+// The worker pool in Node: the platform-neutral SharedPool (kernels/wasm/shared-pool.ts) with its
+// workers started and watched by a supervisor thread (pool-supervisor.ts), so that a worker that
+// stops — even in the middle of its share — breaks the pool with a clear error.
 import { Worker } from 'node:worker_threads';
-import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from '../../kernels/wasm/exports.js';
-import {
-  ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DEAD, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ,
-  SPIN_ITERATIONS, STOPPED_OFFSET, type SupervisorInit, type SupervisorMessage,
-} from './pool-protocol.js';
-import { SoloPolicy } from './pool-policy.js';
+import type { KernelExport, KernelFunction } from '../../kernels/wasm/exports.js';
+import type { SupervisorInit, SupervisorMessage } from '../../kernels/wasm/pool-protocol.js';
+import { poolBuffers, SharedPool } from '../../kernels/wasm/shared-pool.js';
 
-/** A probe's workers may finish this much after the calling thread (a sleeping worker's wake-up) and still count as keeping up. */
-const PROBE_SLACK_MS = 0.2;
-/** How long a share may stay unclaimed after the calling thread's own share before the calling thread runs it. */
-const CLAIM_GRACE_MS = 0.01;
-
-export class WorkerPool implements ThreadRunner {
-  private readonly ctrl: Int32Array;
-  private readonly args: Float64Array;
-  private readonly errorText: Uint8Array;
-  private readonly deathText: Uint8Array;
-  private seq = 0;
-  private closed = false;
-  /** Why the pool can no longer run jobs (a worker stopped), or null. */
-  private broken: string | null = null;
-  /** When jobs are shared and when the calling thread runs them alone (pool-policy.ts). */
-  readonly policy = new SoloPolicy(() => performance.now());
-  private parked = false;
-
+export class WorkerPool extends SharedPool {
   private constructor(
-    readonly threads: number,
+    threads: number,
     /** Starts and watches the workers (pool-supervisor.ts); null with one thread. */
     private readonly supervisor: Worker | null,
-    private readonly local: Record<KernelExport, KernelFunction>,
-    control: SharedArrayBuffer, args: SharedArrayBuffer, errorText: SharedArrayBuffer, deathText: SharedArrayBuffer,
+    local: Record<KernelExport, KernelFunction>,
+    buffers: ReturnType<typeof poolBuffers>,
   ) {
-    this.deathText = new Uint8Array(deathText);
-    this.ctrl = new Int32Array(control);
-    this.args = new Float64Array(args);
-    this.errorText = new Uint8Array(errorText);
+    super(threads, local, buffers);
   }
 
   static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory,
     local: Record<KernelExport, KernelFunction>, tilePath: string | null): Promise<WorkerPool> {
-    const control = new SharedArrayBuffer(controlInts(threads) * 4);
-    const args = new SharedArrayBuffer(MAX_ARGS * 8);
-    const errorText = new SharedArrayBuffer(threads * ERROR_BYTES), deathText = new SharedArrayBuffer(ERROR_BYTES);
+    const buffers = poolBuffers(threads);
     let supervisor: Worker | null = null;
     if (threads > 1) {
-      const init: SupervisorInit = { module, memory, control, args, errorText, tilePath, threads, deathText };
+      const init: SupervisorInit = { module, memory, ...buffers, tilePath, threads };
       const s = supervisor = new Worker(new URL('./pool-supervisor.js', import.meta.url), { workerData: init });
       try {
         await new Promise<void>((resolve, reject) => {
@@ -62,7 +37,7 @@ export class WorkerPool implements ThreadRunner {
       s.removeAllListeners();
       s.unref();
     }
-    const pool = new WorkerPool(threads, supervisor, local, control, args, errorText, deathText);
+    const pool = new WorkerPool(threads, supervisor, local, buffers);
     // A worker that stops while the engine is open breaks the pool. In the middle of a job the
     // supervisor wakes the calling thread through the DEAD slot (waitDone throws); between jobs its
     // message, or the DEAD slot, makes the next job say so instead of running on without it.
@@ -72,147 +47,12 @@ export class WorkerPool implements ThreadRunner {
     return pool;
   }
 
-  /** Why a worker stopped, when the supervisor marked one; null otherwise. */
-  private deadWorker(): string | null {
-    const tid = Atomics.load(this.ctrl, DEAD) - 1;
-    if (tid < 0) return null;
-    return new TextDecoder().decode(this.deathText.slice()).replace(/\0+$/, '') || `kernel worker ${tid} stopped`;
-  }
-
   /** Fault injection for tests: the supervisor terminates worker `tid` after `afterMs` (while a job may be running). */
   terminateWorkerLater(tid: number, afterMs: number): void {
     this.supervisor?.postMessage({ type: 'terminate-worker', tid, afterMs });
   }
 
-  run(fn: KernelExport, args: readonly number[], threads: number): void {
-    if (this.closed) throw new Error('the engine has been disposed');
-    this.broken ??= this.deadWorker();
-    if (this.broken) throw new Error(`the engine cannot run kernels: ${this.broken}; dispose it and create a new one`);
-    const nth = Math.min(threads, this.threads);
-    if (args.length > MAX_ARGS) throw new RangeError(`pool: ${fn} has ${args.length} arguments, more than ${MAX_ARGS}`);
-    if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
-    const mode = this.policy.next();
-    if (mode === 'solo') {
-      // Every share here, in order, with the same partition (the results do not change).
-      for (let w = 0; w < nth; w++) this.local[fn](...args, w, nth);
-      return;
-    }
-    for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
-    const seq = this.seq = (this.seq + 1) | 0;
-    // Shares past nth are nobody's: marked claimed so that no worker runs them.
-    for (let w = nth; w < this.threads; w++) Atomics.store(this.ctrl, DONE_BASE + DONE_STRIDE * w + CLAIM_OFFSET, seq);
-    Atomics.store(this.ctrl, PARK, 0);
-    Atomics.store(this.ctrl, ERROR, 0);
-    Atomics.store(this.ctrl, FN, KERNEL_EXPORTS.indexOf(fn));
-    Atomics.store(this.ctrl, NTH, nth);
-    Atomics.store(this.ctrl, NARGS, args.length);
-    Atomics.store(this.ctrl, SEQ, seq);
-    Atomics.notify(this.ctrl, SEQ);
-    let mainError: unknown;
-    const probing = mode === 'probe', started = performance.now();
-    try {
-      this.local[fn](...args, 0, nth);
-    } catch (e) {
-      mainError = e;
-    }
-    // The workers get a grace period to claim their shares: a few microseconds (a worker finishing
-    // the previous job may not have seen this one yet when a small share here is done); a probe's,
-    // to claim and finish them: a sleeping worker's wake-up, or about the calling thread's own share time.
-    const ended = performance.now(), deadline = ended + (probing ? Math.max(PROBE_SLACK_MS, ended - started) : CLAIM_GRACE_MS);
-    let late = false, dead = false;
-    // Each worker's share: run here when it has not been claimed yet (that worker is not running),
-    // else wait for it — even after a local failure: a worker may still be writing our buffers.
-    for (let w = 1; w < nth; w++) {
-      const slot = DONE_BASE + DONE_STRIDE * w + CLAIM_OFFSET;
-      while (Atomics.load(this.ctrl, slot) !== seq && performance.now() < deadline) { /* the worker may be on its way */ }
-      if (claim(this.ctrl, slot, seq)) {
-        if (mainError !== undefined) continue; // not started and no longer needed
-        // Late by contention only when the worker is awake (spinning, or descheduled while it was):
-        // one asleep or waking from Atomics.wait is late by design (it sleeps when idle or parked).
-        if (probing || Atomics.load(this.ctrl, DONE_BASE + DONE_STRIDE * w + ASLEEP_OFFSET) === 0) late = true;
-        try {
-          this.local[fn](...args, w, nth);
-        } catch (e) {
-          mainError = e;
-        }
-      } else if (!this.waitDone(DONE_BASE + DONE_STRIDE * w, seq, w)) {
-        dead = true; // its share never finishes; the other workers' are still waited for (they may be writing our buffers)
-      }
-    }
-    if (dead) {
-      this.finish(fn, undefined, true);
-      throw new Error(`kernel ${fn} cannot finish: ${this.broken} during it; the engine cannot run kernels any more — dispose it and create a new one`);
-    }
-    if (probing && performance.now() > deadline) late = true;
-    // The first job after park() finds the workers asleep by request (the BLAS had the cores): not contention.
-    const excused = this.parked;
-    this.parked = false;
-    if (this.policy.done(late && !excused)) Atomics.store(this.ctrl, PARK, 1); // idle workers sleep instead of spinning on a core the working thread needs
-    this.finish(fn, mainError);
-  }
-
-  /**
-   * After a job: the calling thread's error, else the workers'. Workers' messages are read and
-   * cleared either way (none is left for a later job); `clearOnly` (a worker died) throws nothing.
-   */
-  private finish(fn: KernelExport, mainError: unknown, clearOnly = false): void {
-    const texts: string[] = [];
-    if (Atomics.load(this.ctrl, ERROR) !== 0) {
-      // Every failing worker's own message (each wrote its own region), then the regions cleared.
-      for (let w = 1; w < this.threads; w++) {
-        const region = this.errorText.subarray(errorRegion(w), errorRegion(w) + ERROR_BYTES);
-        if (region[0] === 0) continue;
-        texts.push(new TextDecoder().decode(region.slice()).replace(/\0+$/, ''));
-        region.fill(0);
-      }
-      Atomics.store(this.ctrl, ERROR, 0);
-    }
-    if (clearOnly) return;
-    if (mainError !== undefined) throw mainError;
-    if (texts.length > 0) throw new Error(`kernel ${fn} failed in ${texts.length === 1 ? 'a worker thread' : `${texts.length} worker threads`}: ${texts.join('; ')}`);
-  }
-
-  /** Whether the pool is inside a solo period: its workers have been late (another program has the cores). */
-  contended(): boolean {
-    return this.policy.holding();
-  }
-
-  stats(): { readonly soloJobs: number; readonly lateJobs: number } {
-    return { soloJobs: this.policy.soloJobs, lateJobs: this.policy.lateJobs };
-  }
-
-  /**
-   * Idle workers stop spinning and sleep until the next job, so a native library's threads (BLAS)
-   * get the cores; the next job then pays one wake-up per worker.
-   */
-  park(): void {
-    if (this.threads > 1) Atomics.store(this.ctrl, PARK, 1);
-    this.parked = true;
-  }
-
-  /**
-   * Waits for worker w's claimed share: true when it is done, false when the supervisor has marked
-   * w stopped (its share will never finish; the pool is then broken).
-   */
-  private waitDone(slot: number, seq: number, w: number): boolean {
-    let spins = 0;
-    for (;;) {
-      const v = Atomics.load(this.ctrl, slot);
-      if (v === seq) return true;
-      if ((spins & 1023) === 0 && Atomics.load(this.ctrl, DONE_BASE + DONE_STRIDE * w + STOPPED_OFFSET) !== 0) {
-        this.broken ??= this.deadWorker();
-        return false;
-      }
-      if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 0; }
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    Atomics.store(this.ctrl, FN, QUIT);
-    Atomics.store(this.ctrl, SEQ, (this.seq + 1) | 0);
-    Atomics.notify(this.ctrl, SEQ);
+  protected override async stopWorkers(): Promise<void> {
     await this.supervisor?.terminate();
   }
 }

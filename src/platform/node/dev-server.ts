@@ -1,0 +1,37 @@
+// A static HTTP server for this package on 127.0.0.1 (tests, `bench browser`): files under `root`
+// at /isolated/… with the two headers that make a page cross-origin isolated (threads, shared
+// memory), and at /plain/… without them; `pages` are served as given at both prefixes. It reads
+// nothing outside `root` and fetches nothing.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json',
+};
+
+/** The headers that make a page cross-origin isolated (SharedArrayBuffer, worker threads). */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+export interface DevServer { readonly url: string; close(): Promise<void> }
+
+/** Serves `root`; `pages` maps a path (e.g. '/page.html') to HTML made for its prefix ('/isolated' or '/plain') and query. */
+export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: string, query: URLSearchParams) => string>> = {}): Promise<DevServer> {
+  const top = normalize(root.endsWith(sep) ? root : root + sep);
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1'), m = /^\/(isolated|plain)(\/.*)$/.exec(url.pathname);
+    if (!m) { res.writeHead(404); res.end(); return; }
+    const prefix = `/${m[1]}`, rest = m[2]!, headers = m[1] === 'isolated' ? ISOLATION_HEADERS : {};
+    const page = pages[rest];
+    if (page) { res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }); res.end(page(prefix, url.searchParams)); return; }
+    const file = normalize(join(top, decodeURIComponent(rest)));
+    if (!file.startsWith(top) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, headers); res.end(); return; }
+    res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  })));
+}
