@@ -11,15 +11,16 @@ import { after, before, describe, it } from 'node:test';
 import { serveRoot, type DevServer } from '../src/platform/node/dev-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const BUNDLE = 'dist/test/browser/bundled-worker.bundle.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 if (skip && process.env.CI) throw new Error(`CI: ${skip}`);
 if (skip) console.log(`# browser tests skipped: ${skip}`);
 
-/** The page: starts the kernel checks in a module Worker and keeps what it posts in window.result. */
-const page = (prefix: string, threads: number): string => `<!doctype html><meta charset="utf-8"><title>kernel checks</title><link rel="icon" href="data:,">
+/** A page that starts `script` (a path under the prefix) in a module Worker and keeps what it posts in window.result. */
+const page = (prefix: string, script: string, query: string): string => `<!doctype html><meta charset="utf-8"><title>checks</title><link rel="icon" href="data:,">
 <script type="module">
-const w = new Worker('${prefix}/dist/test/browser/kernel-checks.js?threads=${threads}', { type: 'module' });
+const w = new Worker('${prefix}/${script}?${query}', { type: 'module' });
 w.onmessage = (e) => { window.result = e.data; };
 w.onerror = (e) => { window.result = { error: 'worker error: ' + (e.message || 'could not load the worker') }; };
 </script>`;
@@ -33,7 +34,13 @@ interface PageResult {
 describe('in Chromium', { skip }, () => {
   let server: DevServer, browser: import('playwright-core').Browser, base = '';
   before(async () => {
-    server = await serveRoot(ROOT, { '/page.html': (prefix, query) => page(prefix, Number(query.get('threads') ?? '2')) });
+    // The bundled worker: test/browser/bundled-worker.ts importing the package by name, bundled as an application would.
+    const esbuild = await import('esbuild');
+    await esbuild.build({ entryPoints: [`${ROOT}dist/test/browser/bundled-worker.js`], bundle: true, format: 'esm', platform: 'browser', outfile: `${ROOT}${BUNDLE}`, logLevel: 'error' });
+    server = await serveRoot(ROOT, {
+      '/page.html': (prefix, query) => page(prefix, 'dist/test/browser/kernel-checks.js', `threads=${Number(query.get('threads') ?? '2')}`),
+      '/bundled.html': (prefix) => page(prefix, BUNDLE, `kernels=${encodeURIComponent(`${server.url}${prefix}/build/`)}&poolWorker=${encodeURIComponent(`${server.url}${prefix}/dist/src/platform/browser/pool-worker.js`)}`),
+    });
     base = server.url;
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM });
@@ -66,6 +73,16 @@ describe('in Chromium', { skip }, () => {
     assert.equal(result.simd, 'relaxed-simd', 'Chromium validates the relaxed SIMD build');
     assert.equal(result.checks.length, 11);
     for (const c of result.checks) assert.ok(c.worst < 2e-4, `${c.name}: worst relative error ${c.worst}`);
+    assert.deepEqual(errors, []);
+  });
+
+  it('a worker bundled with esbuild that imports the package by name: cached generation equal to uncached on 2 threads', async () => {
+    const { result, errors } = await run('/isolated/bundled.html');
+    const r = result as unknown as { error?: string; threads: number; cached: number[]; uncached: number[] };
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.threads, 2);
+    assert.equal(r.cached.length, 24);
+    assert.deepEqual(r.cached, r.uncached);
     assert.deepEqual(errors, []);
   });
 
