@@ -8,10 +8,17 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { serveRoot, type DevServer } from '../src/platform/node/dev-server.js';
+import { createEngine } from '../src/node.js';
+import type { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { generate } from '../src/sample/generate.js';
+import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { runCli } from './helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BUNDLE = 'dist/test/browser/bundled-worker.bundle.js';
+const BUNDLE = 'dist/test/browser/bundled-worker.bundle.js', SESSION_WORKER = 'dist/test/browser/session-worker.bundle.js';
+const SESSION_PAGE = 'dist/test/browser/session-page.bundle.js', CHECKPOINT = 'dist/test/browser/tiny.safetensors';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 if (skip && process.env.CI) throw new Error(`CI: ${skip}`);
@@ -36,9 +43,16 @@ describe('in Chromium', { skip }, () => {
   before(async () => {
     // The bundled worker: test/browser/bundled-worker.ts importing the package by name, bundled as an application would.
     const esbuild = await import('esbuild');
-    await esbuild.build({ entryPoints: [`${ROOT}dist/test/browser/bundled-worker.js`], bundle: true, format: 'esm', platform: 'browser', outfile: `${ROOT}${BUNDLE}`, logLevel: 'error' });
+    const bundle = (entry: string, out: string) => esbuild.build({ entryPoints: [`${ROOT}${entry}`], bundle: true, format: 'esm', platform: 'browser', outfile: `${ROOT}${out}`, logLevel: 'error' });
+    await bundle('dist/test/browser/bundled-worker.js', BUNDLE);
+    await bundle('dist/src/platform/browser/session-worker.js', SESSION_WORKER);
+    await bundle('dist/test/browser/session-page.js', SESSION_PAGE);
+    // A small trained checkpoint for the session test (rotary positions: generation of any length, for the abort).
+    const r = runCli(ROOT, 'train', '--steps=2', '--evalEvery=0', '--evalBatches=1', '--quiet', '--position=rotary', `--checkpoint=${ROOT}${CHECKPOINT}`);
+    assert.equal(r.code, 0, r.stderr);
     server = await serveRoot(ROOT, {
       '/page.html': (prefix, query) => page(prefix, 'dist/test/browser/kernel-checks.js', `threads=${Number(query.get('threads') ?? '2')}`),
+      '/session.html': () => '<!doctype html><meta charset="utf-8"><title>session</title><link rel="icon" href="data:,"><script type="module" src="' + SESSION_PAGE + '"></script>',
       '/bundled.html': (prefix) => page(prefix, BUNDLE, `kernels=${encodeURIComponent(`${server.url}${prefix}/build/`)}&poolWorker=${encodeURIComponent(`${server.url}${prefix}/dist/src/platform/browser/pool-worker.js`)}`),
     });
     base = server.url;
@@ -84,6 +98,47 @@ describe('in Chromium', { skip }, () => {
     assert.equal(r.cached.length, 24);
     assert.deepEqual(r.cached, r.uncached);
     assert.deepEqual(errors, []);
+  });
+
+  it('a session from the page: a checkpoint fetched and loaded, tokens streamed equal to Node\'s, abort, a saved checkpoint that loads back in Node, a bad file refused', async () => {
+    const p = await browser.newPage(), errors: string[] = [];
+    p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    p.on('pageerror', (e) => errors.push(e.message));
+    const prompt = [2, 5, 9, 4, 7, 3, 8, 6];
+    try {
+      await p.goto(`${base}/isolated/session.html`);
+      await p.waitForFunction(() => typeof (globalThis as unknown as { runSession?: unknown }).runSession === 'function');
+      const at = (path: string): string => `${base}/isolated/${path}`;
+      const r = await p.evaluate((run) => (globalThis as unknown as { runSession: (x: unknown) => Promise<unknown> }).runSession(run),
+        { checkpointUrl: at(CHECKPOINT), sessionWorker: at(SESSION_WORKER), kernels: at('build/'), poolWorker: at('dist/src/platform/browser/pool-worker.js'), prompt }) as {
+        info: { threads: number }; summary: { architecture: string; parameters: number }; streamed: number[]; aborted: number; abortError: string; again: number[];
+        saved: number[]; badFile: string;
+      };
+      // Node, the same checkpoint, seed and thread count, all in wasm.
+      const engine = await createEngine({ threads: 2, blas: 'off' });
+      try {
+        const want = (bytes: Uint8Array): number[] => {
+          const model = decodeCheckpoint(bytes, 'tiny').build(engine) as PerceiverAR;
+          const tokens = Array.from(generate(model, prompt, { maxNewTokens: 20, temperature: 1, topK: 0, topP: 1, seed: 4, stopAtEos: false, cached: true }).tokens);
+          model.dispose();
+          return tokens;
+        };
+        const node = want(readFileSync(`${ROOT}${CHECKPOINT}`));
+        assert.equal(r.info.threads, 2);
+        assert.equal(r.summary.architecture, 'perceiver-ar');
+        assert.equal(r.streamed.length, 20);
+        assert.deepEqual(r.streamed, node, 'the page streams the tokens Node generates');
+        assert.deepEqual([r.aborted, r.abortError], [3, 'AbortError: generation was aborted']);
+        assert.deepEqual(r.again, node, 'after an abort the session generates again');
+        assert.deepEqual(want(Uint8Array.from(r.saved)), node, 'the saved checkpoint loads back in Node');
+        assert.match(r.badFile, /broken\.safetensors/);
+      } finally {
+        await engine.dispose();
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await p.close();
+    }
   });
 
   it('a page without the isolation headers: one thread, a note saying why, the same results', async () => {
