@@ -29,3 +29,32 @@ interface Run { readonly checkpointUrl: string; readonly sessionWorker: string; 
   session.dispose();
   return { info: session.info, summary, streamed, aborted: aborted.length, abortError, again, saved: Array.from(saved), badFile };
 };
+
+interface TrainRun { readonly sessionWorker: string; readonly kernels: string; readonly poolWorker: string }
+
+(globalThis as unknown as { runTraining: (r: TrainRun) => Promise<unknown> }).runTraining = async (r) => {
+  const session = await BrowserSession.open(r.sessionWorker, { threads: 2, kernelsUrl: r.kernels, workerUrl: r.poolWorker });
+  const losses: number[] = [];
+  const run = session.train({ preset: 'mirrored-32-small', steps: 150, seed: 1 });
+  let summary: unknown = null;
+  for (;;) {
+    const next = await run.next();
+    if (next.done) { summary = next.value; break; }
+    losses.push(next.value.loss);
+  }
+  // A long run stopped after 5 steps: it ends normally, with what it learnt kept.
+  const controller = new AbortController();
+  let seen = 0;
+  const stopped = session.train({ preset: 'mirrored-32-small', steps: 100_000, seed: 2 }, controller.signal);
+  let stoppedSummary: unknown = null;
+  for (;;) {
+    const next = await stopped.next();
+    if (next.done) { stoppedSummary = next.value; break; }
+    if (++seen === 5) controller.abort();
+  }
+  const tokens: number[] = [];
+  for await (const t of session.generate([2, 5, 9], { maxNewTokens: 5, seed: 1, stopAtEos: false })) tokens.push(t);
+  const saved = await session.saveCheckpoint();
+  session.dispose();
+  return { losses, summary, seen, stoppedSummary, tokens: tokens.length, saved: saved.length };
+};

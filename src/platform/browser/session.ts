@@ -2,9 +2,11 @@
 // session worker (session-worker.ts), so the page never blocks; every call is async. Generation
 // streams its tokens as an async iterator and stops on an AbortSignal: the worker is terminated
 // (a kernel cannot be interrupted) and started again, with the last checkpoint, on the next call.
-import type { CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionReply, SessionRequest } from './session-protocol.js';
+import type {
+  CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionReply, SessionRequest, SessionTrainOptions, TrainProgress,
+} from './session-protocol.js';
 
-export type { CheckpointSummary, SessionEngineOptions, SessionGenerateOptions } from './session-protocol.js';
+export type { CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionTrainOptions, TrainProgress } from './session-protocol.js';
 
 interface SessionWorker {
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
@@ -19,7 +21,7 @@ export type CheckpointSource = ArrayBuffer | ArrayBufferView | { arrayBuffer(): 
 
 export interface EngineSummary { readonly backend: string; readonly simd: string; readonly threads: number; readonly notes: readonly string[] }
 
-interface Pending { resolve(v: unknown): void; reject(e: Error): void; onToken?: (token: number) => void }
+interface Pending { resolve(v: unknown): void; reject(e: Error): void; onToken?: (token: number) => void; onStep?: (s: TrainProgress) => void }
 
 export class BrowserSession {
   private worker: SessionWorker | null = null;
@@ -77,6 +79,37 @@ export class BrowserSession {
     }
   }
 
+  /**
+   * Trains a preset's model in the session's worker (it becomes the session's model: generate and
+   * saveCheckpoint use it), reporting every step. Aborting `signal` stops after the current step —
+   * nothing learnt is lost — and the loop ends normally. Returns the run's summary.
+   */
+  async *train(options: SessionTrainOptions, signal?: AbortSignal): AsyncGenerator<TrainProgress, { steps: number; stopped: boolean; validationBitsPerToken: number }, undefined> {
+    await this.started();
+    const queue: TrainProgress[] = [];
+    let wake: (() => void) | null = null, finished = false, failure: Error | null = null, summary: unknown = null;
+    const text = options.text?.slice(0);
+    const id = this.nextId;
+    const done = this.request({ type: 'train', options: { ...options, ...(text ? { text } : {}) } }, undefined, (s) => { queue.push(s); wake?.(); });
+    done.then((v) => { summary = v; finished = true; wake?.(); }, (e: Error) => { failure = e; finished = true; wake?.(); });
+    const onAbort = (): void => { void this.request({ type: 'stop', of: id }); };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (finished) break;
+        await new Promise<void>((r) => { wake = r; });
+        wake = null;
+      }
+      while (queue.length > 0) yield queue.shift()!;
+      if (failure) throw failure;
+      return summary as { steps: number; stopped: boolean; validationBitsPerToken: number };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** The loaded model as checkpoint bytes (for a download: new Blob([bytes])). */
   async saveCheckpoint(): Promise<Uint8Array> {
     await this.started();
@@ -108,11 +141,11 @@ export class BrowserSession {
     this.failAll(abortError());
   }
 
-  private request(body: DistributiveOmit<SessionRequest, 'id'>, onToken?: (token: number) => void): Promise<unknown> {
+  private request(body: DistributiveOmit<SessionRequest, 'id'>, onToken?: (token: number) => void, onStep?: (s: TrainProgress) => void): Promise<unknown> {
     const id = this.nextId++, worker = this.worker!;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, ...(onToken ? { onToken } : {}) });
-      const transfer = body.type === 'load' ? [body.bytes] : [];
+      this.pending.set(id, { resolve, reject, ...(onToken ? { onToken } : {}), ...(onStep ? { onStep } : {}) });
+      const transfer = body.type === 'load' ? [body.bytes] : body.type === 'train' && body.options.text ? [body.options.text] : [];
       worker.postMessage({ ...body, id }, transfer);
     });
   }
@@ -121,6 +154,7 @@ export class BrowserSession {
     const p = this.pending.get(r.id);
     if (!p) return;
     if (r.type === 'token') { p.onToken?.(r.token); return; }
+    if (r.type === 'step') { p.onStep?.(r.step); return; }
     this.pending.delete(r.id);
     if (r.type === 'result') p.resolve(r.value);
     else p.reject(new Error(r.message));
