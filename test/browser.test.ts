@@ -112,7 +112,7 @@ describe('in Chromium', { skip }, () => {
       const r = await p.evaluate((run) => (globalThis as unknown as { runSession: (x: unknown) => Promise<unknown> }).runSession(run),
         { checkpointUrl: at(CHECKPOINT), sessionWorker: at(SESSION_WORKER), kernels: at('build/'), poolWorker: at('dist/src/platform/browser/pool-worker.js'), prompt }) as {
         info: { threads: number }; summary: { architecture: string; parameters: number }; streamed: number[]; aborted: number; abortError: string; again: number[];
-        saved: number[]; badFile: string;
+        saved: number[]; badFile: string; afterBreak: number[]; both: number[][]; afterBadFile: number[];
       };
       // Node, the same checkpoint, seed and thread count, all in wasm.
       const engine = await createEngine({ threads: 2, blas: 'off' });
@@ -132,6 +132,9 @@ describe('in Chromium', { skip }, () => {
         assert.deepEqual(r.again, node, 'after an abort the session generates again');
         assert.deepEqual(want(Uint8Array.from(r.saved)), node, 'the saved checkpoint loads back in Node');
         assert.match(r.badFile, /broken\.safetensors/);
+        assert.deepEqual(r.afterBadFile, node, 'the model loaded before a refused file stays');
+        assert.deepEqual(r.afterBreak, node, 'leaving a generation early stops it; the next call is unaffected');
+        assert.deepEqual(r.both, [node, node], 'calls made at once run one after the other');
       } finally {
         await engine.dispose();
       }
@@ -152,7 +155,7 @@ describe('in Chromium', { skip }, () => {
       const r = await p.evaluate((run) => (globalThis as unknown as { runTraining: (x: unknown) => Promise<unknown> }).runTraining(run),
         { sessionWorker: at(SESSION_WORKER), kernels: at('build/'), poolWorker: at('dist/src/platform/browser/pool-worker.js') }) as {
         losses: number[]; summary: { steps: number; stopped: boolean; validationBitsPerToken: number }; seen: number;
-        stoppedSummary: { steps: number; stopped: boolean }; tokens: number; saved: number;
+        stoppedSummary: { steps: number; stopped: boolean }; trained: number[]; afterRestart: number[]; saved: number;
       };
       assert.equal(r.losses.length, 150);
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -163,7 +166,8 @@ describe('in Chromium', { skip }, () => {
       assert.ok(Number.isFinite(r.summary.validationBitsPerToken));
       assert.equal(r.stoppedSummary.stopped, true);
       assert.ok(r.stoppedSummary.steps >= 5 && r.stoppedSummary.steps < 50, `stopped after ${r.stoppedSummary.steps} steps`);
-      assert.equal(r.tokens, 5);
+      assert.equal(r.trained.length, 10);
+      assert.deepEqual(r.afterRestart, r.trained, 'a restarted worker comes back with the trained model');
       assert.ok(r.saved > 1000);
       assert.deepEqual(errors, []);
     } finally {
@@ -177,6 +181,7 @@ describe('in Chromium', { skip }, () => {
     assert.equal(result.isolated, false);
     assert.equal(result.threads, 1);
     assert.ok(result.notes.some((n) => /^1 thread instead of 2: the page is not cross-origin isolated \(serve it with Cross-Origin-Opener-Policy: same-origin/.test(n)), result.notes.join('; '));
+    assert.equal(result.checks.length, 11);
     for (const c of result.checks) assert.ok(c.worst < 2e-4, `${c.name}: worst relative error ${c.worst}`);
     assert.deepEqual(errors, []);
   });

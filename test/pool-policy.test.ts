@@ -1,4 +1,4 @@
-// The worker pool under contention (platform/node/pool-policy.ts, pool-protocol.ts, pool.ts): the
+// The worker pool under contention (kernels/wasm/pool-policy.ts, pool-protocol.ts, shared-pool.ts): the
 // claim protocol, the solo/probe policy on a scripted clock, and — with busy processes on every
 // core — results bit for bit the same as on an idle machine, with the pool having gone solo.
 import assert from 'node:assert/strict';

@@ -2,6 +2,8 @@
 // own thread uses BrowserSession from 'perceiver-ar/browser'; the test calls window.runSession.
 import { BrowserSession } from 'perceiver-ar/browser';
 
+const collect = async (tokens: AsyncIterable<number>): Promise<number[]> => { const out: number[] = []; for await (const t of tokens) out.push(t); return out; };
+
 interface Run { readonly checkpointUrl: string; readonly sessionWorker: string; readonly kernels: string; readonly poolWorker: string; readonly prompt: number[] }
 
 (globalThis as unknown as { runSession: (r: Run) => Promise<unknown> }).runSession = async (r) => {
@@ -23,11 +25,18 @@ interface Run { readonly checkpointUrl: string; readonly sessionWorker: string; 
   }
   const again: number[] = [];
   for await (const token of session.generate(r.prompt, options)) again.push(token);
+  // Left after 2 tokens: the generation stops with the loop, and the next call is unaffected.
+  let left = 0;
+  for await (const _ of session.generate(r.prompt, { ...options, maxNewTokens: 100_000 })) if (++left === 2) break;
+  const afterBreak = await collect(session.generate(r.prompt, options));
+  // Two calls at once run one after the other.
+  const both = await Promise.all([collect(session.generate(r.prompt, options)), collect(session.generate(r.prompt, options))]);
   const saved = await session.saveCheckpoint();
   let badFile = '';
   try { await session.loadCheckpoint(new Blob([new Uint8Array([1, 2, 3])]), 'broken.safetensors'); } catch (e) { badFile = (e as Error).message; }
+  const afterBadFile = await collect(session.generate(r.prompt, options));
   session.dispose();
-  return { info: session.info, summary, streamed, aborted: aborted.length, abortError, again, saved: Array.from(saved), badFile };
+  return { info: session.info, summary, streamed, aborted: aborted.length, abortError, again, afterBreak, both, saved: Array.from(saved), badFile, afterBadFile };
 };
 
 interface TrainRun { readonly sessionWorker: string; readonly kernels: string; readonly poolWorker: string }
@@ -52,9 +61,13 @@ interface TrainRun { readonly sessionWorker: string; readonly kernels: string; r
     if (next.done) { stoppedSummary = next.value; break; }
     if (++seen === 5) controller.abort();
   }
-  const tokens: number[] = [];
-  for await (const t of session.generate([2, 5, 9], { maxNewTokens: 5, seed: 1, stopAtEos: false })) tokens.push(t);
+  const options = { maxNewTokens: 10, seed: 1, stopAtEos: false };
+  const trained = await collect(session.generate([2, 5, 9], options));
+  // An aborted generation restarts the worker: it must come back with the trained model, not none.
+  const controller2 = new AbortController();
+  try { for await (const _ of session.generate([2, 5, 9], { ...options, maxNewTokens: 100_000 }, controller2.signal)) controller2.abort(); } catch { /* AbortError */ }
+  const afterRestart = await collect(session.generate([2, 5, 9], options));
   const saved = await session.saveCheckpoint();
   session.dispose();
-  return { losses, summary, seen, stoppedSummary, tokens: tokens.length, saved: saved.length };
+  return { losses, summary, seen, stoppedSummary, trained, afterRestart, saved: saved.length };
 };

@@ -62,7 +62,9 @@ export async function createBrowserEngine(options: BrowserEngineOptions = {}): P
   const notes: string[] = [], blocker = wanted > 1 ? threadBlocker(scope) : null;
   if (blocker) notes.push(`1 thread instead of ${wanted}: ${blocker}`);
   const threads = blocker ? 1 : wanted;
-  const base = new URL(options.kernelsUrl ?? new URL('../../../../build/', import.meta.url), import.meta.url);
+  // URLs given relative resolve against the page or worker that runs this (its location), as a Worker's URL would.
+  const here = (globalThis as unknown as { location?: { href: string } }).location?.href ?? import.meta.url;
+  const base = options.kernelsUrl !== undefined ? new URL(options.kernelsUrl, here) : new URL('../../../../build/', import.meta.url);
   const folder = base.href.endsWith('/') ? base : new URL(`${base.href}/`);
   let bytes: Uint8Array | null = null, simd: 'relaxed-simd' | 'simd128' = 'simd128';
   const want = options.simd ?? 'auto';
@@ -84,7 +86,7 @@ export async function createBrowserEngine(options: BrowserEngineOptions = {}): P
   const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   const wasmMemory = createSharedMemory();
   const local = kernelFunctions(new WebAssembly.Instance(module, { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
-  const workerUrl = options.workerUrl ?? new URL('./pool-worker.js', import.meta.url);
+  const workerUrl = options.workerUrl !== undefined ? new URL(options.workerUrl, here) : new URL('./pool-worker.js', import.meta.url);
   const pool = await BrowserPool.start(threads, module, wasmMemory, local, workerUrl);
   return wasmEngine({ wasmMemory, runner: pool, simd, notes, minParallelWork: options.minParallelWork ?? 32768, native: null });
 }

@@ -1,7 +1,8 @@
 // The session worker: a dedicated Worker that holds a page's engine and model, so that the page's
-// own thread never runs a kernel. It answers the requests of session.ts one at a time: create the
-// engine, load a checkpoint from bytes, generate (posting each token as it is sampled), and save
-// the model as checkpoint bytes.
+// own thread never runs a kernel. It answers the requests of session.ts (which sends them one at a
+// time; only a stop arrives while a training run is going): create the engine, load a checkpoint
+// from bytes, generate (posting each token as it is sampled), train, and save the model as
+// checkpoint bytes.
 import type { Engine } from '../../engine.js';
 import { PerceiverAR } from '../../models/perceiver-ar/model.js';
 import { generate } from '../../sample/generate.js';
@@ -41,7 +42,7 @@ async function train(r: Extract<SessionRequest, { type: 'train' }>, e: Engine): 
     last = now;
     if (s.step % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  stops.delete(r.id);
+  stops.clear();
   return { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: trainer.evaluate().bitsPerToken };
 }
 
@@ -71,7 +72,7 @@ async function handle(r: SessionRequest): Promise<unknown> {
     const o = r.options;
     const result = generate(model, r.prompt, {
       maxNewTokens: o.maxNewTokens, temperature: o.temperature ?? 1, topK: o.topK ?? 0, topP: o.topP ?? 1, seed: o.seed ?? 0, stopAtEos: o.stopAtEos ?? true,
-      cached: true, weights: o.weights ?? 'f32',
+      cached: true, weights: o.weights ?? model.params.weightFormat,
     }, (token) => scope.postMessage({ id: r.id, type: 'token', token }));
     return { tokens: result.tokens.length, seconds: result.seconds, firstTokenSeconds: result.firstTokenSeconds };
   }

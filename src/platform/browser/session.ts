@@ -1,12 +1,14 @@
 // The page's side of a session (docs/browser.md): the engine and model live in a dedicated
-// session worker (session-worker.ts), so the page never blocks; every call is async. Generation
-// streams its tokens as an async iterator and stops on an AbortSignal: the worker is terminated
-// (a kernel cannot be interrupted) and started again, with the last checkpoint, on the next call.
+// session worker (session-worker.ts), so the page never blocks; every call is async and calls run
+// one at a time, in order. Generation streams its tokens as an async iterator and stops on an
+// AbortSignal (or when the loop is left): the worker is terminated (a kernel cannot be interrupted)
+// and a new one, with the session's model, takes the next call. Training stops cooperatively.
 import type {
   CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionReply, SessionRequest, SessionTrainOptions, TrainProgress,
 } from './session-protocol.js';
 
 export type { CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionTrainOptions, TrainProgress } from './session-protocol.js';
+
 
 interface SessionWorker {
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
@@ -23,97 +25,147 @@ export interface EngineSummary { readonly backend: string; readonly simd: string
 
 interface Pending { resolve(v: unknown): void; reject(e: Error): void; onToken?: (token: number) => void; onStep?: (s: TrainProgress) => void }
 
+/**
+ * A stream of replies to one request, read by an async generator: items queue up until read, and
+ * the stream ends when the request settles or is cut (abort, worker restart).
+ */
+class ReplyStream<T> {
+  private readonly queue: T[] = [];
+  private wake: (() => void) | null = null;
+  finished = false;
+  failure: Error | null = null;
+  result: unknown = undefined;
+
+  push(item: T): void { this.queue.push(item); this.wake?.(); }
+  end(result: unknown): void { this.result = result; this.finished = true; this.wake?.(); }
+  fail(e: Error, dropQueued = false): void {
+    if (dropQueued) this.queue.length = 0;
+    this.failure ??= e;
+    this.finished = true;
+    this.wake?.();
+  }
+
+  async *items(): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      while (this.queue.length > 0) yield this.queue.shift()!;
+      if (this.finished) break;
+      await new Promise<void>((r) => { this.wake = r; });
+      this.wake = null;
+    }
+    if (this.failure) throw this.failure;
+  }
+}
+
 export class BrowserSession {
   private worker: SessionWorker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** What a restarted worker loads: the last checkpoint loaded, or the model the last training run left (saved as bytes). */
   private checkpoint: { bytes: ArrayBuffer; name: string } | null = null;
   private engineInfo: EngineSummary | null = null;
   private disposed = false;
+  /** Calls run one at a time, in order (the worker holds one model; a call may not change it under another). */
+  private turn: Promise<void> = Promise.resolve();
 
   private constructor(private readonly sessionWorkerUrl: string | URL, private readonly engine: SessionEngineOptions) {}
 
-  /** Starts a session worker from `sessionWorkerUrl` (dist/src/platform/browser/session-worker.js, or a bundle of it) and its engine. */
+  /** Starts a session worker from `sessionWorkerUrl` (the bundled perceiver-ar/browser/session-worker) and its engine. */
   static async open(sessionWorkerUrl: string | URL, engine: SessionEngineOptions = {}): Promise<BrowserSession> {
     const s = new BrowserSession(sessionWorkerUrl, engine);
-    await s.started();
+    const release = await s.acquire();
+    try {
+      await s.started();
+    } finally {
+      release();
+    }
     return s;
   }
 
   /** The engine the worker runs (threads, SIMD build, notes such as why it runs one thread). */
   get info(): EngineSummary { return this.engineInfo!; }
 
-  /** Loads a Perceiver AR checkpoint (safetensors bytes written by `perceiver-ar train`) and says what it holds. */
+  /** Loads a Perceiver AR checkpoint (safetensors bytes written by `perceiver-ar train`) and says what it holds; on failure the model before stays. */
   async loadCheckpoint(source: CheckpointSource, name = 'checkpoint'): Promise<CheckpointSummary> {
     const bytes = await bytesOf(source);
-    await this.started();
-    const summary = await this.request({ type: 'load', bytes: bytes.slice(0), name }) as CheckpointSummary;
-    this.checkpoint = { bytes, name };
-    return summary;
+    const release = await this.acquire();
+    try {
+      await this.started();
+      const summary = await this.request({ type: 'load', bytes: bytes.slice(0), name }) as CheckpointSummary;
+      this.checkpoint = { bytes, name };
+      return summary;
+    } finally {
+      release();
+    }
   }
 
   /**
-   * The tokens generated after `prompt`, one by one as they are sampled. Aborting `signal` stops
-   * generation at once: the loop ends with an AbortError.
+   * The tokens generated after `prompt`, one by one as they are sampled. Aborting `signal` — or
+   * leaving the loop early — stops generation at once (the worker is terminated and a new one
+   * takes the next call); an abort ends the loop with an AbortError.
    */
   async *generate(prompt: readonly number[], options: SessionGenerateOptions, signal?: AbortSignal): AsyncGenerator<number, void, undefined> {
-    if (signal?.aborted) throw abortError();
-    await this.started();
-    const queue: number[] = [];
-    let wake: (() => void) | null = null, finished = false, failure: Error | null = null;
-    const done = this.request({ type: 'generate', prompt: [...prompt], options }, (token) => { queue.push(token); wake?.(); });
-    done.then(() => { finished = true; wake?.(); }, (e: Error) => { failure = e; finished = true; wake?.(); });
-    const onAbort = (): void => { failure = abortError(); finished = true; this.restart(); wake?.(); };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const release = await this.acquire();
+    const stream = new ReplyStream<number>();
+    const onAbort = (): void => { stream.fail(abortError(), true); this.restart(); };
     try {
-      for (;;) {
-        while (queue.length > 0) yield queue.shift()!;
-        if (finished) break;
-        await new Promise<void>((r) => { wake = r; });
-        wake = null;
-      }
-      if (failure) throw failure;
-      while (queue.length > 0) yield queue.shift()!;
+      if (signal?.aborted) throw abortError();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      await this.started();
+      if (signal?.aborted) throw abortError();
+      this.request({ type: 'generate', prompt: [...prompt], options }, (token) => stream.push(token)).then((v) => stream.end(v), (e: Error) => stream.fail(e));
+      yield* stream.items();
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      if (!stream.finished) this.restart(); // left early: the worker would go on generating
+      release();
     }
   }
 
   /**
    * Trains a preset's model in the session's worker (it becomes the session's model: generate and
-   * saveCheckpoint use it), reporting every step. Aborting `signal` stops after the current step —
-   * nothing learnt is lost — and the loop ends normally. Returns the run's summary.
+   * saveCheckpoint use it), reporting every step. Aborting `signal` — or leaving the loop early —
+   * stops after the current step and keeps what was learnt. Returns the run's summary.
    */
-  async *train(options: SessionTrainOptions, signal?: AbortSignal): AsyncGenerator<TrainProgress, { steps: number; stopped: boolean; validationBitsPerToken: number }, undefined> {
-    await this.started();
-    const queue: TrainProgress[] = [];
-    let wake: (() => void) | null = null, finished = false, failure: Error | null = null, summary: unknown = null;
-    const text = options.text?.slice(0);
-    const id = this.nextId;
-    const done = this.request({ type: 'train', options: { ...options, ...(text ? { text } : {}) } }, undefined, (s) => { queue.push(s); wake?.(); });
-    done.then((v) => { summary = v; finished = true; wake?.(); }, (e: Error) => { failure = e; finished = true; wake?.(); });
-    const onAbort = (): void => { void this.request({ type: 'stop', of: id }); };
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+  async *train(options: SessionTrainOptions, signal?: AbortSignal): AsyncGenerator<TrainProgress, TrainSummary, undefined> {
+    const release = await this.acquire();
+    const stream = new ReplyStream<TrainProgress>();
+    let id = 0;
+    const stop = (): void => { if (id && this.worker && !stream.finished) this.worker.postMessage({ id: this.nextId++, type: 'stop', of: id }); };
     try {
-      for (;;) {
-        while (queue.length > 0) yield queue.shift()!;
-        if (finished) break;
-        await new Promise<void>((r) => { wake = r; });
-        wake = null;
-      }
-      while (queue.length > 0) yield queue.shift()!;
-      if (failure) throw failure;
-      return summary as { steps: number; stopped: boolean; validationBitsPerToken: number };
+      if (signal?.aborted) throw abortError();
+      await this.started();
+      const text = options.text?.slice(0);
+      id = this.nextId;
+      const done = this.request({ type: 'train', options: { ...options, ...(text ? { text } : {}) } }, undefined, (s) => stream.push(s));
+      done.then((v) => stream.end(v), (e: Error) => stream.fail(e));
+      signal?.addEventListener('abort', stop, { once: true });
+      if (signal?.aborted) stop();
+      yield* stream.items();
+      return stream.result as TrainSummary;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', stop);
+      if (id && !stream.finished) {
+        stop(); // left early: stop after the current step, and wait for the run to end
+        await new Promise<void>((r) => { const t = setInterval(() => { if (stream.finished) { clearInterval(t); r(); } }, 10); });
+      }
+      // A restarted worker comes back with the trained model, not the checkpoint loaded before it.
+      if (id && !stream.failure && this.worker) {
+        const saved = await this.request({ type: 'save' }).catch(() => null) as Uint8Array | null;
+        if (saved) this.checkpoint = { bytes: saved.buffer as ArrayBuffer, name: `${options.preset} (trained in this session)` };
+      }
+      release();
     }
   }
 
   /** The loaded model as checkpoint bytes (for a download: new Blob([bytes])). */
   async saveCheckpoint(): Promise<Uint8Array> {
-    await this.started();
-    return this.request({ type: 'save' }) as Promise<Uint8Array>;
+    const release = await this.acquire();
+    try {
+      await this.started();
+      return await this.request({ type: 'save' }) as Uint8Array;
+    } finally {
+      release();
+    }
   }
 
   dispose(): void {
@@ -121,28 +173,46 @@ export class BrowserSession {
     this.restart();
   }
 
-  /** The worker running, its engine created and the last checkpoint loaded (after a restart). */
-  private async started(): Promise<void> {
+  /** Waits for the previous call to finish; the returned function lets the next one run. */
+  private async acquire(): Promise<() => void> {
     if (this.disposed) throw new Error('the session has been disposed');
+    let release!: () => void;
+    const previous = this.turn;
+    this.turn = new Promise<void>((r) => { release = r; });
+    await previous;
+    if (this.disposed) { release(); throw new Error('the session has been disposed'); }
+    return release;
+  }
+
+  /** The worker running, its engine created and the session's model loaded (after a restart); a worker that fails to start is stopped. */
+  private async started(): Promise<void> {
     if (this.worker) return;
     const Ctor = (globalThis as unknown as { Worker?: SessionWorkerConstructor }).Worker;
     if (!Ctor) throw new Error('this context cannot start Workers');
     const w = this.worker = new Ctor(this.sessionWorkerUrl, { type: 'module', name: 'perceiver-ar session' });
     w.onmessage = (e) => this.reply(e.data);
-    w.onerror = (e) => this.failAll(new Error(`the session worker failed: ${e.message ?? `could not load ${String(this.sessionWorkerUrl)}`}`));
-    this.engineInfo = await this.request({ type: 'init', engine: this.engine }) as EngineSummary;
-    if (this.checkpoint) await this.request({ type: 'load', bytes: this.checkpoint.bytes.slice(0), name: this.checkpoint.name });
+    w.onerror = (e) => { this.restart(new Error(`the session worker failed: ${e.message ?? `could not load ${String(this.sessionWorkerUrl)}`}`)); };
+    try {
+      this.engineInfo = await this.request({ type: 'init', engine: this.engine }) as EngineSummary;
+      if (this.checkpoint) await this.request({ type: 'load', bytes: this.checkpoint.bytes.slice(0), name: this.checkpoint.name });
+    } catch (e) {
+      this.restart();
+      throw e;
+    }
   }
 
-  /** Stops the worker (a generation in progress with it); the next call starts a new one. */
-  private restart(): void {
+  /** Stops the worker (with what it was doing); the next call starts a new one. */
+  private restart(why: Error = abortError()): void {
     this.worker?.terminate();
     this.worker = null;
-    this.failAll(abortError());
+    for (const p of this.pending.values()) p.reject(why);
+    this.pending.clear();
   }
 
   private request(body: DistributiveOmit<SessionRequest, 'id'>, onToken?: (token: number) => void, onStep?: (s: TrainProgress) => void): Promise<unknown> {
-    const id = this.nextId++, worker = this.worker!;
+    const worker = this.worker;
+    if (!worker) return Promise.reject(abortError());
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, ...(onToken ? { onToken } : {}), ...(onStep ? { onStep } : {}) });
       const transfer = body.type === 'load' ? [body.bytes] : body.type === 'train' && body.options.text ? [body.options.text] : [];
@@ -159,12 +229,10 @@ export class BrowserSession {
     if (r.type === 'result') p.resolve(r.value);
     else p.reject(new Error(r.message));
   }
-
-  private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
 }
+
+/** What a training run reports when it ends. */
+export interface TrainSummary { readonly steps: number; readonly stopped: boolean; readonly validationBitsPerToken: number }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

@@ -25,7 +25,9 @@ export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: 
     const prefix = `/${m[1]}`, rest = m[2]!, headers = m[1] === 'isolated' ? ISOLATION_HEADERS : {};
     const page = pages[rest];
     if (page) { res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }); res.end(page(prefix, url.searchParams)); return; }
-    const file = normalize(join(top, decodeURIComponent(rest)));
+    let decoded: string;
+    try { decoded = decodeURIComponent(rest); } catch { res.writeHead(400, headers); res.end(); return; }
+    const file = normalize(join(top, decoded));
     if (!file.startsWith(top) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, headers); res.end(); return; }
     res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));

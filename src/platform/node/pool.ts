@@ -39,8 +39,8 @@ export class WorkerPool extends SharedPool {
     }
     const pool = new WorkerPool(threads, supervisor, local, buffers);
     // A worker that stops while the engine is open breaks the pool. In the middle of a job the
-    // supervisor wakes the calling thread through the DEAD slot (waitDone throws); between jobs its
-    // message, or the DEAD slot, makes the next job say so instead of running on without it.
+    // supervisor wakes the calling thread (the worker's STOPPED slot: the job throws); between jobs
+    // its message, or the DEAD slot, makes the next job say so instead of running on without it.
     supervisor?.on('message', (m: SupervisorMessage) => { if (m.type === 'died') pool.broken ??= m.message; });
     supervisor?.on('error', (e) => { pool.broken ??= `the kernel workers' supervisor failed: ${e instanceof Error ? e.message : String(e)}`; });
     supervisor?.on('exit', (code) => { if (!pool.closed) pool.broken ??= `the kernel workers' supervisor stopped (exit code ${code})`; });
