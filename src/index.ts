@@ -35,7 +35,7 @@ export {
 export type {
   Modality, SequenceModality, ClassificationModality, DataConfig, DataKey, RunContext, Metrics, SequenceData, ClassifierData,
 } from './data/modality.js';
-export { textIds } from './data/modalities/text.js';
+export { textIds, utf8Codec } from './data/modalities/text.js';
 export { parseTokenIds } from './data/modalities/ids.js';
 export { loadTokenizer, type SubwordTokenizer } from './data/modalities/subword.js';
 export { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './train/config.js';

@@ -43,7 +43,7 @@ async function train(r: Extract<SessionRequest, { type: 'train' }>, e: Engine): 
     if (s.step % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
   stops.clear();
-  return { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: trainer.evaluate().bitsPerToken };
+  return { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: trainer.evaluate().bitsPerToken, parameters: fresh.params.count };
 }
 
 async function handle(r: SessionRequest): Promise<unknown> {

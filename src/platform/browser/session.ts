@@ -232,7 +232,7 @@ export class BrowserSession {
 }
 
 /** What a training run reports when it ends. */
-export interface TrainSummary { readonly steps: number; readonly stopped: boolean; readonly validationBitsPerToken: number }
+export interface TrainSummary { readonly steps: number; readonly stopped: boolean; readonly validationBitsPerToken: number; readonly parameters: number }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

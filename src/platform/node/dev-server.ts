@@ -16,8 +16,13 @@ export const ISOLATION_HEADERS: Readonly<Record<string, string>> = { 'Cross-Orig
 
 export interface DevServer { readonly url: string; close(): Promise<void> }
 
-/** Serves `root`; `pages` maps a path (e.g. '/page.html') to HTML made for its prefix ('/isolated' or '/plain') and query. */
-export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: string, query: URLSearchParams) => string>> = {}): Promise<DevServer> {
+/**
+ * Serves `root`; `pages` maps a path (e.g. '/page.html') to HTML made for its prefix ('/isolated'
+ * or '/plain') and query; `mounts` maps a path prefix to a folder under root ('/playground/' →
+ * 'dist/playground/page/'). Port 0: any free port.
+ */
+export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: string, query: URLSearchParams) => string>> = {}, port = 0,
+  mounts: Readonly<Record<string, string>> = {}): Promise<DevServer> {
   const top = normalize(root.endsWith(sep) ? root : root + sep);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1'), m = /^\/(isolated|plain)(\/.*)$/.exec(url.pathname);
@@ -27,12 +32,14 @@ export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: 
     if (page) { res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }); res.end(page(prefix, url.searchParams)); return; }
     let decoded: string;
     try { decoded = decodeURIComponent(rest); } catch { res.writeHead(400, headers); res.end(); return; }
+    const mount = Object.keys(mounts).find((m) => decoded.startsWith(m));
+    if (mount) decoded = `/${mounts[mount]}${decoded.slice(mount.length)}`;
     const file = normalize(join(top, decoded));
     if (!file.startsWith(top) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, headers); res.end(); return; }
     res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   })));
