@@ -4,7 +4,7 @@
 // 0, a damaged delta time, no bytes, or no piano notes. Each ends in one clear line, before any
 // work, and leaves every input as it was.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -152,8 +152,11 @@ describe('outputs that are inputs, or that cannot be written, are refused before
     failsClearly(cli('generate', `--checkpoint=${music}`, `--prompt=${prompt}`, '--maxNewTokens=4', `--out=${prompt}`), overwrite);
     failsClearly(cli('generate', `--checkpoint=${music}`, '--maxNewTokens=4', `--out=${join(midi, '1.mid')}`), inFolder);
   }));
-  it('train --checkpoint onto a training image', () => untouched([join(png8, 'train', '1.png')], () => {
+  it('train --checkpoint onto a training image, also through a symbolic link to the data folder', () => untouched([join(png8, 'train', '1.png')], () => {
     failsClearly(cli('train', ...TINY_IMAGE_MODEL, `--dataPath=${png8}`, '--steps=1', `--checkpoint=${join(png8, 'train', '1.png')}`), inFolder);
+    symlinkSync(png8, at('png8-link'));
+    failsClearly(cli('train', ...TINY_IMAGE_MODEL, `--dataPath=${at('png8-link')}`, '--steps=1', `--checkpoint=${join(png8, 'train', '1.png')}`), inFolder);
+    failsClearly(cli('train', ...TINY_IMAGE_MODEL, `--dataPath=${png8}`, '--steps=1', `--checkpoint=${join(at('png8-link'), 'train', '1.png')}`), inFolder);
   }));
   it('eval --heatmap onto the checkpoint or the test images, into a folder or a missing one', () => untouched([classifier, join(idx8, 't10k-images-idx3-ubyte')], () => {
     failsClearly(cli('eval', `--checkpoint=${classifier}`, `--heatmap=${classifier}`), overwrite);

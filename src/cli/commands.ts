@@ -89,6 +89,9 @@ function dataFor(info: CheckpointInfo, args: Args, command: 'eval' | 'generate')
   return { modality: modality as SequenceModality, data: valid, pathGiven: args.has('dataPath'), specs, reads: reads(modality).map((k) => String(valid[k])).filter((p) => p !== '') };
 }
 
+/** The data the checkpoint was trained on (outputs must not overwrite it, even when --dataPath names other data). */
+const storedInputs = (info: CheckpointInfo): string[] => (info.data ? modalityNamed(info.data.data).inputs(info.data) : []);
+
 const fmtTape = (t: TapeStats): string => (t.mean === null ? '' : `, tape ${t.mean.toFixed(2)} ± ${Math.sqrt(t.variance!).toFixed(2)}`);
 
 export function evalCommand(engine: Engine, args: Args): Metrics {
@@ -112,7 +115,7 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
   const dataPath = options.string('dataPath') ?? (info.data!.dataPath as string);
   if (hasPath && !dataPath) throw new UsageError(`this checkpoint classifies ${modality.taskName}: give --dataPath=DIR (${modality.summary})`);
   const data = validateDataConfig({ ...info.data!, ...(hasPath ? { dataPath } : {}) });
-  const c = model.config, ctx = runContext(options, [path, ...modality.inputs(data)]);
+  const c = model.config, ctx = runContext(options, [path, ...new Set([...modality.inputs(data), ...storedInputs(info)])]);
   modality.checkEvalOptions?.(c, options, ctx);
   const opened = modality.open(data, c, ctx);
   const mismatch = opened.mismatch(c);
@@ -143,7 +146,7 @@ export function generateCommand(engine: Engine, args: Args): Metrics {
   const { model } = loadCheckpoint(path, engine);
   const weights = applyWeights(engine, model.params, options, GENERATE_WEIGHTS);
   // Its inputs: what it reads and the checkpoint's own data (existing data files are never overwritten).
-  return { ...modality.generate({ model, data, options, ctx: runContext(options, [path, ...new Set([...reads, ...modality.inputs(data)])]) }), weights };
+  return { ...modality.generate({ model, data, options, ctx: runContext(options, [path, ...new Set([...reads, ...modality.inputs(data), ...storedInputs(info)])]) }), weights };
 }
 
 const engineSpecs = (): OptionSpec[] => ENGINE_KEYS.map((k) => stringOption(k));

@@ -24,8 +24,8 @@ export interface FileSystem {
   join(...parts: string[]): string;
   /** `path` relative to `from` (a directory above it). */
   relative(from: string, path: string): string;
-  /** Whether `path` lies inside the directory `dir` (at any depth; not `dir` itself). */
-  contains(dir: string, path: string): boolean;
+  /** `path` relative to the directory `dir`, '/'-separated, when it lies inside it (at any depth; not `dir` itself); null otherwise. */
+  within(dir: string, path: string): string | null;
 }
 
 export const baseName = (path: string): string => path.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '');
@@ -48,7 +48,8 @@ export function checkOutputAgainst(fs: FileSystem, path: string, what: string, i
   for (const input of inputs) {
     if (!input) continue;
     if (fs.sameFile(path, input)) throw new InputError(`${what} ${path} is the run's input file ${input}; writing it would overwrite it — give another path`);
-    if (!dataFiles || fs.kind(input) !== 'directory' || !fs.contains(input, path) || !dataFiles.test(fs.relative(input, path).replace(/\\/g, '/'))) continue;
+    const inside = dataFiles && fs.kind(input) === 'directory' ? fs.within(input, path) : null;
+    if (inside === null || !dataFiles!.test(inside)) continue;
     if (exists) throw new InputError(`${what} ${path} is a data file inside the run's input folder ${input}; writing it would overwrite data — give another path`);
     if (reads.includes(input)) {
       throw new InputError(`${what} ${path} would be a new data file inside the run's input folder ${input}, read with the data from then on — give another path`);
@@ -130,6 +131,6 @@ export function memoryFileSystem(files: Map<string, Uint8Array> | Record<string,
     sameFile: (a, b) => normalise(a) === normalise(b),
     join: (...parts) => normalise(parts.join('/')),
     relative: (from, path) => { const f = normalise(from), p = normalise(path); return f && p.startsWith(`${f}/`) ? p.slice(f.length + 1) : p; },
-    contains: (dir, path) => { const d = normalise(dir), p = normalise(path); return p !== d && (d === '' || p.startsWith(`${d}/`)); },
+    within: (dir, path) => { const d = normalise(dir), p = normalise(path); return p !== d && (d === '' || p.startsWith(`${d}/`)) ? p.slice(d === '' ? 0 : d.length + 1) : null; },
   };
 }

@@ -6,6 +6,7 @@ import { createBrowserEngine } from '../../src/platform/browser/engine.js';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { packBf16Weights, roundToBf16 } from '../../src/kernels/bf16.js';
 import { Rng } from '../../src/tensor/rng.js';
+import { attentionAgainstReference } from '../../src/kernels/wasm/self-test.js';
 
 interface Check { readonly name: string; readonly worst: number }
 const scope = globalThis as unknown as { postMessage(m: unknown): void; crossOriginIsolated?: boolean; location: { search: string } };
@@ -31,20 +32,9 @@ async function main(): Promise<void> {
     checks.push({ name: `matmul ${d.m}×${d.k}·${d.k}×${d.n}${d.transA ? ' Aᵀ' : ''}${'transB' in d ? ' Bᵀ' : ''}${d.accumulate ? ' +C' : ''}`, worst: worst(c, want) });
   }
   {
-    const T = 150, H = 3, D = 40, n = T * H * D, dims = { batch: 1, queries: T, keys: T, heads: H, headDim: D };
-    const pos = e.allocI32(T, 'check');
-    for (let i = 0; i < T; i++) pos[i] = i;
-    const mask = { causal: { queryPositions: pos, keyPositions: pos } }, plain = { causal: { queryPositions: Int32Array.from(pos), keyPositions: Int32Array.from(pos) } };
-    const [q, k, v, dOut] = [filled(n), filled(n), filled(n), filled(n)];
-    const out = e.allocF32(n, 'check'), lse = e.allocF32(H * T, 'check');
-    const [dq, dk, dv] = [0, 1, 2].map(() => e.allocF32(n, 'check').fill(0)) as [Float32Array, Float32Array, Float32Array];
-    const r = { out: new Float32Array(n), lse: new Float32Array(H * T), dq: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n) };
-    e.kernels.attentionForward(dims, mask, q, k, v, out, lse);
-    e.kernels.attentionBackward(dims, mask, q, k, v, out, lse, dOut, dq, dk, dv);
-    referenceKernels.attentionForward(dims, plain, copy(q), copy(k), copy(v), r.out, r.lse);
-    referenceKernels.attentionBackward(dims, plain, copy(q), copy(k), copy(v), r.out, r.lse, copy(dOut), r.dq, r.dk, r.dv);
-    checks.push({ name: 'attention forward 150×150×3×40 causal', worst: worst(out, r.out) }, { name: 'attention dQ', worst: worst(dq, r.dq) },
-      { name: 'attention dK', worst: worst(dk, r.dk) }, { name: 'attention dV', worst: worst(dv, r.dv) });
+    const r = attentionAgainstReference(e, 150, 3, 40, filled);
+    checks.push({ name: 'attention forward 150×150×3×40 causal', worst: worst(...r.out) }, { name: 'attention dQ', worst: worst(...r.dq) },
+      { name: 'attention dK', worst: worst(...r.dk) }, { name: 'attention dV', worst: worst(...r.dv) });
   }
   {
     const rows = 37, cols = 129, x = filled(rows * cols), g = filled(cols), bias = filled(cols), y = e.allocF32(rows * cols, 'check');

@@ -184,7 +184,7 @@ export abstract class SharedPool implements ThreadRunner {
       const v = Atomics.load(this.ctrl, slot);
       if (v === seq) return true;
       if ((spins & 1023) === 0 && Atomics.load(this.ctrl, DONE_BASE + DONE_STRIDE * w + STOPPED_OFFSET) !== 0) {
-        this.broken ??= this.deadWorker();
+        this.broken ??= this.deadWorker() ?? `kernel worker ${w} stopped`;
         return false;
       }
       if (++spins > SPIN_ITERATIONS) { Atomics.wait(this.ctrl, slot, v, 1000); spins = 0; }

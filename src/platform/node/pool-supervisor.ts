@@ -17,12 +17,13 @@ const post = (m: SupervisorMessage): void => parentPort!.postMessage(m);
 /** Records that worker `tid` stopped (unless the pool is closing) and wakes every thread that may wait for it. */
 function died(tid: number, why: string): void {
   if (Atomics.load(ctrl, FN) === QUIT) return;
-  Atomics.store(ctrl, DONE_BASE + DONE_STRIDE * tid + STOPPED_OFFSET, 1);
-  // The first worker to stop names the failure.
+  // The first worker to stop names the failure; its text and DEAD are written before its STOPPED
+  // slot, which the waiting thread reads first.
   if (Atomics.load(ctrl, DEAD) === 0) {
     deathText.set(new TextEncoder().encode(`kernel worker ${tid} ${why}`).subarray(0, ERROR_BYTES));
     Atomics.store(ctrl, DEAD, tid + 1);
   }
+  Atomics.store(ctrl, DONE_BASE + DONE_STRIDE * tid + STOPPED_OFFSET, 1);
   for (let w = 0; w < init.threads; w++) Atomics.notify(ctrl, DONE_BASE + DONE_STRIDE * w);
   Atomics.notify(ctrl, SEQ);
   post({ type: 'died', message: `kernel worker ${tid} ${why}` });
