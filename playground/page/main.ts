@@ -11,6 +11,10 @@ const urls = { sessionWorker: new URL('session-worker.js', here), kernels: new U
 
 let session: BrowserSession | null = null, summary: CheckpointSummary | null = null, text: ArrayBuffer | null = null;
 const show = (message: string): void => { $('message').textContent = message; };
+/** One call at a time from the page: the buttons that start one are disabled while it runs (Stop stays). */
+function busy(on: boolean): void {
+  for (const id of ['generate', 'train', 'download', 'file']) ($(id) as HTMLButtonElement).disabled = on || (id !== 'train' && id !== 'file' && summary === null);
+}
 const fail = (e: unknown): void => { if ((e as Error).name !== 'AbortError') show(e instanceof Error ? e.message : String(e)); };
 
 function describe(s: CheckpointSummary): void {
@@ -23,21 +27,29 @@ function describe(s: CheckpointSummary): void {
 
 async function loadFile(file: File): Promise<void> {
   show('');
-  if (!file.name.endsWith('.safetensors')) {
+  if (/\.(txt|text|md)$/i.test(file.name)) {
     text = await file.arrayBuffer();
     $('textFile').textContent = `on ${file.name} (${text.byteLength.toLocaleString('en-US')} bytes of text)`;
     return;
   }
-  summary = await session!.loadCheckpoint(file, file.name);
-  describe(summary);
+  if (!/\.safetensors$/i.test(file.name)) throw new Error(`${file.name}: not a checkpoint (.safetensors) or a text file to train on (.txt)`);
+  busy(true);
+  try {
+    summary = await session!.loadCheckpoint(file, file.name);
+    describe(summary);
+  } finally {
+    busy(false);
+  }
 }
 
 async function generateText(): Promise<void> {
-  const isText = summary?.data?.data === 'text' || summary?.data?.data === undefined;
+  const isText = summary?.data?.data === 'text';
   const prompt = [SOS, ...(isText ? utf8Codec.encode(($('prompt') as HTMLTextAreaElement).value) : [])];
   const decode = isText ? utf8Codec.decoder(prompt) : (id: number): string => `${id} `;
   const out = $('output'), stop = new AbortController(), started = performance.now();
-  out.textContent = ($('prompt') as HTMLTextAreaElement).value;
+  out.textContent = isText ? ($('prompt') as HTMLTextAreaElement).value : '';
+  $('generateStatus').textContent = '';
+  busy(true);
   ($('stopGenerate') as HTMLButtonElement).disabled = false;
   ($('stopGenerate') as HTMLButtonElement).onclick = () => stop.abort();
   let n = 0, last = -1;
@@ -53,7 +65,10 @@ async function generateText(): Promise<void> {
   } catch (e) {
     if ((e as Error).name === 'AbortError') $('generateStatus').textContent += ' — stopped';
     fail(e);
-  } finally { ($('stopGenerate') as HTMLButtonElement).disabled = true; }
+  } finally {
+    ($('stopGenerate') as HTMLButtonElement).disabled = true;
+    busy(false);
+  }
 }
 
 function drawChart(losses: number[]): void {
@@ -76,7 +91,7 @@ function drawChart(losses: number[]): void {
 async function train(): Promise<void> {
   show('');
   const losses: number[] = [], stop = new AbortController(), started = performance.now();
-  ($('train') as HTMLButtonElement).disabled = true;
+  busy(true);
   ($('stopTrain') as HTMLButtonElement).disabled = false;
   ($('stopTrain') as HTMLButtonElement).onclick = () => stop.abort();
   const preset = ($('preset') as HTMLSelectElement).value;
@@ -99,16 +114,22 @@ async function train(): Promise<void> {
     summary = { name: `${preset} (trained here)`, architecture: 'perceiver-ar', model: { ...PRESETS[preset]!.model }, data: text ? { data: 'text' } : { ...PRESETS[preset]!.data }, parameters };
     describe(summary);
   } catch (e) { fail(e); } finally {
-    ($('train') as HTMLButtonElement).disabled = false;
     ($('stopTrain') as HTMLButtonElement).disabled = true;
+    busy(false);
   }
 }
 
 async function download(): Promise<void> {
-  const bytes = await session!.saveCheckpoint(), a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-  a.download = (summary?.name ?? 'model').replace(/(\.safetensors)?$/, '.safetensors').replace(/[^\w.-]+/g, '-');
-  a.click();
+  busy(true);
+  try {
+    const bytes = await session!.saveCheckpoint(), a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+    a.download = (summary?.name ?? 'model').replace(/(\.safetensors)?$/, '.safetensors').replace(/[^\w.-]+/g, '-');
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } finally {
+    busy(false);
+  }
 }
 
 async function main(): Promise<void> {
@@ -118,10 +139,14 @@ async function main(): Promise<void> {
   const i = session.info;
   $('engine').textContent = `engine: ${i.backend} (${i.simd}), ${i.threads} thread${i.threads === 1 ? '' : 's'}${i.notes.length ? ` — ${i.notes.join('; ')}` : ''}`;
   ($('file') as HTMLInputElement).onchange = (e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) loadFile(f).catch(fail); };
+  // A file dropped anywhere else must not replace the page (and a running training with it).
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
   const drop = $('drop');
   drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
   drop.ondragleave = () => drop.classList.remove('over');
   drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); const f = e.dataTransfer?.files[0]; if (f) loadFile(f).catch(fail); };
+  busy(false);
   $('generate').onclick = () => { generateText().catch(fail); };
   $('train').onclick = () => { train().catch(fail); };
   $('download').onclick = () => { download().catch(fail); };

@@ -29,8 +29,12 @@ interface Run { readonly checkpointUrl: string; readonly sessionWorker: string; 
   let left = 0;
   for await (const _ of session.generate(r.prompt, { ...options, maxNewTokens: 100_000 })) if (++left === 2) break;
   const afterBreak = await collect(session.generate(r.prompt, options));
-  // Two calls at once run one after the other.
-  const both = await Promise.all([collect(session.generate(r.prompt, options)), collect(session.generate(r.prompt, options))]);
+  // A call waiting its turn behind another is aborted while it waits: it ends at once with an
+  // AbortError, and the call before it is unharmed (its worker is not restarted).
+  const waiting = new AbortController(), first = collect(session.generate(r.prompt, options));
+  const second = collect(session.generate(r.prompt, options, waiting.signal)).then(() => 'finished', (e: Error) => e.name);
+  waiting.abort();
+  const both = [await first, await second];
   const saved = await session.saveCheckpoint();
   let badFile = '';
   try { await session.loadCheckpoint(new Blob([new Uint8Array([1, 2, 3])]), 'broken.safetensors'); } catch (e) { badFile = (e as Error).message; }

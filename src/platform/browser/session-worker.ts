@@ -30,20 +30,29 @@ async function train(r: Extract<SessionRequest, { type: 'train' }>, e: Engine): 
   const fs = memoryFileSystem(o.text ? { 'upload.txt': new Uint8Array(o.text) } : {});
   const data = validateDataConfig(o.text ? { ...DATA_DEFAULTS, data: 'text', dataPath: 'upload.txt' } : preset.data);
   const opened = sequenceModality(data.data).open(data, preset.model.vocabSize, { fs, log: () => {} });
+  // The new model replaces the session's only when its run ends well (a failed run leaves the old one).
   const fresh = new PerceiverAR(e, preset.model, o.seed ?? preset.train.seed);
-  const trainer = new Trainer(e, fresh, { ...preset.train, steps: o.steps }, opened.source);
-  model?.dispose();
-  model = fresh;
-  stored = { train: trainer.config, data };
-  let last = performance.now();
-  while (trainer.step < o.steps && !stops.has(r.id)) {
-    const s = trainer.trainStep(), now = performance.now();
-    scope.postMessage({ id: r.id, type: 'step', step: { step: s.step, steps: o.steps, loss: s.loss, tokensPerSecond: s.tokens / ((now - last) / 1000) } });
-    last = now;
-    if (s.step % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  try {
+    const trainer = new Trainer(e, fresh, { ...preset.train, steps: o.steps }, opened.source);
+    let last = performance.now();
+    while (trainer.step < o.steps && !stops.has(r.id)) {
+      const s = trainer.trainStep(), now = performance.now();
+      scope.postMessage({ id: r.id, type: 'step', step: { step: s.step, steps: o.steps, loss: s.loss, tokensPerSecond: s.tokens / ((now - last) / 1000) } });
+      // Messages (a stop) are read between steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      last = performance.now();
+    }
+    const summary = { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: trainer.evaluate().bitsPerToken, parameters: fresh.params.count };
+    model?.dispose();
+    model = fresh;
+    stored = { train: trainer.config, data };
+    return summary;
+  } catch (err) {
+    fresh.dispose();
+    throw err;
+  } finally {
+    stops.clear();
   }
-  stops.clear();
-  return { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: trainer.evaluate().bitsPerToken, parameters: fresh.params.count };
 }
 
 async function handle(r: SessionRequest): Promise<unknown> {

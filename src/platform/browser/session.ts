@@ -104,19 +104,21 @@ export class BrowserSession {
    * takes the next call); an abort ends the loop with an AbortError.
    */
   async *generate(prompt: readonly number[], options: SessionGenerateOptions, signal?: AbortSignal): AsyncGenerator<number, void, undefined> {
-    const release = await this.acquire();
+    const release = await this.acquire(signal);
     const stream = new ReplyStream<number>();
-    const onAbort = (): void => { stream.fail(abortError(), true); this.restart(); };
+    let sent = false;
+    const onAbort = (): void => { stream.fail(abortError(), true); if (sent) this.restart(); };
     try {
-      if (signal?.aborted) throw abortError();
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) throw abortError();
       await this.started();
       if (signal?.aborted) throw abortError();
+      sent = true;
       this.request({ type: 'generate', prompt: [...prompt], options }, (token) => stream.push(token)).then((v) => stream.end(v), (e: Error) => stream.fail(e));
       yield* stream.items();
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!stream.finished) this.restart(); // left early: the worker would go on generating
+      if (sent && !stream.finished) this.restart(); // left early: the worker would go on generating
       release();
     }
   }
@@ -127,7 +129,7 @@ export class BrowserSession {
    * stops after the current step and keeps what was learnt. Returns the run's summary.
    */
   async *train(options: SessionTrainOptions, signal?: AbortSignal): AsyncGenerator<TrainProgress, TrainSummary, undefined> {
-    const release = await this.acquire();
+    const release = await this.acquire(signal);
     const stream = new ReplyStream<TrainProgress>();
     let id = 0;
     const stop = (): void => { if (id && this.worker && !stream.finished) this.worker.postMessage({ id: this.nextId++, type: 'stop', of: id }); };
@@ -149,11 +151,14 @@ export class BrowserSession {
         await new Promise<void>((r) => { const t = setInterval(() => { if (stream.finished) { clearInterval(t); r(); } }, 10); });
       }
       // A restarted worker comes back with the trained model, not the checkpoint loaded before it.
-      if (id && !stream.failure && this.worker) {
-        const saved = await this.request({ type: 'save' }).catch(() => null) as Uint8Array | null;
-        if (saved) this.checkpoint = { bytes: saved.buffer as ArrayBuffer, name: `${options.preset} (trained in this session)` };
+      try {
+        if (id && !stream.failure && this.worker) {
+          const saved = await this.request({ type: 'save' }) as Uint8Array;
+          this.checkpoint = { bytes: saved.buffer as ArrayBuffer, name: `${options.preset} (trained in this session)` };
+        }
+      } finally {
+        release();
       }
-      release();
     }
   }
 
@@ -173,13 +178,28 @@ export class BrowserSession {
     this.restart();
   }
 
-  /** Waits for the previous call to finish; the returned function lets the next one run. */
-  private async acquire(): Promise<() => void> {
+  /**
+   * Waits for the previous call to finish; the returned function lets the next one run. An abort
+   * of `signal` while waiting ends the wait with an AbortError (the call never reaches the worker).
+   */
+  private async acquire(signal?: AbortSignal): Promise<() => void> {
     if (this.disposed) throw new Error('the session has been disposed');
     let release!: () => void;
     const previous = this.turn;
     this.turn = new Promise<void>((r) => { release = r; });
-    await previous;
+    let onAbort: (() => void) | null = null;
+    const aborted = new Promise<never>((_, reject) => { onAbort = () => reject(abortError()); signal?.addEventListener('abort', onAbort, { once: true }); });
+    try {
+      if (signal?.aborted) throw abortError();
+      await Promise.race([previous, aborted]);
+    } catch (e) {
+      // Our turn is passed on once the previous call is done.
+      void previous.then(release);
+      throw e;
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      aborted.catch(() => {});
+    }
     if (this.disposed) { release(); throw new Error('the session has been disposed'); }
     return release;
   }

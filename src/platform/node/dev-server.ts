@@ -1,8 +1,9 @@
 // A static HTTP server for this package on 127.0.0.1 (tests, `bench browser`): files under `root`
 // at /isolated/… with the two headers that make a page cross-origin isolated (threads, shared
 // memory), and at /plain/… without them; `pages` are served as given at both prefixes. It reads
-// nothing outside `root` and fetches nothing.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// nothing outside `root` (by name or through a symbolic link), answers only requests addressed to
+// 127.0.0.1 or localhost at its port, and fetches nothing.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
@@ -23,8 +24,11 @@ export interface DevServer { readonly url: string; close(): Promise<void> }
  */
 export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: string, query: URLSearchParams) => string>> = {}, port = 0,
   mounts: Readonly<Record<string, string>> = {}): Promise<DevServer> {
-  const top = normalize(root.endsWith(sep) ? root : root + sep);
+  const top = normalize(root.endsWith(sep) ? root : root + sep), realTop = realpathSync(top) + sep;
+  let own = '';
   const server: Server = createServer((req, res) => {
+    // Only requests addressed to this server by its own name (no DNS rebinding onto the package's files).
+    if (req.headers.host !== own && req.headers.host !== own.replace('127.0.0.1', 'localhost')) { res.writeHead(421); res.end(); return; }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1'), m = /^\/(isolated|plain)(\/.*)$/.exec(url.pathname);
     if (!m) { res.writeHead(404); res.end(); return; }
     const prefix = `/${m[1]}`, rest = m[2]!, headers = m[1] === 'isolated' ? ISOLATION_HEADERS : {};
@@ -34,13 +38,20 @@ export function serveRoot(root: string, pages: Readonly<Record<string, (prefix: 
     try { decoded = decodeURIComponent(rest); } catch { res.writeHead(400, headers); res.end(); return; }
     const mount = Object.keys(mounts).find((m) => decoded.startsWith(m));
     if (mount) decoded = `/${mounts[mount]}${decoded.slice(mount.length)}`;
+    // Inside the root by name and by real path (a symbolic link out of it is not followed).
     const file = normalize(join(top, decoded));
-    if (!file.startsWith(top) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, headers); res.end(); return; }
+    let body: Buffer;
+    try {
+      if (!file.startsWith(top) || !statSync(file).isFile() || !realpathSync(file).startsWith(realTop)) throw new Error('not served');
+      body = readFileSync(file);
+    } catch {
+      res.writeHead(404, headers); res.end(); return;
+    }
     res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
+    res.end(body);
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${own = `127.0.0.1:${(server.address() as AddressInfo).port}`}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   })));
 }
