@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { createEngine, type Engine } from '../src/node.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { loadBlas } from '../src/platform/node/blas.js';
+import { attentionAgainstReference } from '../src/kernels/wasm/self-test.js';
 import { Rng } from '../src/tensor/rng.js';
 import { assertClose } from './helpers/compare.js';
 
@@ -32,20 +33,8 @@ function checkAgainstReference(e: Engine, seed: number): void {
       referenceKernels.matmul(d, Float32Array.from(a), Float32Array.from(b), want);
       assertClose(c, want, `matmul ${JSON.stringify(d)}`, 1e-4, 1e-4);
     }
-    const T = 150, H = 3, D = 40, n = T * H * D, dims = { batch: 1, queries: T, keys: T, heads: H, headDim: D };
-    const pos = e.allocI32(T, 'test');
-    for (let i = 0; i < T; i++) pos[i] = i;
-    const mask = { causal: { queryPositions: pos, keyPositions: pos } }, plainMask = { causal: { queryPositions: Int32Array.from(pos), keyPositions: Int32Array.from(pos) } };
-    const [q, k, v, dOut] = [filled(n), filled(n), filled(n), filled(n)];
-    const out = e.allocF32(n, 'test'), lse = e.allocF32(H * T, 'test'), [dq, dk, dv] = [0, 1, 2].map(() => e.allocF32(n, 'test').fill(0)) as [Float32Array, Float32Array, Float32Array];
-    const copy = (x: Float32Array): Float32Array => Float32Array.from(x);
-    const r = { out: new Float32Array(n), lse: new Float32Array(H * T), dq: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n) };
-    e.kernels.attentionForward(dims, mask, q, k, v, out, lse);
-    e.kernels.attentionBackward(dims, mask, q, k, v, out, lse, dOut, dq, dk, dv);
-    referenceKernels.attentionForward(dims, plainMask, copy(q), copy(k), copy(v), r.out, r.lse);
-    referenceKernels.attentionBackward(dims, plainMask, copy(q), copy(k), copy(v), r.out, r.lse, copy(dOut), r.dq, r.dk, r.dv);
-    assertClose(out, r.out, 'attention out', 1e-4, 1e-4);
-    for (const [got, want, name] of [[dq, r.dq, 'dq'], [dk, r.dk, 'dk'], [dv, r.dv, 'dv']] as const) assertClose(got, want, `attention ${name}`, 1e-4, 1e-4);
+    const r = attentionAgainstReference(e, 150, 3, 40, filled);
+    for (const name of ['out', 'dq', 'dk', 'dv'] as const) assertClose(r[name][0], r[name][1], `attention ${name}`, 1e-4, 1e-4);
   } finally {
     e.release(mark);
   }

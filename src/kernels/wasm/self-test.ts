@@ -1,9 +1,10 @@
 // A native BLAS checked on the path the engine really uses (issue 21, item 5): products on views
 // of the engine's shared memory (not separate arrays), and — when the fused attention hands its
-// tile products to the BLAS — an attention forward and backward whose tiles every pool thread
-// computes through its own binding of the library (addresses in the shared memory, one call per tile from each
-// thread at once). Each is compared with the reference kernels; the engine drops the path that
-// disagrees (platform/node/engine.ts).
+// tile products to the BLAS — an attention forward and backward whose tiles the pool's threads
+// compute through their own bindings of the library (addresses in the shared memory, calls from
+// several threads at once; a thread that claims no share in time leaves its share to the calling
+// thread). Each is compared with the reference kernels; the engine drops the path that disagrees
+// (platform/node/engine.ts).
 import type { Engine } from '../../engine.js';
 import { Rng } from '../../tensor/rng.js';
 import type { NativeGemm } from '../native-gemm.js';
@@ -79,7 +80,7 @@ export function nativeSelfTest(engine: Engine, gemm: NativeGemm): NativeSelfTest
     }
     if (!engine.info.blasAttentionTiles) return { gemm: gemm_, tiles: null };
     // Causal attention, forward and backward (every transpose the tiles use), over 70 keys (a full
-    // and a partial key tile), one head per thread (at least 2): every thread computes tiles.
+    // and a partial key tile), one head per thread (at least 2), so that each thread has tiles to compute.
     const heads = Math.max(2, engine.info.threads), r = attentionAgainstReference(engine, 70, heads, 16, filled);
     const what = `a ${heads}-head attention's tile products`;
     return {

@@ -117,12 +117,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const loaded = loadBlas(blasOption, threads);
   if (!loaded.blas && requested) refuse((loaded.note ?? '').replace(/^native BLAS unavailable: /, '').replace(/; using the wasm matmul$/, ''));
   const tilesWanted = options.blasAttentionTiles !== false;
-  const blasNotes = (blas: LoadedBlas | null): string[] => (!blas ? (loaded.note && !loaded.blas ? [loaded.note] : [])
-    : [loaded.note!, ...(tilesWanted && blas.tileRefusal ? [`attention tile products stay in wasm: ${blas.tileRefusal}`] : [])]);
+  const tileRefusal = tilesWanted && loaded.blas?.tileRefusal ? [`attention tile products stay in wasm: ${loaded.blas.tileRefusal}`] : [];
   const settings = { threads, simd: choice.simd, minWork, maxWasmRows, minParallelWork: options.minParallelWork ?? 32768 };
-  let engine = await assembleEngine(module, settings, loaded.blas, tilesWanted ? loaded.blas?.tilePath ?? null : null, [...choice.notes, ...blasNotes(loaded.blas)]);
+  let engine = await assembleEngine(module, settings, loaded.blas, tilesWanted ? loaded.blas?.tilePath ?? null : null,
+    [...choice.notes, ...(loaded.note ? [loaded.note] : []), ...tileRefusal]);
   if (loaded.blas) {
-    // The library checked on the engine's own path: shared-memory views, and every thread's tile binding.
+    // The library checked on the engine's own path: shared-memory views, and the pool threads' tile bindings.
     const wrong = nativeSelfTest(engine, loaded.blas.gemm);
     if (wrong.gemm || wrong.tiles) {
       await engine.dispose();

@@ -3,8 +3,8 @@
 // this thread, whose event loop stays free, does: when a worker stops after start-up — an error
 // outside a kernel, its isolate out of memory, terminated — it writes why into the death text,
 // marks the worker in the control block (DEAD, and its own STOPPED slot) and wakes the calling
-// thread, which throws instead of waiting forever (kernels/wasm/shared-pool.ts). Its workers end with it. (Not covered: the supervisor
-// itself dying during a job; it runs no kernels and no user code.)
+// thread, which throws instead of waiting forever (kernels/wasm/shared-pool.ts). Its workers end
+// with it. (Not covered: the supervisor itself dying during a job; it runs no kernels, no user code.)
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { DEAD, DONE_BASE, DONE_STRIDE, ERROR_BYTES, FN, QUIT, SEQ, STOPPED_OFFSET, type SupervisorInit, type SupervisorMessage, type WorkerInit } from '../../kernels/wasm/pool-protocol.js';
 
