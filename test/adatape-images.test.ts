@@ -12,6 +12,8 @@ import { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig } 
 import { SequenceClassifier } from '../src/models/adatape/model.js';
 import { patchify } from '../src/models/adatape/patches.js';
 import { readLabelledImages, writePng } from '../src/platform/node/image-files.js';
+import { encodePng } from '../src/data/png.js';
+import { fitImage } from '../src/data/image-fit.js';
 import { Rng } from '../src/tensor/rng.js';
 import { ClassifierTrainer } from '../src/train/classifier-trainer.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
@@ -229,6 +231,25 @@ describe('labelled image datasets', () => {
   });
 });
 
+describe('fitting a user\'s image to a model\'s shape', () => {
+  it('averages the pixels falling in each target pixel when shrinking, repeats the nearest when enlarging, and converts colour', () => {
+    const rgb: Image = { shape: { width: 4, height: 2, channels: 3 }, pixels: Uint8Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 10 * i : 0)) };
+    // Red only: luma 0.299·R. Shrunk 4×2 → 2×1: each target pixel averages a 2×2 block.
+    const f = fitImage(rgb, { width: 2, height: 1, channels: 1 });
+    const luma = Array.from({ length: 8 }, (_, p) => Math.round(0.299 * 30 * p));
+    assert.deepEqual(Array.from(f.image.pixels), [0, 2].map((x) => Math.round((luma[x]! + luma[x + 1]! + luma[x + 4]! + luma[x + 5]!) / 4)));
+    assert.deepEqual(f.changes, ['RGB → grey', '4×2 → 2×1']);
+    const grey: Image = { shape: { width: 2, height: 1, channels: 1 }, pixels: Uint8Array.of(7, 200) };
+    const up = fitImage(grey, { width: 4, height: 3, channels: 3 });
+    assert.deepEqual(Array.from(up.image.pixels.subarray(0, 12)), [7, 7, 7, 7, 7, 7, 200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(Array.from(up.image.pixels.subarray(24)), Array.from(up.image.pixels.subarray(0, 12)));
+    // 3 → 2: target 0 spans [0, 1.5) and takes source pixel 0 (centre 0.5); target 1 spans [1.5, 3): pixels 1 and 2 (centres 1.5, 2.5).
+    const odd = fitImage({ shape: { width: 3, height: 1, channels: 1 }, pixels: Uint8Array.of(10, 20, 40) }, { width: 2, height: 1, channels: 1 });
+    assert.deepEqual(Array.from(odd.image.pixels), [10, 30]);
+    assert.deepEqual(fitImage(grey, grey.shape).changes, []);
+  });
+});
+
 describe('image classification from the command line', () => {
   it('trains AdaTape on an IDX folder, evaluates the whole test set with images/s and a heatmap; bad uses fail with one line', () => {
     // 8×8 images: the class is which half holds a bright bar.
@@ -264,6 +285,30 @@ describe('image classification from the command line', () => {
     const again = runCli(dir, 'eval', `--checkpoint=${ckpt}`, '--evalBatches=0', '--json');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout.trim().split('\n').pop()!).accuracy, m.accuracy);
+    // classify: one image (a bright bar on the right: class 1), given at the model's 8×8 grey and as
+    // a 16×16 RGB enlargement (fitted back with a note): the same probabilities; the heatmap of its reads.
+    const bar = new Uint8Array(64);
+    for (let y = 0; y < 8; y++) bar[y * 8 + 6] = 250;
+    const big = new PNG({ width: 16, height: 16 });
+    for (let i = 0; i < 256; i++) { const v = bar[(Math.floor(Math.floor(i / 16) / 2)) * 8 + Math.floor((i % 16) / 2)]!; big.data.set([v, v, v, 255], i * 4); }
+    writeFileSync(join(dir, 'bar.png'), encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: bar }));
+    writeFileSync(join(dir, 'bar16.png'), PNG.sync.write(big));
+    const one = runCli(dir, 'classify', `--checkpoint=${ckpt}`, `--image=${join(dir, 'bar.png')}`, `--heatmap=${join(dir, 'bar-reads.png')}`, '--json');
+    assert.equal(one.code, 0, one.stderr);
+    const c1 = JSON.parse(one.stdout.trim().split('\n').pop()!);
+    const probs = (c1.probabilities as string).split(' ').map(Number);
+    assert.equal(probs.length, 2);
+    assert.ok(Math.abs(probs[0]! + probs[1]! - 1) < 1e-5 && c1.predicted === probs.indexOf(Math.max(...probs)) && Math.abs(c1.confidence - Math.max(...probs)) < 1e-5, one.stdout);
+    assert.ok(c1.tapeLength >= 1 && c1.bankReads >= 1 && c1.fitted === null, one.stdout);
+    const reads = PNG.sync.read(readFileSync(join(dir, 'bar-reads.png')));
+    // One group at 8×: the image over its heatmap, 4 × (2 px × 8) wide.
+    assert.deepEqual([reads.width, reads.height], [64, 2 * 64 + 2 * 6 + 8]);
+    const two = runCli(dir, 'classify', `--checkpoint=${ckpt}`, `--image=${join(dir, 'bar16.png')}`);
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.stderr, /bar16\.png: fitted to the model's 8×8 grey images \(RGB → grey, 16×16 → 8×8\)/);
+    assert.match(two.stdout, new RegExp(`bar16\\.png: class ${c1.predicted} \\(${(100 * c1.confidence).toFixed(1)}%\\), tape ${c1.tapeLength} token`));
+    failsClearly(runCli(dir, 'classify', `--checkpoint=${ckpt}`), /classify needs --image=FILE\.png/);
+    failsClearly(runCli(dir, 'classify', `--checkpoint=${ckpt}`, `--image=${join(dir, 'bar.png')}`, `--heatmap=${join(dir, 'bar.png')}`), /is the run's input file/);
     failsClearly(runCli(dir, 'train', '--task=images'), /--task=images needs --dataPath=DIR/);
     failsClearly(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=3'), /patchSize \(3\) must divide the image's 8×8/);
     failsClearly(runCli(dir, 'train', '--task=parity', `--dataPath=${dir}`), /--dataPath is not used with --task=parity/);
@@ -271,5 +316,7 @@ describe('image classification from the command line', () => {
     assert.equal(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--model=transformer', '--patchSize=4', '--width=16', '--numLayers=1', '--steps=1',
       '--batchSize=8', '--evalBatches=1', `--checkpoint=${vit}`, '--quiet').code, 0);
     failsClearly(runCli(dir, 'eval', `--checkpoint=${vit}`, `--dataPath=${dir}`, `--heatmap=${heat}`), /--heatmap needs an AdaTape checkpoint with an image input-driven bank/);
+    failsClearly(runCli(dir, 'classify', `--checkpoint=${vit}`, `--image=${join(dir, 'bar.png')}`, `--heatmap=${heat}`), /--heatmap needs an AdaTape checkpoint/);
+    assert.match(runCli(dir, 'classify', `--checkpoint=${vit}`, `--image=${join(dir, 'bar.png')}`).stdout, /bar\.png: class [01] \(\d+\.\d%\)\n/);
   });
 });

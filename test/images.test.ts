@@ -1,7 +1,7 @@
 // Images (spec images §1–§5): the codec's layout and round trips, PNG and IDX reading, bad files,
 // pixel-only sampling, and a tiny image model that learns a pattern.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -311,6 +311,41 @@ describe('CLI: image checkpoints', () => {
     failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--complete=40'), /--complete=40: the images have 32 rows/);
     // Was silently dropped: an image checkpoint's sample length is the image, so --maxNewTokens is refused.
     failsClearly(cli('generate', `--checkpoint=${ckpt}`, '--maxNewTokens=5'), /--maxNewTokens does not apply to image checkpoints/);
+  });
+});
+
+describe('CLI: generating from an image checkpoint without its dataset, and completing your own image', () => {
+  it('samples from the stored image shape with the data folder gone; --image is fitted to the model (with a note) and completed', () => {
+    const data = join(dir, 'own-pngs'), ckpt = join(dir, 'own.safetensors'), rng = new Rng(5);
+    mkdirSync(data);
+    for (let i = 0; i < 6; i++) writeFileSync(join(data, `${i}.png`), encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: Uint8Array.from({ length: 64 }, () => rng.int(256)) }));
+    const t = runCli(dir, 'train', '--preset=fashion-mnist', '--data=images', `--dataPath=${data}`, '--contextLength=65', '--numLatents=16', '--numLayers=1',
+      '--width=32', '--embedDim=32', '--steps=1', '--evalEvery=0', '--evalBatches=1', '--quiet', `--checkpoint=${ckpt}`);
+    assert.equal(t.code, 0, t.stderr);
+    const moved = `${data}-moved`;
+    renameSync(data, moved);
+    const s = runCli(dir, 'generate', `--checkpoint=${ckpt}`, '--count=2', '--scale=1', `--out=${join(dir, 'own-samples.png')}`);
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(decodePng(new Uint8Array(readFileSync(join(dir, 'own-samples.png'))), 'samples').shape, { width: 2 * 10 + 2, height: 12, channels: 1 });
+    // Completion of test images needs the data: one line naming it.
+    failsClearly(runCli(dir, 'generate', `--checkpoint=${ckpt}`, '--complete=4'), /own-pngs/);
+    // Your own image: 16×16 RGB, each 2×2 block one grey value → fitted to 8×8 grey exactly.
+    const mine = new Uint8Array(16 * 16 * 3), small = Uint8Array.from({ length: 64 }, () => rng.int(256));
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) mine.fill(small[(y >> 1) * 8 + (x >> 1)]!, (y * 16 + x) * 3, (y * 16 + x) * 3 + 3);
+    writeFileSync(join(dir, 'mine.png'), encodePng({ shape: { width: 16, height: 16, channels: 3 }, pixels: mine }));
+    const c = runCli(dir, 'generate', `--checkpoint=${ckpt}`, '--complete=3', `--image=${join(dir, 'mine.png')}`, '--count=2', '--scale=1', `--out=${join(dir, 'mine-done.png')}`);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, /mine\.png: fitted to the model's 8×8 grey images \(RGB → grey, 16×16 → 8×8\)/);
+    const grid = decodePng(new Uint8Array(readFileSync(join(dir, 'mine-done.png'))), 'completions');
+    // Grey tiles of side 8 in a 3-column grid with 2-pixel borders.
+    const tile = (i: number): Uint8Array => Uint8Array.from({ length: 64 }, (_, p) => grid.pixels[(2 + Math.floor(i / 3) * 10 + (p >> 3)) * grid.shape.width + 2 + (i % 3) * 10 + (p & 7)]!);
+    const [original, given, completed] = [0, 1, 2].map(tile);
+    assert.deepEqual(original, small, 'the original tile is the fitted image');
+    assert.deepEqual(given!.subarray(0, 24), small.subarray(0, 24));
+    assert.deepEqual(completed!.subarray(0, 24), small.subarray(0, 24), 'the completion keeps the first 3 rows');
+    assert.equal(grid.shape.height, 2 * 10 + 2, 'two completions, one row each');
+    failsClearly(runCli(dir, 'generate', `--checkpoint=${ckpt}`, `--image=${join(dir, 'mine.png')}`), /--image=.*mine\.png is an image to complete: give --complete=ROWS/);
+    failsClearly(runCli(dir, 'generate', `--checkpoint=${ckpt}`, '--complete=3', `--image=${join(dir, 'missing.png')}`), /missing\.png/);
   });
 });
 

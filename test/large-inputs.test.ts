@@ -21,7 +21,7 @@ describe('large inputs', () => {
     const notes = Array.from({ length: N }, (_, i) => ({ pitch: 30 + (i % 60), start: i * 0.01, end: i * 0.01 + 0.05, velocity: 80 }));
     const img = pianoRoll(notes, { maxWidth: 2000 });
     // Pitches 30…89 → rows 28…91 (2 of margin), 4 pixels each; 2,000 s squeezed into maxWidth.
-    assert.ok(img.shape.width <= 2001 && img.shape.height === (91 - 28 + 1) * 4, `${img.shape.width}×${img.shape.height}`);
+    assert.ok(img.plot.width <= 2001 && img.plot.height === (91 - 28 + 1) * 4, `${img.plot.width}×${img.plot.height}`);
     const corpus = readMidiCorpus(memoryFileSystem({ 'big.mid': notesToMidi(notes) }), 'big.mid');
     assert.equal(corpus.pieces.length, 1);
     assert.match(corpus.summary, /1 pieces, \d+ events, 33\.3 minutes/, corpus.summary);

@@ -12,6 +12,8 @@ import { notesToMidi } from '../src/data/midi.js';
 import { musicSource, type Piece } from '../src/data/music-source.js';
 import { encodePiece, MUSIC_VOCAB, notesToEvents, type Note } from '../src/data/music.js';
 import { memoryFileSystem, pianoRoll, pianorollTool } from '../src/node.js';
+import { drawText, textSize } from '../src/data/bitmap-font.js';
+import { pitchName, tickStep } from '../src/data/pianoroll.js';
 import { createProgress } from '../src/io/progress.js';
 import { PAD, SOS } from '../src/data/vocab.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
@@ -108,10 +110,10 @@ describe('music data edges', () => {
     const notes = [{ pitch: 15, velocity: 127, start: 0, end: 1 }, { pitch: 60, velocity: 127, start: 0, end: 1 }];
     const img = pianoRoll(notes, { pixelsPerSecond: 10, pixelsPerPitch: 4 });
     const lo = 13, hi = 74, at = (pitch: number, x: number): number[] => {
-      const i = (((hi - pitch) * 4 + 1) * img.shape.width + x) * 3;
+      const i = (((hi - pitch) * 4 + 1) * img.shape.width + img.plot.left + x) * 3;
       return Array.from(img.pixels.subarray(i, i + 3));
     };
-    assert.equal(img.shape.height, (hi - lo + 1) * 4);
+    assert.equal(img.plot.height, (hi - lo + 1) * 4);
     assert.deepEqual(at(15, 5), [150, 150, 150], 'the dropped note is grey');
     assert.deepEqual(at(60, 5), [31, 119, 180], 'a kept note is blue');
     assert.deepEqual(at(18, 5), [236, 236, 236], 'a row below A0 is shaded');
@@ -122,6 +124,35 @@ describe('music data edges', () => {
       { fs, json: true, inputs: [], log: (l) => logs.push(l), write: () => undefined, progress: (t, l) => createProgress(t, l, { tty: false, quiet: true, every: 1, write: () => undefined }) });
     assert.equal(r.offPiano, 1);
     assert.match(logs.join('\n'), /low\.mid: 1 note outside the piano's 88 keys \(pitches 21–108\), drawn grey: training drops them/);
+  });
+});
+
+describe('piano roll axes', () => {
+  it('names the pitch of every C at its row and marks seconds along the bottom, in the bitmap font', () => {
+    // Pitches 48–72 drawn: the Cs 48 (C3), 60 (C4), 72 (C5) are labelled; 10 s at 20 px/s: ticks every 5 s.
+    const notes = [{ pitch: 48, velocity: 100, start: 0, end: 10 }, { pitch: 72, velocity: 100, start: 2, end: 3 }];
+    const img = pianoRoll(notes, { pixelsPerSecond: 20, pixelsPerPitch: 4 }), { left, height: plotH } = img.plot, W = img.shape.width;
+    const inkIn = (x0: number, y0: number, w: number, h: number): number => {
+      let n = 0;
+      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (img.pixels[(y * W + x) * 3]! < 128) n++;
+      return n;
+    };
+    // The label of C4 drawn by the font on its own: the same pixels at the C4 row's height.
+    const hi = 74, mid = (hi - 60) * 4 + 2, want = new Set<string>();
+    drawText((x, y) => want.add(`${x},${y}`), 'C4', left - 4 - textSize('C4').width, mid - 3);
+    for (const key of want) {
+      const [x, y] = key.split(',').map(Number) as [number, number];
+      assert.ok(img.pixels[(y * W + x) * 3]! < 128, `C4's label pixel ${key}`);
+    }
+    assert.ok(inkIn(0, 0, left - 3, plotH) >= 3 * 15, 'three pitch labels in the left margin');
+    assert.equal(inkIn(0, (hi - 66) * 4, left - 3, 4), 0, 'no label at F#4');
+    // Time labels 0s, 5s, 10s under the plot: ink in the bottom margin at x = 0, 100 and 200 px of the plot.
+    for (const t of [0, 5, 10]) assert.ok(inkIn(Math.max(0, left + t * 20 - 8), plotH + 3, 16, 8) > 10, `a label at ${t} s`);
+    assert.equal(inkIn(left + 50 - 4, plotH + 3, 8, 8), 0, 'nothing at 2.5 s');
+    assert.deepEqual([tickStep(50), tickStep(20), tickStep(1), tickStep(0.01)], [1, 5, 60, 7200]);
+    assert.equal(pitchName(60), 'C4');
+    assert.equal(pitchName(0), 'C-1');
+    assert.throws(() => drawText(() => undefined, 'C#', 0, 0), /no glyph for '#'/);
   });
 });
 

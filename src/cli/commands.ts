@@ -135,6 +135,21 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
     examples: r.examples, tapeMean: r.tape.mean, tapeVariance: r.tape.variance, seconds, examplesPerSecond: perSecond, batchSize, ...extra };
 }
 
+/** `classify --checkpoint=CKPT --image=FILE.png [--heatmap=OUT.png]`: one input through a classifier, by its data's modality. */
+export function classifyCommand(engine: Engine, args: Args): Metrics {
+  const path = requireCheckpoint(args, 'classify'), info = readCheckpointInfo(path);
+  if (architectureNamed(info.architecture)!.task !== 'classification' || !info.data) {
+    throw new UsageError(`checkpoint ${path} holds a ${info.architecture} model; classify needs a classifier checkpoint (perceiver-ar train --task=images)`);
+  }
+  const modality = classificationModality(info.data.data);
+  if (!modality.classify || !modality.classifyOptions) {
+    throw new UsageError(`classify reads one input from a file; a ${modality.taskName} classifier has no such input (perceiver-ar eval scores its test set)`);
+  }
+  const options = parseOptions(args, [CHECKPOINT_OPTION, ...modality.classifyOptions, ...OUTPUT_OPTIONS, ...engineSpecs()], 'for classify');
+  const { model } = loadClassifierCheckpoint(path, engine);
+  return modality.classify({ model, data: validateDataConfig(info.data), options, ctx: runContext(options, [path, ...storedInputs(info)]) });
+}
+
 export function generateCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'generate'), info = readCheckpointInfo(path);
   if (info.architecture !== 'perceiver-ar') {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The perceiver-ar command: train | generate | eval | info, and the commands modalities add
+// The perceiver-ar command: train | generate | eval | classify | info, and the commands modalities add
 // (pianoroll). Each command parses its options once against what it (and the data's modality)
 // declares; nothing here knows a kind of data.
 import { DATA_KEYS, MODALITIES } from '../data/registry.js';
@@ -12,7 +12,7 @@ import { createEngine, type EngineOptions } from '../platform/node/engine.js';
 import { terminal } from '../platform/node/terminal.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { CONFIG_FLAGS, parseArgs, splitArgs, type Args, type Metrics } from './args.js';
-import { evalCommand, generateCommand, infoCommand, INFO_OPTIONS } from './commands.js';
+import { classifyCommand, evalCommand, generateCommand, infoCommand, INFO_OPTIONS } from './commands.js';
 import { ENGINE_OPTIONS, fallbackNotes, OUTPUT_OPTIONS, runContext } from './context.js';
 import { trainCommand, TRAIN_OPTIONS } from './train.js';
 
@@ -50,6 +50,9 @@ ${modalityHelp('generate')}`,
   --weights=bf16: with the weight matrices rounded to bf16, as generate decodes by default (what the rounding costs);
   a classifier: accuracy, tape length and forward examples/s on its test set.
 ${modalityHelp('eval')}`,
+  classify: `perceiver-ar classify --checkpoint=CKPT --image=FILE.png [--heatmap=OUT.png]
+  Classifies one image with an image classifier (fitted to its shape, with a note): the class, its probability and every class's;
+  --heatmap: an AdaTape model with an image bank draws the bank patches its tape read for this image.`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count, training FLOPs/token and data.`,
   ...Object.fromEntries([...DATA_COMMANDS].map(([name, c]) => [name, c.help])),
@@ -81,7 +84,7 @@ const FLAGS: ReadonlySet<string> = new Set([
 ]);
 
 const COMMANDS: Readonly<Record<string, (engine: Engine, args: Args) => Metrics | Promise<Metrics>>> = {
-  train: trainCommand, generate: generateCommand, eval: evalCommand, info: infoCommand,
+  train: trainCommand, generate: generateCommand, eval: evalCommand, classify: classifyCommand, info: infoCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -169,6 +169,14 @@ export interface ClassifierEvalRequest {
   readonly ctx: RunContext;
 }
 
+/** `classify`: one input read from a file (an image) by a classifier of this data. */
+export interface ClassifyRequest {
+  readonly model: SequenceClassifier;
+  readonly data: DataConfig;
+  readonly options: Options;
+  readonly ctx: RunContext;
+}
+
 /** A kind of data for the sequence classifiers (AdaTape and its baselines). */
 export interface ClassificationModality extends ModalityBase {
   readonly task: 'classification';
@@ -189,6 +197,10 @@ export interface ClassificationModality extends ModalityBase {
   /** Refuses options that cannot apply to this model, before any work. */
   checkEvalOptions?(model: ClassifierConfig, options: Options, ctx: RunContext): void;
   evaluateExtra?(request: ClassifierEvalRequest): Metrics;
+  /** Options of `classify` (the input file among them); a modality without them classifies no single inputs. */
+  readonly classifyOptions?: readonly OptionSpec[];
+  /** One input from a file: the predicted class and every class's probability, and what the model read where that can be drawn. */
+  classify?(request: ClassifyRequest): Metrics;
 }
 
 export type Modality = SequenceModality | ClassificationModality;

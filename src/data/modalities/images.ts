@@ -14,7 +14,8 @@ import { imageSource } from '../image-source.js';
 import { decodeImage, describeShape, encodeImage, imageCodec, subpixelCount, type Image, type ImageShape } from '../images.js';
 import { DATA_PATH, IMAGE_FILES, VALIDATION_FRACTION } from '../keys.js';
 import { keysOf, type DataConfig, type DataKey, type SequenceData, type SequenceModality } from '../modality.js';
-import { encodePng } from '../png.js';
+import { decodePng, encodePng } from '../png.js';
+import { fitImage, fitNotice } from '../image-fit.js';
 import { syntheticImages } from '../synthetic-images.js';
 import { perceiverModel, SAMPLING_OPTIONS } from './token-streams.js';
 import { BYTE_OFFSET, PAD } from '../vocab.js';
@@ -114,6 +115,32 @@ export function imageSamples(model: PerceiverAR, images: readonly Image[], o: Im
   return { grid, seconds, subpixelsPerSecond: (count * (total - given)) / seconds };
 }
 
+/** The model's image shape as its data config stores it (null for checkpoints older than the imageShape key). */
+function storedShape(c: DataConfig): ImageShape | null {
+  if (c.data === 'synthetic-images') return SYNTHETIC_SHAPE;
+  const key = keysOf<ImageData>(c).imageShape;
+  if (!key) return null;
+  const [width, height, channels] = key.split('x').map(Number) as [number, number, 1 | 3];
+  return { width, height, channels };
+}
+
+/**
+ * The images generation starts from: the user's image (--image, fitted to the model's shape with a
+ * notice) to complete; one blank image of the model's shape for samples from scratch (no data
+ * read: a checkpoint samples without its dataset); otherwise the test images.
+ */
+function imagesToGenerate(c: DataConfig, fs: FileSystem, complete: number, imagePath: string | undefined, log: (line: string) => void): Image[] {
+  const shape = storedShape(c);
+  if (imagePath !== undefined) {
+    const want = shape ?? testImages(c, fs).shape, fitted = fitImage(decodePng(fs.readBytes(imagePath, 'image'), `image ${imagePath}`), want);
+    const notice = fitNotice(imagePath, fitted, want);
+    if (notice) log(notice);
+    return [fitted.image];
+  }
+  if (complete === 0 && shape) return [{ shape, pixels: new Uint8Array(subpixelCount(shape)) }];
+  return testImages(c, fs).images;
+}
+
 function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
   const synthetic = name === 'synthetic-images';
   return {
@@ -123,8 +150,8 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
     keys: synthetic ? { imageShape: IMAGE_SHAPE } : { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, imageShape: IMAGE_SHAPE },
     ...(synthetic ? { withPath: 'images' } : {
       help: {
-        generate: 'Image checkpoints: --count=16 --out=samples.png [--complete=ROWS --scale=N --columns=N --fullVocab --dataPath]: a PNG grid of\n' +
-          '  samples, or of test images completed from their first ROWS rows (original | given | completed).',
+        generate: 'Image checkpoints: --count=16 --out=samples.png [--complete=ROWS [--image=FILE.png] --scale=N --columns=N --fullVocab --dataPath]: a PNG\n' +
+          '  grid of samples, or of test images (or your --image, fitted to the model\'s shape) completed from their first ROWS rows (original | given | completed).',
         eval: 'Images: bits/dim on the test images [--stride --numLatents --maxImages --batchSize --dataPath].',
       },
     }),
@@ -149,14 +176,16 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
     },
     generateReads: synthetic ? [] : ['dataPath'],
     generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...SAMPLING_OPTIONS, pathOption('out'),
-      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), intOption('maxNewTokens', 0)],
+      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), intOption('maxNewTokens', 0), pathOption('image')],
     generate: (req) => {
       const o = req.options, count = o.number('count') ?? 16, complete = o.number('complete') ?? 0, out = o.string('out') ?? 'samples.png';
+      const imagePath = o.string('image');
       if (o.has('maxNewTokens')) {
         throw new UsageError('--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)');
       }
-      checkOutputAgainst(req.ctx.fs, out, 'output', req.ctx.inputs, IMAGE_FILES);
-      const { images } = testImages(req.data, req.ctx.fs);
+      if (imagePath !== undefined && complete === 0) throw new UsageError(`--image=${imagePath} is an image to complete: give --complete=ROWS (the rows kept from it)`);
+      checkOutputAgainst(req.ctx.fs, out, 'output', [...req.ctx.inputs, imagePath], IMAGE_FILES);
+      const images = imagesToGenerate(req.data, req.ctx.fs, complete, imagePath, req.ctx.log);
       const progress = req.ctx.progress(count, 'generate', 1);
       const r = imageSamples(req.model, images, {
         count, complete, temperature: o.number('temperature') ?? 1, topK: o.number('topK') ?? 0, topP: o.number('topP') ?? 1, seed: o.number('seed') ?? 0,

@@ -9,13 +9,15 @@ import type { ClassifierBatch, SequenceClassifier } from '../../models/adatape/m
 import { intOption, pathOption } from '../../options.js';
 import type { TrainConfig } from '../../train/config.js';
 import { bankReadFigure } from '../heatmap.js';
-import { addBankReads, imageClassTestSet, randomImageClassBatch } from '../image-classes.js';
+import { addBankReads, imageClassBatch, imageClassTestSet, randomImageClassBatch } from '../image-classes.js';
+import { fitImage, fitNotice } from '../image-fit.js';
 import { readLabelledImages } from '../image-datasets.js';
 import type { Image } from '../images.js';
 import { DATA_PATH, LABELLED_IMAGE_FILES } from '../keys.js';
-import { keysOf, type ClassificationModality } from '../modality.js';
-import { encodePng } from '../png.js';
+import { keysOf, type ClassificationModality, type ClassifyRequest, type Metrics } from '../modality.js';
+import { decodePng, encodePng } from '../png.js';
 import { PARITY_TRAIN_DEFAULTS } from './parity.js';
+import { maxOf } from '../../tensor/extent.js';
 
 /** Image classification (docs/adatape-images.md): batch 128, AdamW lr 1e-3, 3,000 steps, test set 2,048 images while training. */
 export const IMAGE_CLASSIFIER_TRAIN_DEFAULTS: TrainConfig = Object.freeze({ ...PARITY_TRAIN_DEFAULTS, steps: 3000, evalEvery: 500, evalBatches: 16 });
@@ -78,6 +80,41 @@ export function bankHeatmap(r: BankReads, c: ClassifierConfig, scale = 5): Image
     r.rows, r.cols, c.bankPatchSize, scale);
 }
 
+/**
+ * `classify --image=FILE.png [--heatmap=OUT.png]`: one image (fitted to the model's shape, with a
+ * notice), its predicted class and the probabilities of all; an AdaTape model with an image bank
+ * also draws which bank patches its tape read for this image.
+ */
+function classifyImage(req: ClassifyRequest): Metrics {
+  const c = req.model.config, o = req.options, path = o.string('image'), heatmap = o.string('heatmap');
+  if (path === undefined) throw new UsageError('classify needs --image=FILE.png (an image to classify)');
+  const drawsReads = c.model === 'adatape' && c.bank === 'input' && c.input === 'image';
+  if (heatmap !== undefined) {
+    if (!drawsReads) throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
+    checkOutputAgainst(req.ctx.fs, heatmap, 'heatmap', [...req.ctx.inputs, path], LABELLED_IMAGE_FILES);
+  }
+  const shape = { width: c.imageWidth, height: c.imageHeight, channels: c.imageChannels as 1 | 3 };
+  const fitted = fitImage(decodePng(req.ctx.fs.readBytes(path, 'image'), `image ${path}`), shape), notice = fitNotice(path, fitted, shape);
+  if (notice) req.ctx.log(notice);
+  const batch = imageClassBatch({ images: [fitted.image], labels: Int32Array.of(0) }, [0]);
+  const r = req.model.forward(batch), logits = req.model.logits();
+  const top = maxOf(Array.from(logits), 0), exp = Array.from(logits, (v) => Math.exp(v - top)), sum = exp.reduce((a, b) => a + b, 0);
+  const probabilities = exp.map((v) => v / sum), predicted = probabilities.indexOf(maxOf(probabilities, 0));
+  const tape = r.tapeLengths ? r.tapeLengths[0]! : null;
+  let readsDrawn: number | null = null;
+  if (drawsReads && heatmap !== undefined) {
+    const reads = bankReadCounts(req.model, [batch]);
+    req.ctx.fs.writeAtomic(heatmap, encodePng(bankReadFigure([fitted.image], [Array.from(reads.counts)], reads.rows, reads.cols, c.bankPatchSize, 8)));
+    readsDrawn = reads.counts.reduce((a, b) => a + b, 0);
+  }
+  if (!req.ctx.json) {
+    req.ctx.write(`${path}: class ${predicted} (${(100 * probabilities[predicted]!).toFixed(1)}%)${tape === null ? '' : `, tape ${tape} token${tape === 1 ? '' : 's'}`}` +
+      `${heatmap === undefined ? '' : `; the patches it read: ${heatmap}`}\n`);
+  }
+  return { image: path, predicted, confidence: probabilities[predicted]!, probabilities: probabilities.map((p) => p.toPrecision(6)).join(' '),
+    tapeLength: tape, bankReads: readsDrawn, heatmap: heatmap ?? null, fitted: fitted.changes.join(', ') || null };
+}
+
 export const labelledImagesModality: ClassificationModality = {
   name: 'labelled-images', noun: 'images', task: 'classification', taskName: 'images', takesLength: false,
   summary: 'labelled images (--dataPath=DIR: the IDX files of (Fashion-)MNIST — apt-get install dataset-fashion-mnist: ' +
@@ -132,6 +169,8 @@ export const labelledImagesModality: ClassificationModality = {
     if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
     checkOutputAgainst(ctx.fs, heatmap, 'heatmap', ctx.inputs, LABELLED_IMAGE_FILES);
   },
+  classifyOptions: [pathOption('image'), pathOption('heatmap')],
+  classify: (req) => classifyImage(req),
   evaluateExtra: (req) => {
     const heatmap = req.options.string('heatmap'), c = req.model.config;
     if (heatmap === undefined) return { heatmap: null };
