@@ -74,7 +74,8 @@ export { midiToNotes, notesToMidi, parseMidiFile, type MidiNotes, type MidiReadO
 export { readMidiCorpus, listMidiFiles, midiPiece, type MidiCorpus } from './data/midi-corpus.js';
 export { musicSource, splitPieces, STRETCHES, type Piece } from './data/music-source.js';
 export { syntheticPiece, syntheticPieces, syntheticMusicSplit, type SyntheticPiece, type ThemeReturn } from './data/synthetic-music.js';
-export { pianoRoll, type PianoRollOptions } from './data/pianoroll.js';
+export { pianoRoll, pitchName, tickStep, type PianoRoll, type PianoRollOptions } from './data/pianoroll.js';
+export { fitImage, type FittedImage } from './data/image-fit.js';
 export { writeMusic, loadMusic, pianorollTool } from './data/modalities/music.js';
 export { continueMusic, continueEvents, type MusicContinuation, type ContinueOptions } from './sample/continue-music.js';
 export { returnAccuracy, scoreReturn, type ReturnScore } from './train/music-return.js';

@@ -13,6 +13,10 @@ export interface OptionSpec {
   readonly allowed?: string;
   /** Strings: the values allowed. */
   readonly choices?: readonly string[];
+  /** A path the command writes (a page gives it a name of its own; everything else of type path is read). */
+  readonly output?: boolean;
+  /** An option people try that does not apply here: giving it is refused with this message (forms leave it out). */
+  readonly refused?: string;
 }
 
 /** The parsed options of one command: typed getters over validated values. */
@@ -35,6 +39,10 @@ export const intOption = (name: string, lo: number, hi = Infinity, allowed?: str
 export const numberOption = (name: string, check: (n: number) => boolean, allowed: string): OptionSpec => ({ name, type: 'number', check, allowed });
 export const flagOption = (name: string): OptionSpec => ({ name, type: 'flag' });
 export const pathOption = (name: string): OptionSpec => ({ name, type: 'path' });
+/** An option refused with a message that says why and what to use instead. */
+export const refusedOption = (name: string, why: string): OptionSpec => ({ name, type: 'string', refused: why });
+/** A file the command writes. */
+export const outputOption = (name: string): OptionSpec => ({ name, type: 'path', output: true });
 export const stringOption = (name: string, choices?: readonly string[]): OptionSpec => (choices ? { name, type: 'string', choices } : { name, type: 'string' });
 
 /** The same message parseOptions gives, for checks that depend on several options. */
@@ -51,7 +59,8 @@ export function parseOptions(raw: ReadonlyMap<string, string>, specs: readonly O
   const values = new Map<string, string | number | boolean>();
   for (const [key, v] of raw) {
     const s = byName.get(key);
-    if (!s) throw new UsageError(`unknown option --${key}${what ? ` ${what}` : ''}; allowed: ${[...byName.keys()].map((k) => `--${k}`).join(' ')}`);
+    if (!s) throw new UsageError(`unknown option --${key}${what ? ` ${what}` : ''}; allowed: ${specs.filter((o) => !o.refused).map((o) => `--${o.name}`).join(' ')}`);
+    if (s.refused) throw new UsageError(s.refused);
     switch (s.type) {
       case 'flag':
         if (v !== 'true' && v !== 'false') throw new UsageError(`--${key} is a flag; write --${key} or --${key}=false`);

@@ -129,7 +129,7 @@ describe('in Chromium', { skip }, () => {
         assert.equal(r.summary.architecture, 'perceiver-ar');
         assert.equal(r.streamed.length, 20);
         assert.deepEqual(r.streamed, node, 'the page streams the tokens Node generates');
-        assert.deepEqual([r.aborted, r.abortError], [3, 'AbortError: generation was aborted']);
+        assert.deepEqual([r.aborted, r.abortError], [3, 'AbortError: the call was aborted']);
         assert.deepEqual(r.again, node, 'after an abort the session generates again');
         assert.deepEqual(want(Uint8Array.from(r.saved)), node, 'the saved checkpoint loads back in Node');
         assert.match(r.badFile, /broken\.safetensors/);

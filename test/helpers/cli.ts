@@ -7,9 +7,10 @@ const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface CliResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 
-/** Runs `perceiver-ar ARGS --threads=1` in `cwd`. */
+/** Runs `perceiver-ar ARGS --threads=1` in `cwd` (ARGS may set --threads=N themselves). */
 export function runCli(cwd: string, ...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--threads=1'], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const threads = args.some((a) => a.startsWith('--threads=')) ? [] : ['--threads=1'];
+  const r = spawnSync(process.execPath, [CLI, ...args, ...threads], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

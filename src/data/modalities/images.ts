@@ -5,7 +5,7 @@ import { DataError, UsageError } from '../../errors.js';
 import { checkOutputAgainst, type FileSystem } from '../../io/file-system.js';
 import { progressWhenTotalKnown } from '../../io/progress.js';
 import type { PerceiverAR } from '../../models/perceiver-ar/model.js';
-import { flagOption, intOption, invalidOption, pathOption } from '../../options.js';
+import { flagOption, intOption, invalidOption, outputOption, pathOption, refusedOption } from '../../options.js';
 import { generate } from '../../sample/generate.js';
 import { evaluateImages } from '../../train/evaluate-images.js';
 import { readImageDataset } from '../image-datasets.js';
@@ -175,14 +175,12 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
         seconds: r.seconds, data: `${description}${maxImages > 0 ? ` (first ${r.images})` : ''}` };
     },
     generateReads: synthetic ? [] : ['dataPath'],
-    generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...SAMPLING_OPTIONS, pathOption('out'),
-      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), intOption('maxNewTokens', 0), pathOption('image')],
+    generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...SAMPLING_OPTIONS, outputOption('out'),
+      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), pathOption('image'),
+      refusedOption('maxNewTokens', '--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)')],
     generate: (req) => {
       const o = req.options, count = o.number('count') ?? 16, complete = o.number('complete') ?? 0, out = o.string('out') ?? 'samples.png';
       const imagePath = o.string('image');
-      if (o.has('maxNewTokens')) {
-        throw new UsageError('--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)');
-      }
       if (imagePath !== undefined && complete === 0) throw new UsageError(`--image=${imagePath} is an image to complete: give --complete=ROWS (the rows kept from it)`);
       checkOutputAgainst(req.ctx.fs, out, 'output', [...req.ctx.inputs, imagePath], IMAGE_FILES);
       const images = imagesToGenerate(req.data, req.ctx.fs, complete, imagePath, req.ctx.log);

@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js';
 import { checkOutputAgainst } from '../../io/file-system.js';
 import { CLASSIFIER_DEFAULTS, candidatesOf, patchGrid, type ClassifierConfig } from '../../models/adatape/config.js';
 import type { ClassifierBatch, SequenceClassifier } from '../../models/adatape/model.js';
-import { intOption, pathOption } from '../../options.js';
+import { intOption, outputOption, pathOption } from '../../options.js';
 import type { TrainConfig } from '../../train/config.js';
 import { bankReadFigure } from '../heatmap.js';
 import { addBankReads, imageClassBatch, imageClassTestSet, randomImageClassBatch } from '../image-classes.js';
@@ -162,14 +162,14 @@ export const labelledImagesModality: ClassificationModality = {
       },
     };
   },
-  evalOptions: [intOption('evalBatches', 0, Infinity, 'an integer ≥ 0 (0: every test image)'), pathOption('heatmap')],
+  evalOptions: [intOption('evalBatches', 0, Infinity, 'an integer ≥ 0 (0: every test image)'), outputOption('heatmap')],
   checkEvalOptions: (c, options, ctx) => {
     const heatmap = options.string('heatmap');
     if (heatmap === undefined) return;
     if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
     checkOutputAgainst(ctx.fs, heatmap, 'heatmap', ctx.inputs, LABELLED_IMAGE_FILES);
   },
-  classifyOptions: [pathOption('image'), pathOption('heatmap')],
+  classifyOptions: [pathOption('image'), outputOption('heatmap')],
   classify: (req) => classifyImage(req),
   evaluateExtra: (req) => {
     const heatmap = req.options.string('heatmap'), c = req.model.config;

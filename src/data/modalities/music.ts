@@ -4,7 +4,7 @@
 // `pianoroll` command that draws any MIDI file.
 import { DataError, UsageError } from '../../errors.js';
 import { checkOutputAgainst, type FileSystem } from '../../io/file-system.js';
-import { flagOption, intOption, numberOption, pathOption, type OptionSpec } from '../../options.js';
+import { flagOption, intOption, numberOption, outputOption, pathOption, type OptionSpec } from '../../options.js';
 import { continueMusic, type MusicContinuation } from '../../sample/continue-music.js';
 import { evaluateStream } from '../../train/evaluate.js';
 import { booleanKey, DATA_PATH, VALIDATION_FRACTION } from '../keys.js';
@@ -62,7 +62,7 @@ const sampleMidiPath = (checkpointPath: string | null): string => (checkpointPat
 
 const generateOptions: OptionSpec[] = [
   pathOption('prompt'), numberOption('promptSeconds', (n) => n > 0, 'a number of seconds > 0'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'),
-  intOption('maxNewTokens', 1), ...SAMPLING_OPTIONS, pathOption('out'), flagOption('uncached'),
+  intOption('maxNewTokens', 1), ...SAMPLING_OPTIONS, outputOption('out'), flagOption('uncached'),
 ];
 
 /** `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]`: --seconds draws only the first S seconds. */
@@ -85,7 +85,7 @@ export function pianorollTool(path: string, o: { out?: string | undefined; secon
 const pianorollCommand: DataCommand = {
   help: `perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]
   Draws a MIDI file as a piano roll PNG (pitch × time, velocity as shade); generated music gets one beside every .mid.`,
-  options: [pathOption('file'), pathOption('out'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'), flagOption('keepDrums')],
+  options: [pathOption('file'), outputOption('out'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'), flagOption('keepDrums')],
   run: (file, o, ctx) => {
     const path = file ?? o.string('file');
     if (path === undefined) throw new UsageError('usage: perceiver-ar pianoroll FILE.mid [--out=FILE.png] [--seconds=S] [--keepDrums]');

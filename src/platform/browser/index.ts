@@ -3,5 +3,6 @@
 export { createBrowserEngine, threadBlocker, type BrowserEngineOptions } from './engine.js';
 export {
   BrowserSession, type CheckpointSource, type CheckpointSummary, type EngineSummary, type SessionEngineOptions, type SessionGenerateOptions,
-  type SessionTrainOptions, type TrainProgress, type TrainSummary,
+  type SessionTrainOptions, type TrainProgress, type TrainSummary, type CommandForm, type RunCommand, type RunEvent, type RunFile, type RunRequest, type RunResult,
 } from './session.js';
+export { playNotes, midiFrequency, type AudioTarget, type Playback } from './audio.js';

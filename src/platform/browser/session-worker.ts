@@ -1,39 +1,93 @@
 // The session worker: a dedicated Worker that holds a page's engine and model, so that the page's
 // own thread never runs a kernel. It answers the requests of session.ts (which sends them one at a
 // time; only a stop arrives while a training run is going): create the engine, load a checkpoint
-// from bytes, generate (posting each token as it is sampled), train, and save the model as
-// checkpoint bytes.
+// from bytes (any architecture), generate tokens (posting each as it is sampled), run a command
+// through the data's modality (session-commands.ts), train or resume training, and save the model
+// as checkpoint bytes.
 import type { Engine } from '../../engine.js';
 import { PerceiverAR } from '../../models/perceiver-ar/model.js';
+import type { CheckpointModel } from '../../models/registry.js';
+import type { WeightFormat } from '../../nn/params.js';
 import { generate } from '../../sample/generate.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint.js';
 import type { TrainConfig } from '../../train/config.js';
 import type { DataConfig } from '../../data/modality.js';
-import { DATA_DEFAULTS, sequenceModality, validateDataConfig } from '../../data/registry.js';
+import { DATA_DEFAULTS, modalityNamed, sequenceModality, validateDataConfig } from '../../data/registry.js';
 import { memoryFileSystem } from '../../io/file-system.js';
 import { perceiverPresetNamed } from '../../presets.js';
-import { Trainer } from '../../train/trainer.js';
+import { Trainer, type TrainerState } from '../../train/trainer.js';
 import { createBrowserEngine } from './engine.js';
-import type { CheckpointSummary, SessionReply, SessionRequest } from './session-protocol.js';
+import { commandForms, runCommand } from './session-commands.js';
+import type { CheckpointSummary, SessionReply, SessionRequest, TrainSummary } from './session-protocol.js';
 
 const scope = globalThis as unknown as { onmessage: ((e: { data: SessionRequest }) => void) | null; postMessage(m: SessionReply, transfer?: ArrayBuffer[]): void };
-let engine: Engine | null = null, model: PerceiverAR | null = null;
-/** The training and data configs saved with the model (from its checkpoint, or the run that trained it). */
-let stored: { train?: TrainConfig; data?: DataConfig } = {};
+let engine: Engine | null = null, model: CheckpointModel | null = null;
+/** The configs and training state saved with the model (from its checkpoint, or the run that trained it). */
+let stored: { train?: TrainConfig; data?: DataConfig; state?: TrainerState } = {};
+/** Checkpoint bytes equal to the model with float32 weights: what is saved or rebuilt once its weights were rounded to bf16. */
+let source: Uint8Array | null = null;
 
 const stops = new Set<number>();
 
-/** Trains a preset's model (replacing the session's), reporting every step; yields to messages every few steps so a stop can arrive. */
+/** Frees a model's engine memory: all of it for Perceiver AR; the parameters (the bulk) for the others. */
+function release(m: CheckpointModel): void {
+  if (m instanceof PerceiverAR) m.dispose();
+  else if (engine) m.params.dispose(engine);
+}
+
+/** Replaces the session's model. */
+function adopt(next: CheckpointModel): void {
+  if (model && model !== next) release(model);
+  model = next;
+}
+
+/** The session's model with its weight matrices in `format`: a model rounded to bf16 is rebuilt from its checkpoint bytes for float32. */
+function withWeights(e: Engine, format: WeightFormat): CheckpointModel {
+  if (model!.params.weightFormat !== 'f32' && format === 'f32') {
+    if (!source) throw new Error('the model\'s weights were rounded to bf16 and no float32 copy is kept; load the checkpoint again');
+    adopt(decodeCheckpoint(source, 'the session\'s model').build(e));
+  }
+  model!.params.setWeightFormat(e, format);
+  return model!;
+}
+
+const encode = (m: CheckpointModel, training: boolean): Uint8Array =>
+  encodeCheckpoint(m, { ...(stored.train ? { train: stored.train } : {}), ...(stored.data ? { data: stored.data } : {}),
+    ...(training && stored.state ? { state: stored.state } : {}), optimizer: training && stored.state !== undefined });
+
+/**
+ * Trains a preset's new model, or resumes the session's model, reporting every step; yields to
+ * messages between steps so a stop can arrive. A new model replaces the session's only when its run
+ * ends well; a resumed one that fails is rebuilt as it was.
+ */
 async function train(r: Extract<SessionRequest, { type: 'train' }>, e: Engine): Promise<unknown> {
-  const o = r.options, preset = perceiverPresetNamed(o.preset);
+  const o = r.options;
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`steps must be an integer ≥ 1, got ${o.steps}`);
   const fs = memoryFileSystem(o.text ? { 'upload.txt': new Uint8Array(o.text) } : {});
-  const data = validateDataConfig(o.text ? { ...DATA_DEFAULTS, data: 'text', dataPath: 'upload.txt' } : preset.data);
-  const opened = sequenceModality(data.data).open(data, preset.model.vocabSize, { fs, log: () => {} });
-  // The new model replaces the session's only when its run ends well (a failed run leaves the old one).
-  const fresh = new PerceiverAR(e, preset.model, o.seed ?? preset.train.seed);
+  let data: DataConfig, config: TrainConfig, runModel: PerceiverAR, state: TrainerState | undefined;
+  if (o.resume) {
+    if (!model || !stored.train || !stored.state || !stored.data) {
+      throw new Error('this model has no training state to resume: train one here, or load a checkpoint written by perceiver-ar train --checkpoint');
+    }
+    const m = withWeights(e, 'f32');
+    if (!(m instanceof PerceiverAR)) throw new Error('resuming in a page trains Perceiver AR models only');
+    if (o.steps <= stored.state.step) throw new Error(`the model is at step ${stored.state.step}; give more steps in all to resume (steps ${o.steps})`);
+    const m0 = modalityNamed(stored.data.data), needs = m0.inputs(stored.data).filter((p) => p !== '');
+    if (needs.length > 0 && !o.text) throw new Error(`resuming reads its training data (${m0.noun}, ${needs.join(', ')}): give that file's bytes as text`);
+    data = validateDataConfig(o.text && 'dataPath' in m0.keys ? { ...stored.data, dataPath: 'upload.txt' } : stored.data);
+    config = { ...stored.train, steps: o.steps };
+    runModel = m;
+    state = stored.state;
+  } else {
+    if (!o.preset) throw new Error('name a preset to train (e.g. mirrored-32-small), or resume the session\'s model');
+    const preset = perceiverPresetNamed(o.preset);
+    data = validateDataConfig(o.text ? { ...DATA_DEFAULTS, data: 'text', dataPath: 'upload.txt' } : preset.data);
+    config = { ...preset.train, steps: o.steps };
+    runModel = new PerceiverAR(e, preset.model, o.seed ?? preset.train.seed);
+  }
+  const opened = sequenceModality(data.data).open(data, runModel.config.vocabSize, { fs, log: () => {} });
   try {
-    const trainer = new Trainer(e, fresh, { ...preset.train, steps: o.steps }, opened.source);
+    const trainer = new Trainer(e, runModel, config, opened.source, state);
     let last = performance.now();
     while (trainer.step < o.steps && !stops.has(r.id)) {
       const s = trainer.trainStep(), now = performance.now();
@@ -42,20 +96,30 @@ async function train(r: Extract<SessionRequest, { type: 'train' }>, e: Engine): 
       await new Promise((resolve) => setTimeout(resolve, 0));
       last = performance.now();
     }
-    const summary = { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: trainer.evaluate().bitsPerToken, parameters: fresh.params.count };
-    model?.dispose();
-    model = fresh;
-    stored = { train: trainer.config, data };
+    const bits = trainer.evaluate().bitsPerToken;
+    adopt(runModel);
+    stored = { train: trainer.config, data: opened.dataConfig ?? data, state: trainer.state() };
+    source = encode(runModel, true);
+    const summary: TrainSummary = { steps: trainer.step, stopped: trainer.step < o.steps, validationBitsPerToken: bits, parameters: runModel.params.count,
+      model: describe(`${o.resume ? 'resumed' : o.preset} (trained here)`, 'perceiver-ar') };
     return summary;
   } catch (err) {
-    fresh.dispose();
+    if (o.resume) adopt(decodeCheckpoint(source!, 'the session\'s model').build(e));
+    else release(runModel);
     throw err;
   } finally {
     stops.clear();
   }
 }
 
-async function handle(r: SessionRequest): Promise<unknown> {
+/** The session's model as a page sees it. */
+function describe(name: string, architecture: string): CheckpointSummary {
+  const m = model!;
+  return { name, architecture, model: { ...m.config }, data: stored.data ? { ...stored.data } : null, parameters: m.params.count,
+    step: stored.state?.step ?? null, commands: commandForms(m, stored.data) };
+}
+
+async function handle(r: SessionRequest, post: (reply: SessionReply) => void): Promise<unknown> {
   if (r.type === 'stop') { stops.add(r.of); return null; }
   if (r.type === 'init') {
     engine = await createBrowserEngine(r.engine);
@@ -63,38 +127,40 @@ async function handle(r: SessionRequest): Promise<unknown> {
   }
   if (!engine) throw new Error('the session has no engine yet');
   if (r.type === 'load') {
-    const decoded = decodeCheckpoint(new Uint8Array(r.bytes), r.name);
-    if (decoded.info.architecture !== 'perceiver-ar') throw new Error(`${r.name} holds a ${decoded.info.architecture} model; generation needs a Perceiver AR checkpoint`);
-    const built = decoded.build(engine);
-    if (!(built instanceof PerceiverAR)) throw new Error(`${r.name}: not a Perceiver AR model`);
-    model?.dispose();
-    model = built;
+    const bytes = new Uint8Array(r.bytes), decoded = decodeCheckpoint(bytes, r.name);
+    adopt(decoded.build(engine));
     const info = decoded.info;
-    stored = { ...(info.train ? { train: info.train } : {}), ...(info.data ? { data: info.data } : {}) };
-    const summary: CheckpointSummary = { name: r.name, architecture: info.architecture, model: { ...info.model }, data: info.data ? { ...info.data } : null,
-      parameters: model.params.count };
-    return summary;
+    stored = { ...(info.train ? { train: info.train } : {}), ...(info.data ? { data: info.data } : {}), ...(info.state ? { state: info.state } : {}) };
+    source = bytes;
+    return describe(r.name, info.architecture);
   }
   if (r.type === 'train') return train(r, engine);
   if (!model) throw new Error('load a checkpoint first (session.loadCheckpoint) or train one (session.train)');
+  if (r.type === 'run') return runCommand(model, stored, r.request, (format) => withWeights(engine!, format), (event) => post({ id: r.id, type: 'event', event }));
   if (r.type === 'generate') {
-    const o = r.options;
-    const result = generate(model, r.prompt, {
+    if (!(model instanceof PerceiverAR)) throw new Error('token generation needs a Perceiver AR checkpoint');
+    const o = r.options, m = withWeights(engine, o.weights ?? model.params.weightFormat) as PerceiverAR;
+    const result = generate(m, r.prompt, {
       maxNewTokens: o.maxNewTokens, temperature: o.temperature ?? 1, topK: o.topK ?? 0, topP: o.topP ?? 1, seed: o.seed ?? 0, stopAtEos: o.stopAtEos ?? true,
-      cached: true, weights: o.weights ?? model.params.weightFormat,
-    }, (token) => scope.postMessage({ id: r.id, type: 'token', token }));
+      cached: true, weights: m.params.weightFormat, ...(o.numLatents === undefined ? {} : { numLatents: o.numLatents }),
+    }, (token) => post({ id: r.id, type: 'token', token }));
     return { tokens: result.tokens.length, seconds: result.seconds, firstTokenSeconds: result.firstTokenSeconds };
   }
-  if (model.params.weightFormat !== 'f32') {
-    throw new Error('the model\'s weights were rounded to bf16 for generation; load the checkpoint again to save it unrounded');
-  }
-  return encodeCheckpoint(model, { ...stored, optimizer: false });
+  // save: float32 weights as they are; rounded ones from the bytes kept for that.
+  if (model.params.weightFormat === 'f32') return encode(model, r.training);
+  if (!source) throw new Error('the model\'s weights were rounded to bf16 for generation and no float32 copy is kept; load the checkpoint again');
+  return source.slice();
+}
+
+/** Buffers of a reply to move rather than copy (checkpoint bytes, files a run wrote). */
+function transfers(value: unknown): ArrayBuffer[] {
+  if (value instanceof Uint8Array) return [value.buffer as ArrayBuffer];
+  const files = (value as { files?: { bytes: Uint8Array }[] } | null)?.files;
+  return Array.isArray(files) ? files.map((f) => f.bytes.buffer as ArrayBuffer) : [];
 }
 
 scope.onmessage = (e) => {
-  const r = e.data;
-  handle(r).then((value) => {
-    if (value instanceof Uint8Array) scope.postMessage({ id: r.id, type: 'result', value }, [value.buffer as ArrayBuffer]);
-    else scope.postMessage({ id: r.id, type: 'result', value });
-  }, (err: unknown) => scope.postMessage({ id: r.id, type: 'error', message: err instanceof Error ? err.message : String(err) }));
+  const r = e.data, post = (reply: SessionReply): void => scope.postMessage(reply);
+  handle(r, post).then((value) => scope.postMessage({ id: r.id, type: 'result', value }, transfers(value)),
+    (err: unknown) => scope.postMessage({ id: r.id, type: 'error', message: err instanceof Error ? err.message : String(err) }));
 };

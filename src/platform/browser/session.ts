@@ -4,10 +4,13 @@
 // AbortSignal (or when the loop is left): the worker is terminated (a kernel cannot be interrupted)
 // and a new one, with the session's model, takes the next call. Training stops cooperatively.
 import type {
-  CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionReply, SessionRequest, SessionTrainOptions, TrainProgress,
+  CheckpointSummary, RunEvent, TrainSummary, RunRequest, RunResult, SessionEngineOptions, SessionGenerateOptions, SessionReply, SessionRequest, SessionTrainOptions,
+  TrainProgress,
 } from './session-protocol.js';
 
-export type { CheckpointSummary, SessionEngineOptions, SessionGenerateOptions, SessionTrainOptions, TrainProgress } from './session-protocol.js';
+export type {
+  CheckpointSummary, CommandForm, TrainSummary, RunCommand, RunEvent, RunFile, RunRequest, RunResult, SessionEngineOptions, SessionGenerateOptions, SessionTrainOptions, TrainProgress,
+} from './session-protocol.js';
 
 
 interface SessionWorker {
@@ -23,7 +26,8 @@ export type CheckpointSource = ArrayBuffer | ArrayBufferView | { arrayBuffer(): 
 
 export interface EngineSummary { readonly backend: string; readonly simd: string; readonly threads: number; readonly notes: readonly string[] }
 
-interface Pending { resolve(v: unknown): void; reject(e: Error): void; onToken?: (token: number) => void; onStep?: (s: TrainProgress) => void }
+/** A request in flight: its result, and what it streams before it (tokens, training steps, run events). */
+interface Pending { resolve(v: unknown): void; reject(e: Error): void; onItem?: (item: unknown) => void }
 
 /**
  * A stream of replies to one request, read by an async generator: items queue up until read, and
@@ -104,8 +108,25 @@ export class BrowserSession {
    * takes the next call); an abort ends the loop with an AbortError.
    */
   async *generate(prompt: readonly number[], options: SessionGenerateOptions, signal?: AbortSignal): AsyncGenerator<number, void, undefined> {
+    yield* this.streamed<number>({ type: 'generate', prompt: [...prompt], options }, signal);
+  }
+
+  /**
+   * Runs a command through the data's modality, as the command line does (`generate`, `eval`,
+   * `classify` with the same options): the events it streams (generated text, notices, progress),
+   * then its result — the figures `--json` would print and the files it wrote (a PNG grid, a .mid
+   * and its piano roll, a heatmap). `request.files` gives the files it reads, by option or data key.
+   * Aborting `signal` or leaving the loop stops it as for generate.
+   */
+  async *run(request: RunRequest, signal?: AbortSignal): AsyncGenerator<RunEvent, RunResult, undefined> {
+    const files = Object.fromEntries(Object.entries(request.files ?? {}).map(([k, f]) => [k, { name: f.name, bytes: f.bytes.slice(0) }]));
+    return (yield* this.streamed<RunEvent>({ type: 'run', request: { ...request, files } }, signal)) as RunResult;
+  }
+
+  /** One request whose replies stream until it settles; an abort or an early exit terminates the worker (a kernel cannot be interrupted). */
+  private async *streamed<T>(body: DistributiveOmit<SessionRequest, 'id'>, signal?: AbortSignal): AsyncGenerator<T, unknown, undefined> {
     const release = await this.acquire(signal);
-    const stream = new ReplyStream<number>();
+    const stream = new ReplyStream<T>();
     let sent = false;
     const onAbort = (): void => { stream.fail(abortError(), true); if (sent) this.restart(); };
     try {
@@ -114,11 +135,12 @@ export class BrowserSession {
       await this.started();
       if (signal?.aborted) throw abortError();
       sent = true;
-      this.request({ type: 'generate', prompt: [...prompt], options }, (token) => stream.push(token)).then((v) => stream.end(v), (e: Error) => stream.fail(e));
+      this.request(body, (item) => stream.push(item as T)).then((v) => stream.end(v), (e: Error) => stream.fail(e));
       yield* stream.items();
+      return stream.result;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (sent && !stream.finished) this.restart(); // left early: the worker would go on generating
+      if (sent && !stream.finished) this.restart(); // left early: the worker would go on
       release();
     }
   }
@@ -138,7 +160,7 @@ export class BrowserSession {
       await this.started();
       const text = options.text?.slice(0);
       id = this.nextId;
-      const done = this.request({ type: 'train', options: { ...options, ...(text ? { text } : {}) } }, undefined, (s) => stream.push(s));
+      const done = this.request({ type: 'train', options: { ...options, ...(text ? { text } : {}) } }, (s) => stream.push(s as TrainProgress));
       done.then((v) => stream.end(v), (e: Error) => stream.fail(e));
       signal?.addEventListener('abort', stop, { once: true });
       if (signal?.aborted) stop();
@@ -153,8 +175,9 @@ export class BrowserSession {
       // A restarted worker comes back with the trained model, not the checkpoint loaded before it.
       try {
         if (id && !stream.failure && this.worker) {
-          const saved = await this.request({ type: 'save' }) as Uint8Array;
-          this.checkpoint = { bytes: saved.buffer as ArrayBuffer, name: `${options.preset} (trained in this session)` };
+          // With its training state, so that a resume after a restart continues the run.
+          const saved = await this.request({ type: 'save', training: true }) as Uint8Array;
+          this.checkpoint = { bytes: saved.buffer as ArrayBuffer, name: `${options.resume ? 'resumed' : options.preset ?? 'model'} (trained in this session)` };
         }
       } finally {
         release();
@@ -162,12 +185,16 @@ export class BrowserSession {
     }
   }
 
-  /** The loaded model as checkpoint bytes (for a download: new Blob([bytes])). */
-  async saveCheckpoint(): Promise<Uint8Array> {
+  /**
+   * The session's model as checkpoint bytes (for a download: new Blob([bytes])). `training`: with
+   * its optimizer and training state, when it has them, so that `perceiver-ar train --resume` (or
+   * a session's resume) continues the run — about three times the size.
+   */
+  async saveCheckpoint(options: { readonly training?: boolean } = {}): Promise<Uint8Array> {
     const release = await this.acquire();
     try {
       await this.started();
-      return await this.request({ type: 'save' }) as Uint8Array;
+      return await this.request({ type: 'save', training: options.training ?? false }) as Uint8Array;
     } finally {
       release();
     }
@@ -229,13 +256,14 @@ export class BrowserSession {
     this.pending.clear();
   }
 
-  private request(body: DistributiveOmit<SessionRequest, 'id'>, onToken?: (token: number) => void, onStep?: (s: TrainProgress) => void): Promise<unknown> {
+  private request(body: DistributiveOmit<SessionRequest, 'id'>, onItem?: (item: unknown) => void): Promise<unknown> {
     const worker = this.worker;
     if (!worker) return Promise.reject(abortError());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, ...(onToken ? { onToken } : {}), ...(onStep ? { onStep } : {}) });
-      const transfer = body.type === 'load' ? [body.bytes] : body.type === 'train' && body.options.text ? [body.options.text] : [];
+      this.pending.set(id, { resolve, reject, ...(onItem ? { onItem } : {}) });
+      const transfer = body.type === 'load' ? [body.bytes] : body.type === 'train' && body.options.text ? [body.options.text]
+        : body.type === 'run' ? Object.values(body.request.files ?? {}).map((f) => f.bytes) : [];
       worker.postMessage({ ...body, id }, transfer);
     });
   }
@@ -243,21 +271,18 @@ export class BrowserSession {
   private reply(r: SessionReply): void {
     const p = this.pending.get(r.id);
     if (!p) return;
-    if (r.type === 'token') { p.onToken?.(r.token); return; }
-    if (r.type === 'step') { p.onStep?.(r.step); return; }
+    if (r.type === 'token' || r.type === 'step' || r.type === 'event') { p.onItem?.(r.type === 'token' ? r.token : r.type === 'step' ? r.step : r.event); return; }
     this.pending.delete(r.id);
     if (r.type === 'result') p.resolve(r.value);
     else p.reject(new Error(r.message));
   }
 }
 
-/** What a training run reports when it ends. */
-export interface TrainSummary { readonly steps: number; readonly stopped: boolean; readonly validationBitsPerToken: number; readonly parameters: number }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function abortError(): Error {
-  const e = new Error('generation was aborted');
+  const e = new Error('the call was aborted');
   e.name = 'AbortError';
   return e;
 }
