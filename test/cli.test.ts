@@ -97,7 +97,7 @@ describe('perceiver-ar CLI', () => {
     failsClearly(cli('train', '--position=spiral'), /position must be one of rotary, sinusoidal, learned, got 'spiral'/);
     failsClearly(cli('train', '--stepz=3'), /unknown option --stepz\. Allowed:/, 5);
     failsClearly(cli('train', '--steps=many'), /--steps=many is invalid: steps takes a number/);
-    failsClearly(cli('fly'), /unknown command 'fly'; available: train, generate, eval, info, pianoroll/);
+    failsClearly(cli('fly'), /unknown command 'fly'; available: train, generate, eval, classify, info, pianoroll/);
   });
 
   it('broken checkpoints: corrupt header, wrong version, truncated data', () => {
