@@ -19,6 +19,7 @@ import { ClassifierTrainer } from '../src/train/classifier-trainer.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { checkParamGradients } from './helpers/gradcheck.js';
 import { failsClearly, runCli } from './helpers/cli.js';
+import { rightBar, writeBarImages } from './helpers/bar-images.js';
 import { PNG } from 'pngjs';
 import { readFileSync } from 'node:fs';
 
@@ -254,18 +255,8 @@ describe('image classification from the command line', () => {
   it('trains AdaTape on an IDX folder, evaluates the whole test set with images/s and a heatmap; bad uses fail with one line', () => {
     // 8×8 images: the class is which half holds a bright bar.
     const dir = mkdtempSync(join(tmpdir(), 'adatape-cli-')), rng = new Rng(2);
-    const write = (prefix: string, n: number): void => {
-      const img = new Uint8Array(16 + n * 64), lab = new Uint8Array(8 + n), vi = new DataView(img.buffer), vl = new DataView(lab.buffer);
-      vi.setUint32(0, 2051); vi.setUint32(4, n); vi.setUint32(8, 8); vi.setUint32(12, 8); vl.setUint32(0, 2049); vl.setUint32(4, n);
-      for (let i = 0; i < n; i++) {
-        const cls = rng.int(2);
-        lab[8 + i] = cls;
-        for (let y = 0; y < 8; y++) img[16 + i * 64 + y * 8 + (cls ? 6 : 1)] = 250;
-      }
-      writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), img);
-      writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), lab);
-    };
-    write('train', 64); write('t10k', 40);
+    writeBarImages(dir, 'train', 64, rng);
+    writeBarImages(dir, 't10k', 40, rng);
     const ckpt = join(dir, 'ada.safetensors');
     const train = runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=4', '--bankPatchSize=2', '--width=16', '--numLayers=1',
       '--steps=3', '--batchSize=8', '--evalBatches=2', `--checkpoint=${ckpt}`, '--json');
@@ -287,8 +278,7 @@ describe('image classification from the command line', () => {
     assert.equal(JSON.parse(again.stdout.trim().split('\n').pop()!).accuracy, m.accuracy);
     // classify: one image (a bright bar on the right: class 1), given at the model's 8×8 grey and as
     // a 16×16 RGB enlargement (fitted back with a note): the same probabilities; the heatmap of its reads.
-    const bar = new Uint8Array(64);
-    for (let y = 0; y < 8; y++) bar[y * 8 + 6] = 250;
+    const bar = rightBar();
     const big = new PNG({ width: 16, height: 16 });
     for (let i = 0; i < 256; i++) { const v = bar[(Math.floor(Math.floor(i / 16) / 2)) * 8 + Math.floor((i % 16) / 2)]!; big.data.set([v, v, v, 255], i * 4); }
     writeFileSync(join(dir, 'bar.png'), encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: bar }));

@@ -18,6 +18,7 @@ import { encodePng } from '../src/data/png.js';
 import { Rng } from '../src/tensor/rng.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { runCli } from './helpers/cli.js';
+import { rightBar, writeBarImages } from './helpers/bar-images.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
@@ -43,14 +44,9 @@ describe('the playground in Chromium', { skip }, () => {
       assert.equal(r.code, 0, r.stderr);
     }
     // Labelled 8×8 images (a bright bar on the left: class 0, on the right: class 1) and an AdaTape classifier reading a bank of 2×2 patches.
-    const rng = new Rng(4), write = (prefix: string, n: number): void => {
-      const img = new Uint8Array(16 + n * 64), lab = new Uint8Array(8 + n), vi = new DataView(img.buffer), vl = new DataView(lab.buffer);
-      vi.setUint32(0, 2051); vi.setUint32(4, n); vi.setUint32(8, 8); vi.setUint32(12, 8); vl.setUint32(0, 2049); vl.setUint32(4, n);
-      for (let i = 0; i < n; i++) { const c = rng.int(2); lab[8 + i] = c; for (let y = 0; y < 8; y++) img[16 + i * 64 + y * 8 + (c ? 6 : 1)] = 250; }
-      writeFileSync(file(`${prefix}-images-idx3-ubyte`), img);
-      writeFileSync(file(`${prefix}-labels-idx1-ubyte`), lab);
-    };
-    write('train', 64); write('t10k', 16);
+    const rng = new Rng(4);
+    writeBarImages(dir, 'train', 64, rng);
+    writeBarImages(dir, 't10k', 16, rng);
     const r = runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=4', '--bankPatchSize=2', '--width=16', '--numLayers=1', '--steps=3',
       '--batchSize=8', '--evalBatches=1', '--quiet', `--checkpoint=${file('ada.safetensors')}`);
     assert.equal(r.code, 0, r.stderr);
@@ -195,9 +191,7 @@ describe('the playground in Chromium', { skip }, () => {
       assert.match(await page.textContent('#text-classify') ?? '', /drawing\.png: fitted to the model's 8×8 grey images \(RGB → grey, 196×196 → 8×8\)/);
       await page.screenshot({ path: join(SHOTS, 'playground-adatape.png'), fullPage: true });
       // An uploaded image gives what perceiver-ar classify gives.
-      const bar = new Uint8Array(64);
-      for (let y = 0; y < 8; y++) bar[y * 8 + 6] = 250;
-      writeFileSync(file('bar.png'), encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: bar }));
+      writeFileSync(file('bar.png'), encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: rightBar() }));
       await page.setInputFiles('#file', file('bar.png'));
       await runPanel(page, 'classify');
       const cli = runCli(dir, 'classify', `--checkpoint=${file('ada.safetensors')}`, `--image=${file('bar.png')}`, '--json', ...await sameEngine(page));

@@ -19,6 +19,7 @@ import type { RunEvent, RunRequest, RunResult } from '../src/platform/browser/se
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Rng } from '../src/tensor/rng.js';
 import { runCli } from './helpers/cli.js';
+import { rightBar, writeBarImages } from './helpers/bar-images.js';
 import { trainByteLevelBpe } from './helpers/tokenizer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'session-commands-'));
@@ -52,14 +53,9 @@ describe('session commands (the modality path a page runs)', () => {
     assert.equal(runCli(dir, 'train', '--data=text', `--dataPath=${join(dir, 'corpus.txt')}`, '--contextLength=64', '--numLatents=16', '--vocabSize=259',
       '--position=rotary', ...quick, '--steps=3', `--checkpoint=${text}`).code, 0);
     // Labelled 8×8 images: a bright bar on the left (class 0) or the right (class 1).
-    const rng = new Rng(4), write = (prefix: string, n: number): void => {
-      const img = new Uint8Array(16 + n * 64), lab = new Uint8Array(8 + n), vi = new DataView(img.buffer), vl = new DataView(lab.buffer);
-      vi.setUint32(0, 2051); vi.setUint32(4, n); vi.setUint32(8, 8); vi.setUint32(12, 8); vl.setUint32(0, 2049); vl.setUint32(4, n);
-      for (let i = 0; i < n; i++) { const c = rng.int(2); lab[8 + i] = c; for (let y = 0; y < 8; y++) img[16 + i * 64 + y * 8 + (c ? 6 : 1)] = 250; }
-      writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), img);
-      writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), lab);
-    };
-    write('train', 64); write('t10k', 16);
+    const rng = new Rng(4);
+    writeBarImages(dir, 'train', 64, rng);
+    writeBarImages(dir, 't10k', 16, rng);
     assert.equal(runCli(dir, 'train', '--task=images', `--dataPath=${dir}`, '--patchSize=4', '--bankPatchSize=2', '--width=16', '--numLayers=1', '--steps=3',
       '--batchSize=8', '--evalBatches=1', '--quiet', `--checkpoint=${ada}`).code, 0);
   });
@@ -80,9 +76,7 @@ describe('session commands (the modality path a page runs)', () => {
   });
 
   it('classify: the same class and probabilities as perceiver-ar classify, the heatmap written; eval of a text file as perceiver-ar eval', () => {
-    const bar = new Uint8Array(64);
-    for (let y = 0; y < 8; y++) bar[y * 8 + 6] = 250;
-    const png = encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: bar });
+    const png = encodePng({ shape: { width: 8, height: 8, channels: 1 }, pixels: rightBar() });
     writeFileSync(join(dir, 'bar.png'), png);
     const { result } = run(ada, { command: 'classify', options: { heatmap: 'heatmap.png' }, files: { image: { name: 'bar.png', bytes: buffer(png) } } });
     const cli = cliJson('classify', `--checkpoint=${ada}`, `--image=${join(dir, 'bar.png')}`);

@@ -59,9 +59,9 @@ export function latentKnob(session: BrowserSession, summary: CheckpointSummary, 
       const cell = (v: number, digits: number): HTMLTableCellElement => el('td', { textContent: Number.isFinite(v) ? v.toFixed(digits) : '—' });
       // One row per N′ (measured again: the row is replaced).
       rows.querySelector(`tr[data-latents="${n}"]`)?.remove();
-      rows.append(el('tr', { dataset: { latents: String(n) } }, el('td', { textContent: String(n) }), el('td', { textContent: `${score.toFixed(3)} ${scoreKey.replace('bitsPer', 'bits/').toLowerCase()}` }),
-        cell(evalRate, 0), cell(genRate, 0)));
-      status.textContent = `N′ = ${n}: ${score.toFixed(3)} ${scoreKey}, eval ${evalRate.toFixed(0)} tokens/s${Number.isFinite(genRate) ? `, generation ${genRate.toFixed(0)} tokens/s` : ''}`;
+      const scoreText = `${score.toFixed(3)} ${scoreKey.replace('bitsPer', 'bits/').toLowerCase()}`;
+      rows.append(el('tr', { dataset: { latents: String(n) } }, el('td', { textContent: String(n) }), el('td', { textContent: scoreText }), cell(evalRate, 0), cell(genRate, 0)));
+      status.textContent = `N′ = ${n}: ${scoreText}, eval ${evalRate.toFixed(0)} tokens/s${Number.isFinite(genRate) ? `, generation ${genRate.toFixed(0)} tokens/s` : ''}`;
     } catch (e) {
       status.textContent = '';
       hooks.fail(e);
