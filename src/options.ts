@@ -15,6 +15,8 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
   /** A path the command writes (a page gives it a name of its own; everything else of type path is read). */
   readonly output?: boolean;
+  /** A file option: the file types it reads ('.mid,.midi'), for pickers and drops in a page. */
+  readonly accept?: string;
   /** An option people try that does not apply here: giving it is refused with this message (forms leave it out). */
   readonly refused?: string;
 }
@@ -38,7 +40,7 @@ export const intOption = (name: string, lo: number, hi = Infinity, allowed?: str
   ({ name, type: 'int', check: isInt(lo, hi), allowed: allowed ?? (hi === Infinity ? `an integer ≥ ${lo}` : `an integer in [${lo}, ${hi}]`) });
 export const numberOption = (name: string, check: (n: number) => boolean, allowed: string): OptionSpec => ({ name, type: 'number', check, allowed });
 export const flagOption = (name: string): OptionSpec => ({ name, type: 'flag' });
-export const pathOption = (name: string): OptionSpec => ({ name, type: 'path' });
+export const pathOption = (name: string, accept?: string): OptionSpec => (accept ? { name, type: 'path', accept } : { name, type: 'path' });
 /** An option refused with a message that says why and what to use instead. */
 export const refusedOption = (name: string, why: string): OptionSpec => ({ name, type: 'string', refused: why });
 /** A file the command writes. */

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { midiFrequency, playNotes, type AudioTarget } from '../src/platform/browser/audio.js';
 
-interface Recorded { freq: number; start: number; stop: number; stoppedEarly: boolean; peak: number }
+interface Recorded { freq: number; start: number; stop: number; stoppedEarly: boolean; peak: number; ended: boolean; fire(): void }
 
-function fakeAudio(): { audio: AudioTarget & { currentTime: number }; voices: Recorded[] } {
+/** A stand-in AudioContext; advance(t) moves its clock and ends (onended) the oscillators whose stop time has passed, as a browser would. */
+function fakeAudio(): { audio: AudioTarget & { currentTime: number }; voices: Recorded[]; advance(t: number): void } {
   const voices: Recorded[] = [];
   const param = (onRamp?: (v: number) => void) => ({ value: 0, setValueAtTime: () => undefined, linearRampToValueAtTime: (v: number) => { onRamp?.(v); }, exponentialRampToValueAtTime: () => undefined });
   const node = { connect: () => undefined, disconnect: () => undefined };
@@ -16,8 +17,8 @@ function fakeAudio(): { audio: AudioTarget & { currentTime: number }; voices: Re
     currentTime: 0, destination: node,
     createGain: () => ({ ...node, gain: param((v) => { if (v > 0) peak = v; }) }),
     createOscillator: () => {
-      const rec: Recorded = { freq: 0, start: NaN, stop: NaN, stoppedEarly: false, peak };
-      const osc = {
+      const rec: Recorded = { freq: 0, start: NaN, stop: NaN, stoppedEarly: false, peak, ended: false, fire: () => { if (!rec.ended) { rec.ended = true; osc.onended?.(); } } };
+      const osc: { onended: (() => void) | null } & Record<string, unknown> = {
         ...node, type: 'sine', detune: param(), onended: null,
         frequency: { ...param(), set value(v: number) { rec.freq = v; }, get value() { return rec.freq; } },
         start: (t: number) => { rec.start = t; rec.peak = peak; voices.push(rec); },
@@ -26,7 +27,8 @@ function fakeAudio(): { audio: AudioTarget & { currentTime: number }; voices: Re
       return osc;
     },
   };
-  return { audio: audio as unknown as AudioTarget & { currentTime: number }, voices };
+  const advance = (t: number): void => { audio.currentTime = t; for (const v of voices) if (v.stop <= t) v.fire(); };
+  return { audio: audio as unknown as AudioTarget & { currentTime: number }, voices, advance };
 }
 
 describe('playing notes with Web Audio', () => {
@@ -54,6 +56,17 @@ describe('playing notes with Web Audio', () => {
       mock.timers.tick(1000);
       assert.equal(p.scheduled(), 3, 'nothing is scheduled after stop');
       assert.ok(Math.abs(midiFrequency(81) - 880) < 1e-9);
+      // Played to its end: every note scheduled, then it stops by itself.
+      const { voices: v2, audio: a2, advance } = fakeAudio();
+      const q = playNotes(a2, notes);
+      let ended = false;
+      void q.ended.then(() => { ended = true; });
+      for (let t = 0; t <= 6.4; t += 0.2) { advance(t); mock.timers.tick(200); }
+      await Promise.resolve();
+      assert.equal(q.scheduled(), 4);
+      assert.equal(v2.length, 8);
+      assert.ok(ended, 'ended after the last note\'s release');
+      assert.ok(v2.every((v) => !v.stoppedEarly), 'nothing cut short');
     } finally {
       mock.timers.reset();
     }

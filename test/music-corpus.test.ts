@@ -132,18 +132,22 @@ describe('piano roll axes', () => {
     // Pitches 48–72 drawn: the Cs 48 (C3), 60 (C4), 72 (C5) are labelled; 10 s at 20 px/s: ticks every 5 s.
     const notes = [{ pitch: 48, velocity: 100, start: 0, end: 10 }, { pitch: 72, velocity: 100, start: 2, end: 3 }];
     const img = pianoRoll(notes, { pixelsPerSecond: 20, pixelsPerPitch: 4 }), { left, height: plotH } = img.plot, W = img.shape.width;
+    const dark = (x: number, y: number): boolean => img.pixels[(y * W + x) * 3]! < 128;
     const inkIn = (x0: number, y0: number, w: number, h: number): number => {
       let n = 0;
-      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (img.pixels[(y * W + x) * 3]! < 128) n++;
+      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < Math.min(W, x0 + w); x++) if (dark(x, y)) n++;
       return n;
     };
-    // The label of C4 drawn by the font on its own: the same pixels at the C4 row's height.
-    const hi = 74, mid = (hi - 60) * 4 + 2, want = new Set<string>();
-    drawText((x, y) => want.add(`${x},${y}`), 'C4', left - 4 - textSize('C4').width, mid - 3);
-    for (const key of want) {
-      const [x, y] = key.split(',').map(Number) as [number, number];
-      assert.ok(img.pixels[(y * W + x) * 3]! < 128, `C4's label pixel ${key}`);
-    }
+    // The label at the C4 row: the ink in the margin within 6 rows of the row's middle is exactly
+    // 'C4' in the font (drawn on its own at the origin), centred on the row, clear of the axis.
+    const hi = 74, mid = (hi - 60) * 4 + 2, ink: [number, number][] = [];
+    for (let y = mid - 6; y <= mid + 6; y++) for (let x = 0; x < left - 3; x++) if (dark(x, y)) ink.push([x, y]);
+    const x0 = Math.min(...ink.map((p) => p[0])), y0 = Math.min(...ink.map((p) => p[1])), y1 = Math.max(...ink.map((p) => p[1]));
+    const want: string[] = [];
+    drawText((x, y) => want.push(`${x},${y}`), 'C4', 0, 0);
+    assert.deepEqual(ink.map(([x, y]) => `${x - x0},${y - y0}`).sort(), want.sort(), 'the C4 label');
+    assert.ok(Math.abs((y0 + y1) / 2 - mid) <= 1, `label rows ${y0}–${y1}, the C4 row's middle ${mid}`);
+    assert.ok(x0 + textSize('C4').width <= left - 3, 'the label ends before the axis ticks');
     assert.ok(inkIn(0, 0, left - 3, plotH) >= 3 * 15, 'three pitch labels in the left margin');
     assert.equal(inkIn(0, (hi - 66) * 4, left - 3, 4), 0, 'no label at F#4');
     // Time labels 0s, 5s, 10s under the plot: ink in the bottom margin at x = 0, 100 and 200 px of the plot.

@@ -109,6 +109,7 @@ describe('the playground in Chromium', { skip }, () => {
       await page.click('#resume');
       await page.waitForFunction("/done at step 90/.test(document.getElementById('trainStatus').textContent)", undefined, { timeout: 120_000 });
       assert.match(await page.textContent('#configLine') ?? '', /step 90/);
+      assert.equal(await page.getAttribute('#chart', 'data-first-step'), '61', 'the resumed run continued at step 61');
       assert.ok((await inked(page, '#chart')).ink > 200, 'the loss curve is drawn');
       // The download, with its training state, loads in Node and can be resumed there.
       await page.check('#withState');
@@ -122,6 +123,10 @@ describe('the playground in Chromium', { skip }, () => {
       await page.fill('[data-option=maxNewTokens]', '12');
       await runPanel(page, 'generate');
       assert.equal(await page.textContent('#outputs-generate tr:has(td:text-is("tokens")) td:nth-child(2)'), '12');
+      // After a generation (its weights rounded to bf16) a download without the box is the float32 model without optimizer or state.
+      await page.uncheck('#withState');
+      const plain = decodeCheckpoint(await download(page, '#download', 'plain.safetensors'), 'plain.safetensors').info;
+      assert.deepEqual([plain.state, plain.hasOptimizer], [null, false]);
       await page.screenshot({ path: join(SHOTS, 'playground-train.png'), fullPage: true });
       // A damaged checkpoint: one visible line naming it; the page keeps working.
       await page.setInputFiles('#file', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from([1, 2, 3, 4]) });
@@ -158,6 +163,21 @@ describe('the playground in Chromium', { skip }, () => {
       assert.equal(cli.code, 0, cli.stderr);
       assert.deepEqual(mid, new Uint8Array(readFileSync(file('cli.mid'))), 'the page writes the .mid the command line writes');
       assert.ok(midiToNotes(mid, 'page.mid').notes.length > 0);
+      // The downloaded output given back as the prompt (the same name as the output) works.
+      writeFileSync(file('generated.mid'), mid);
+      await page.setInputFiles('#file', file('generated.mid'));
+      await runPanel(page, 'generate');
+      assert.match(await page.textContent('#text-generate') ?? '', /\(\d+ from the prompt\)/);
+      // A long continuation stopped from the page: it ends at once, and the next run works.
+      await page.fill('[data-option=seconds]', '100000');
+      await page.fill('[data-option=maxNewTokens]', '10000000');
+      await page.click('#run-generate');
+      await page.waitForTimeout(300);
+      await page.click('#stop-generate');
+      await page.waitForFunction("/stopped/.test(document.getElementById('status-generate').textContent)", undefined, { timeout: 10_000 });
+      await page.fill('[data-option=seconds]', '2');
+      await page.fill('[data-option=maxNewTokens]', '');
+      await runPanel(page, 'generate');
       await page.screenshot({ path: join(SHOTS, 'playground-music.png'), fullPage: true });
       assert.deepEqual(errors, []);
     } finally {

@@ -73,6 +73,9 @@ describe('session commands (the modality path a page runs)', () => {
     assert.equal(result.metrics.newEvents, cli.newEvents);
     assert.equal(result.metrics.weights, 'bf16');
     assert.ok(events.some((e) => e.type === 'text' && /^wrote generated\.mid .* \(\d+ from the prompt\)/.test(e.text)), JSON.stringify(events));
+    // Its output given back as the prompt, under the output's own name: read as input/generated.mid, written beside it.
+    const again = run(music, { command: 'generate', options: { seconds: 1 }, files: { prompt: { name: 'generated.mid', bytes: buffer(files.get('generated.mid')!) } } });
+    assert.deepEqual(again.result.files.map((f) => f.name).sort(), ['generated.mid', 'generated.png']);
   });
 
   it('classify: the same class and probabilities as perceiver-ar classify, the heatmap written; eval of a text file as perceiver-ar eval', () => {
@@ -123,9 +126,9 @@ describe('session commands (the modality path a page runs)', () => {
     const forms = commandForms(load(text).model, load(text).info.data!);
     assert.deepEqual(Object.keys(forms).sort(), ['eval', 'generate']);
     assert.ok(forms.generate!.options.some((o) => o.name === 'prompt' && o.type === 'string'));
-    assert.deepEqual(forms.eval!.files, ['dataPath']);
+    assert.deepEqual(forms.eval!.files, [{ name: 'dataPath' }]);
     assert.doesNotThrow(() => structuredClone(forms));
     const classifier = commandForms(load(ada).model, load(ada).info.data!);
-    assert.deepEqual(classifier.classify!.options, [{ name: 'image', type: 'path' }, { name: 'heatmap', type: 'path', output: true }]);
+    assert.deepEqual(classifier.classify!.options, [{ name: 'image', type: 'path', accept: '.png' }, { name: 'heatmap', type: 'path', output: true }]);
   });
 });

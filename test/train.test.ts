@@ -39,7 +39,7 @@ describe('training', () => {
     assert.equal(accuracy, 1, `accuracy ${accuracy} after ${trainer.step} steps`);
   });
 
-  it('is deterministic and a stopped-and-resumed run matches the uninterrupted one exactly (the engine\'s own kernels, with other work running)', async () => {
+  it('is deterministic and a stopped-and-resumed run matches the uninterrupted one exactly (the engine\'s own kernels)', async () => {
     // Bit-exact only without the BLAS: on a busy machine the pool's solo periods put the BLAS on
     // one thread, whose sums round differently from two (docs/engine.md, "Reproducibility").
     const engine = await createEngine({ threads: 2, blas: 'off' });

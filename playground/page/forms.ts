@@ -6,18 +6,22 @@ import { el } from './dom.js';
 
 type FormOption = CommandForm['options'][number];
 
-/** Starting values for some options, by name (the modality's defaults apply to every field left empty). */
+/** Starting values the page puts in some fields, by option name, to keep a first run short (shown in the field; the modality's defaults apply to every field left empty). */
 const SUGGESTED: Readonly<Record<string, string>> = { count: '4', seconds: '10', maxTargets: '4096', maxImages: '2', evalBatches: '4' };
-/** File types a file option takes, by name. */
-const ACCEPT: Readonly<Record<string, string>> = { prompt: '.mid,.midi', image: '.png', tokenizer: '.json', dataPath: '.txt,.md,.mid,.midi,.png' };
 
 export interface BuiltForm {
   readonly element: HTMLElement;
   /** The options and files as the run takes them (empty fields left out). */
   values(): Promise<{ options: Record<string, string | number | boolean>; files: Record<string, RunFile> }>;
-  /** Gives a file field a file (a drop on the page). Returns whether this form has such a field. */
-  offer(key: string, file: File): boolean;
+  /** Gives `file` to the file fields that take its type (a drop on the page); returns how many took it. */
+  offer(file: File): number;
+  /** The file a field holds now (null when none). */
+  file(key: string): Promise<RunFile | null>;
 }
+
+/** Whether a field that takes `accept` ('.mid,.midi'; any file when absent) takes a file named `name`. */
+const takes = (accept: string | undefined, name: string): boolean =>
+  accept === undefined || accept.split(',').some((ext) => name.toLowerCase().endsWith(ext.trim().toLowerCase()));
 
 /** A black pad to draw an image on with a white brush (for image inputs): its PNG, or null while blank. */
 function drawingPad(): { element: HTMLElement; png(): Promise<Blob | null> } {
@@ -40,11 +44,13 @@ function drawingPad(): { element: HTMLElement; png(): Promise<Blob | null> } {
 }
 
 export function buildForm(form: CommandForm, o: { readonly heatmap: boolean }): BuiltForm {
-  const box = el('div', { className: 'form' }), inputs = new Map<string, () => Promise<unknown>>(), fileFields = new Map<string, HTMLInputElement>();
-  const fileField = (key: string): HTMLElement => {
-    const input = el('input', { type: 'file', accept: ACCEPT[key] ?? '', dataset: { option: key } });
-    fileFields.set(key, input);
-    const pad = key === 'image' ? drawingPad() : null;
+  const box = el('div', { className: 'form' }), inputs = new Map<string, () => Promise<unknown>>();
+  const fileFields = new Map<string, { input: HTMLInputElement; accept: string | undefined }>();
+  const fileField = (key: string, accept: string | undefined): HTMLElement => {
+    const input = el('input', { type: 'file', accept: accept ?? '', dataset: { option: key } });
+    fileFields.set(key, { input, accept });
+    // An image input can also be drawn.
+    const pad = accept !== undefined && takes(accept, 'x.png') ? drawingPad() : null;
     inputs.set(key, async () => {
       const file = input.files?.[0];
       if (file) return { name: file.name, bytes: await file.arrayBuffer() };
@@ -62,7 +68,7 @@ export function buildForm(form: CommandForm, o: { readonly heatmap: boolean }): 
       inputs.set(name, async () => (check.checked ? `${name}.png` : undefined));
       box.append(el('label', {}, check, ` write the ${name}`));
     } else if (option.type === 'path') {
-      box.append(fileField(name));
+      box.append(fileField(name, option.accept));
     } else if (option.type === 'flag' || option.choices) {
       const select = el('select', { dataset: { option: name } }, el('option', { value: '', textContent: `${name}: default` }));
       for (const c of option.type === 'flag' ? ['true', 'false'] : option.choices!) select.append(el('option', { value: c, textContent: `${name}: ${c}` }));
@@ -77,17 +83,22 @@ export function buildForm(form: CommandForm, o: { readonly heatmap: boolean }): 
       box.append(text ? input : el('label', {}, `${name} `, input));
     }
   }
-  for (const key of form.files) box.append(fileField(key));
+  for (const f of form.files) box.append(fileField(f.name, f.accept));
   return {
     element: box,
-    offer: (key, file) => {
-      const input = fileFields.get(key);
-      if (!input) return false;
-      const list = new DataTransfer();
-      list.items.add(file);
-      input.files = list.files;
-      return true;
+    offer: (file) => {
+      let taken = 0;
+      for (const { input, accept } of fileFields.values()) {
+        // A field for any file (the data to score) takes text only; typed fields take their types.
+        if (!(accept === undefined ? /\.(txt|md)$/i.test(file.name) : takes(accept, file.name))) continue;
+        const list = new DataTransfer();
+        list.items.add(file);
+        input.files = list.files;
+        taken++;
+      }
+      return taken;
     },
+    file: async (key) => ((await inputs.get(key)?.()) as RunFile | undefined) ?? null,
     values: async () => {
       const options: Record<string, string | number | boolean> = {}, files: Record<string, RunFile> = {};
       for (const [name, read] of inputs) {

@@ -22,11 +22,12 @@ export interface Knob { readonly element: HTMLElement }
  * The knob for a model whose eval takes numLatents; null otherwise. `data()`: a file the eval
  * scores (the text dropped on the page), for data the page cannot make itself.
  */
-export function latentKnob(session: BrowserSession, summary: CheckpointSummary, data: () => RunFile | null, hooks: { busy(on: boolean): void; fail(e: unknown): void }): Knob | null {
+export function latentKnob(session: BrowserSession, summary: CheckpointSummary, data: () => Promise<RunFile | null>,
+  hooks: { busy(on: boolean): void; fail(e: unknown): void }): Knob | null {
   const evalForm = summary.commands.eval, genForm = summary.commands.generate, config = summary.model;
   if (!takes(evalForm, 'numLatents')) return null;
   const N = Number(config.numLatents), M = Number(config.contextLength), lo = Math.max(1, Math.floor(N / 4)), hi = Math.min(2 * N, M);
-  const slider = el('input', { type: 'range', min: String(lo), max: String(hi), step: '1', value: String(N), id: 'latents' });
+  const slider = el('input', { type: 'range', min: String(lo), max: String(hi), step: '1', value: String(N), id: 'latents', dataset: { starts: 'model' } });
   const label = el('span', { id: 'latentsLabel' }), status = el('div', { id: 'knobStatus', className: 'muted' });
   const rows = el('tbody');
   const table = el('table', { className: 'metrics', id: 'knobTable' }, el('thead', {}, el('tr', {}, ...['N\u2032', 'score', 'eval tokens/s', 'generation tokens/s'].map((h) => el('th', { textContent: h })))), rows);
@@ -39,8 +40,8 @@ export function latentKnob(session: BrowserSession, summary: CheckpointSummary, 
     try {
       status.textContent = `measuring N′ = ${n}…`;
       // Data read from a file (not built in) is scored from the file given to the page.
-      const needs = evalForm!.files.includes('dataPath'), file = data();
-      if (needs && !file) throw new Error('this model\'s data is read from a file: drop the file to score (a .txt for text) on the page first');
+      const needs = evalForm!.files.some((f) => f.name === 'dataPath'), file = await data();
+      if (needs && !file) throw new Error('this model\'s data is read from a file: give Evaluate the file to score (a dropped .txt lands there) first');
       const options: Record<string, number> = { numLatents: n };
       if (takes(evalForm, 'stride')) options.stride = lo;
       if (takes(evalForm, 'maxTargets')) options.maxTargets = 4096;

@@ -25,8 +25,10 @@ const TITLES: Record<RunCommand, string> = { generate: 'Generate', classify: 'Cl
 const show = (message: string): void => { $('message').textContent = message; };
 const fail = (e: unknown): void => { if ((e as Error).name !== 'AbortError') show(e instanceof Error ? e.message : String(e)); };
 
-/** One call at a time from the page: every button that starts one is disabled while one runs (Stop buttons stay). */
+/** One call at a time from the page: every control that starts one is disabled while one runs (Stop buttons stay), and drops wait. */
+let running = false;
 function busy(on: boolean): void {
+  running = on;
   for (const b of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('[data-starts]')) b.disabled = on || (b.dataset.starts === 'model' && summary === null);
   button('resume').disabled = on || summary?.step == null || summary.architecture !== 'perceiver-ar';
 }
@@ -81,7 +83,7 @@ function describe(s: CheckpointSummary): void {
     const form = s.commands[command];
     if (!form) continue;
     // A heatmap is asked for where the model reads a bank of image patches (AdaTape with --bank=input).
-    const built = buildForm(form, { heatmap: s.model.model === 'adatape' && s.model.bank === 'input' });
+    const built = buildForm(form, { heatmap: s.model.model === 'adatape' && s.model.bank === 'input' && s.model.input === 'image' });
     forms.set(command, built);
     const run = el('button', { textContent: TITLES[command], id: `run-${command}`, dataset: { starts: 'model' } });
     const stop = el('button', { textContent: 'Stop', disabled: true, id: `stop-${command}` });
@@ -91,7 +93,8 @@ function describe(s: CheckpointSummary): void {
     panels.append(el('section', { id: `panel-${command}` }, el('h2', { textContent: TITLES[command] }),
       ...(form.help ? [el('div', { className: 'muted help', textContent: form.help })] : []), built.element, el('div', { className: 'row' }, run, stop), status, text, outputs));
   }
-  const knob = latentKnob(session!, s, () => (text ? { name: text.name, bytes: text.bytes.slice(0) } : null), { busy, fail });
+  // The knob scores the file in Evaluate's data field (a dropped .txt lands there), for data not built in.
+  const knob = latentKnob(session!, s, async () => (await forms.get('eval')?.file('dataPath')) ?? null, { busy, fail });
   $('knob').hidden = knob === null;
   $('knobBody').replaceChildren(...(knob ? [knob.element] : []));
   busy(false);
@@ -100,26 +103,26 @@ function describe(s: CheckpointSummary): void {
 /** A dropped or chosen file: a checkpoint, text to train on (and to score), or a file a command reads (by its type). */
 async function loadFile(file: File): Promise<void> {
   show('');
-  const ext = /\.[^.]*$/.exec(file.name)?.[0]?.toLowerCase() ?? '';
-  if (ext === '.safetensors') {
+  if (running) throw new Error(`${file.name}: wait for the running call to end (or stop it) before giving the page another file`);
+  if (/\.safetensors$/i.test(file.name)) {
     busy(true);
     try {
       describe(await session!.loadCheckpoint(file, file.name));
+      losses.length = 0;
+      drawChart($('chart'), losses);
     } finally {
       busy(false);
     }
     return;
   }
-  if (ext === '.txt' || ext === '.md') {
+  // Text is also what Train trains on; any file goes to the form fields that take its type.
+  const isText = /\.(txt|md)$/i.test(file.name);
+  if (isText) {
     text = { name: file.name, bytes: await file.arrayBuffer() };
     $('textFile').textContent = `on ${file.name} (${text.bytes.byteLength.toLocaleString('en-US')} bytes of text)`;
-    forms.get('eval')?.offer('dataPath', file);
-    return;
   }
-  const key = ({ '.mid': 'prompt', '.midi': 'prompt', '.png': 'image', '.json': 'tokenizer' } as Record<string, string>)[ext];
-  if (!key) throw new Error(`${file.name}: not a checkpoint (.safetensors), text (.txt, .md), MIDI (.mid), an image (.png) or a tokenizer (.json)`);
-  const taken = [...forms.values()].filter((f) => f.offer(key, file)).length;
-  if (taken === 0) throw new Error(`${file.name}: nothing the loaded model runs reads a ${ext} file (load a checkpoint that does first)`);
+  const taken = [...forms.values()].reduce((n, f) => n + f.offer(file), 0);
+  if (taken === 0 && !isText) throw new Error(`${file.name}: not a checkpoint (.safetensors) or text (.txt, .md), and nothing the loaded model runs reads this type of file`);
 }
 
 /** Trains a new model from the preset, or resumes the session's model up to the steps given. */
@@ -133,18 +136,19 @@ async function train(resume: boolean): Promise<void> {
   if (!resume) losses.length = 0;
   try {
     const run = session!.train({ steps, ...(resume ? { resume: true } : { preset }), ...(text ? { text: text.bytes.slice(0) } : {}) }, stop.signal);
-    let first = -1, result: TrainSummary;
+    let first = -1, result: TrainSummary, last = 0;
     for (;;) {
       const next = await run.next();
       if (next.done) { result = next.value; break; }
       const p = next.value;
-      if (first < 0) first = p.step - 1;
+      if (first < 0) { first = p.step - 1; $('chart').dataset.firstStep = String(p.step); }
+      last = p.step;
       const done = p.step - first, eta = (((performance.now() - started) / 1000) / done) * (p.steps - p.step);
       losses.push(p.loss);
-      if (p.step % 5 === 0 || p.step === p.steps) drawChart($('chart'), losses);
+      if (p.step % 5 === 0 || p.step === p.steps) drawChart($('chart'), losses, last);
       $('trainStatus').textContent = `step ${p.step} of ${p.steps}, loss ${p.loss.toFixed(4)}, ${p.tokensPerSecond.toFixed(0)} tokens/s, ETA ${eta.toFixed(0)} s`;
     }
-    drawChart($('chart'), losses);
+    drawChart($('chart'), losses, last);
     $('trainStatus').textContent = `${result.stopped ? 'stopped' : 'done'} at step ${result.steps}: validation ${result.validationBitsPerToken.toFixed(3)} bits/token`;
     describe(result.model);
   } catch (e) { fail(e); } finally {

@@ -5,15 +5,19 @@ import { midiToNotes } from 'perceiver-ar';
 import { playNotes, type Playback, type RunResult } from 'perceiver-ar/browser';
 import { el } from './dom.js';
 
-const urls: string[] = [];
-let audio: AudioContext | null = null, playing: Playback | null = null;
+/** The object URLs of each output box's download links (revoked when that box's outputs are replaced). */
+const urlsOf = new WeakMap<HTMLElement, string[]>();
+let audio: AudioContext | null = null, playing: { playback: Playback; button: HTMLButtonElement } | null = null;
 
-/** A link that downloads `bytes` as `name` (the URL is revoked when the outputs are replaced). */
-function downloadLink(name: string, bytes: Uint8Array, type: string): HTMLAnchorElement {
+/** A link that downloads `bytes` as `name`. */
+function downloadLink(urls: string[], name: string, bytes: Uint8Array, type: string): HTMLAnchorElement {
   const href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
   urls.push(href);
   return el('a', { href, download: name, textContent: `download ${name}`, className: 'download' });
 }
+
+/** Stops what is playing, if anything. */
+const stopPlaying = (): void => { playing?.playback.stop(); };
 
 /** A PNG drawn on a canvas of its own size (shown at most the page's width). */
 async function pngCanvas(name: string, bytes: Uint8Array): Promise<HTMLCanvasElement> {
@@ -31,17 +35,28 @@ function midiPlayer(name: string, bytes: Uint8Array): HTMLElement {
   const { notes } = midiToNotes(bytes, name), state = el('span', { className: 'muted' });
   const button = el('button', { type: 'button', textContent: '▶ play', className: 'play' });
   button.dataset.file = name;
+  if (typeof AudioContext === 'undefined') {
+    button.disabled = true;
+    state.textContent = 'this browser has no Web Audio: download the file to listen to it';
+  }
   button.onclick = () => {
-    if (playing) { playing.stop(); return; }
+    const mine = playing?.button === button;
+    stopPlaying();
+    if (mine) return;
     audio ??= new AudioContext();
     void audio.resume();
     const p = playNotes(audio, notes);
-    playing = p;
+    playing = { playback: p, button };
     button.textContent = '■ stop';
     state.textContent = `${notes.length} notes, ${p.seconds.toFixed(1)} s`;
     button.dataset.scheduled = String(p.scheduled());
     const t = setInterval(() => { button.dataset.scheduled = String(p.scheduled()); }, 250);
-    void p.ended.then(() => { clearInterval(t); button.dataset.scheduled = String(p.scheduled()); playing = null; button.textContent = '▶ play'; });
+    void p.ended.then(() => {
+      clearInterval(t);
+      button.dataset.scheduled = String(p.scheduled());
+      if (playing?.playback === p) playing = null;
+      button.textContent = '▶ play';
+    });
   };
   return el('span', { className: 'row' }, button, state);
 }
@@ -49,8 +64,9 @@ function midiPlayer(name: string, bytes: Uint8Array): HTMLElement {
 const fmt = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toPrecision(5)) : String(v));
 
 export async function showResult(box: HTMLElement, r: RunResult): Promise<void> {
-  playing?.stop();
-  for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+  clearOutputs(box);
+  const urls: string[] = [];
+  urlsOf.set(box, urls);
   const table = el('table', { className: 'metrics' });
   for (const [k, v] of Object.entries(r.metrics)) if (v !== null && v !== '') table.append(el('tr', {}, el('td', { textContent: k }), el('td', { textContent: fmt(v) })));
   const parts: HTMLElement[] = [];
@@ -63,16 +79,16 @@ export async function showResult(box: HTMLElement, r: RunResult): Promise<void> 
   }
   for (const f of r.files) {
     const name = f.name.replace(/^.*\//, '');
-    if (/\.png$/i.test(name)) parts.push(el('div', { className: 'output' }, await pngCanvas(name, f.bytes), el('br'), downloadLink(name, f.bytes, 'image/png')));
-    else if (/\.midi?$/i.test(name)) parts.push(el('div', { className: 'output' }, midiPlayer(name, f.bytes), ' ', downloadLink(name, f.bytes, 'audio/midi')));
-    else parts.push(el('div', { className: 'output' }, downloadLink(name, f.bytes, 'application/octet-stream')));
+    if (/\.png$/i.test(name)) parts.push(el('div', { className: 'output' }, await pngCanvas(name, f.bytes), el('br'), downloadLink(urls, name, f.bytes, 'image/png')));
+    else if (/\.midi?$/i.test(name)) parts.push(el('div', { className: 'output' }, midiPlayer(name, f.bytes), ' ', downloadLink(urls, name, f.bytes, 'audio/midi')));
+    else parts.push(el('div', { className: 'output' }, downloadLink(urls, name, f.bytes, 'application/octet-stream')));
   }
   box.replaceChildren(...parts, table);
 }
 
-/** Stops what is playing and forgets the outputs (a new model). */
+/** Stops what is playing (if it is in this box) and forgets the box's outputs and their URLs. */
 export function clearOutputs(box: HTMLElement): void {
-  playing?.stop();
-  for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+  if (playing && box.contains(playing.button)) stopPlaying();
+  for (const u of urlsOf.get(box)?.splice(0) ?? []) URL.revokeObjectURL(u);
   box.replaceChildren();
 }

@@ -139,7 +139,7 @@ function evalClassifier(engine: Engine, args: Args, path: string, info: Checkpoi
 export function classifyCommand(engine: Engine, args: Args): Metrics {
   const path = requireCheckpoint(args, 'classify'), info = readCheckpointInfo(path);
   if (architectureNamed(info.architecture)!.task !== 'classification' || !info.data) {
-    throw new UsageError(`checkpoint ${path} holds a ${info.architecture} model; classify needs a classifier checkpoint (perceiver-ar train --task=images)`);
+    throw new UsageError(`checkpoint ${path} holds a ${info.architecture} model; classify needs a classifier checkpoint (perceiver-ar train --task=…)`);
   }
   const modality = classificationModality(info.data.data);
   if (!modality.classify || !modality.classifyOptions) {

@@ -23,7 +23,7 @@ const kinds = (task: string): string => MODALITIES.filter((m) => m.task === task
 const DATA_COMMANDS: ReadonlyMap<string, DataCommand> = new Map(MODALITIES.flatMap((m) => Object.entries(m.commands ?? {})));
 
 /** The modalities' own lines for a command's help. */
-const modalityHelp = (command: 'generate' | 'eval'): string =>
+const modalityHelp = (command: 'generate' | 'eval' | 'classify'): string =>
   MODALITIES.flatMap((m) => (m.help?.[command] ? [`  ${m.help[command]}`] : [])).join('\n');
 
 /** What each command does and takes; `perceiver-ar COMMAND --help` prints its entry. */
@@ -50,9 +50,9 @@ ${modalityHelp('generate')}`,
   --weights=bf16: with the weight matrices rounded to bf16, as generate decodes by default (what the rounding costs);
   a classifier: accuracy, tape length and forward examples/s on its test set.
 ${modalityHelp('eval')}`,
-  classify: `perceiver-ar classify --checkpoint=CKPT --image=FILE.png [--heatmap=OUT.png]
-  Classifies one image with an image classifier (fitted to its shape, with a note): the class, its probability and every class's;
-  --heatmap: an AdaTape model with an image bank draws the bank patches its tape read for this image.`,
+  classify: `perceiver-ar classify --checkpoint=CKPT [the options of its data]
+  Classifies one input read from a file with a classifier checkpoint, by its data's modality:
+${modalityHelp('classify')}`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count, training FLOPs/token and data.`,
   ...Object.fromEntries([...DATA_COMMANDS].map(([name, c]) => [name, c.help])),
@@ -79,7 +79,7 @@ function engineOptions(args: Args): EngineOptions {
 const FLAGS: ReadonlySet<string> = new Set([
   'help', ...CONFIG_FLAGS,
   ...[...TRAIN_OPTIONS, ...INFO_OPTIONS, ...OUTPUT_OPTIONS, ...[...DATA_COMMANDS.values()].flatMap((c) => c.options),
-    ...MODALITIES.flatMap((m) => (m.task === 'sequence' ? [...m.generateOptions(MODEL_DEFAULTS), ...m.evalOptions(MODEL_DEFAULTS)] : m.evalOptions))]
+    ...MODALITIES.flatMap((m) => (m.task === 'sequence' ? [...m.generateOptions(MODEL_DEFAULTS), ...m.evalOptions(MODEL_DEFAULTS)] : [...m.evalOptions, ...m.classifyOptions ?? []]))]
     .filter((o) => o.type === 'flag').map((o) => o.name),
 ]);
 

@@ -36,6 +36,8 @@ export interface DataKey {
   readonly required?: boolean;
   /** Names a file (eval and generate may give it again: --dataPath, --tokenizer). */
   readonly path?: boolean;
+  /** For a path: the file types it reads ('.json'), for pickers and drops in a page (any file when absent). */
+  readonly accept?: string;
 }
 
 /** What a command reports: printed as `key: value` lines, or as one JSON object with --json. */
@@ -81,7 +83,7 @@ interface ModalityBase {
    */
   readonly withPath?: string;
   /** Lines for `perceiver-ar generate --help` / `eval --help` about this kind of data. */
-  readonly help?: { readonly generate?: string; readonly eval?: string };
+  readonly help?: { readonly generate?: string; readonly eval?: string; readonly classify?: string };
   /** Commands of its own (tools for its files). */
   readonly commands?: Readonly<Record<string, DataCommand>>;
   /** Paths a run reads (no output may overwrite them: checkOutputAgainst). */

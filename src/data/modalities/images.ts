@@ -176,7 +176,7 @@ function imageModality(name: 'images' | 'synthetic-images'): SequenceModality {
     },
     generateReads: synthetic ? [] : ['dataPath'],
     generateOptions: () => [intOption('count', 1, 1024), intOption('complete', 0, Infinity, 'an integer ≥ 0 (rows given)'), ...SAMPLING_OPTIONS, outputOption('out'),
-      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), pathOption('image'),
+      intOption('columns', 1, 64), intOption('scale', 1, 16), flagOption('fullVocab'), flagOption('uncached'), pathOption('image', '.png'),
       refusedOption('maxNewTokens', '--maxNewTokens does not apply to image checkpoints: each sample is a whole image (or the rows after --complete=ROWS)')],
     generate: (req) => {
       const o = req.options, count = o.number('count') ?? 16, complete = o.number('complete') ?? 0, out = o.string('out') ?? 'samples.png';

@@ -122,7 +122,11 @@ export const labelledImagesModality: ClassificationModality = {
   keys: { dataPath: DATA_PATH },
   inputs: (c) => [String(c.dataPath)],
   dataFiles: LABELLED_IMAGE_FILES,
-  help: { eval: 'Image classifiers: --dataPath=DIR if the images moved, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape\'s bank reads.' },
+  help: {
+    eval: 'Image classifiers: --dataPath=DIR if the images moved, --evalBatches=0 for every test image, --heatmap=OUT.png for AdaTape\'s bank reads.',
+    classify: 'Image classifiers: --image=FILE.png (any size, grey or colour: fitted to the model\'s shape, with a note) [--heatmap=OUT.png: the bank\n' +
+      '  patches an AdaTape tape read for it]; prints the class and its probability (--json: every class\'s).',
+  },
   exampleNoun: 'images',
   fitsModel: (c) => c.input === 'image',
   deriveModel: (model) => {
@@ -169,7 +173,7 @@ export const labelledImagesModality: ClassificationModality = {
     if (c.model !== 'adatape' || c.bank !== 'input') throw new UsageError('--heatmap needs an AdaTape checkpoint with an image input-driven bank (--bank=input)');
     checkOutputAgainst(ctx.fs, heatmap, 'heatmap', ctx.inputs, LABELLED_IMAGE_FILES);
   },
-  classifyOptions: [pathOption('image'), outputOption('heatmap')],
+  classifyOptions: [pathOption('image', '.png'), outputOption('heatmap')],
   classify: (req) => classifyImage(req),
   evaluateExtra: (req) => {
     const heatmap = req.options.string('heatmap'), c = req.model.config;

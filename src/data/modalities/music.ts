@@ -61,7 +61,7 @@ export function writeMusic(fs: FileSystem, out: string, m: MusicContinuation): s
 const sampleMidiPath = (checkpointPath: string | null): string => (checkpointPath ? checkpointPath.replace(/(\.safetensors)?$/, '-sample.mid') : 'sample.mid');
 
 const generateOptions: OptionSpec[] = [
-  pathOption('prompt'), numberOption('promptSeconds', (n) => n > 0, 'a number of seconds > 0'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'),
+  pathOption('prompt', '.mid,.midi'), numberOption('promptSeconds', (n) => n > 0, 'a number of seconds > 0'), numberOption('seconds', (n) => n > 0, 'a number of seconds > 0'),
   intOption('maxNewTokens', 1), ...SAMPLING_OPTIONS, outputOption('out'), flagOption('uncached'),
 ];
 

@@ -16,7 +16,7 @@ import { evaluateTokenStream, generateTokens, streamEvalOptions, tokenGenerateOp
 interface SubwordData { readonly dataPath: string; readonly validationFraction: number; readonly tokenizer: string }
 
 const TOKENIZER: DataKey = {
-  default: '', required: true, path: true, help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
+  default: '', required: true, path: true, accept: '.json', help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
   check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
 };
 

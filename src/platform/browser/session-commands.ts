@@ -37,10 +37,11 @@ export function runCommand(model: CheckpointModel, stored: { readonly data?: Dat
   const { command } = request, data: Record<string, unknown> = { ...(stored.data ?? DATA_DEFAULTS) };
   const raw = new Map<string, string>(), given = new Map<string, Uint8Array>();
   for (const [key, value] of Object.entries(request.options)) raw.set(key, String(value));
-  // Each file goes in under a folder of its option's name; a data key (dataPath, tokenizer) names it in the data config.
+  // Each file goes in under input/ (outputs are written beside it, so a downloaded output given back
+  // as an input does not collide), under its key's folder too when two share a name; a data key
+  // (dataPath, tokenizer) names it in the data config, an option (prompt, image) is set to it.
   for (const [key, file] of Object.entries(request.files ?? {})) {
-    // Under its own name (as messages name it); under its key's folder when two files share a name.
-    const name = baseName(file.name) || 'file', path = given.has(name) ? `${key}/${name}` : name;
+    const name = baseName(file.name) || 'file', path = given.has(`input/${name}`) ? `input/${key}/${name}` : `input/${name}`;
     given.set(path, new Uint8Array(file.bytes));
     if (DATA_KEYS.get(key)?.path) data[key] = path;
     else raw.set(key, path);
@@ -55,7 +56,7 @@ export function runCommand(model: CheckpointModel, stored: { readonly data?: Dat
   const format = (fallback: WeightFormat): WeightFormat => (raw.get('weights') ?? fallback) as WeightFormat;
   let metrics: Metrics;
   if (command === 'classify') {
-    if (!(model instanceof SequenceClassifier) || !stored.data) throw new UsageError('classify needs a classifier checkpoint (perceiver-ar train --task=images)');
+    if (!(model instanceof SequenceClassifier) || !stored.data) throw new UsageError('classify needs a classifier checkpoint (perceiver-ar train --task=…)');
     const modality = classificationModality(stored.data.data);
     if (!modality.classify || !modality.classifyOptions) throw new UsageError(`a ${modality.taskName} classifier takes no single input from a file`);
     metrics = modality.classify({ model, data: validateDataConfig(data), options: parseOptions(raw, modality.classifyOptions, 'for classify'), ctx });
@@ -81,7 +82,11 @@ export function runCommand(model: CheckpointModel, stored: { readonly data?: Dat
 
 /** An option as a page can receive it (no check function: it crosses a postMessage). */
 const formOption = (o: OptionSpec): CommandForm['options'][number] =>
-  ({ name: o.name, type: o.type, ...(o.allowed ? { allowed: o.allowed } : {}), ...(o.choices ? { choices: [...o.choices] } : {}), ...(o.output ? { output: true } : {}) });
+  ({ name: o.name, type: o.type, ...(o.allowed ? { allowed: o.allowed } : {}), ...(o.choices ? { choices: [...o.choices] } : {}), ...(o.output ? { output: true } : {}),
+    ...(o.accept ? { accept: o.accept } : {}) });
+/** The data keys naming files a command reads, with the file types each takes. */
+const fileKeys = (keys: readonly string[]): CommandForm['files'] =>
+  keys.map((k) => { const accept = DATA_KEYS.get(k)?.accept; return accept ? { name: k, accept } : { name: k }; });
 /** The options a form shows: not those that are only there to be refused with a message. */
 const shown = (specs: readonly OptionSpec[]): CommandForm['options'] => specs.filter((o) => !o.refused).map(formOption);
 
@@ -89,14 +94,14 @@ const shown = (specs: readonly OptionSpec[]): CommandForm['options'] => specs.fi
 export function commandForms(model: CheckpointModel, data: DataConfig | undefined): Partial<Record<RunCommand, CommandForm>> {
   if (model instanceof SequenceClassifier) {
     const m = data ? classificationModality(data.data) : null;
-    return m?.classify && m.classifyOptions ? { classify: { options: shown(m.classifyOptions), files: [], help: m.help?.eval ?? null } } : {};
+    return m?.classify && m.classifyOptions ? { classify: { options: shown(m.classifyOptions), files: [], help: m.help?.classify ?? null } } : {};
   }
   const m = sequenceModality(data?.data ?? DATA_DEFAULTS.data);
   const forms: Partial<Record<RunCommand, CommandForm>> = {
-    eval: { options: shown([WEIGHTS, ...m.evalOptions(model.config)]), files: Object.keys(m.keys).filter((k) => m.keys[k]!.path), help: m.help?.eval ?? null },
+    eval: { options: shown([WEIGHTS, ...m.evalOptions(model.config)]), files: fileKeys(Object.keys(m.keys).filter((k) => m.keys[k]!.path)), help: m.help?.eval ?? null },
   };
   if (model instanceof PerceiverAR) {
-    forms.generate = { options: shown([WEIGHTS, ...m.generateOptions(model.config)]), files: [...(m.generateReads ?? [])], help: m.help?.generate ?? null };
+    forms.generate = { options: shown([WEIGHTS, ...m.generateOptions(model.config)]), files: fileKeys(m.generateReads ?? []), help: m.help?.generate ?? null };
   }
   return forms;
 }

@@ -51,8 +51,9 @@ export interface RunRequest {
 /** A command's form: the options it takes (as the modality declares them), the data keys naming files it reads, its help. */
 export interface CommandForm {
   readonly options: readonly { readonly name: string; readonly type: 'int' | 'number' | 'string' | 'path' | 'flag'; readonly allowed?: string;
-    readonly choices?: readonly string[]; readonly output?: boolean }[];
-  readonly files: readonly string[];
+    readonly choices?: readonly string[]; readonly output?: boolean; readonly accept?: string }[];
+  /** Data keys naming files it reads (a tokenizer, the data to score), with the file types each takes (any when absent). */
+  readonly files: readonly { readonly name: string; readonly accept?: string }[];
   readonly help: string | null;
 }
 
