@@ -1,13 +1,21 @@
 // The safetensors format: an 8-byte little-endian header length, a JSON header naming each
 // tensor's dtype, shape and byte range, an optional "__metadata__" string map, then the raw
 // little-endian tensor bytes. Encoding and strict decoding over bytes; file I/O lives elsewhere.
+// Files from elsewhere (the Hugging Face hub) may hold F16 and BF16 tensors: decoding widens them
+// to float32 exactly (`storedAs` says what they were).
+import { widen16 } from './float16.js';
 
 export type DType = 'F32' | 'I32';
+/** What a file may store: ours write F32 and I32. */
+export type StoredDType = DType | 'F16' | 'BF16';
+const ITEM_BYTES: Readonly<Record<StoredDType, number>> = { F32: 4, I32: 4, F16: 2, BF16: 2 };
 
 export interface Tensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: Float32Array | Int32Array;
+  /** A decoded tensor the file stored as F16 or BF16 (its data widened to float32). */
+  readonly storedAs?: 'F16' | 'BF16';
 }
 
 export interface Decoded {
@@ -48,7 +56,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
 /** One tensor's header entry: dtype, shape and its byte range in the data section. */
 export interface TensorEntry {
   readonly name: string;
-  readonly dtype: DType;
+  readonly dtype: StoredDType;
   readonly shape: readonly number[];
   readonly begin: number;
   readonly end: number;
@@ -102,7 +110,8 @@ export function decodeSafetensorsHeader(prefix: Uint8Array, fileBytes: number, w
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`tensor '${name}': its header entry is ${JSON.stringify(value)}, not an object`);
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     for (const field of ['dtype', 'shape', 'data_offsets'] as const) if (!(field in t)) fail(`tensor '${name}': its header entry has no ${field}`);
-    if (t.dtype !== 'F32' && t.dtype !== 'I32') fail(`tensor '${name}': unsupported dtype ${JSON.stringify(t.dtype)} (supported: F32, I32)`);
+    if (typeof t.dtype !== 'string' || !(t.dtype in ITEM_BYTES)) fail(`tensor '${name}': unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(ITEM_BYTES).join(', ')})`);
+    const dtype = t.dtype as StoredDType, item = ITEM_BYTES[dtype];
     const shape = t.shape, offs = t.data_offsets;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': bad shape ${JSON.stringify(shape)}`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -110,9 +119,9 @@ export function decodeSafetensorsHeader(prefix: Uint8Array, fileBytes: number, w
     }
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== count * 4) fail(`tensor '${name}': ${end - begin} bytes for shape [${shape}] of ${t.dtype} (expected ${count * 4})`);
+    if (end - begin !== count * item) fail(`tensor '${name}': ${end - begin} bytes for shape [${shape}] of ${dtype} (expected ${count * item})`);
     if (end > dataLength) fail(`truncated tensor data: '${name}' ends at byte ${end} but only ${dataLength} data bytes are present`);
-    entries.push({ name, dtype: t.dtype, shape: shape as number[], begin, end });
+    entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
   // The tensors must tile the data section exactly: no overlap, no hole, nothing after the last.
   const ranges = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -132,8 +141,13 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): Decoded {
   const { metadata, entries, dataStart } = decodeSafetensorsHeader(bytes, bytes.length, what);
   const tensors = new Map<string, Tensor>();
   for (const { name, dtype, shape, begin, end } of entries) {
+    const raw = bytes.subarray(dataStart + begin, dataStart + end), count = (end - begin) / ITEM_BYTES[dtype];
+    if (dtype === 'F16' || dtype === 'BF16') {
+      tensors.set(name, { dtype: 'F32', shape, data: widen16(raw, count, dtype), storedAs: dtype });
+      continue;
+    }
     // A fresh copy: for a Node Buffer, slice() would be a view into the whole file.
-    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)), count = (end - begin) / 4;
+    const copy = new Uint8Array(raw);
     tensors.set(name, { dtype, shape, data: dtype === 'F32' ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count) });
   }
   return { metadata, tensors };
