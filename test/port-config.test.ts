@@ -3,7 +3,13 @@
 // parameter count (134,840,832) and shapes, the port's defaults, and one line per problem.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { readTorchStateDict } from '../src/io/torch-checkpoint.js';
 import { checkPortStateDict, portParameterCount, portStateDictShapes, readPortConfig } from '../src/models/perceiver-ar/port-config.js';
+
+/** Tiny models built by the port's own code (scripts/interop/make-port-fixtures.py), with the parameter counts it printed. */
+const PORT_FIXTURES = { 'rotary-1': 12_992, 'rotary-all': 12_992, 'abs-bias': 13_367, 'abs-norm-bias': 13_399 };
+const portFile = (model: string, name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../test/fixtures/port/${model}/${name}`, import.meta.url)));
 
 const GIANT_MIDI = {
   model_config: {
@@ -55,4 +61,14 @@ describe('the PyTorch port\'s config and state-dict layout', () => {
       '  missing tensor self_attention.1.0.module.attention.q_proj.weight\n  unknown tensor extra.weight\n' +
       '  input_adapter.txt_embedding.weight is [8, 11], the config needs [11, 8]\n  out_norm.weight is [9], the config needs [8]');
   });
+
+  for (const [model, count] of Object.entries(PORT_FIXTURES)) {
+    it(`${model}: the port's own config.json and pytorch_model.bin read and checked tensor by tensor (${count} parameters)`, () => {
+      const c = readPortConfig(JSON.parse(new TextDecoder().decode(portFile(model, 'config.json'))), `${model}/config.json`);
+      const tensors = checkPortStateDict(readTorchStateDict(portFile(model, 'pytorch_model.bin'), `${model}/pytorch_model.bin`), c, model);
+      assert.equal(portParameterCount(c), count);
+      assert.equal([...tensors].filter(([n]) => !n.endsWith('inv_freq')).reduce((a, [, t]) => a + t.data.length, 0), count);
+      assert.equal(tensors.size, portStateDictShapes(c).size, 'every tensor of the layout, the rotary buffer too');
+    });
+  }
 });
