@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { readTorchStateDict } from '../src/io/torch-checkpoint.js';
+import { portForward, erf } from './helpers/port-forward.js';
 import { checkPortStateDict, portParameterCount, portStateDictShapes, readPortConfig } from '../src/models/perceiver-ar/port-config.js';
 
 /** Tiny models built by the port's own code (scripts/interop/make-port-fixtures.py), with the parameter counts it printed. */
@@ -62,6 +63,13 @@ describe('the PyTorch port\'s config and state-dict layout', () => {
       '  input_adapter.txt_embedding.weight is [8, 11], the config needs [11, 8]\n  out_norm.weight is [9], the config needs [8]');
   });
 
+  it('erf (for the exact GELU) to 1e-12', () => {
+    // Values from the series of erf computed with 50 digits.
+    for (const [x, want] of [[0.5, 0.5204998778130465], [1, 0.8427007929497149], [2.5, 0.999593047982555], [3.5, 0.9999992569016276], [-1.2, -0.9103139782296353]] as const) {
+      assert.ok(Math.abs(erf(x) - want) < 1e-12, `erf(${x}) = ${erf(x)}`);
+    }
+  });
+
   for (const [model, count] of Object.entries(PORT_FIXTURES)) {
     it(`${model}: the port's own config.json and pytorch_model.bin read and checked tensor by tensor (${count} parameters)`, () => {
       const c = readPortConfig(JSON.parse(new TextDecoder().decode(portFile(model, 'config.json'))), `${model}/config.json`);
@@ -69,6 +77,17 @@ describe('the PyTorch port\'s config and state-dict layout', () => {
       assert.equal(portParameterCount(c), count);
       assert.equal([...tensors].filter(([n]) => !n.endsWith('inv_freq')).reduce((a, [, t]) => a + t.data.length, 0), count);
       assert.equal(tensors.size, portStateDictShapes(c).size, 'every tensor of the layout, the rotary buffer too');
+      // The forward pass as the spec writes it (a float64 oracle) gives the port's logits.
+      const { cases } = JSON.parse(new TextDecoder().decode(portFile(model, 'logits.json'))) as { cases: { ids: number[][]; prefixLength: number; logits: number[][][] }[] };
+      let worst = 0;
+      for (const k of cases) {
+        k.ids.forEach((ids, b) => {
+          const ours = portForward(tensors, c, ids, k.prefixLength);
+          assert.equal(ours.length, ids.length - k.prefixLength);
+          ours.forEach((row, i) => row.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - k.logits[b]![i]![j]!)); }));
+        });
+      }
+      assert.ok(worst < 1e-4, `largest logit difference ${worst}`);
     });
   }
 });
