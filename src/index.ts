@@ -46,6 +46,10 @@ export {
   CheckpointError, encodeCheckpoint, decodeCheckpoint, decodeCheckpointHeader, readCheckpointHeader, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointInfo,
 } from './train/checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, decodeSafetensorsHeader, type Tensor } from './io/safetensors.js';
+export { readTorchStateDict, type TorchTensor } from './io/torch-checkpoint.js';
+export { TorchPickleError } from './io/torch-pickle.js';
+export { halfToFloat, bf16ToFloat } from './io/float16.js';
+export { readPortConfig, portStateDictShapes, checkPortStateDict, portParameterCount, portRotaryDims, type PortConfig } from './models/perceiver-ar/port-config.js';
 export { SequenceClassifier, type ClassifierBatch, type ClassifierResult } from './models/adatape/model.js';
 export { CLASSIFIER_DEFAULTS, validateClassifierConfig, type ClassifierConfig, type ClassifierKind } from './models/adatape/config.js';
 export { readTape, readTapeBackward, type ReaderSettings, type ReaderTrace, type PonderTerm } from './models/adatape/reader.js';
