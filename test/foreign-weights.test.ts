@@ -53,9 +53,45 @@ describe('PyTorch state dicts (torch.save files)', () => {
       0x4b, 0, 0x4b, shape, 0x85, 0x4b, 1, 0x85, 0x89, 0x29, 0x74, 0x52, 0x73, 0x2e]);
     const zip = (files: Record<string, Uint8Array>): Uint8Array => zipSync(files, { level: 0 });
     assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': pickle(2, 2) }), 'nostorage.bin'), /nostorage\.bin: tensor 'w': its storage a\/data\/0 is missing/);
-    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': pickle(2, 3), 'a/data/0': new Uint8Array(8) }), 'past.bin'), /past\.bin: tensor 'w': its view .* reaches past its storage of 2 values/);
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': pickle(2, 3), 'a/data/0': new Uint8Array(8) }), 'more.bin'), /more\.bin: tensor 'w': its view \(shape \[3\], stride \[1\]\) has 3 elements, more than its storage's 2/);
     const ok = readTorchStateDict(zip({ 'a/data.pkl': pickle(2, 2), 'a/data/0': new Uint8Array(new Float32Array([1.5, -2]).buffer) }), 'ok.bin');
     assert.deepEqual(Array.from(ok.get('w')!.data), [1.5, -2]);
+  });
+
+  it('crafted pickles and archives are refused in one line, without hanging or allocating what they claim', () => {
+    const zip = (files: Record<string, Uint8Array>): Uint8Array => zipSync(files, { level: 0 });
+    // A negative BINSTRING length (it used to move the reader backwards forever).
+    assert.throws(() => readTorchPickle(Uint8Array.from([0x80, 2, 0x54, 0xfb, 0xff, 0xff, 0xff, 0x2e]), 'neg.pkl'), /neg\.pkl: a length of -5 at byte 7/);
+    // A value built from itself 40 times over (2^40 leaves if serialised): the message names its kind only.
+    const doubling = [0x80, 2, 0x4e, 0x71, 0, 0x30];
+    for (let i = 0; i < 40; i++) doubling.push(0x68, 0, 0x68, 0, 0x86, 0x71, 0, 0x30);
+    doubling.push(0x68, 0, 0x2e);
+    const top = readTorchPickle(Uint8Array.from(doubling), 'doubling.pkl');
+    assert.ok(Array.isArray(top) && top.length === 2);
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': Uint8Array.from(doubling) }), 'doubling.bin'), /doubling\.bin: its pickle holds no state dict/);
+    // A tensor of 2^31 − 1 elements over a one-value storage (stride 0), and a negative offset, and a NaN element count.
+    const tensor = (numel: number[], offset: number[], shape: number[], stride: number[]): Uint8Array => Uint8Array.from([
+      0x80, 2, 0x7d, 0x58, 1, 0, 0, 0, 0x77, 0x63, ...ascii('torch._utils\n_rebuild_tensor_v2\n'), 0x28, 0x28,
+      0x58, 7, 0, 0, 0, ...ascii('storage'), 0x63, ...ascii('torch\nFloatStorage\n'), 0x58, 1, 0, 0, 0, ...ascii('0'), 0x58, 3, 0, 0, 0, ...ascii('cpu'), ...numel, 0x74, 0x51,
+      ...offset, ...shape, 0x85, ...stride, 0x85, 0x89, 0x29, 0x74, 0x52, 0x73, 0x2e]);
+    const storage1 = new Uint8Array(4);
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': tensor([0x4b, 1], [0x4b, 0], [0x4a, 0xff, 0xff, 0xff, 0x7f], [0x4b, 0]), 'a/data/0': storage1 }), 'huge.bin'),
+      /huge\.bin: its tensors claim 2147483647 values by 'w', more than a file of \d+ bytes holds/);
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': tensor([0x4b, 1], [0x4a, 0xff, 0xff, 0xff, 0xff], [0x4b, 1], [0x4b, 1]), 'a/data/0': storage1 }), 'negoff.bin'),
+      /negoff\.bin \(a\/data\.pkl\): a tensor rebuilt from arguments that are not \(storage, offset, shape, stride\)/);
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': tensor([0x47, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0], [0x4b, 0], [0x4b, 1], [0x4b, 1]), 'a/data/0': storage1 }), 'nan.bin'),
+      /nan\.bin \(a\/data\.pkl\): a persistent id that is not a tensor storage/);
+    // A view starting inside its storage and running past its end.
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': tensor([0x4b, 2], [0x4b, 1], [0x4b, 2], [0x4b, 1]), 'a/data/0': new Uint8Array(8) }), 'past.bin'),
+      /past\.bin: tensor 'w': its view \(offset 1, shape \[2\], stride \[1\]\) reaches past its storage of 2 values/);
+    // A protocol-4 global (STACK_GLOBAL) is held to the same three names.
+    const stackGlobal = (module: string, name: string): Uint8Array =>
+      Uint8Array.from([0x80, 4, 0x8c, module.length, ...ascii(module), 0x8c, name.length, ...ascii(name), 0x93, 0x29, 0x52, 0x2e]);
+    assert.equal((readTorchPickle(stackGlobal('collections', 'OrderedDict'), 'p4.pkl') as { kind: string }).kind, 'dict');
+    assert.throws(() => readTorchPickle(stackGlobal('os', 'system'), 'p4evil.pkl'), /p4evil\.pkl: its pickle uses os\.system, which this reader does not accept/);
+    // A big-endian archive (PyTorch ≥ 2.1 writes byteorder).
+    assert.throws(() => readTorchStateDict(zip({ 'a/data.pkl': tensor([0x4b, 1], [0x4b, 0], [0x4b, 1], [0x4b, 1]), 'a/data/0': storage1, 'a/byteorder': ascii2('big') }), 'be.bin'),
+      /be\.bin: its tensors are stored big-endian/);
   });
 
   it('the pickle reader accepts only its three globals and calls nothing', () => {
@@ -95,3 +131,4 @@ describe('safetensors from elsewhere', () => {
 });
 
 function ascii(s: string): number[] { return Array.from(s, (c) => c.charCodeAt(0)); }
+function ascii2(s: string): Uint8Array { return Uint8Array.from(ascii(s)); }

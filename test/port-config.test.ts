@@ -48,7 +48,7 @@ describe('the PyTorch port\'s config and state-dict layout', () => {
   });
 
   it('a state dict is checked tensor by tensor, with the hub\'s or Lightning\'s prefix removed', () => {
-    const c = readPortConfig({ model_config: { vocab_size: 11, num_channels: 8, num_heads: 2, num_self_attention_layers: 2, max_seq_len: 16, output_norm: true } }, 'tiny.json');
+    const c = readPortConfig({ model_config: { vocab_size: 11, num_channels: 8, num_heads: 2, num_self_attention_layers: 2, max_seq_len: 16, max_latents: 8, output_norm: true } }, 'tiny.json');
     const full = new Map([...portStateDictShapes(c)].map(([n, s]) => [`backend_model.${n}`, { shape: s.shape }]));
     assert.equal(checkPortStateDict(full, c, 'tiny.bin').size, full.size);
     const lightning = new Map([...full].map(([n, t]) => [n.replace('backend_model.', 'model.'), t]).filter(([n]) => !String(n).endsWith('inv_freq')) as [string, { shape: number[] }][]);
@@ -87,7 +87,8 @@ describe('the PyTorch port\'s config and state-dict layout', () => {
           ours.forEach((row, i) => row.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - k.logits[b]![i]![j]!)); }));
         });
       }
-      assert.ok(worst < 1e-4, `largest logit difference ${worst}`);
+      // float32 (the port) against float64 (the oracle): 7.2e-7 at most today on logits within ±1.4.
+      assert.ok(worst < 2e-6, `largest logit difference ${worst}`);
     });
   }
 });

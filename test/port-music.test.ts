@@ -21,8 +21,9 @@ describe('the port\'s music tokens', () => {
     });
   }
 
-  it('decoding skips PAD and refuses ids outside the vocabulary', () => {
-    assert.deepEqual(decodePortTokens([PORT_PAD, 356 + 20, 60, 256 + 49, PORT_PAD, 128 + 60]), [{ pitch: 60, velocity: 80, start: 0, end: 0.5 }]);
+  it('decoding reads PAD as the port does (a velocity of 128) and refuses ids outside the vocabulary', () => {
+    assert.deepEqual(decodePortTokens([356 + 20, 60, 256 + 49, 128 + 60, PORT_PAD, 62, 256, 128 + 62]),
+      [{ pitch: 60, velocity: 80, start: 0, end: 0.5 }, { pitch: 62, velocity: 128, start: 0.5, end: 0.51 }]);
     assert.throws(() => decodePortTokens([389]), /389 is not a token id \(0–388\)/);
   });
 });

@@ -2,8 +2,8 @@
 """Writes the music-token fixtures of test/port-music.test.ts (test/fixtures/port-music/): small
 MIDI files written here with mido that exercise the port's tokenizer and its quirks (the sustain
 pedal, notes after the last pedal release, one note-off closing several notes, a note-on and a
-note-off on the same tick, programs, channels and tracks, controller events before the first
-note, tempo changes, drums), and for each the token ids the port's encoder gives and the notes its
+note-off on the same tick, programs, channels and tracks, controller events and pitch bends
+before the first note, tempo changes, drums, half-step gaps), and for each the token ids the port's encoder gives and the notes its
 decoder gives back from them (tokens.json).
 
 The port's code is not part of this repository: --port is a checkout of
@@ -92,6 +92,13 @@ def pieces():
                   (980, cc(0, 64, 127)), (1000, on(0, 50, 61)), (1500, off(0, 50)), (2000, cc(0, 64, 0)), (2500, on(0, 52, 62)), (3000, off(0, 52)))
     other = track((0, cc(3, 7, 100)), (100, on(3, 76, 110)), (1000, off(3, 76)), (1100, on(9, 36, 120)), (1110, off(9, 36)), (2900, on(3, 77, 20)), (4000, off(3, 77)))
     yield 'ensemble', [conductor, piano, other], 480
+    # 6. A pitch bend before the first note makes a straggler instrument; after a program change, the
+    #    new instrument shares its controller list, and pedal events land there (the port then emits a note twice).
+    bend = mido.Message('pitchwheel', channel=0, pitch=100)
+    bends = [(1, bend), (4, on(0, 64, 90)), (7, mido.Message('program_change', channel=0, program=5)), (13, off(0, 64)), (30, cc(0, 64, 127)),
+             (32, cc(0, 64, 63)), (39, cc(0, 64, 127)), (42, mido.Message('program_change', channel=0, program=0)), (53, cc(0, 64, 63)),
+             (60, on(0, 67, 70)), (90, off(0, 67))]
+    yield 'bends', [track(*bends)], 24
 
 
 os.makedirs(args.out, exist_ok=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch state-dict fixtures of test/torch-checkpoint.test.ts (test/fixtures/torch/):
+"""Writes the PyTorch state-dict fixtures of test/foreign-weights.test.ts (test/fixtures/torch/):
 small files saved by torch.save itself, and what PyTorch reads back from them (expected.json), so
 the TypeScript reader is checked against PyTorch's own files without PyTorch in CI.
 

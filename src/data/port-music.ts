@@ -17,6 +17,8 @@ import type { Note } from './music.js';
 export const PORT_MUSIC_VOCAB = 389;
 export const PORT_NOTE_ON = 0, PORT_NOTE_OFF = 128, PORT_TIME_SHIFT = 256, PORT_VELOCITY = 356, PORT_PAD = 388;
 const SHIFTS = 100;
+/** pretty_midi's limit: a file whose largest tick is beyond it is taken as corrupt. */
+const MAX_TICK = 1e7;
 
 /** A note as pretty_midi holds it (times in seconds; `end` may be moved by the pedal). */
 interface PmNote { velocity: number; pitch: number; start: number; end: number }
@@ -26,7 +28,7 @@ interface PmInstrument { readonly notes: PmNote[]; controls: PmControl[] }
 /** pretty_midi's tick → seconds: tempo events of the first track only (120 bpm until the first), repeated tempi ignored. */
 function tickClock(midi: MidiData, name: string): (tick: number) => number {
   const tpb = midi.header.ticksPerBeat;
-  if (!tpb) throw new DataError(`MIDI file ${name}: SMPTE time is not read by the port's tokenizer (it needs ticks per beat)`);
+  if (!tpb) throw new DataError(`MIDI file ${name}: SMPTE time division; the port's reader takes it as ticks per beat and its tokens would be meaningless, so it is not tokenized`);
   const scales: [number, number][] = [[0, 60 / (120 * tpb)]];
   let tick = 0;
   for (const e of midi.tracks[0]!) {
@@ -60,6 +62,9 @@ function prettyMidiInstruments(midi: MidiData, name: string): PmInstrument[] {
     else stragglers.set(`${channel}/${track}`, made);
     return made;
   };
+  let last = 0;
+  for (const events of midi.tracks) { let t = 0; for (const e of events) t += e.deltaTime; last = Math.max(last, t); }
+  if (last + 1 > MAX_TICK) throw new DataError(`MIDI file ${name}: its largest tick is ${last + 1}; the port's reader refuses files past ${MAX_TICK} ticks as corrupt`);
   midi.tracks.forEach((events, track) => {
     const open = new Map<string, [number, number][]>(), program = new Array<number>(16).fill(0);
     let tick = 0;
@@ -81,6 +86,9 @@ function prettyMidiInstruments(midi: MidiData, name: string): PmInstrument[] {
         else open.delete(key);
       } else if (e.type === 'controller') {
         instrument(program[e.channel]!, e.channel, track, false).controls.push({ number: e.controllerType, value: e.value, time: time(tick) });
+      } else if (e.type === 'pitchBend') {
+        // Bends are not tokens, but they find (or make) an instrument as controllers do — a straggler whose controller list a later instrument takes.
+        instrument(program[e.channel]!, e.channel, track, false);
       }
     }
   });
@@ -123,7 +131,7 @@ function sustainNotes(spans: readonly Span[], notes: readonly PmNote[]): PmNote[
       }
     }
   }
-  for (const span of spans) stream.push(...span.managed);
+  for (const span of spans) for (const n of span.managed) stream.push(n);
   return stream.sort((a, b) => a.start - b.start);
 }
 
@@ -135,7 +143,7 @@ export function encodePortMidi(bytes: Uint8Array, name: string): number[] {
   const midi = parseMidiFile(bytes, name), notes: PmNote[] = [];
   for (const inst of prettyMidiInstruments(midi, name)) {
     const spans = sustainSpans(inst.controls.filter((c) => c.number === 64));
-    notes.push(...(spans.length > 0 ? sustainNotes(spans, inst.notes) : inst.notes));
+    for (const n of spans.length > 0 ? sustainNotes(spans, inst.notes) : inst.notes) notes.push(n);
   }
   // On and off events by note onset, then by time (both sorts stable, as Python's).
   const events = [...notes].sort((a, b) => a.start - b.start)
@@ -158,14 +166,15 @@ export function encodePortMidi(bytes: Uint8Array, name: string): number[] {
 /**
  * The notes the port's decoder makes of token ids: time shifts accumulate, VELOCITY sets 4b, a
  * NOTE_OFF closes the latest NOTE_ON of its pitch (which stays open: a second off makes another
- * note), zero-length notes and offs without an on are skipped; sorted by onset. PAD is skipped.
+ * note), zero-length notes and offs without an on are skipped; sorted by onset. PAD (388) is read
+ * as the port reads it: a VELOCITY of bin 32, so later notes get velocity 128 (generation never
+ * samples it).
  */
 export function decodePortTokens(ids: readonly number[]): Note[] {
   const notes: Note[] = [], lastOn = new Map<number, { time: number; velocity: number }>();
   let time = 0, velocity = 0;
   for (const id of ids) {
     if (!Number.isInteger(id) || id < 0 || id >= PORT_MUSIC_VOCAB) throw new RangeError(`decodePortTokens: ${id} is not a token id (0–${PORT_MUSIC_VOCAB - 1})`);
-    if (id === PORT_PAD) continue;
     if (id >= PORT_VELOCITY) velocity = (id - PORT_VELOCITY) * 4;
     else if (id >= PORT_TIME_SHIFT) time += (id - PORT_TIME_SHIFT + 1) / 100;
     else if (id >= PORT_NOTE_OFF) {

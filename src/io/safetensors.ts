@@ -110,7 +110,7 @@ export function decodeSafetensorsHeader(prefix: Uint8Array, fileBytes: number, w
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`tensor '${name}': its header entry is ${JSON.stringify(value)}, not an object`);
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     for (const field of ['dtype', 'shape', 'data_offsets'] as const) if (!(field in t)) fail(`tensor '${name}': its header entry has no ${field}`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in ITEM_BYTES)) fail(`tensor '${name}': unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(ITEM_BYTES).join(', ')})`);
+    if (typeof t.dtype !== 'string' || !Object.hasOwn(ITEM_BYTES, t.dtype)) fail(`tensor '${name}': unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(ITEM_BYTES).join(', ')})`);
     const dtype = t.dtype as StoredDType, item = ITEM_BYTES[dtype];
     const shape = t.shape, offs = t.data_offsets;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': bad shape ${JSON.stringify(shape)}`);

@@ -34,11 +34,19 @@ const STORAGE_TYPES: Readonly<Record<string, TorchStorage['dtype']>> = {
 const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
 
+/** What a value is, in words (messages never serialise pickle values: they may refer to themselves or be huge). */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'None';
+  if (Array.isArray(v)) return `a list or tuple of ${v.length}`;
+  if (typeof v === 'object') return `a ${(v as { kind?: string }).kind ?? 'value'}`;
+  return typeof v === 'string' ? `the string '${v.slice(0, 40)}'` : `${typeof v} ${String(v)}`;
+}
+
 const isDict = (v: unknown): v is PickleDict => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'dict';
 const isGlobal = (v: unknown): v is PickleGlobal => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'global';
 
 /**
- * Reads a pickle (protocols 2–5 opcodes that state dicts use). `what` names the file in messages.
+ * Reads a pickle (the opcodes of protocols 2–5 that state dicts use). `what` names the file in messages.
  * Returns the top-level value.
  */
 export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
@@ -46,14 +54,19 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), text = new TextDecoder('utf-8', { fatal: true });
   const stack: StackItem[] = [], memo = new Map<number, PickleValue>();
   let at = 0;
-  const need = (n: number): void => { if (at + n > bytes.length) fail(`the pickle ends early (at byte ${at} of ${bytes.length})`); };
+  const need = (n: number): void => {
+    if (!(n >= 0)) fail(`a length of ${n} at byte ${at}`);
+    if (at + n > bytes.length) fail(`the pickle ends early (at byte ${at} of ${bytes.length})`);
+  };
   const u8 = (): number => { need(1); return bytes[at++]!; };
   const u16 = (): number => { need(2); const v = view.getUint16(at, true); at += 2; return v; };
   const u32 = (): number => { need(4); const v = view.getUint32(at, true); at += 4; return v; };
   const i32 = (): number => { need(4); const v = view.getInt32(at, true); at += 4; return v; };
   const str = (n: number): string => {
     need(n);
-    try { return text.decode(bytes.subarray(at, at + n)); } catch { return fail(`a string at byte ${at} is not UTF-8`); } finally { at += n; }
+    const from = at;
+    at += n;
+    try { return text.decode(bytes.subarray(from, at)); } catch { return fail(`a string at byte ${from} is not UTF-8`); }
   };
   const line = (): string => {
     const end = bytes.indexOf(0x0a, at);
@@ -78,7 +91,7 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
     if (!isDict(dict)) fail('SETITEMS on something that is not a dict');
     for (let i = 0; i + 1 < items.length; i += 2) {
       const k = items[i]!;
-      if (typeof k !== 'string') fail(`a dict key that is not a string (${JSON.stringify(k)})`);
+      if (typeof k !== 'string') fail(`a dict key that is not a string (${kindOf(k)})`);
       (dict as PickleDict).entries.set(k as string, items[i + 1]!);
     }
   };
@@ -101,6 +114,7 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
         return pop();
       }
       case 0x28: stack.push(MARK); break; // MARK
+      case 0x30: pop(); break; // POP
       case 0x7d: stack.push({ kind: 'dict', entries: new Map() }); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
       case 0x29: stack.push([]); break; // EMPTY_TUPLE
@@ -122,7 +136,7 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
       case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push([a, b, c]); break; } // TUPLE3
       case 0x6c: stack.push(popMark()); break; // LIST
       case 0x61: { const v = pop(), l = top(); if (!Array.isArray(l)) fail('APPEND to something that is not a list'); (l as PickleValue[]).push(v); break; } // APPEND
-      case 0x65: { const items = popMark(), l = top(); if (!Array.isArray(l)) fail('APPENDS to something that is not a list'); (l as PickleValue[]).push(...items); break; } // APPENDS
+      case 0x65: { const items = popMark(), l = top(); if (!Array.isArray(l)) fail('APPENDS to something that is not a list'); for (const v of items) (l as PickleValue[]).push(v); break; } // APPENDS
       case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
       case 0x71: memo.set(u8(), top()); break; // BINPUT
@@ -134,8 +148,14 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
         stack.push(memo.get(i)!);
         break;
       }
-      case 0x63: { // GLOBAL
-        const name = `${line()}.${line()}`;
+      case 0x63: case 0x93: { // GLOBAL, STACK_GLOBAL (protocol 4+: module and name from the stack)
+        let name: string;
+        if (op === 0x63) name = `${line()}.${line()}`;
+        else {
+          const qualname = pop(), module = pop();
+          if (typeof module !== 'string' || typeof qualname !== 'string') fail('STACK_GLOBAL without a module and a name');
+          name = `${module as string}.${qualname as string}`;
+        }
         if (/^torch\.\w+Storage$/.test(name) && !(name in STORAGE_TYPES)) {
           fail(`it holds a tensor of storage type ${name} (supported: ${Object.keys(STORAGE_TYPES).join(', ')}): convert the state dict to floating point first`);
         }
@@ -148,8 +168,8 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
       }
       case 0x51: { // BINPERSID: ('storage', storage type, key, location, numel)
         const id = pop();
-        if (!Array.isArray(id) || id.length < 5 || id[0] !== 'storage' || !isGlobal(id[1]) || typeof id[2] !== 'string' || typeof id[4] !== 'number') {
-          fail(`a persistent id that is not a tensor storage (${JSON.stringify(id)})`);
+        if (!Array.isArray(id) || id.length < 5 || id[0] !== 'storage' || !isGlobal(id[1]) || typeof id[2] !== 'string' || !Number.isSafeInteger(id[4]) || (id[4] as number) < 0) {
+          fail(`a persistent id that is not a tensor storage (${kindOf(id)})`);
         }
         const t = id as [string, PickleGlobal, string, unknown, number], dtype = STORAGE_TYPES[t[1].name];
         if (!dtype) fail(`a storage of type ${t[1].name} (supported: ${Object.keys(STORAGE_TYPES).join(', ')})`);
@@ -166,7 +186,7 @@ export function readTorchPickle(bytes: Uint8Array, what: string): PickleValue {
         } else if (f.name === 'torch._utils._rebuild_tensor_v2') {
           const [storage, offset, shape, stride] = a;
           const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
-          if (typeof storage !== 'object' || storage === null || (storage as { kind?: string }).kind !== 'storage' || !Number.isSafeInteger(offset) ||
+          if (typeof storage !== 'object' || storage === null || (storage as { kind?: string }).kind !== 'storage' || !Number.isSafeInteger(offset) || (offset as number) < 0 ||
             !ints(shape) || !ints(stride) || shape.length !== stride.length) {
             fail('a tensor rebuilt from arguments that are not (storage, offset, shape, stride)');
           }

@@ -27,10 +27,10 @@ export interface PortConfig {
 }
 
 /** Each field: its config.json name, its default (the port's), and the kind of value it takes. */
-const FIELDS: Readonly<Record<keyof PortConfig, readonly [string, number | boolean | null, 'count' | 'layers' | 'fraction' | 'flag' | 'positive' | 'optional count']>> = {
+const FIELDS: Readonly<Record<keyof PortConfig, readonly [string, number | boolean | null, 'count' | 'layer count' | 'layers' | 'fraction' | 'flag' | 'positive' | 'optional count']>> = {
   vocabSize: ['vocab_size', 262, 'count'], maxSeqLen: ['max_seq_len', 4096, 'count'], maxLatents: ['max_latents', 512, 'count'],
   channels: ['num_channels', 512, 'count'], heads: ['num_heads', 8, 'count'], maxHeadsParallel: ['max_heads_parallel', null, 'optional count'],
-  selfAttentionLayers: ['num_self_attention_layers', 8, 'count'], selfAttentionRotaryLayers: ['num_self_attention_rotary_layers', 1, 'layers'],
+  selfAttentionLayers: ['num_self_attention_layers', 8, 'layer count'], selfAttentionRotaryLayers: ['num_self_attention_rotary_layers', 1, 'layers'],
   selfAttentionWidening: ['self_attention_widening_factor', 4, 'count'], crossAttentionWidening: ['cross_attention_widening_factor', 4, 'count'],
   crossAttentionDropout: ['cross_attention_dropout', 0.5, 'fraction'], postAttentionDropout: ['post_attention_dropout', 0, 'fraction'],
   residualDropout: ['residual_dropout', 0, 'fraction'], outputNorm: ['output_norm', false, 'flag'], outputBias: ['output_bias', true, 'flag'],
@@ -40,12 +40,13 @@ const FIELDS: Readonly<Record<keyof PortConfig, readonly [string, number | boole
 const IGNORED = new Set(['activation_checkpointing', 'activation_offloading']);
 
 const ALLOWED: Record<string, string> = {
-  count: 'an integer ≥ 1', layers: 'an integer ≥ −1 (−1: every layer)', fraction: 'a number in [0, 1)', flag: 'true or false',
+  count: 'an integer ≥ 1', 'layer count': 'an integer ≥ 0', layers: 'an integer ≥ −1 (−1: every layer)', fraction: 'a number in [0, 1)', flag: 'true or false',
   positive: 'a number > 0', 'optional count': 'an integer ≥ 1, or null',
 };
 const valid = (kind: string, v: unknown): boolean => {
   switch (kind) {
     case 'count': return Number.isSafeInteger(v) && (v as number) >= 1;
+    case 'layer count': return Number.isSafeInteger(v) && (v as number) >= 0;
     case 'optional count': return v === null || (Number.isSafeInteger(v) && (v as number) >= 1);
     case 'layers': return Number.isSafeInteger(v) && (v as number) >= -1;
     case 'fraction': return typeof v === 'number' && v >= 0 && v < 1;
@@ -77,6 +78,7 @@ export function readPortConfig(json: unknown, what: string): PortConfig {
   if (problems.length === 0 && c.channels % c.heads === 0 && portRotaryDims(c) % 2 !== 0) {
     problems.push(`the rotary dimensions per head (${portRotaryDims(c)}: num_channels / num_heads${c.absPosEmb ? ' / 2 with abs_pos_emb' : ''}) must be even`);
   }
+  if (problems.length === 0 && c.maxLatents > c.maxSeqLen) problems.push(`max_latents (${c.maxLatents}) is more than max_seq_len (${c.maxSeqLen})`);
   if (problems.length === 0 && c.selfAttentionRotaryLayers > c.selfAttentionLayers) {
     problems.push(`num_self_attention_rotary_layers (${c.selfAttentionRotaryLayers}) is more than num_self_attention_layers (${c.selfAttentionLayers})`);
   }
