@@ -17,7 +17,8 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
+
+from port_path import use_port
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--port', required=True, help='the perceiver-io source tree (holds perceiver/)')
@@ -25,12 +26,7 @@ parser.add_argument('--einops', required=True, help='the einops source tree (hol
 parser.add_argument('--out', default=os.path.join('test', 'fixtures', 'port'))
 args = parser.parse_args()
 
-shim = tempfile.mkdtemp()
-os.makedirs(os.path.join(shim, 'fairscale', 'nn'))
-open(os.path.join(shim, 'fairscale', '__init__.py'), 'w').close()
-with open(os.path.join(shim, 'fairscale', 'nn', '__init__.py'), 'w') as f:
-    f.write('def checkpoint_wrapper(module, *args, **kwargs):\n    return module\n')
-sys.path[:0] = [args.port, args.einops, shim]
+use_port(args.port, args.einops)
 
 import torch  # noqa: E402
 from perceiver.model.core import CausalSequenceModelConfig  # noqa: E402

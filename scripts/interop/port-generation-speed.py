@@ -9,10 +9,10 @@ truncation happens below max_latents / max_seq_len). Greedy; prints tokens/s per
     /usr/bin/python3 scripts/interop/port-generation-speed.py --port=PATH/perceiver-io --einops=PATH/einops [--threads 1 2]
 """
 import argparse
-import os
 import sys
-import tempfile
 import time
+
+from port_path import use_port
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--port', required=True)
@@ -23,12 +23,7 @@ parser.add_argument('--threads', type=int, nargs='*', default=[2, 1])
 parser.add_argument('--rounds', type=int, default=3)
 args = parser.parse_args()
 
-shim = tempfile.mkdtemp()
-os.makedirs(os.path.join(shim, 'fairscale', 'nn'))
-open(os.path.join(shim, 'fairscale', '__init__.py'), 'w').close()
-with open(os.path.join(shim, 'fairscale', 'nn', '__init__.py'), 'w') as f:
-    f.write('def checkpoint_wrapper(module, *args, **kwargs):\n    return module\n')
-sys.path[:0] = [args.port, args.einops, shim]
+use_port(args.port, args.einops)
 
 import torch  # noqa: E402
 from perceiver.model.core import CausalSequenceModelConfig  # noqa: E402
