@@ -50,7 +50,7 @@ describe('layer kernels: wasm vs reference', () => {
         assertClose(db.w, db.r, 'ln dbeta', 1e-4);
       }
     });
-    for (const kind of ['squared-relu', 'gelu'] as Activation[]) {
+    for (const kind of ['squared-relu', 'gelu', 'gelu-erf'] as Activation[]) {
       it(`${kind} forward/backward, ${label(e)}`, () => {
         for (const n of [1, 3, 17, 1031]) {
           const x = randomPair(e, rng, n, 6), y = randomPair(e, rng, n), dy = randomPair(e, rng, n), dx = randomPair(e, rng, n);
@@ -96,9 +96,9 @@ describe('layer kernels: wasm vs reference', () => {
       assert.notDeepEqual(Array.from(other), Array.from(y.w), 'another seed gives another mask');
     });
     it(`rotary forward/backward at absolute positions up to 1e6, ${label(e)}`, () => {
-      for (const [H, D, rot] of [[1, 2, 2], [3, 16, 8], [2, 64, 32], [8, 12, 6]] as const) {
+      for (const [H, D, rot, spacing] of [[1, 2, 2, 'perceiver'], [3, 16, 8, 'roformer'], [2, 64, 32, 'perceiver'], [8, 12, 6, 'roformer']] as const) {
         const R = 9, ld = H * D + 3;
-        const d = { rows: R, heads: H, headDim: D, rowStride: ld, rotaryDims: rot, maxWavelength: 4096 };
+        const d = { rows: R, heads: H, headDim: D, rowStride: ld, rotaryDims: rot, maxWavelength: 4096, spacing };
         const pos = e.allocI32(R);
         for (let r = 0; r < R; r++) pos[r] = r === 0 ? 1 : rng.int(1_000_000);
         const x = randomPair(e, rng, R * ld);
@@ -117,6 +117,17 @@ describe('rotary frequencies and invariants', () => {
     assert.equal(f.length, 4);
     assertClose(f, [1, 1000 ** (-1 / 3), 1000 ** (-2 / 3), 1 / 1000], 'freqs', 0, 1e-12);
     assert.deepEqual(Array.from(rotaryInverseFrequencies(2, 1000)), [1]);
+  });
+  it("spaces them as RoFormer (the PyTorch port) with spacing 'roformer': base^(-2i/rotaryDims)", () => {
+    assertClose(rotaryInverseFrequencies(8, 10000, 'roformer'), [1, 10000 ** -0.25, 10000 ** -0.5, 10000 ** -0.75], 'freqs', 0, 1e-12);
+    assert.deepEqual(Array.from(rotaryInverseFrequencies(2, 10000, 'roformer')), [1]);
+    assert.throws(() => ref.rotaryForward({ rows: 1, heads: 1, headDim: 2, rotaryDims: 2, maxWavelength: 10, spacing: 'neox' as never },
+      new Float64Array(2), Int32Array.of(1)), /spacing must be 'perceiver' or 'roformer'/);
+  });
+  it('computes exact GELU x·Φ(x) from erf (values from the normal distribution table)', () => {
+    const y = new Float64Array(4);
+    ref.activationForward('gelu-erf', Float64Array.of(1, -1, 3.5, -6), y);
+    assertClose(y, [0.8413447460685429, -0.15865525393145707, 3.5 * 0.9997673709209645, -6 * 9.865876450376946e-10], 'gelu-erf', 1e-15, 1e-13);
   });
   it('leaves the un-rotated dims alone and preserves norms; q·k depends only on relative position', () => {
     const rng = new Rng(2);
@@ -155,7 +166,7 @@ describe('layer backward passes vs float64 finite differences (reference)', () =
     ref.layerNormBackward(d, x, g, mean, rstd, w, dx, dg, db);
     gradcheck('ln dx', loss, x, dx); gradcheck('ln dgamma', loss, g, dg); gradcheck('ln dbeta', loss, b, db);
   });
-  for (const kind of ['squared-relu', 'gelu'] as Activation[]) {
+  for (const kind of ['squared-relu', 'gelu', 'gelu-erf'] as Activation[]) {
     it(kind, () => {
       const x = f64(rng, 11, 3), w = f64(rng, 11), y = new Float64Array(11), dx = new Float64Array(11);
       x[0] = 1e-3;

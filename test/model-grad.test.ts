@@ -27,11 +27,20 @@ function tinyBatch(): Batch {
   return { batchSize: B, length: M, tokens, positions, targets };
 }
 
-async function checkGradients(config: ModelConfig, label: string): Promise<void> {
+/** The PyTorch port's architecture (spec krasserm-interop §4) on the tiny shape: every switch set. */
+const PORT_TINY: ModelConfig = {
+  ...TINY, embedDim: 8, position: 'learned+rotary', rotaryFraction: 0.5, rotarySpacing: 'roformer', maxWavelength: 10000, rotaryLayers: 1,
+  latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf', outputNorm: false, outputHead: 'tied+bias', zLoss: 0,
+};
+
+async function checkGradients(config: ModelConfig, label: string, keyChunk?: number): Promise<void> {
   const engine = await createEngine({ backend: 'reference' });
   const model = new PerceiverAR(engine, config, 1);
+  if (keyChunk) model.keyChunk = keyChunk;
   // The head starts at zero, which would hide every other gradient: give it random values.
-  new Rng(9).fillUniform(model.params.get('head.w').value, 0.5);
+  if (model.params.has('head.w')) new Rng(9).fillUniform(model.params.get('head.w').value, 0.5);
+  // So do the norms' unit gains and zero biases when the query norm also normalises the latents' keys.
+  for (const name of ['cross.ln_q.g', 'cross.ln_q.b', 'cross.ln_kv.g', 'cross.out.b']) new Rng(name.length).fillUniform(model.params.get(name).value, 0.5);
   const batch = tinyBatch();
   const loss = (): number => model.forward(batch, { training: true, rng: new Rng(42) }).loss;
   loss();
@@ -48,4 +57,9 @@ describe('Perceiver AR gradients vs finite differences (tiny config, reference b
   it('cross-attend dropout, subsample mode (gathered keys)', () => checkGradients({ ...TINY, crossAttendDropout: 0.5 }, 'subsample'));
   it('cross-attend dropout, mask mode', () => checkGradients({ ...TINY, crossAttendDropout: 0.5, crossAttendDropoutMode: 'mask' }, 'mask'));
   it('N = M: the decoder-only Transformer', () => checkGradients({ ...TINY, numLatents: 7 }, 'N=M'));
+  it('the port\'s architecture: raw-embedding latents, their keys through the query norm, exact GELU, tied head with bias, table + rotary',
+    () => checkGradients(PORT_TINY, 'port'));
+  it('the port\'s architecture with an output norm, no head bias, rotary everywhere, no table, subsampled keys',
+    () => checkGradients({ ...PORT_TINY, position: 'rotary', rotaryFraction: 1, rotaryLayers: -1, outputNorm: true, outputHead: 'tied', crossAttendDropout: 0.5 }, 'port-2'));
+  it('the port\'s architecture with streamed keys (chunks of 3)', () => checkGradients(PORT_TINY, 'port-streamed', 3));
 });

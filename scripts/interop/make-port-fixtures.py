@@ -2,7 +2,8 @@
 """Writes golden fixtures from the PyTorch port (krasserm/perceiver-io v0.11, commit 46c6325) into
 test/fixtures/port/: tiny models of several configurations built and initialised by the port's own
 code, each as config.json + pytorch_model.bin in the hub's layout (keys under `backend_model.`)
-and logits.json (fixed inputs, prefix lengths, and the port's logits for them, uncached).
+and logits.json (fixed inputs, prefix lengths, and the port's logits for them, uncached; and a
+cached greedy generation through its kv_cache with every step's logits).
 
 The port's code is not part of this repository: give its source tree with --port (a checkout of
 github.com/krasserm/perceiver-io) and einops's with --einops (github.com/arogozhnikov/einops; pure
@@ -68,6 +69,22 @@ for name, extra in CONFIGS.items():
         with torch.no_grad():
             logits = model(x, prefix_len=prefix).logits
         cases.append({'ids': x.tolist(), 'prefixLength': prefix, 'logits': logits.tolist()})
+    # Cached greedy generation as its Hugging Face generate runs it (prepare_inputs_for_generation):
+    # the prompt primed with num_latents=1 latent (prefix = prompt - 1), then one token at a time
+    # through the backend's kv_cache with the prefix fixed, up to max_latents latents (before any
+    # truncation). Each step's last-position logits are kept.
+    prompt = torch.randint(0, config.vocab_size, (1, 10), generator=generator)
+    prefix, tokens, step_logits = prompt.shape[1] - 1, [], []
+    with torch.no_grad():
+        out = model(prompt, prefix_len=prefix, kv_cache=[])
+        for step in range(config.max_latents):
+            last = out.logits[0, -1]
+            step_logits.append(last.tolist())
+            tokens.append(int(last.argmax()))
+            if step == config.max_latents - 1:
+                break
+            out = model(torch.tensor([[tokens[-1]]]), prefix_len=prefix, kv_cache=out.kv_cache)
+    generation = {'prompt': prompt[0].tolist(), 'numLatents': 1, 'tokens': tokens, 'logits': step_logits}
     with open(os.path.join(folder, 'logits.json'), 'w') as f:
-        json.dump({'port': 'krasserm/perceiver-io 46c6325', 'torch': torch.__version__, 'cases': cases}, f)
+        json.dump({'port': 'krasserm/perceiver-io 46c6325', 'torch': torch.__version__, 'cases': cases, 'generation': generation}, f)
     print(name, sum(p.numel() for p in model.parameters()), 'parameters', file=sys.stderr)

@@ -8,6 +8,8 @@
 // - Dimension letters used below: R rows, C columns/channels, V vocabulary, B batch, H heads,
 //   D head dimension, Tq/Tk query/key lengths.
 
+import type { RotarySpacing } from './formulas.js';
+
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 export type U8 = Uint8Array;
@@ -79,7 +81,7 @@ export interface AttentionMask {
   readonly keyValid?: U8;
 }
 
-export type Activation = 'squared-relu' | 'gelu';
+export type Activation = 'squared-relu' | 'gelu' | 'gelu-erf';
 
 export interface LayerNormDims { readonly rows: number; readonly cols: number; readonly eps: number }
 
@@ -92,8 +94,9 @@ export interface RotaryDims {
   readonly rowStride?: number;
   /** Even, ≤ headDim. */
   readonly rotaryDims: number;
-  /** inv_freq_i = maxWavelength^(−i/(nb−1)), nb = rotaryDims/2. */
+  /** inv_freq_i = maxWavelength^(−i/(nb−1)), nb = rotaryDims/2 (spacing 'perceiver', the default), or maxWavelength^(−2i/rotaryDims) ('roformer'). */
   readonly maxWavelength: number;
+  readonly spacing?: RotarySpacing;
 }
 
 /** Seeded dropout: element i is kept iff hash(seed, offset + i) ≥ p·2^32; kept values scaled 1/(1−p). */
@@ -140,7 +143,7 @@ export interface KernelSet {
   layerNormBackward(d: LayerNormDims, x: F32, gamma: F32, mean: F32, rstd: F32, dy: F32,
     dx: F32, dgamma: F32, dbeta: F32): void;
 
-  /** y = f(x) element-wise: squared ReLU relu(x)², or GELU (tanh form, as jax.nn.gelu). */
+  /** y = f(x) element-wise: squared ReLU relu(x)², GELU in its tanh form (as jax.nn.gelu), or exact GELU x·Φ(x) ('gelu-erf', as torch's default). */
   activationForward(kind: Activation, x: F32, y: F32): void;
   activationBackward(kind: Activation, x: F32, dy: F32, dx: F32): void;
 

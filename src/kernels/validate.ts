@@ -140,7 +140,9 @@ export function resolveRotary(kernel: string, d: RotaryDims, x: Sized, positions
   }
   needLength(kernel, 'x', x, (rows - 1) * rowStride + heads * headDim);
   needLength(kernel, 'positions', positions, rows);
-  return { rows, heads, headDim, rowStride, rotaryDims: rot, maxWavelength: d.maxWavelength };
+  const spacing = d.spacing ?? 'perceiver';
+  if (spacing !== 'perceiver' && spacing !== 'roformer') throw new RangeError(`${kernel}: spacing must be 'perceiver' or 'roformer', got '${String(spacing)}'`);
+  return { rows, heads, headDim, rowStride, rotaryDims: rot, maxWavelength: d.maxWavelength, spacing };
 }
 
 export function checkDropoutP(kernel: string, p: number): void {

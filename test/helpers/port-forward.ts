@@ -1,29 +1,13 @@
 // The PyTorch port's forward pass (spec krasserm-interop §2), written plainly in float64 from the
 // spec as a test oracle: no engine, no caches, one sequence at a time. Checked against the port's
 // own logits (test/fixtures/port); the engine's port-compatible model is to be checked against both.
+import { erf } from '../../src/kernels/formulas.js';
 import type { PortConfig } from '../../src/models/perceiver-ar/port-config.js';
+
+export { erf };
 
 type Weights = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
 type Rows = Float64Array[];
-
-/** erf to about 1e-12 (series for |x| < 3, continued fraction beyond). */
-export function erf(x: number): number {
-  const a = Math.abs(x);
-  if (a < 3) {
-    let sum = a, term = a;
-    for (let n = 1; n < 200; n++) {
-      term *= (-a * a) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17) break;
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(a) by its continued fraction, from the tail.
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = n / 2 / (a + f);
-  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
-}
 
 const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 

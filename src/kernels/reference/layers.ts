@@ -1,6 +1,6 @@
 // Reference row- and element-wise layers: plain loops, float64 accumulation.
 import type { Activation, DropoutDims, LayerNormDims, RotaryDims } from '../types.js';
-import { dropoutHash, dropoutThreshold, rotaryInverseFrequencies } from '../formulas.js';
+import { dropoutHash, dropoutThreshold, erf, rotaryInverseFrequencies } from '../formulas.js';
 import { checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveRotary, sameLength } from '../validate.js';
 import type { Floats } from './floats.js';
 
@@ -64,6 +64,7 @@ export function activationValue(kind: Activation, v: number): number {
   switch (kind) {
     case 'squared-relu': return v > 0 ? v * v : 0;
     case 'gelu': return 0.5 * v * (1 + Math.tanh(GELU_K * (v + GELU_A * v * v * v)));
+    case 'gelu-erf': return 0.5 * v * (1 + erf(v * Math.SQRT1_2));
     default: { const never: never = kind; throw new TypeError(`unknown activation ${String(never)}`); }
   }
 }
@@ -75,6 +76,7 @@ export function activationDerivative(kind: Activation, v: number): number {
       const t = Math.tanh(GELU_K * (v + GELU_A * v * v * v));
       return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * GELU_A * v * v);
     }
+    case 'gelu-erf': return 0.5 * (1 + erf(v * Math.SQRT1_2)) + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
     default: { const never: never = kind; throw new TypeError(`unknown activation ${String(never)}`); }
   }
 }
@@ -135,7 +137,7 @@ export function dropoutBackward(d: DropoutDims, dy: Floats, dx: Floats): void { 
 
 function rotate(kernel: string, d: RotaryDims, x: Floats, positions: Int32Array, sign: number): void {
   const r = resolveRotary(kernel, d, x, positions);
-  const freqs = rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength);
+  const freqs = rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength, r.spacing);
   for (let row = 0; row < r.rows; row++) {
     for (let i = 0; i < freqs.length; i++) {
       const ang = positions[row]! * freqs[i]!;

@@ -26,7 +26,7 @@ export interface WasmBackendParts {
   readonly native?: NativeMatmul | null;
 }
 
-const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1 };
+const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1, 'gelu-erf': 2 };
 /** Matmuls with at most this many rows take the few-rows path (asm/gemm.ts SMALL_M). */
 const FEW_ROWS = 8;
 
@@ -49,7 +49,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
   const rotary = (kernel: string, d: RotaryDims, x: F32, positions: I32, sign: number): void => {
     const r = resolveRotary(kernel, d, x, positions);
     if (r.rotaryDims === 0) return;
-    params.set(rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength));
+    params.set(rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength, r.spacing));
     call('rotary', [p(kernel, 'x', x), p(kernel, 'positions', positions), paramsPtr, r.rows, r.heads, r.headDim,
       r.rowStride, r.rotaryDims, sign], r.rows * r.heads * r.rotaryDims * 4);
   };

@@ -2,7 +2,8 @@
 // by line). The same code serves the cross-attend (queries from the latents, keys/values from the
 // inputs, separate norms, the query residual) and the latent self-attention blocks.
 //   mid = x + drop(Wo·Attn(q, k, v));   out = mid + drop(W2·f(W1·LN(mid)))
-import type { AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
+import type { RotarySpacing } from '../../kernels/formulas.js';
+import type { Activation, AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
 import { linearBackward, linearForward } from '../../nn/linear.js';
 import type { NormParams } from '../../nn/layer-params.js';
 import type { BlockParams } from './params.js';
@@ -65,8 +66,11 @@ export interface BlockContext {
   readonly seeds: readonly [number, number];
   readonly latentPositions: I32;
   readonly latentValid: U8;
-  /** Rotary settings, or null for absolute positions. */
-  readonly rotary: { readonly fraction: number; readonly maxWavelength: number } | null;
+  /** Rotary settings, or null when this block does not rotate (absolute positions, or a layer past config.rotaryLayers). */
+  readonly rotary: { readonly fraction: number; readonly maxWavelength: number; readonly spacing: RotarySpacing } | null;
+  readonly activation: Activation;
+  /** Cross-attend: the latents' own keys/values go through the query norm (config.latentKeyNorm 'query'). */
+  readonly latentKeysByQueryNorm: boolean;
 }
 
 const rows = <T extends F32 | I32 | U8>(x: T, n: number): T => x.subarray(0, n) as T;
@@ -82,7 +86,7 @@ function rotaryDims(ctx: BlockContext, heads: number): number {
 function rotate(ctx: BlockContext, heads: number, R: number, x: F32, stride: number, positions: I32, backward: boolean): void {
   const rot = rotaryDims(ctx, heads);
   if (!ctx.rotary || rot === 0) return;
-  const d = { rows: R, heads, headDim: ctx.C / heads, rowStride: stride, rotaryDims: rot, maxWavelength: ctx.rotary.maxWavelength };
+  const d = { rows: R, heads, headDim: ctx.C / heads, rowStride: stride, rotaryDims: rot, maxWavelength: ctx.rotary.maxWavelength, spacing: ctx.rotary.spacing };
   if (backward) ctx.k.rotaryBackward(d, x, rows(positions, R));
   else ctx.k.rotaryForward(d, x, rows(positions, R));
 }
@@ -129,10 +133,43 @@ function attentionOperands(ctx: BlockContext, p: BlockParams, acts: BlockActs, k
   return { ...crossAttentionOperands(ctx, H, keys), q: acts.q };
 }
 
-/** The cross-attend's keys and values: kv = LN_kv(keys)·Wkv + b, k rotated by the key positions (normaliseOnly: LN_kv alone). */
+/**
+ * With ctx.latentKeysByQueryNorm: for each batch row b, the keys [start, end) (within the row's
+ * `count`) that are latents — valid, at or after the row's first latent position (positions increase
+ * along a row, and the cross-attend never drops a latent's own key). null otherwise.
+ */
+function latentKeyRuns(ctx: BlockContext, keys: AttendKeys): Int32Array | null {
+  if (!ctx.latentKeysByQueryNorm) return null;
+  const runs = new Int32Array(2 * ctx.B);
+  for (let b = 0; b < ctx.B; b++) {
+    let first = -1;
+    for (let i = 0; i < ctx.N && first < 0; i++) if (ctx.latentValid[b * ctx.N + i]) first = ctx.latentPositions[b * ctx.N + i]!;
+    let start = keys.count, end = keys.count;
+    if (first >= 0) {
+      for (let j = 0; j < keys.count; j++) {
+        const r = b * keys.count + j;
+        if (!keys.valid[r] || keys.positions[r]! < first) continue;
+        if (start === keys.count) start = j;
+        end = j + 1;
+      }
+    }
+    runs[2 * b] = start;
+    runs[2 * b + 1] = Math.max(start, end);
+  }
+  return runs;
+}
+
+/** The cross-attend's keys and values: kv = LN_kv(keys)·Wkv + b, k rotated by the key positions (normaliseOnly: LN_kv alone); the latents' own keys through LN_q when ctx says so. */
 export function prepareKeys(ctx: BlockContext, p: BlockParams, keys: KeyActs, normaliseOnly = false): void {
-  const Rk = ctx.B * keys.count, C = ctx.C;
-  layerNorm(ctx, p.lnKv!, Rk, p.lnKv!.g.length, keys.keys, keys.xn, keys.mean, keys.rstd);
+  const Rk = ctx.B * keys.count, C = ctx.C, cols = p.lnKv!.g.length;
+  layerNorm(ctx, p.lnKv!, Rk, cols, keys.keys, keys.xn, keys.mean, keys.rstd);
+  const runs = latentKeyRuns(ctx, keys);
+  for (let b = 0; runs && b < ctx.B; b++) {
+    const o = b * keys.count + runs[2 * b]!, n = runs[2 * b + 1]! - runs[2 * b]!;
+    if (n === 0) continue;
+    ctx.k.layerNormForward({ rows: n, cols, eps: ctx.eps }, keys.keys.subarray(o * cols, (o + n) * cols), p.ln.g, p.ln.b,
+      keys.xn.subarray(o * cols, (o + n) * cols), keys.mean.subarray(o, o + n), keys.rstd.subarray(o, o + n));
+  }
   if (normaliseOnly) return;
   linearForward(ctx.k, p.kv!, Rk, rows(keys.xn, Rk * p.kv!.inDim), rows(keys.kv, Rk * 2 * C));
   rotate(ctx, p.heads, Rk, keys.kv, 2 * C, keys.positions, false);
@@ -146,8 +183,24 @@ export function keysBackward(ctx: BlockContext, p: BlockParams, keys: KeyActs, d
   const dxn = rows(dXn, Rk * Ci), dk = rows(dKeys, Rk * Ci);
   dxn.fill(0); dk.fill(0);
   linearBackward(k, p.kv!, Rk, rows(keys.xn, Rk * Ci), rows(dkv, Rk * 2 * C), dxn);
-  k.layerNormBackward({ rows: Rk, cols: Ci, eps: ctx.eps }, rows(keys.keys, Rk * Ci), p.lnKv!.g, rows(keys.mean, Rk), rows(keys.rstd, Rk),
-    dxn, dk, p.lnKv!.dg, p.lnKv!.db);
+  const runs = latentKeyRuns(ctx, keys);
+  if (!runs) {
+    k.layerNormBackward({ rows: Rk, cols: Ci, eps: ctx.eps }, rows(keys.keys, Rk * Ci), p.lnKv!.g, rows(keys.mean, Rk), rows(keys.rstd, Rk),
+      dxn, dk, p.lnKv!.dg, p.lnKv!.db);
+    return;
+  }
+  // Each row: its prefix keys through LN_kv, its latents' keys (and the padding after them, whose gradient is zero) through LN_q.
+  const part = (norm: NormParams, o: number, n: number): void => {
+    if (n > 0) {
+      k.layerNormBackward({ rows: n, cols: Ci, eps: ctx.eps }, keys.keys.subarray(o * Ci, (o + n) * Ci), norm.g, keys.mean.subarray(o, o + n),
+        keys.rstd.subarray(o, o + n), dxn.subarray(o * Ci, (o + n) * Ci), dk.subarray(o * Ci, (o + n) * Ci), norm.dg, norm.db);
+    }
+  };
+  for (let b = 0; b < ctx.B; b++) {
+    const row = b * keys.count, start = runs[2 * b]!;
+    part(p.lnKv!, row, start);
+    part(p.ln, row + start, keys.count - start);
+  }
 }
 
 /** The attention of a chunk of keys, or of all of them: the operands for keys [B·count] given q. */
@@ -199,7 +252,7 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
   residual(ctx, ctx.seeds[0], R * C, x, acts.proj, acts.mlpOut, acts.mid);
   layerNorm(ctx, p.lnMlp, R, C, acts.mid, acts.ln2Out, acts.ln2Mean, acts.ln2Rstd);
   linearForward(k, p.mlp1, R, rows(acts.ln2Out, R * C), rows(acts.h, R * F));
-  k.activationForward('squared-relu', rows(acts.h, R * F), rows(acts.a, R * F));
+  k.activationForward(ctx.activation, rows(acts.h, R * F), rows(acts.a, R * F));
   linearForward(k, p.mlp2, R, rows(acts.a, R * F), rows(acts.mlpOut, R * C));
   residual(ctx, ctx.seeds[1], R * C, acts.mid, acts.mlpOut, acts.proj, out);
 }
@@ -222,7 +275,7 @@ export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs
   // B·N·4C floats per block was a visible part of a small model's step).
   dH.fill(0);
   linearBackward(k, p.mlp2, R, rows(acts.a, R * F), dMlp, dA, true);
-  k.activationBackward('squared-relu', rows(acts.h, R * F), dA, dH);
+  k.activationBackward(ctx.activation, rows(acts.h, R * F), dA, dH);
   linearBackward(k, p.mlp1, R, rows(acts.ln2Out, R * C), dH, dLn, true);
   k.layerNormBackward({ rows: R, cols: C, eps: ctx.eps }, rows(acts.mid, R * C), p.lnMlp.g, rows(acts.ln2Mean, R), rows(acts.ln2Rstd, R),
     dLn, dz, p.lnMlp.dg, p.lnMlp.db);

@@ -8,11 +8,12 @@ import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
 import { linearBackward, linearForward } from '../../nn/linear.js';
 import { ParamStore, type WeightFormat } from '../../nn/params.js';
+import { PAD } from '../../nn/batch.js';
 import { Rng } from '../../tensor/rng.js';
 import { blockBackward, blockForward, prepareKeys, type BlockContext, type KeyActs } from './blocks.js';
 import { batchEmbedder } from './embedder.js';
 import { KvStore, StreamedKeys, type InputEmbedder } from './streamed-keys.js';
-import { validateModelConfig, type ModelConfig } from './config.js';
+import { hasLearnedTable, hasRotary, hasTable, rotatesLayer, validateModelConfig, type ModelConfig } from './config.js';
 import { absolutePositionReader, checkBatch, IGNORE, layoutLatents, type Batch, type LatentLayout } from './layout.js';
 import { linearOf, normOf } from '../../nn/layer-params.js';
 import { crossBlockParams, modelParamSpecs, selfBlockParams, type BlockParams } from './params.js';
@@ -20,6 +21,9 @@ import { allocateWorkspace, planWorkspace, type Workspace } from './workspace.js
 import { allocateDecodeCache, clearDecodeCache, pushCross, type DecodeCache } from './cache.js';
 import { PrefixTape, TapeNextToCache } from './prefix-tape.js';
 import { crossAttendKeys, type CrossAttendKeyList } from './cross-attend-keys.js';
+
+/** PAD's logit with padLogit 'excluded': exp(−1e30 − max) is 0 in float32, and the value stays finite. */
+const EXCLUDED_LOGIT = -1e30;
 
 /** 'auto' key chunking streams once the held key buffers would pass this, in chunks of ~this many rows. */
 const AUTO_STREAM_BYTES = 512 * 2 ** 20;
@@ -233,7 +237,7 @@ export class PerceiverAR {
     const c = this.config, k = this.engine.kernels;
     checkBatch(batch);
     if (batch.length > c.contextLength) throw new RangeError(`batch length ${batch.length} exceeds the model's contextLength ${c.contextLength}`);
-    if (c.position !== 'rotary') absolutePositionReader(batch, c.positionDims);
+    if (hasTable(c)) absolutePositionReader(batch, c.positionDims);
     const training = opts.training ?? false;
     if (training && !opts.rng) throw new Error('forward: training mode needs an rng for dropout');
     const cache = opts.cache;
@@ -282,7 +286,7 @@ export class PerceiverAR {
         prefix, at);
       if (cache) tape.saveRow(0, cache.tape!);
     }
-    linearForward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.stream[0]!);
+    this.latentsForward(R, ws.latentIn, ws.stream[0]!);
     blockForward(crossContext, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, tape ?? keys);
     this.selfBlocks.forEach((p, l) => {
       blockForward(this.context(ws, layout, training, seeds, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null,
@@ -334,10 +338,56 @@ export class PerceiverAR {
     return this.heldKeys(list, ws, Rin);
   }
 
+  /** z0 from the latents' input embeddings [R, C_in]: their projection, or the embeddings themselves (latentInput 'embedding'). */
+  private latentsForward(R: number, latentIn: F32, z0: F32): void {
+    if (this.config.latentInput === 'embedding') z0.set(latentIn.subarray(0, R * this.config.width));
+    else linearForward(this.engine.kernels, linearOf(this.params, 'latents.proj'), R, latentIn, z0);
+  }
+
+  /** The output's input: LN(z) with an output norm, else z itself. */
+  private headInput(ws: Workspace): F32 { return this.config.outputNorm ? ws.finalOut : ws.stream[this.config.numLayers + 1]!; }
+
   private head(ws: Workspace, R: number): void {
-    const c = this.config, k = this.engine.kernels, fin = normOf(this.params, 'final.ln'), L = c.numLayers;
-    k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
-    linearForward(k, linearOf(this.params, 'head'), R, ws.finalOut, ws.logits);
+    const c = this.config, k = this.engine.kernels, L = c.numLayers;
+    if (c.outputNorm) {
+      const fin = normOf(this.params, 'final.ln');
+      k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
+    }
+    const x = this.headInput(ws);
+    if (c.outputHead === 'linear') {
+      linearForward(k, linearOf(this.params, 'head'), R, x, ws.logits);
+      this.excludePad(ws, R);
+      return;
+    }
+    // Tied: logits = x·E_tokᵀ (+ b).
+    k.matmul({ m: R, n: c.vocabSize, k: c.width, transB: true }, x, this.params.get('embed.tokens').value, ws.logits);
+    if (c.outputHead === 'tied+bias') k.biasAddForward(R, c.vocabSize, ws.logits, this.params.get('head.b').value);
+    this.excludePad(ws, R);
+  }
+
+  /** padLogit 'excluded': PAD's logit far below any other, so it takes no probability (and no gradient). */
+  private excludePad(ws: Workspace, R: number): void {
+    if (this.config.padLogit !== 'excluded') return;
+    for (let r = 0; r < R; r++) ws.logits[r * this.config.vocabSize + PAD] = EXCLUDED_LOGIT;
+  }
+
+  /** From dLogits: the head's and the output norm's gradients, and d(z_{L+1}) into ws.dStream (zeroed here). */
+  private headBackward(ws: Workspace, R: number): void {
+    const c = this.config, k = this.engine.kernels, C = c.width, L = c.numLayers, x = this.headInput(ws);
+    const dx = c.outputNorm ? ws.grads.dLn.subarray(0, R * C) : ws.dStream.subarray(0, R * C);
+    ws.dStream.fill(0);
+    if (c.outputHead === 'linear') {
+      dx.fill(0);
+      linearBackward(k, linearOf(this.params, 'head'), R, x, ws.dLogits, dx);
+    } else {
+      const E = this.params.get('embed.tokens');
+      k.matmul({ m: R, n: C, k: c.vocabSize }, ws.dLogits, E.value, dx);
+      k.matmul({ m: c.vocabSize, n: C, k: R, transA: true, accumulate: true }, ws.dLogits, x, E.grad);
+      if (c.outputHead === 'tied+bias') k.biasAddBackward(R, c.vocabSize, ws.dLogits, this.params.get('head.b').grad);
+    }
+    if (!c.outputNorm) return;
+    const fin = normOf(this.params, 'final.ln');
+    k.layerNormBackward({ rows: R, cols: C, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, ws.finalMean, ws.finalRstd, dx, ws.dStream, fin.dg, fin.db);
   }
 
   /**
@@ -365,7 +415,7 @@ export class PerceiverAR {
     keyActs.valid[0] = 1;
     prepareKeys(ctx, this.cross, keyActs);
     pushCross(cache, keyActs.kv, position, C);
-    linearForward(k, linearOf(this.params, 'latents.proj'), 1, embed, ws.stream[0]!);
+    this.latentsForward(1, embed, ws.stream[0]!);
     // With a prefix tape, the tape read at the last prime or reset is attended next to the inputs.
     const keys = cache.tape && cache.tape.count > 0 ? new TapeNextToCache(cache.cross, cache.tape) : cache.cross;
     blockForward(ctx, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
@@ -389,12 +439,7 @@ export class PerceiverAR {
       k.crossEntropyBackward({ rows: R, vocab: c.vocabSize, ignoreIndex: IGNORE, zLoss: c.zLoss }, ws.logits, ws.targets, ws.lse, ws.dLogits,
         lossScale / last.count);
     }
-    const dFinal = ws.grads.dLn.subarray(0, R * C);
-    dFinal.fill(0);
-    linearBackward(k, linearOf(this.params, 'head'), R, ws.finalOut, ws.dLogits, dFinal);
-    ws.dStream.fill(0);
-    const fin = normOf(this.params, 'final.ln');
-    k.layerNormBackward({ rows: R, cols: C, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, ws.finalMean, ws.finalRstd, dFinal, ws.dStream, fin.dg, fin.db);
+    this.headBackward(ws, R);
     for (let l = L - 1; l >= 0; l--) {
       blockBackward(this.context(ws, layout, true, last.seeds, l + 1), this.selfBlocks[l]!, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.dStream,
         ws.grads, null, null, null, null);
@@ -402,8 +447,12 @@ export class PerceiverAR {
     if (last.tape) last.tape.ponderGrad = (lossScale * c.tapePonderWeight) / B;
     blockBackward(this.context(ws, layout, true, last.seeds, 0), this.cross, ws.blocks[0]!, ws.stream[0]!, ws.dStream, ws.grads,
       last.tape ?? last.keys, ws.dKv, ws.dXn, ws.dKeys);
-    ws.dLatentIn.fill(0);
-    linearBackward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.dStream, ws.dLatentIn);
+    if (c.latentInput === 'embedding') {
+      ws.dLatentIn.set(ws.dStream.subarray(0, R * C));
+    } else {
+      ws.dLatentIn.fill(0);
+      linearBackward(k, linearOf(this.params, 'latents.proj'), R, ws.latentIn, ws.dStream, ws.dLatentIn);
+    }
     if (last.keys instanceof StreamedKeys) {
       last.embedder!.backward(layout.latentIndex, R, ws.dLatentIn);
       return;
@@ -416,7 +465,7 @@ export class PerceiverAR {
     last.tape?.addEmbeddingGrad(ws.dEmbed);
     const dEmbed = ws.dEmbed.subarray(0, Rin * Ci);
     k.embeddingBackward(c.vocabSize, Ci, this.params.get('embed.tokens').grad, ws.tokens, dEmbed);
-    if (c.position === 'learned') {
+    if (hasLearnedTable(c)) {
       ws.positionIds.forEach((ids, p) => k.embeddingBackward(c.maxPosition + 1, Ci, this.params.get(`embed.position.${p}`).grad, ids, dEmbed));
     }
   }
@@ -428,13 +477,15 @@ export class PerceiverAR {
       dropout: training ? c.dropout : 0,
       seeds: [dropoutHash(seeds, 2 * block), dropoutHash(seeds, 2 * block + 1)],
       latentPositions: ws.latentPositions, latentValid: ws.latentValid,
-      rotary: c.position === 'rotary' ? { fraction: c.rotaryFraction, maxWavelength: c.maxWavelength } : null,
+      rotary: (block === 0 ? hasRotary(c) : rotatesLayer(c, block - 1))
+        ? { fraction: c.rotaryFraction, maxWavelength: c.maxWavelength, spacing: c.rotarySpacing } : null,
+      activation: c.activation, latentKeysByQueryNorm: block === 0 && c.latentKeyNorm === 'query',
     };
   }
 
   private addAbsolutePositions(batch: Batch, ws: Workspace, Rin: number): void {
     const c = this.config, k = this.engine.kernels;
-    if (c.position === 'rotary') return;
+    if (!hasTable(c)) return;
     const Ci = c.embedDim, read = absolutePositionReader(batch, c.positionDims);
     const embed = ws.embed.subarray(0, Rin * Ci), tmp = ws.posTmp.subarray(0, Rin * Ci);
     ws.positionIds.forEach((ids, p) => {
@@ -445,7 +496,7 @@ export class PerceiverAR {
         }
         ids[i] = pos;
       }
-      const table = c.position === 'learned' ? this.params.get(`embed.position.${p}`).value : this.sinusoid!;
+      const table = hasLearnedTable(c) ? this.params.get(`embed.position.${p}`).value : this.sinusoid!;
       k.embeddingForward(c.maxPosition + 1, Ci, table, ids, tmp);
       k.add(embed, tmp, embed);
     });

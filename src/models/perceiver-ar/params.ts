@@ -3,26 +3,36 @@ import type { ParamSpec } from '../../nn/params.js';
 import { linear, linearOf, mlp, norm, normOf, type NormParams } from '../../nn/layer-params.js';
 import { ParamStore } from '../../nn/params.js';
 import type { LinearParams } from '../../nn/linear.js';
-import type { ModelConfig } from './config.js';
+import { hasLearnedTable, type ModelConfig } from './config.js';
 
+/**
+ * The model's tensors. Switches of the config leave some out: the latents' projection
+ * (latentInput 'embedding'), every bias but the cross-attend output's (linearBiases
+ * 'cross-output'), the final norm (outputNorm false), the head's matrix (outputHead 'tied…': the
+ * token embedding serves) and its bias (outputHead 'tied').
+ */
 export function modelParamSpecs(c: ModelConfig): ParamSpec[] {
-  const C = c.width, Ci = c.embedDim;
+  const C = c.width, Ci = c.embedDim, bias = c.linearBiases === 'all';
   const specs: ParamSpec[] = [
-    { name: 'embed.tokens', shape: [c.vocabSize, Ci], init: { kind: 'fan-in', fanIn: 1 }, decay: false },
+    // Tied to the output, the embedding is scaled so that the initial logits have unit variance.
+    { name: 'embed.tokens', shape: [c.vocabSize, Ci], init: { kind: 'fan-in', fanIn: c.outputHead === 'linear' ? 1 : Ci }, decay: false },
   ];
-  if (c.position === 'learned') {
+  if (hasLearnedTable(c)) {
     for (let p = 0; p < c.positionDims; p++) {
       specs.push({ name: `embed.position.${p}`, shape: [c.maxPosition + 1, Ci], init: { kind: 'fan-in', fanIn: 1 }, decay: false });
     }
   }
-  specs.push(...linear('latents.proj', Ci, C));
-  specs.push(...norm('cross.ln_q', C), ...norm('cross.ln_kv', Ci), ...linear('cross.q', C, C), ...linear('cross.kv', Ci, 2 * C),
-    ...linear('cross.out', C, C), ...mlp('cross', c));
+  if (c.latentInput === 'projection') specs.push(...linear('latents.proj', Ci, C));
+  specs.push(...norm('cross.ln_q', C), ...norm('cross.ln_kv', Ci), ...linear('cross.q', C, C, 'fan-in', bias), ...linear('cross.kv', Ci, 2 * C, 'fan-in', bias),
+    ...linear('cross.out', C, C), ...mlp('cross', c, bias));
   for (let l = 0; l < c.numLayers; l++) {
-    specs.push(...norm(`self.${l}.ln`, C), ...linear(`self.${l}.qkv`, C, 3 * C), ...linear(`self.${l}.out`, C, C), ...mlp(`self.${l}`, c));
+    specs.push(...norm(`self.${l}.ln`, C), ...linear(`self.${l}.qkv`, C, 3 * C, 'fan-in', bias), ...linear(`self.${l}.out`, C, C, 'fan-in', bias),
+      ...mlp(`self.${l}`, c, bias));
   }
   if (c.tapeLength > 0) specs.push(...norm('tape.ln', Ci), ...linear('tape.mlp1', Ci, 2 * Ci), ...linear('tape.mlp2', Ci, Ci));
-  specs.push(...norm('final.ln', C), ...linear('head', C, c.vocabSize, 'zeros'));
+  if (c.outputNorm) specs.push(...norm('final.ln', C));
+  if (c.outputHead === 'linear') specs.push(...linear('head', C, c.vocabSize, 'zeros'));
+  else if (c.outputHead === 'tied+bias') specs.push({ name: 'head.b', shape: [c.vocabSize], init: { kind: 'zeros' }, decay: false });
   return specs;
 }
 

@@ -15,7 +15,7 @@ import {
   crossAttentionOperands, keysBackward, prepareKeys, type BlockContext, type KeyActs, type StreamedAttend,
 } from './blocks.js';
 import type { BlockParams } from './params.js';
-import type { ModelConfig } from './config.js';
+import { hasTable, type ModelConfig } from './config.js';
 
 /** Embeds arbitrary input rows (token + absolute positions) and scatters their gradients back. */
 export interface InputEmbedder {
@@ -59,7 +59,7 @@ export function allocateStreamBuffers(a: Allocator, c: ModelConfig, B: number, N
     partOut: a.allocF32(R * C, 'chunk attention'), partLse: a.allocF32(R * H, 'chunk attention lse'),
     dKv: g(Rk * 2 * C, 'key chunk dkv'), dXn: g(Rk * Ci, 'key chunk dxn'), dKeys: g(Rk * Ci, 'key chunk dkeys'),
     tokenIds: a.allocI32(Math.max(Rk, R), 'embedded token ids'), positionIds: a.allocI32(Math.max(Rk, R), 'embedded position ids'),
-    positionTmp: a.allocF32(c.position === 'rotary' ? 0 : Math.max(Rk, R) * Ci, 'embedded positions'),
+    positionTmp: a.allocF32(!hasTable(c) ? 0 : Math.max(Rk, R) * Ci, 'embedded positions'),
   };
 }
 

@@ -3,7 +3,7 @@
 import { countingAllocator, type Allocator, type AllocationPlan } from '../../engine.js';
 import type { F32, I32, U8 } from '../../kernels/types.js';
 import type { BlockActs, BlockGrads, KeyActs } from './blocks.js';
-import type { ModelConfig } from './config.js';
+import { hasTable, type ModelConfig } from './config.js';
 import { allocateTapeBuffers, type TapeBuffers } from './prefix-tape.js';
 import { allocateStreamBuffers, type StreamBuffers } from './streamed-keys.js';
 
@@ -58,8 +58,8 @@ export function allocateWorkspace(engine: Allocator, c: ModelConfig, B: number, 
     B, M, N, keyChunk,
     streamed: keyChunk > 0 ? allocateStreamBuffers(engine, c, B, N, keyChunk, withGrads) : null,
     tokens: engine.allocI32(Rin, 'tokens'),
-    positionIds: Array.from({ length: c.position === 'rotary' ? 0 : c.positionDims }, () => engine.allocI32(Rin, 'position ids')),
-    embed: f((Rin + 1) * Ci, 'input embeddings'), posTmp: f(c.position === 'rotary' ? 0 : Rin * Ci, 'position embeddings'),
+    positionIds: Array.from({ length: !hasTable(c) ? 0 : c.positionDims }, () => engine.allocI32(Rin, 'position ids')),
+    embed: f((Rin + 1) * Ci, 'input embeddings'), posTmp: f(!hasTable(c) ? 0 : Rin * Ci, 'position embeddings'),
     keyIndex: engine.allocI32(Rin, 'cross-attend key index'),
     keyActs: {
       keys: f(Rin * Ci, 'gathered keys'), xn: f(Rin * Ci, 'ln_kv'), mean: f(Rin, 'ln_kv mean'), rstd: f(Rin, 'ln_kv rstd'),

@@ -110,7 +110,7 @@ export class TransformerXL {
       const ctx = (l: number): BlockContext => ({
         k, B, N: S, C: c.width, eps: c.layerNormEps, dropout: training ? c.dropout : 0,
         seeds: [dropoutHash(seeds, 2 * l), dropoutHash(seeds, 2 * l + 1)], latentPositions: ws.positions, latentValid: ws.valid,
-        rotary: { fraction: c.rotaryFraction, maxWavelength: c.maxWavelength },
+        rotary: { fraction: c.rotaryFraction, maxWavelength: c.maxWavelength, spacing: 'perceiver' }, activation: 'squared-relu', latentKeysByQueryNorm: false,
       });
       k.embeddingForward(V, c.width, this.params.get('embed.tokens').value, ws.tokens, ws.stream[0]!);
       this.layers.forEach((p, l) => {
