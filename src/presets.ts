@@ -4,6 +4,7 @@ import { DATA_DEFAULTS } from './data/registry.js';
 import type { DataConfig } from './data/modality.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from './train/config.js';
 import { XL_DEFAULTS, type XLConfig } from './models/transformer-xl/config.js';
+import { PORT_ARCHITECTURE } from './models/perceiver-ar/port-weights.js';
 
 export interface Preset {
   readonly architecture?: 'perceiver-ar';
@@ -71,6 +72,10 @@ export const PRESETS: Readonly<Record<string, AnyPreset>> = {
   // left the plateau sooner (docs/perceiver-ar.md).
   'mirrored-1024': copyPreset('copy task at a 1024-token context: M 1024, N 512, L 0 (cross-attend only), C 64, 1 head of 64, sinusoidal positions',
     copyTask(1024, 512, 0, 64, 1), { batchSize: 4, steps: 20000, learningRate: 2e-3, evalEvery: 250, timeBudgetSeconds: 600, seed: 0 }),
+  // The PyTorch port's architecture (docs/interop.md): built and tried here, exported to its trainer.
+  'port-mirrored-32': copyPreset("the copy task on the PyTorch port's architecture (M 32, N 16, L 2, C 64, 4 heads, a learned table and rotary): exports with perceiver-ar export",
+    { ...copyTask(32, 16, 2, 64, 4), ...PORT_ARCHITECTURE, position: 'learned+rotary', rotaryFraction: 0.5, maxPosition: 32 },
+    { batchSize: 16, steps: 3000, learningRate: 2e-3 }),
   'enwik8-small': {
     description: 'spec §9 enwik8-style: UTF-8 bytes, M 4096, N 512, L 8, C 512, 8 heads, rotary, cross-attend dropout 0.5 (needs --dataPath)',
     model: enwik8Small,

@@ -14,6 +14,7 @@ import { TRAIN_DEFAULTS } from '../train/config.js';
 import { CONFIG_FLAGS, parseArgs, splitArgs, type Args, type Metrics } from './args.js';
 import { classifyCommand, evalCommand, generateCommand, infoCommand, INFO_OPTIONS } from './commands.js';
 import { ENGINE_OPTIONS, fallbackNotes, OUTPUT_OPTIONS, runContext } from './context.js';
+import { EXPORT_HELP, exportCommand, IMPORT_HELP, importCommand } from './interop.js';
 import { trainCommand, TRAIN_OPTIONS } from './train.js';
 
 const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --blas=auto|off|LIBRARY --json --quiet --help';
@@ -55,6 +56,8 @@ ${modalityHelp('eval')}`,
 ${modalityHelp('classify')}`,
   info: `perceiver-ar info [--preset=NAME | --checkpoint=CKPT]
   The engine (backend, SIMD build, threads); with a preset or checkpoint: its config, parameter count, training FLOPs/token and data.`,
+  import: IMPORT_HELP,
+  export: EXPORT_HELP,
   ...Object.fromEntries([...DATA_COMMANDS].map(([name, c]) => [name, c.help])),
 };
 
@@ -84,7 +87,8 @@ const FLAGS: ReadonlySet<string> = new Set([
 ]);
 
 const COMMANDS: Readonly<Record<string, (engine: Engine, args: Args) => Metrics | Promise<Metrics>>> = {
-  train: trainCommand, generate: generateCommand, eval: evalCommand, classify: classifyCommand, info: infoCommand,
+  train: trainCommand, generate: generateCommand, eval: evalCommand, classify: classifyCommand, info: infoCommand, import: importCommand,
+  export: exportCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -8,6 +8,7 @@ import { labelledImagesModality } from './modalities/labelled-images.js';
 import { mirroredModality } from './modalities/mirrored.js';
 import { musicModality, syntheticMusicModality } from './modalities/music.js';
 import { parityModality } from './modalities/parity.js';
+import { portMusicModality } from './modalities/port-music.js';
 import { subwordModality } from './modalities/subword.js';
 import { textModality } from './modalities/text.js';
 
@@ -20,6 +21,7 @@ export const MODALITIES: readonly Modality[] = [
   syntheticImagesModality,
   musicModality,
   syntheticMusicModality,
+  portMusicModality,
   parityModality,
   labelledImagesModality,
 ];

@@ -13,6 +13,18 @@ import { checkPortStateDict, portRotaryDims, type PortConfig } from './port-conf
 /** A tensor in the port's layout: its shape (PyTorch's) and float32 values, row-major. */
 export interface PortTensor { readonly shape: readonly number[]; readonly data: Float32Array }
 
+/**
+ * The switches that make our Perceiver AR the port's architecture (spec krasserm-interop §4), for a
+ * model of width C built here and exported later; with them embedDim = width, crossAttendHeads =
+ * numHeads, and either position 'rotary' with rotaryFraction 1, or 'learned+rotary' (the port's
+ * abs_pos_emb) with rotaryFraction 0.5 and maxPosition = contextLength.
+ */
+export const PORT_ARCHITECTURE = Object.freeze({
+  position: 'rotary', rotaryFraction: 1, rotarySpacing: 'roformer', maxWavelength: 10000, rotaryLayers: 1, positionDims: 1, zLoss: 0, layerNormEps: 1e-5,
+  latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf', outputNorm: true, outputHead: 'tied',
+  padLogit: 'excluded', crossAttendDropoutMode: 'subsample',
+} satisfies Partial<ModelConfig>);
+
 /** The port's model as our configuration, and what of its config has no effect here (one line each). */
 export function modelConfigFromPort(pc: PortConfig): { config: ModelConfig; notes: string[] } {
   const notes: string[] = [];
@@ -22,14 +34,12 @@ export function modelConfigFromPort(pc: PortConfig): { config: ModelConfig; note
   }
   if (pc.postAttentionDropout > 0) notes.push(`post_attention_dropout ${pc.postAttentionDropout} (dropout on attention weights while training) is not implemented here; training uses none`);
   const config = validateModelConfig({
-    ...MODEL_DEFAULTS,
+    ...MODEL_DEFAULTS, ...PORT_ARCHITECTURE,
     vocabSize: pc.vocabSize + 1, contextLength: pc.maxSeqLen, numLatents: pc.maxLatents, numLayers: pc.selfAttentionLayers,
     width: pc.channels, embedDim: pc.channels, numHeads: pc.heads, crossAttendHeads: pc.heads, mlpRatio: pc.selfAttentionWidening,
-    position: pc.absPosEmb ? 'learned+rotary' : 'rotary', rotaryFraction: pc.absPosEmb ? 0.5 : 1, rotarySpacing: 'roformer', maxWavelength: 10000,
-    rotaryLayers: pc.selfAttentionRotaryLayers, positionDims: 1, maxPosition: pc.maxSeqLen,
-    dropout: pc.residualDropout, crossAttendDropout: pc.crossAttentionDropout, crossAttendDropoutMode: 'subsample', zLoss: 0, layerNormEps: 1e-5,
-    latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf',
-    outputNorm: pc.outputNorm, outputHead: pc.outputBias ? 'tied+bias' : 'tied', padLogit: 'excluded',
+    position: pc.absPosEmb ? 'learned+rotary' : 'rotary', rotaryFraction: pc.absPosEmb ? 0.5 : 1, rotaryLayers: pc.selfAttentionRotaryLayers,
+    maxPosition: pc.maxSeqLen, dropout: pc.residualDropout, crossAttendDropout: pc.crossAttentionDropout,
+    outputNorm: pc.outputNorm, outputHead: pc.outputBias ? 'tied+bias' : 'tied',
   });
   return { config, notes };
 }
@@ -115,9 +125,15 @@ export function tensorsFromPort(pc: PortConfig, config: ModelConfig, tensors: Re
   return out;
 }
 
-/** The port's state dict (names without a prefix, its shapes) from our parameters (`get` returns a parameter's values). */
+/**
+ * The port's state dict (names without a prefix, its shapes) from our parameters (`get` returns a
+ * parameter's values), with its rotary buffer inv_freq as the port computes it in float32
+ * (1 / 10000^(2j/r)), since PyTorch's strict loading expects it.
+ */
 export function tensorsToPort(config: ModelConfig, get: (name: string) => Float32Array): Map<string, PortTensor> {
   const out = new Map<string, PortTensor>(), C = config.width;
+  const r = portRotaryDims(portConfigFromModel(config)), f = Math.fround;
+  out.set('input_adapter.frq_pos_encoding.inv_freq', { shape: [r / 2], data: Float32Array.from({ length: r / 2 }, (_, j) => f(1 / f(10000 ** f((2 * j) / r)))) });
   for (const link of links(config)) {
     const v = get(link.ours);
     if (link.kind === 'same') {

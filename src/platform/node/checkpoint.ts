@@ -10,6 +10,14 @@ import type { TrainerState } from '../../train/trainer.js';
 import { InputError } from '../../errors.js';
 import { MAX_FILE_BYTES, readFileChecked, writeFileAtomic } from './files.js';
 import { checkOutputAgainst } from '../../io/file-system.js';
+import { decodeCheckpointHeader } from '../../train/checkpoint.js';
+import { portCheckpointAt, portFilesAt } from './port-files.js';
+
+/** A checkpoint's bytes: the file, or a model of the PyTorch port (a folder, or weights with config.json beside them) converted. */
+function checkpointBytes(path: string): Uint8Array {
+  const port = portFilesAt(path);
+  return port ? portCheckpointAt(port).bytes : readFileChecked(path, 'checkpoint');
+}
 
 /** Bytes of a checkpoint's tensors: parameters, and AdamW's two moments when saved with the optimizer. */
 const tensorBytes = (parameters: number, optimizer: boolean): number => 4 * parameters * (optimizer ? 3 : 1);
@@ -42,7 +50,7 @@ export function saveCheckpoint(path: string, model: CheckpointModel,
 
 /** Loads a sequence model's checkpoint (Perceiver AR or Transformer-XL); a classifier's is refused with a message. */
 export function loadAnyCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: AnyModel } {
-  const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  const { info, build } = decodeCheckpoint(checkpointBytes(path), path);
   if (info.architecture === 'sequence-classifier') {
     throw new CheckpointError(`checkpoint ${path} holds a sequence classifier (written by train --task=parity); this needs a sequence model's checkpoint`);
   }
@@ -51,7 +59,7 @@ export function loadAnyCheckpoint(path: string, engine: Engine): { info: Checkpo
 
 /** Loads a sequence classifier's checkpoint (AdaTape or a baseline, written by train --task=parity --checkpoint=…). */
 export function loadClassifierCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: SequenceClassifier } {
-  const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  const { info, build } = decodeCheckpoint(checkpointBytes(path), path);
   if (info.architecture !== 'sequence-classifier') {
     throw new CheckpointError(`checkpoint ${path} holds a ${info.architecture} model; this needs a sequence classifier's checkpoint (train --task=parity)`);
   }
@@ -60,7 +68,7 @@ export function loadClassifierCheckpoint(path: string, engine: Engine): { info: 
 
 /** Loads a Perceiver AR checkpoint (a Transformer-XL one is refused with a message saying so). */
 export function loadCheckpoint(path: string, engine: Engine): { info: CheckpointInfo; model: PerceiverAR } {
-  const { info, build } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  const { info, build } = decodeCheckpoint(checkpointBytes(path), path);
   if (info.architecture !== 'perceiver-ar') {
     throw new CheckpointError(`checkpoint ${path} holds a ${info.architecture} model; this needs a Perceiver AR checkpoint`);
   }
@@ -74,12 +82,14 @@ export function loadCheckpoint(path: string, engine: Engine): { info: Checkpoint
  * must match; the optimizer state and training step are not taken. Returns the checkpoint's info.
  */
 export function initialiseFromCheckpoint(path: string, model: CheckpointModel): CheckpointInfo {
-  const { info, initialise } = decodeCheckpoint(readFileChecked(path, 'checkpoint'), path);
+  const { info, initialise } = decodeCheckpoint(checkpointBytes(path), path);
   initialise(model);
   return info;
 }
 
 /** A checkpoint's configs and state from its header alone (the tensors are not read, only their ranges checked). */
 export function readCheckpointInfo(path: string): CheckpointInfo {
+  const port = portFilesAt(path);
+  if (port) { const { bytes } = portCheckpointAt(port); return decodeCheckpointHeader(bytes, bytes.length, path); }
   return readCheckpointHeader(nodeFileSystem, path);
 }

@@ -1,0 +1,75 @@
+// `perceiver-ar import` and `perceiver-ar export`: models of the PyTorch port (krasserm/perceiver-io)
+// in and out (docs/interop.md). import converts its files (config.json + pytorch_model.bin,
+// model.safetensors or a Lightning .ckpt) to one of our checkpoints; export writes a port-compatible
+// checkpoint as the port's config.json + pytorch_model.bin, which its from_pretrained/load_state_dict loads.
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Metrics } from '../data/modality.js';
+import { DATA_DEFAULTS, MODALITIES, validateDataConfig } from '../data/registry.js';
+import type { Engine } from '../engine.js';
+import { UsageError } from '../errors.js';
+import { checkOutputAgainst } from '../io/file-system.js';
+import { parameterCount } from '../models/perceiver-ar/config.js';
+import { portParameterCount } from '../models/perceiver-ar/port-config.js';
+import { portConfigFromModel } from '../models/perceiver-ar/port-weights.js';
+import { outputOption, parseOptions, pathOption, stringOption } from '../options.js';
+import { loadCheckpoint } from '../platform/node/checkpoint.js';
+import { nodeFileSystem } from '../platform/node/file-system.js';
+import { writeFileAtomic } from '../platform/node/files.js';
+import { portCheckpointAt, portFilesAt } from '../platform/node/port-files.js';
+import { exportPortFiles } from '../train/port-checkpoint.js';
+import type { Args } from './args.js';
+import { CHECKPOINT_OPTION, OUTPUT_OPTIONS, runContext } from './context.js';
+
+const sequenceKinds = (): string[] => MODALITIES.filter((m) => m.task === 'sequence').map((m) => m.name);
+
+export const IMPORT_HELP = `perceiver-ar import --from=DIR_OR_FILE --out=MODEL.safetensors [--config=config.json] [--data=KIND]
+  Converts a model of the PyTorch port (krasserm/perceiver-io: a folder with config.json and model.safetensors or pytorch_model.bin,
+  or a weights file — .bin, .pt, .ckpt, .safetensors — with config.json beside it) to a checkpoint of this library, checked tensor by
+  tensor. --data: the kind of data stored with it (default: port-music for the port's music vocabulary). generate, eval and info also
+  read the port's files directly (--checkpoint=DIR).`;
+export const EXPORT_HELP = `perceiver-ar export --checkpoint=CKPT --out=DIR
+  Writes a port-compatible model (imported, or built with the port's switches: docs/interop.md) in the port's layout:
+  DIR/config.json and DIR/pytorch_model.bin, which the port's code loads (from_pretrained, or torch.load + load_state_dict).`;
+
+export function importCommand(_engine: Engine, args: Args): Metrics {
+  const o = parseOptions(args, [pathOption('from'), pathOption('config', '.json'), outputOption('out'), stringOption('data', sequenceKinds()), ...OUTPUT_OPTIONS],
+    'for import');
+  const from = o.string('from'), out = o.string('out');
+  if (from === undefined || out === undefined) throw new UsageError(`usage: ${IMPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
+  if (!existsSync(from)) throw new UsageError(`--from=${from} does not exist`);
+  const at = portFilesAt(from, o.string('config'));
+  if (!at) throw new UsageError(`--from=${from} is one of this library's checkpoints already (import reads the PyTorch port's files)`);
+  const ctx = runContext(o, [at.config, at.weights]);
+  checkOutputAgainst(nodeFileSystem, out, 'checkpoint', [at.config, at.weights, from]);
+  const kind = o.string('data');
+  const data = kind === undefined ? null : validateDataConfig({ ...DATA_DEFAULTS, data: kind }, { requireInputs: false });
+  const started = performance.now();
+  const made = portCheckpointAt(at, data);
+  writeFileAtomic(out, made.bytes);
+  for (const n of made.notes) ctx.log(`note: ${n}`);
+  const seconds = (performance.now() - started) / 1000, params = parameterCount(made.config);
+  if (!ctx.json) {
+    ctx.write(`wrote ${out}: ${params.toLocaleString('en-US')} parameters from ${at.weights} and ${at.config} (${seconds.toFixed(1)} s); ` +
+      `data: ${made.data ? made.data.data : 'none stored (eval takes --data=KIND)'}\n`);
+  }
+  return { out, from: at.weights, config: at.config, parameters: params, data: made.data?.data ?? null, seconds };
+}
+
+export function exportCommand(engine: Engine, args: Args): Metrics {
+  const o = parseOptions(args, [CHECKPOINT_OPTION, outputOption('out'), ...OUTPUT_OPTIONS], 'for export');
+  const path = o.string('checkpoint'), out = o.string('out');
+  if (path === undefined || out === undefined) throw new UsageError(`usage: ${EXPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out=${out} exists and is not a folder; export writes config.json and pytorch_model.bin into a folder`);
+  const ctx = runContext(o, [path]);
+  const targets = ['config.json', 'pytorch_model.bin'].map((f) => join(out, f));
+  mkdirSync(out, { recursive: true });
+  for (const t of targets) checkOutputAgainst(nodeFileSystem, t, 'export', [path]);
+  const { model } = loadCheckpoint(path, engine);
+  const files = exportPortFiles(model.config, model.params);
+  writeFileAtomic(targets[0]!, files['config.json']);
+  writeFileAtomic(targets[1]!, files['pytorch_model.bin']);
+  const parameters = portParameterCount(portConfigFromModel(model.config));
+  if (!ctx.json) ctx.write(`wrote ${targets.join(' and ')}: the port's layout (keys under backend_model., float32), ${parameters.toLocaleString('en-US')} parameters\n`);
+  return { out, files: targets.join(','), parameters, bytes: files['pytorch_model.bin'].length };
+}

@@ -1,0 +1,62 @@
+// The PyTorch port's model files on disk (docs/interop.md): a folder with config.json and its
+// weights (model.safetensors or pytorch_model.bin), or a weights file (.bin, .pt, .pth, a Lightning
+// .ckpt, or a .safetensors that is not one of our checkpoints) with config.json beside it. Read as
+// one of our checkpoints wherever a checkpoint is expected (generate, eval, info, train --initFrom).
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { decodeSafetensorsHeader, headerLength } from '../../io/safetensors.js';
+import { InputError } from '../../errors.js';
+import type { DataConfig } from '../../data/modality.js';
+import { CHECKPOINT_FORMAT } from '../../train/checkpoint.js';
+import { portCheckpoint, PORT_WEIGHT_FILES, type PortCheckpoint, type PortFiles } from '../../train/port-checkpoint.js';
+import { nodeFileSystem } from './file-system.js';
+import { readFileChecked } from './files.js';
+
+const TORCH_FILES = /\.(bin|pt|pth|ckpt)$/i;
+
+/** Whether a .safetensors file is one of ours (its header names our format). */
+function isOurSafetensors(path: string): boolean {
+  try {
+    const first = nodeFileSystem.readPrefix(path, 8, 'checkpoint');
+    const head = nodeFileSystem.readPrefix(path, 8 + headerLength(first.bytes, first.size, path), 'checkpoint');
+    return decodeSafetensorsHeader(head.bytes, head.size, path).metadata.format === CHECKPOINT_FORMAT;
+  } catch {
+    return true; // not readable as safetensors: let the checkpoint reader say what is wrong
+  }
+}
+
+/** Where a port model's config and weights are, when `path` names one; null for anything else (our checkpoints). */
+export function portFilesAt(path: string, config?: string): { config: string; weights: string } | null {
+  if (!existsSync(path)) return null;
+  if (statSync(path).isDirectory()) {
+    const cfg = config ?? join(path, 'config.json');
+    const weights = PORT_WEIGHT_FILES.map((f) => join(path, f)).find((f) => existsSync(f));
+    if (!existsSync(cfg)) throw new InputError(`${path} is a folder without config.json; a model folder of the PyTorch port holds config.json and ${PORT_WEIGHT_FILES.join(' or ')}`);
+    if (!weights) throw new InputError(`${path} holds no weights: a model folder of the PyTorch port holds ${PORT_WEIGHT_FILES.join(' or ')}`);
+    return { config: cfg, weights };
+  }
+  const torch = TORCH_FILES.test(path);
+  if (!torch && !(/\.safetensors$/i.test(path) && !isOurSafetensors(path))) return null;
+  const cfg = config ?? join(dirname(path), 'config.json');
+  if (!existsSync(cfg)) {
+    throw new InputError(`${path} holds ${torch ? 'PyTorch' : 'foreign safetensors'} weights; their model is described by the port's config.json, ` +
+      `which is not beside it (${cfg}): put it there, or give the folder`);
+  }
+  return { config: cfg, weights: path };
+}
+
+const converted = new Map<string, PortCheckpoint>();
+
+/** A port model's files converted to our checkpoint's bytes (kept for the process, so a header read and a load convert once). */
+export function portCheckpointAt(at: { config: string; weights: string }, data: DataConfig | null = null): PortCheckpoint {
+  const key = `${at.config}\n${at.weights}\n${JSON.stringify(data)}`;
+  const have = converted.get(key);
+  if (have) return have;
+  const files: PortFiles = {
+    config: readFileChecked(at.config, 'config'), configName: at.config, weights: readFileChecked(at.weights, 'weights'), weightsName: at.weights,
+  };
+  const made = portCheckpoint(files, data);
+  converted.clear();
+  converted.set(key, made);
+  return made;
+}
