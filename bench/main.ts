@@ -11,10 +11,11 @@ import { runLatentsKnob } from './latents.js';
 import { runProfile } from './profile.js';
 import { benchGenerateContention, benchTrainContention } from './contention.js';
 import { benchDecode } from './generate.js';
+import { runInteropBench } from './interop.js';
 import { reportGuard, runGuard } from './guard.js';
 import { runBrowserBench } from './browser.js';
 
-const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile', 'guard', 'browser'] as const;
+const SUITES = ['kernels', 'train', 'generate', 'context', 'latents', 'profile', 'guard', 'browser', 'interop'] as const;
 
 /** matmul-1024 through the FFI against the same library called from C, in the same run (target ≥ 90%). */
 function blasPeerRows(e: Engine): BenchResult[] {
@@ -44,6 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (suite === 'context') return runContextSweep(rest);
   if (suite === 'latents') return runLatentsKnob(rest);
   if (suite === 'profile') return runProfile(rest);
+  if (suite === 'interop') return runInteropBench(rest);
   if (suite === 'guard') {
     const json = rest.includes('--json');
     // Progress redrawn on a terminal; in a log (CI) the table alone.

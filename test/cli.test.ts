@@ -94,10 +94,10 @@ describe('perceiver-ar CLI', () => {
 
   it('invalid configuration values and unknown keys', () => {
     failsClearly(cli('train', '--numLatents=40', '--steps=1'), /numLatents \(40\) must be ≤ contextLength \(32\)/);
-    failsClearly(cli('train', '--position=spiral'), /position must be one of rotary, sinusoidal, learned, learned+rotary, got 'spiral'/);
+    failsClearly(cli('train', '--position=spiral'), /position must be one of rotary, sinusoidal, learned, learned\+rotary, got 'spiral'/);
     failsClearly(cli('train', '--stepz=3'), /unknown option --stepz\. Allowed:/, 5);
     failsClearly(cli('train', '--steps=many'), /--steps=many is invalid: steps takes a number/);
-    failsClearly(cli('fly'), /unknown command 'fly'; available: train, generate, eval, classify, info, pianoroll/);
+    failsClearly(cli('fly'), /unknown command 'fly'; available: train, generate, eval, classify, info, import, export, pianoroll/);
   });
 
   it('broken checkpoints: corrupt header, wrong version, truncated data', () => {

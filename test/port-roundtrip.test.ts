@@ -15,7 +15,14 @@ import { createEngine } from '../src/node.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { exportPortFiles, portCheckpoint } from '../src/train/port-checkpoint.js';
-import type { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
+import { encodeCheckpoint } from '../src/train/checkpoint.js';
+import { readPortConfig } from '../src/models/perceiver-ar/port-config.js';
+import { modelConfigFromPort } from '../src/models/perceiver-ar/port-weights.js';
+import { DATA_DEFAULTS } from '../src/data/registry.js';
+import type { DataConfig } from '../src/data/modality.js';
+import { decodePortTokens, encodePortMidi } from '../src/data/port-music.js';
+import { midiToNotes } from '../src/data/midi.js';
 import { failsClearly, runCli } from './helpers/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/port-roundtrip/', import.meta.url));
@@ -93,5 +100,44 @@ describe('perceiver-ar import / export and port folders as checkpoints', () => {
     assert.equal(own.code, 0, own.stderr);
     failsClearly(cli('export', '--checkpoint=own.safetensors', '--out=own'), /not of the port's architecture:/, 30);
     failsClearly(cli('import', '--from=own.safetensors', '--out=y.safetensors'), /one of this library's checkpoints already/);
+  });
+});
+
+describe("data=port-music: the port's music tokens as a kind of data", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'par-port-music-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = (...args: string[]) => runCli(dir, ...args);
+  const MUSIC = fileURLToPath(new URL('../../test/fixtures/port-music/', import.meta.url));
+
+  it('a port music model (random weights, the giant-midi pattern, tiny) continues a .mid for N seconds, scores MIDI files, and trains on them', async () => {
+    // The giant-midi configuration scaled down, built as an import would build it.
+    const pc = readPortConfig({ model_config: { vocab_size: 389, max_seq_len: 96, max_latents: 16, num_channels: 16, num_heads: 2, num_self_attention_layers: 1,
+      output_norm: true, output_bias: false, abs_pos_emb: false } }, 'tiny.json');
+    const engine = await createEngine({ backend: 'reference' });
+    const model = new PerceiverAR(engine, modelConfigFromPort(pc).config, 5);
+    writeFileSync(join(dir, 'music.safetensors'), encodeCheckpoint(model, { data: { ...DATA_DEFAULTS, data: 'port-music' } as DataConfig, optimizer: false }));
+    const prompt = join(MUSIC, 'melody.mid');
+    const r = cli('generate', '--checkpoint=music.safetensors', `--prompt=${prompt}`, '--seconds=2', '--out=cont.mid', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout) as { newTokens: number; musicSeconds: number; promptTokens: number; notes: number };
+    assert.ok(m.musicSeconds >= 2 && m.newTokens > 0, r.stdout);
+    assert.equal(m.promptTokens, encodePortMidi(new Uint8Array(readFileSync(prompt)), 'melody.mid').length);
+    // The written piece begins with the prompt: the port decoder's notes of the prompt's tokens.
+    const written = midiToNotes(new Uint8Array(readFileSync(join(dir, 'cont.mid'))), 'cont.mid').notes;
+    const promptNotes = decodePortTokens(encodePortMidi(new Uint8Array(readFileSync(prompt)), 'melody.mid'));
+    assert.ok(written.length >= promptNotes.length);
+    promptNotes.forEach((n, i) => { assert.equal(written[i]!.pitch, n.pitch); assert.ok(Math.abs(written[i]!.start - n.start) < 0.01); });
+    assert.ok(readFileSync(join(dir, 'cont.png')).length > 100, 'the piano roll beside it');
+    // Scores a folder of MIDI files (every file, as the port's tokens).
+    const ev = cli('eval', '--checkpoint=music.safetensors', `--dataPath=${MUSIC}`, '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    const e = JSON.parse(ev.stdout) as { nats: number; tokens: number };
+    assert.ok(e.tokens > 100 && Math.abs(e.nats - Math.log(388)) < 1, `a random model scores about ln 388 nats: ${ev.stdout}`);
+    // Trains on them (the port's architecture, from the preset) and saves a checkpoint that exports.
+    const t = cli('train', '--preset=port-mirrored-32', '--data=port-music', `--dataPath=${MUSIC}`, '--validationFraction=0.2', '--steps=3', '--targetAccuracy=0',
+      '--checkpoint=trained.safetensors');
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(cli('export', '--checkpoint=trained.safetensors', '--out=trained').code, 0);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'trained', 'config.json'), 'utf8')).model_config.vocab_size, 389);
   });
 });

@@ -9,6 +9,7 @@ truncation happens below max_latents / max_seq_len). Greedy; prints tokens/s per
     /usr/bin/python3 scripts/interop/port-generation-speed.py --port=PATH/perceiver-io --einops=PATH/einops [--threads 1 2]
 """
 import argparse
+import json
 import sys
 import time
 
@@ -21,6 +22,7 @@ parser.add_argument('--prompt', type=int, default=3584)
 parser.add_argument('--new', type=int, default=256)
 parser.add_argument('--threads', type=int, nargs='*', default=[2, 1])
 parser.add_argument('--rounds', type=int, default=3)
+parser.add_argument('--json', action='store_true', help='one JSON line per thread count (for npm run bench -- interop)')
 args = parser.parse_args()
 
 use_port(args.port, args.einops)
@@ -55,5 +57,9 @@ for threads in args.threads:
         firsts.append(first - start)
         rates.append((args.new - 1) / (end - first))
     rates.sort()
+    if args.json:
+        print(json.dumps({'threads': threads, 'tokensPerSecond': rates[len(rates) // 2], 'firstTokenSeconds': sorted(firsts)[len(firsts) // 2],
+                          'rates': rates, 'torch': torch.__version__}))
+        continue
     print(f'threads {threads}: {rates[len(rates) // 2]:.1f} tokens/s (median of {args.rounds}: {", ".join(f"{r:.1f}" for r in rates)}), '
           f'first token {sorted(firsts)[len(firsts) // 2]:.2f} s')

@@ -85,7 +85,8 @@ function dataFor(info: CheckpointInfo, args: Args, command: 'eval' | 'generate')
     if (DATA_KEYS.get(k)!.required && !data[k]) throw new UsageError(`${command} needs --${k}=FILE (the checkpoint names no ${k === 'dataPath' ? 'data file' : k})`);
   }
   const specs = [...(command === 'eval' ? [stringOption('data')] : []), ...reads(modality).map((k) => pathOption(k))];
-  const valid = validateDataConfig(data);
+  // Generation reads only what `reads` names (checked above): a model imported without its data (no dataPath) still generates.
+  const valid = validateDataConfig(data, { requireInputs: command === 'eval' });
   return { modality: modality as SequenceModality, data: valid, pathGiven: args.has('dataPath'), specs, reads: reads(modality).map((k) => String(valid[k])).filter((p) => p !== '') };
 }
 

@@ -2,8 +2,6 @@
 // in and out (docs/interop.md). import converts its files (config.json + pytorch_model.bin,
 // model.safetensors or a Lightning .ckpt) to one of our checkpoints; export writes a port-compatible
 // checkpoint as the port's config.json + pytorch_model.bin, which its from_pretrained/load_state_dict loads.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Metrics } from '../data/modality.js';
 import { DATA_DEFAULTS, MODALITIES, validateDataConfig } from '../data/registry.js';
 import type { Engine } from '../engine.js';
@@ -16,7 +14,7 @@ import { outputOption, parseOptions, pathOption, stringOption } from '../options
 import { loadCheckpoint } from '../platform/node/checkpoint.js';
 import { nodeFileSystem } from '../platform/node/file-system.js';
 import { writeFileAtomic } from '../platform/node/files.js';
-import { portCheckpointAt, portFilesAt } from '../platform/node/port-files.js';
+import { exportFolder, portCheckpointAt, portFilesAt } from '../platform/node/port-files.js';
 import { exportPortFiles } from '../train/port-checkpoint.js';
 import type { Args } from './args.js';
 import { CHECKPOINT_OPTION, OUTPUT_OPTIONS, runContext } from './context.js';
@@ -37,7 +35,7 @@ export function importCommand(_engine: Engine, args: Args): Metrics {
     'for import');
   const from = o.string('from'), out = o.string('out');
   if (from === undefined || out === undefined) throw new UsageError(`usage: ${IMPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
-  if (!existsSync(from)) throw new UsageError(`--from=${from} does not exist`);
+  if (nodeFileSystem.kind(from) === null) throw new UsageError(`--from=${from} does not exist`);
   const at = portFilesAt(from, o.string('config'));
   if (!at) throw new UsageError(`--from=${from} is one of this library's checkpoints already (import reads the PyTorch port's files)`);
   const ctx = runContext(o, [at.config, at.weights]);
@@ -60,10 +58,8 @@ export function exportCommand(engine: Engine, args: Args): Metrics {
   const o = parseOptions(args, [CHECKPOINT_OPTION, outputOption('out'), ...OUTPUT_OPTIONS], 'for export');
   const path = o.string('checkpoint'), out = o.string('out');
   if (path === undefined || out === undefined) throw new UsageError(`usage: ${EXPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out=${out} exists and is not a folder; export writes config.json and pytorch_model.bin into a folder`);
   const ctx = runContext(o, [path]);
-  const targets = ['config.json', 'pytorch_model.bin'].map((f) => join(out, f));
-  mkdirSync(out, { recursive: true });
+  const targets = exportFolder(out, ['config.json', 'pytorch_model.bin']);
   for (const t of targets) checkOutputAgainst(nodeFileSystem, t, 'export', [path]);
   const { model } = loadCheckpoint(path, engine);
   const files = exportPortFiles(model.config, model.params);

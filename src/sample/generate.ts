@@ -2,7 +2,7 @@
 // steps, re-encode with N_fill latents when a latent cache is full) or plain uncached forwards.
 import { EOS, PAD } from '../data/vocab.js';
 import type { DecodeCache } from '../models/perceiver-ar/cache.js';
-import { checkPositionReach } from '../models/perceiver-ar/config.js';
+import { checkPositionReach, hasTable } from '../models/perceiver-ar/config.js';
 import type { Batch } from '../models/perceiver-ar/layout.js';
 import type { PerceiverAR } from '../models/perceiver-ar/model.js';
 import type { WeightFormat } from '../nn/params.js';
@@ -93,6 +93,8 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     throw new RangeError(`generate: this model embeds ${c.positionDims} coordinates per event; give options.coordinates(position) (e.g. from the data's codec)`);
   }
   if (opts.weights !== undefined) model.setWeightFormat(opts.weights);
+  // With positions counted from each window (positionOrigin 'window') and a table, how far a primed window may grow.
+  const tableReach = hasTable(c) && c.positionOrigin === 'window' ? c.maxPosition : Infinity;
   const rng = new Rng(opts.seed);
   const seq = Array.from(prompt);
   const out: number[] = [];
@@ -129,7 +131,8 @@ export function generate(model: PerceiverAR, prompt: ArrayLike<number>, opts: Ge
     if (i === opts.maxNewTokens - 1 || opts.stopAfter?.(next)) break;
     if (!cache) {
       logits = uncachedStep(model, seq, opts.uncachedLatents ?? 1, coords);
-    } else if (cache.layers.some((l) => l.count >= l.capacity)) {
+    } else if (cache.layers.some((l) => l.count >= l.capacity) || seq.length - cache.origin > tableReach) {
+      // A latent cache is full, or (positions from the window's start) the next position would pass the absolute table: re-encode.
       const window = windowBatch(seq, c.contextLength, coords), latents = Math.min(fill, window.length);
       model.forward(window, { numLatents: latents, cache });
       logits = lastLatentLogits(model, latents);

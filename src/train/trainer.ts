@@ -55,7 +55,7 @@ export interface TrainableModel {
   readonly config: {
     readonly contextLength: number; readonly vocabSize: number; readonly numLatents?: number;
     /** Absolute position tables ('sinusoidal' | 'learned') hold positions up to maxPosition. */
-    readonly position?: string; readonly maxPosition?: number; readonly positionDims?: number;
+    readonly position?: string; readonly maxPosition?: number; readonly positionDims?: number; readonly positionOrigin?: string;
   };
   readonly params: ParamStore;
   /**
@@ -107,7 +107,8 @@ export class Trainer<Model extends TrainableModel = TrainableModel> {
         `numLatents ${data.minContextLength} or fewer would not waste them`);
     }
     if (mc.position !== undefined && mc.maxPosition !== undefined) {
-      checkPositionReach({ position: mc.position as PositionEncoding, maxPosition: mc.maxPosition }, data.maxPosition(mc.contextLength), data.description);
+      checkPositionReach({ position: mc.position as PositionEncoding, maxPosition: mc.maxPosition, positionOrigin: mc.positionOrigin === 'window' ? 'window' : 'event' },
+        data.maxPosition(mc.contextLength), data.description);
     }
     // Sizes planned before anything is built: the batches (ids, positions, targets) held in this
     // process, then the model's workspace in the engine's memory.

@@ -103,13 +103,14 @@ export const portMusicModality: SequenceModality = {
     const promptIds = toOurs(prompt), promptSeconds = Array.from(promptIds).reduce((s, t) => s + shiftSeconds(t), 0);
     const window = promptIds.subarray(Math.max(0, promptIds.length - model.config.contextLength));
     if (window.length < promptIds.length) req.ctx.log(`--prompt=${promptPath}: ${promptIds.length} tokens; the model sees its last ${window.length}`);
-    const progress = req.ctx.progress(maxNewTokens, 'generate', 16);
+    // Progress in tokens, or in hundredths of a second of music when --seconds bounds the piece.
+    const centis = Math.round(seconds * 100), progress = seconds > 0 ? req.ctx.progress(centis, 'generate (10 ms of music)', 50) : req.ctx.progress(maxNewTokens, 'generate', 16);
     let newSeconds = 0, count = 0;
     const r = generate(model, window, {
       maxNewTokens, temperature: o.number('temperature') ?? 1, topK: o.number('topK') ?? 0, topP: o.number('topP') ?? 1, seed: o.number('seed') ?? 0,
       stopAtEos: false, cached: !o.flag('uncached'), allowedTokens: () => allowed,
       stopAfter: (t) => { newSeconds += shiftSeconds(t); return seconds > 0 && newSeconds >= seconds; },
-    }, () => progress.update(++count, {}));
+    }, () => progress.update(seconds > 0 ? Math.min(centis, Math.round(newSeconds * 100)) : ++count, {}));
     progress.finish();
     const notes = decodePortTokens([...prompt, ...Array.from(r.tokens, (t) => t - 1)]);
     const png = writeMusic(req.ctx.fs, out, { notes, promptSeconds: promptPath === undefined ? 0 : promptSeconds, newEvents: r.tokens.length, newIds: r.tokens,

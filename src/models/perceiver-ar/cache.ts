@@ -18,6 +18,8 @@ export interface DecodeCache {
   readonly step: Workspace;
   /** The prefix tape's keys/values (T entries at the position of the first latent at the last prime or reset) and merge scratch (config.tapeLength > 0). */
   readonly tape: (KvStore & { readonly att: F32; readonly lse: F32 }) | null;
+  /** With positionOrigin 'window': the event index before the primed window's first input (positions are stored less it). */
+  origin: number;
 }
 
 function store(engine: Allocator, capacity: number, width: number): KvStore {
@@ -34,6 +36,7 @@ export function allocateDecodeCache(engine: Allocator, c: ModelConfig, numLatent
     tape: c.tapeLength > 0
       ? { ...store(engine, c.tapeLength, c.width), att: engine.allocF32(c.width, 'tape attention'), lse: engine.allocF32(c.crossAttendHeads, 'tape lse') }
       : null,
+    origin: 0,
   };
 }
 
@@ -43,6 +46,7 @@ export function clearDecodeCache(cache: DecodeCache): void {
   cache.cross.valid.fill(0);
   for (const l of cache.layers) { l.count = 0; l.valid.fill(0); }
   if (cache.tape) { cache.tape.count = 0; cache.tape.valid.fill(0); }
+  cache.origin = 0;
 }
 
 /** Appends one row kv [2C] with its position to the cross-attend ring. */

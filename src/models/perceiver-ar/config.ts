@@ -83,6 +83,12 @@ export interface ModelConfig {
    * PAD at 0, whose ids are shifted by one).
    */
   readonly padLogit: 'learned' | 'excluded';
+  /**
+   * Where positions count from: the event index in the whole sequence ('event'), or the first input
+   * of each window ('window', the port: positions restart at every crop, so an absolute table
+   * only ever sees 1…contextLength). Rotary attention depends on differences alone and is the same either way.
+   */
+  readonly positionOrigin: 'event' | 'window';
 }
 
 export const MODEL_DEFAULTS: ModelConfig = Object.freeze({
@@ -91,7 +97,7 @@ export const MODEL_DEFAULTS: ModelConfig = Object.freeze({
   positionDims: 1, maxPosition: 1025, dropout: 0.1, crossAttendDropout: 0, crossAttendDropoutMode: 'subsample',
   zLoss: 1e-4, layerNormEps: 1e-5, tapeLength: 0, tapeThreshold: 2, tapeCandidates: 0, tapePonderWeight: 0.01,
   rotarySpacing: 'perceiver', rotaryLayers: -1, latentInput: 'projection', latentKeyNorm: 'kv', linearBiases: 'all', activation: 'squared-relu',
-  outputNorm: true, outputHead: 'linear', padLogit: 'learned',
+  outputNorm: true, outputHead: 'linear', padLogit: 'learned', positionOrigin: 'event',
 });
 
 /** Whether the model rotates queries and keys (rotary positions, alone or with a learned table). */
@@ -124,7 +130,8 @@ const CHECKS: readonly Check[] = [
   oneOf('position', ['rotary', 'sinusoidal', 'learned', 'learned+rotary']), oneOf('crossAttendDropoutMode', ['subsample', 'mask']),
   oneOf('rotarySpacing', ['perceiver', 'roformer']), oneOf('latentInput', ['projection', 'embedding']), oneOf('latentKeyNorm', ['kv', 'query']),
   oneOf('linearBiases', ['all', 'cross-output']), oneOf('activation', ['squared-relu', 'gelu', 'gelu-erf']), flag('outputNorm'),
-  oneOf('outputHead', ['linear', 'tied', 'tied+bias']), oneOf('padLogit', ['learned', 'excluded']),
+  oneOf('outputHead', ['linear', 'tied', 'tied+bias']), oneOf('padLogit', ['learned', 'excluded']), oneOf('positionOrigin', ['event', 'window']),
+  (c) => (c.positionOrigin === 'event' || c.positionDims === 1 ? null : `positionOrigin 'window' renumbers the event index; it needs positionDims 1`),
   (c) => (Number.isInteger(c.rotaryLayers) && c.rotaryLayers >= -1 && c.rotaryLayers <= c.numLayers ? null
     : `rotaryLayers must be an integer in [−1, numLayers = ${c.numLayers}] (−1: every layer), got ${c.rotaryLayers}`),
   (c) => (c.latentInput === 'projection' || c.embedDim === c.width ? null
@@ -169,8 +176,10 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
  * Absolute position tables hold positions up to maxPosition; `what` reaches `longest`. Refused up
  * front (not at the first crop past the table, hours into a run), saying what to use instead.
  */
-export function checkPositionReach(c: Pick<ModelConfig, 'position' | 'maxPosition'>, longest: number, what: string): void {
-  if (!hasTable(c) || longest <= c.maxPosition) return;
+export function checkPositionReach(c: Pick<ModelConfig, 'position' | 'maxPosition'> & Partial<Pick<ModelConfig, 'positionOrigin'>>, longest: number,
+  what: string): void {
+  // Positions that restart at each window never pass the context, which the table holds.
+  if (!hasTable(c) || c.positionOrigin === 'window' || longest <= c.maxPosition) return;
   throw new RangeError(`${what} reaches position ${longest}, beyond maxPosition ${c.maxPosition} of the model's ${c.position} position table; ` +
     `raise maxPosition to at least ${longest}, or use position=rotary (relative positions: any length)`);
 }

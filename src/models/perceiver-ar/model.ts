@@ -67,6 +67,20 @@ interface LastForward {
 }
 
 /**
+ * positionOrigin 'window': each row's positions less the event index before its first input (so
+ * they count from 1), and those origins.
+ */
+function windowOrigins(batch: Batch): { positions: Int32Array; origins: Int32Array } {
+  const { batchSize: B, length: M } = batch, positions = new Int32Array(B * M), origins = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const o = batch.tokens[b * M] === PAD ? 0 : batch.positions[b * M]! - 1;
+    origins[b] = o;
+    for (let j = 0; j < M; j++) positions[b * M + j] = batch.tokens[b * M + j] === PAD ? 0 : batch.positions[b * M + j]! - o;
+  }
+  return { positions, origins };
+}
+
+/**
  * Fixed sinusoidal table [maxPosition + 1, dim]; row 0 (PAD) is zero. Pair i has frequency
  * maxWavelength^(−2i/dim) (the Transformer's table with base maxWavelength instead of 10000), so
  * the wavelengths can be matched to the context instead of wasting most pairs on lengths never seen.
@@ -233,9 +247,10 @@ export class PerceiverAR {
     return this.ws.logits.subarray(0, this.last.layout.B * this.last.layout.N * this.config.vocabSize);
   }
 
-  forward(batch: Batch, opts: ForwardOptions = {}): ForwardResult {
+  forward(given: Batch, opts: ForwardOptions = {}): ForwardResult {
     const c = this.config, k = this.engine.kernels;
-    checkBatch(batch);
+    checkBatch(given);
+    const origin = c.positionOrigin === 'window' ? windowOrigins(given) : null, batch = origin ? { ...given, positions: origin.positions } : given;
     if (batch.length > c.contextLength) throw new RangeError(`batch length ${batch.length} exceeds the model's contextLength ${c.contextLength}`);
     if (hasTable(c)) absolutePositionReader(batch, c.positionDims);
     const training = opts.training ?? false;
@@ -264,6 +279,7 @@ export class PerceiverAR {
     const crossContext = this.context(ws, layout, training, seeds, 0);
     // Priming a decoding cache: every valid key's k|v joins it, chunk by chunk when streamed.
     if (cache) clearDecodeCache(cache);
+    if (cache && origin) cache.origin = origin.origins[0]!;
     const pushKeys = cache ? (kc: KeyActs): void => {
       for (let j = 0; j < kc.count; j++) if (kc.valid[j]) pushCross(cache, kc.kv.subarray(j * 2 * c.width), kc.positions[j]!, c.width);
     } : null;
@@ -396,8 +412,11 @@ export class PerceiverAR {
    * cache (to which it is appended). Returns the next-token logits [V] (a view, valid until the
    * next call). The caller resets (re-encodes) before a latent cache overflows.
    */
-  decodeStep(cache: DecodeCache, token: number, position: number, coordinates?: ArrayLike<number>): F32 {
-    const c = this.config, k = this.engine.kernels, ws = cache.step, Ci = c.embedDim, C = c.width;
+  decodeStep(cache: DecodeCache, token: number, eventIndex: number, coordinates?: ArrayLike<number>): F32 {
+    const c = this.config, k = this.engine.kernels, ws = cache.step, Ci = c.embedDim, C = c.width, position = eventIndex - cache.origin;
+    if (hasTable(c) && c.positionOrigin === 'window' && position > c.maxPosition) {
+      throw new RangeError(`decodeStep: position ${position} of the primed window passes the absolute table (${c.maxPosition}); re-encode (prime again) first`);
+    }
     if (cache.layers.some((l) => l.count >= l.capacity)) throw new Error('decodeStep: a latent cache is full; re-encode (reset) first');
     if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) throw new RangeError(`decodeStep: token ${token} is outside [0, ${c.vocabSize})`);
     ws.tokens[0] = token;

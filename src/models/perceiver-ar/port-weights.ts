@@ -22,7 +22,7 @@ export interface PortTensor { readonly shape: readonly number[]; readonly data: 
 export const PORT_ARCHITECTURE = Object.freeze({
   position: 'rotary', rotaryFraction: 1, rotarySpacing: 'roformer', maxWavelength: 10000, rotaryLayers: 1, positionDims: 1, zLoss: 0, layerNormEps: 1e-5,
   latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf', outputNorm: true, outputHead: 'tied',
-  padLogit: 'excluded', crossAttendDropoutMode: 'subsample',
+  padLogit: 'excluded', positionOrigin: 'window', crossAttendDropoutMode: 'subsample',
 } satisfies Partial<ModelConfig>);
 
 /** The port's model as our configuration, and what of its config has no effect here (one line each). */
@@ -50,7 +50,7 @@ export function portConfigFromModel(c: ModelConfig): PortConfig {
     embedDim: c.width, crossAttendHeads: c.numHeads, position: c.position === 'learned+rotary' ? 'learned+rotary' : 'rotary', rotarySpacing: 'roformer',
     maxWavelength: 10000, rotaryFraction: c.position === 'learned+rotary' ? 0.5 : 1, positionDims: 1, layerNormEps: 1e-5, tapeLength: 0,
     latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf',
-    outputHead: c.outputHead === 'linear' ? 'tied or tied+bias' : c.outputHead, padLogit: 'excluded',
+    outputHead: c.outputHead === 'linear' ? 'tied or tied+bias' : c.outputHead, padLogit: 'excluded', positionOrigin: 'window',
   };
   if (c.position === 'learned+rotary') want.maxPosition = c.contextLength;
   const wrong = Object.entries(want).filter(([k, v]) => c[k as keyof ModelConfig] !== v)

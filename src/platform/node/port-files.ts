@@ -2,7 +2,7 @@
 // weights (model.safetensors or pytorch_model.bin), or a weights file (.bin, .pt, .pth, a Lightning
 // .ckpt, or a .safetensors that is not one of our checkpoints) with config.json beside it. Read as
 // one of our checkpoints wherever a checkpoint is expected (generate, eval, info, train --initFrom).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeSafetensorsHeader, headerLength } from '../../io/safetensors.js';
 import { InputError } from '../../errors.js';
@@ -59,4 +59,11 @@ export function portCheckpointAt(at: { config: string; weights: string }, data: 
   converted.clear();
   converted.set(key, made);
   return made;
+}
+
+/** The paths of `files` in the folder `out`, made if missing (an existing file of that name is refused). */
+export function exportFolder(out: string, files: readonly string[]): string[] {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out=${out} exists and is not a folder; export writes ${files.join(' and ')} into a folder`);
+  mkdirSync(out, { recursive: true });
+  return files.map((f) => join(out, f));
 }
