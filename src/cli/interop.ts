@@ -10,7 +10,8 @@ import { checkOutputAgainst } from '../io/file-system.js';
 import { parameterCount } from '../models/perceiver-ar/config.js';
 import { portParameterCount } from '../models/perceiver-ar/port-config.js';
 import { portConfigFromModel } from '../models/perceiver-ar/port-weights.js';
-import { outputOption, parseOptions, pathOption, stringOption } from '../options.js';
+import { flagOption, outputOption, parseOptions, pathOption, stringOption } from '../options.js';
+import { hubModelFolder, parseHubSource, type HubOptions } from '../platform/node/hub.js';
 import { loadCheckpoint } from '../platform/node/checkpoint.js';
 import { nodeFileSystem } from '../platform/node/file-system.js';
 import { writeFileAtomic } from '../platform/node/files.js';
@@ -21,20 +22,28 @@ import { CHECKPOINT_OPTION, OUTPUT_OPTIONS, runContext } from './context.js';
 
 const sequenceKinds = (): string[] => MODALITIES.filter((m) => m.task === 'sequence').map((m) => m.name);
 
-export const IMPORT_HELP = `perceiver-ar import --from=DIR_OR_FILE --out=MODEL.safetensors [--config=config.json] [--data=KIND]
+export const IMPORT_HELP = `perceiver-ar import --from=DIR_OR_FILE|hf:OWNER/NAME[@REVISION] --out=MODEL.safetensors [--config=config.json] [--data=KIND]
+                    [--offline]
   Converts a model of the PyTorch port (krasserm/perceiver-io: a folder with config.json and model.safetensors or pytorch_model.bin,
   or a weights file — .bin, .pt, .ckpt, .safetensors — with config.json beside it) to a checkpoint of this library, checked tensor by
-  tensor. --data: the kind of data stored with it (default: port-music for the port's music vocabulary). generate, eval and info also
+  tensor. hf:OWNER/NAME downloads it from the Hugging Face hub into $PERCEIVER_AR_CACHE (default ~/.cache/perceiver-ar): resumable,
+  checked against the hub's sizes and hashes; --offline (or PERCEIVER_AR_OFFLINE=1) uses the cached copy; HF_TOKEN is sent when set,
+  HF_ENDPOINT names another hub. --data: the kind of data stored with it (default: port-music for the port's music vocabulary). generate, eval and info also
   read the port's files directly (--checkpoint=DIR).`;
 export const EXPORT_HELP = `perceiver-ar export --checkpoint=CKPT --out=DIR
   Writes a port-compatible model (imported, or built with the port's switches: docs/interop.md) in the port's layout:
   DIR/config.json and DIR/pytorch_model.bin, which the port's code loads (from_pretrained, or torch.load + load_state_dict).`;
 
-export function importCommand(_engine: Engine, args: Args): Metrics {
-  const o = parseOptions(args, [pathOption('from'), pathOption('config', '.json'), outputOption('out'), stringOption('data', sequenceKinds()), ...OUTPUT_OPTIONS],
-    'for import');
-  const from = o.string('from'), out = o.string('out');
-  if (from === undefined || out === undefined) throw new UsageError(`usage: ${IMPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
+export async function importCommand(_engine: Engine, args: Args): Promise<Metrics> {
+  const o = parseOptions(args, [stringOption('from'), pathOption('config', '.json'), outputOption('out'), stringOption('data', sequenceKinds()),
+    flagOption('offline'), ...OUTPUT_OPTIONS], 'for import');
+  const given = o.string('from'), out = o.string('out');
+  if (given === undefined || out === undefined) throw new UsageError(`usage: ${IMPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
+  const hub = parseHubSource(given);
+  if (hub) checkOutputAgainst(nodeFileSystem, out, 'checkpoint', []);
+  // HF_ENDPOINT (the hub's address, as Hugging Face's own tools read it) and HF_TOKEN are taken from the environment.
+  const from = hub ? await hubModelFolder(hub, { offline: o.flag('offline'), ...hubProgress(o), ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}),
+    ...(process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {}) }) : given;
   if (nodeFileSystem.kind(from) === null) throw new UsageError(`--from=${from} does not exist`);
   const at = portFilesAt(from, o.string('config'));
   if (!at) throw new UsageError(`--from=${from} is one of this library's checkpoints already (import reads the PyTorch port's files)`);
@@ -52,6 +61,20 @@ export function importCommand(_engine: Engine, args: Args): Metrics {
       `data: ${made.data ? made.data.data : 'none stored (eval takes --data=KIND)'}\n`);
   }
   return { out, from: at.weights, config: at.config, parameters: params, data: made.data?.data ?? null, seconds };
+}
+
+/** Download progress for the hub client: one bar per file, notices on stderr. */
+function hubProgress(o: ReturnType<typeof parseOptions>): Pick<HubOptions, 'progress' | 'log'> {
+  const ctx = runContext(o);
+  let bar: { file: string; p: ReturnType<typeof ctx.progress> } | null = null;
+  return {
+    log: (line) => ctx.log(line),
+    progress: (file, done, total) => {
+      if (bar?.file !== file) { bar?.p.finish(); bar = { file, p: ctx.progress(total, `download ${file}`, 1 << 20) }; }
+      bar.p.update(done, {});
+      if (done >= total) { bar.p.finish(); bar = null; }
+    },
+  };
 }
 
 export function exportCommand(engine: Engine, args: Args): Metrics {

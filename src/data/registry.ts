@@ -9,6 +9,7 @@ import { mirroredModality } from './modalities/mirrored.js';
 import { musicModality, syntheticMusicModality } from './modalities/music.js';
 import { parityModality } from './modalities/parity.js';
 import { portMusicModality } from './modalities/port-music.js';
+import { portTextModality } from './modalities/port-text.js';
 import { subwordModality } from './modalities/subword.js';
 import { textModality } from './modalities/text.js';
 
@@ -22,6 +23,7 @@ export const MODALITIES: readonly Modality[] = [
   musicModality,
   syntheticMusicModality,
   portMusicModality,
+  portTextModality,
   parityModality,
   labelledImagesModality,
 ];

@@ -21,6 +21,8 @@ export interface PortFiles {
   readonly configName: string;
   readonly weights: Uint8Array;
   readonly weightsName: string;
+  /** A tokenizer.json that came with the model (its text model's), by path: stored as its data (port-text). */
+  readonly tokenizerPath?: string;
 }
 
 /** The weights file names a port model folder may hold, in the order they are looked for. */
@@ -55,8 +57,12 @@ export function readPortConfigFile(bytes: Uint8Array, name: string): PortConfig 
   return readPortConfig(json, name);
 }
 
-/** The data an imported model is stored with when none is given: the port's music tokens for its music vocabulary. */
-export function inferredPortData(pc: PortConfig): DataConfig | null {
+/**
+ * The data an imported model is stored with when none is given: text through the tokenizer that
+ * came with it, else the port's music tokens for its music vocabulary, else none.
+ */
+export function inferredPortData(pc: PortConfig, tokenizerPath?: string): DataConfig | null {
+  if (tokenizerPath) return { ...DATA_DEFAULTS, data: 'port-text', tokenizer: tokenizerPath } as DataConfig;
   return pc.vocabSize === PORT_MUSIC_VOCAB ? { ...DATA_DEFAULTS, data: 'port-music' } as DataConfig : null;
 }
 
@@ -73,7 +79,7 @@ export function portCheckpoint(files: PortFiles, data: DataConfig | null = null)
   const values = tensorsFromPort(port, config, readPortWeights(files.weights, files.weightsName), files.weightsName);
   const tensors = new Map<string, Tensor>();
   for (const spec of modelParamSpecs(config)) tensors.set(spec.name, { dtype: 'F32', shape: spec.shape, data: values.get(spec.name)! });
-  const stored = data ?? inferredPortData(port);
+  const stored = data ?? inferredPortData(port, files.tokenizerPath);
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_VERSION), model: JSON.stringify(config), architecture: 'perceiver-ar',
     importedFrom: `${files.configName} + ${files.weightsName} (the PyTorch port's layout)`,

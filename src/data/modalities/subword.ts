@@ -15,15 +15,17 @@ import { evaluateTokenStream, generateTokens, streamEvalOptions, tokenGenerateOp
 
 interface SubwordData { readonly dataPath: string; readonly validationFraction: number; readonly tokenizer: string }
 
-const TOKENIZER: DataKey = {
+export const TOKENIZER: DataKey = {
   default: '', required: true, path: true, accept: '.json', help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
   check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
 };
 
-/** A loaded tokenizer: ids shifted past the reserved ones (PAD, EOS, SOS), and the vocabulary it needs. */
+/** A loaded tokenizer: ids shifted past the reserved ones (PAD, EOS, SOS; or PAD alone for the port's models), and the vocabulary it needs. */
 export interface SubwordTokenizer {
   readonly path: string;
-  /** Tokenizer ids + 3. */
+  /** What is added to the tokenizer's ids: 3 (PAD, EOS, SOS), or 1 (PAD only: models imported from the PyTorch port). */
+  readonly offset: number;
+  /** Tokenizer ids + offset. */
   readonly vocabSize: number;
   encode(text: string): number[];
   /** Text of ids (reserved ids skipped); `cleanUp: false` keeps the tokenizer's space clean-up off, as streaming needs. */
@@ -53,8 +55,8 @@ function tokenizerVocabSize(json: Record<string, unknown>, path: string): number
   return size;
 }
 
-/** Reads and builds a tokenizer from a tokenizer.json (and tokenizer_config.json beside it, when present). */
-export function loadTokenizer(fs: FileSystem, path: string): SubwordTokenizer {
+/** Reads and builds a tokenizer from a tokenizer.json (and tokenizer_config.json beside it, when present); its ids shifted by `offset`. */
+export function loadTokenizer(fs: FileSystem, path: string, offset = BYTE_OFFSET): SubwordTokenizer {
   const json = parseJson(fs.readBytes(path, 'tokenizer'), `tokenizer ${path}`);
   const configPath = path.replace(/[^\\/]*$/, 'tokenizer_config.json');
   const config = configPath !== path && fs.kind(configPath) === 'file' ? parseJson(fs.readBytes(configPath, 'tokenizer config'), `tokenizer config ${configPath}`) : {};
@@ -66,10 +68,10 @@ export function loadTokenizer(fs: FileSystem, path: string): SubwordTokenizer {
     throw new DataError(`tokenizer ${path}: cannot be built (${e instanceof Error ? e.message : String(e)})`);
   }
   return {
-    path, vocabSize: size + BYTE_OFFSET,
-    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.map((id: number) => id + BYTE_OFFSET),
+    path, offset, vocabSize: size + offset,
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.map((id: number) => id + offset),
     decode: (ids, opts) => {
-      const own = ids.filter((id) => id >= BYTE_OFFSET).map((id) => id - BYTE_OFFSET);
+      const own = ids.filter((id) => id >= offset).map((id) => id - offset);
       if (own.length === 0) return '';
       return tokenizer.decode(own, { skip_special_tokens: false, ...(opts?.cleanUp === false ? { clean_up_tokenization_spaces: false } : {}) });
     },
@@ -103,10 +105,10 @@ function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number, log: (lin
  * token stays constant. Space clean-up is off while streaming (it can change text already printed).
  */
 export function streamingDecoder(t: SubwordTokenizer, prompt: readonly number[]): (id: number) => string {
-  const ids = prompt.filter((id) => id >= BYTE_OFFSET);
+  const ids = prompt.filter((id) => id >= t.offset);
   let from = Math.max(0, ids.length - 5), read = ids.length;
   return (id) => {
-    if (id < BYTE_OFFSET) return '';
+    if (id < t.offset) return '';
     ids.push(id);
     const before = t.decode(ids.slice(from, read), { cleanUp: false }), now = t.decode(ids.slice(from), { cleanUp: false });
     if (now.length <= before.length || now.endsWith('\uFFFD') || !now.startsWith(before)) return '';
@@ -116,7 +118,7 @@ export function streamingDecoder(t: SubwordTokenizer, prompt: readonly number[])
   };
 }
 
-function textCodec(t: SubwordTokenizer): TextCodec {
+export function textCodec(t: SubwordTokenizer): TextCodec {
   return { encode: (text) => t.encode(text), decoder: (prompt) => streamingDecoder(t, prompt) };
 }
 

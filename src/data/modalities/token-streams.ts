@@ -94,6 +94,10 @@ export interface TextCodec {
   encode(text: string): number[];
   /** A decoder that returns the text that became complete with each id ('' while a character is incomplete); `prompt`: the ids before. */
   decoder(prompt: readonly number[]): (id: number) => string;
+  /** Ids before a text prompt (default [SOS]; none for vocabularies without one, whose prompts must not be empty). */
+  readonly startIds?: readonly number[];
+  /** Whether generation stops at EOS by default (true; false where id EOS is an ordinary token). */
+  readonly stopsAtEos?: boolean;
 }
 
 /** Samples after a prompt (text through `codec`, or --promptIds), streaming decoded text (or ids with --ids). */
@@ -108,14 +112,15 @@ export function generateTokens(req: SequenceGenerateRequest, codec: TextCodec): 
       if (!Number.isInteger(n) || n < 0 || n >= c.vocabSize) throw new UsageError(`--promptIds: '${w}' is not an id in [0, ${c.vocabSize})`);
       return n;
     })
-    : [SOS, ...codec.encode(promptText ?? '')];
+    : [...(codec.startIds ?? [SOS]), ...codec.encode(promptText ?? '')];
+  if (prompt.length === 0) throw new UsageError('this model has no start token: give a prompt (--prompt=TEXT or --promptIds)');
   if (prompt.some((id) => id >= c.vocabSize)) throw new UsageError(`the prompt has ids beyond this model's vocabulary (${c.vocabSize}); use --promptIds`);
   const fillLatents = o.number('fillLatents');
   const opts = {
     // The default stops where an absolute position table ends (an explicit longer request is refused with a message).
     maxNewTokens: o.number('maxNewTokens') ?? (c.position === 'rotary' ? 256 : Math.max(0, Math.min(256, c.maxPosition - prompt.length + 1))),
     temperature: o.number('temperature') ?? 1, topK: o.number('topK') ?? 0, topP: o.number('topP') ?? 1, seed: o.number('seed') ?? 0,
-    numLatents: o.number('numLatents') ?? c.numLatents, cached: !o.flag('uncached'), stopAtEos: o.flagOr('stopAtEos', true),
+    numLatents: o.number('numLatents') ?? c.numLatents, cached: !o.flag('uncached'), stopAtEos: o.flagOr('stopAtEos', codec.stopsAtEos ?? true),
     ...(fillLatents === undefined ? {} : { fillLatents }),
   };
   const asIds = o.flag('ids'), json = req.ctx.json, decode = codec.decoder(prompt);

@@ -3,7 +3,7 @@
 // .ckpt, or a .safetensors that is not one of our checkpoints) with config.json beside it. Read as
 // one of our checkpoints wherever a checkpoint is expected (generate, eval, info, train --initFrom).
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { decodeSafetensorsHeader, headerLength } from '../../io/safetensors.js';
 import { InputError } from '../../errors.js';
 import type { DataConfig } from '../../data/modality.js';
@@ -52,8 +52,10 @@ export function portCheckpointAt(at: { config: string; weights: string }, data: 
   const key = `${at.config}\n${at.weights}\n${JSON.stringify(data)}`;
   const have = converted.get(key);
   if (have) return have;
+  const tokenizer = resolve(dirname(at.config), 'tokenizer.json');
   const files: PortFiles = {
     config: readFileChecked(at.config, 'config'), configName: at.config, weights: readFileChecked(at.weights, 'weights'), weightsName: at.weights,
+    ...(existsSync(tokenizer) ? { tokenizerPath: tokenizer } : {}),
   };
   const made = portCheckpoint(files, data);
   converted.clear();
