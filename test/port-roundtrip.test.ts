@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createEngine } from '../src/node.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
-import { decodeSafetensors } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { exportPortFiles, portCheckpoint } from '../src/train/port-checkpoint.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { encodeCheckpoint } from '../src/train/checkpoint.js';
@@ -100,6 +100,13 @@ describe('perceiver-ar import / export and port folders as checkpoints', () => {
     assert.equal(own.code, 0, own.stderr);
     failsClearly(cli('export', '--checkpoint=own.safetensors', '--out=own'), /not of the port's architecture:/, 30);
     failsClearly(cli('import', '--from=own.safetensors', '--out=y.safetensors'), /one of this library's checkpoints already/);
+    // Safetensors weights from elsewhere need the port's config: beside them, or named.
+    mkdirSync(join(dir, 'st'));
+    writeFileSync(join(dir, 'st', 'model.safetensors'), encodeSafetensors(new Map([['backend_model.x', { dtype: 'F32', shape: [1], data: Float32Array.of(1) }]]), {}));
+    failsClearly(cli('import', '--from=st/model.safetensors', '--out=y.safetensors'), /holds weights from elsewhere, and the port's config\.json is not beside it/);
+    failsClearly(cli('info', '--checkpoint=st/model.safetensors'), /not a perceiver-ar checkpoint/);
+    failsClearly(cli('import', '--from=st/model.safetensors', `--config=${join(FIXTURES, 'stepped/config.json')}`, '--out=y.safetensors'),
+      /missing tensors input_adapter\.txt_embedding\.weight, .*\n {2}unknown tensor x/, 3);
   });
 });
 

@@ -15,7 +15,7 @@ import { hubModelFolder, parseHubSource, type HubOptions } from '../platform/nod
 import { loadCheckpoint } from '../platform/node/checkpoint.js';
 import { nodeFileSystem } from '../platform/node/file-system.js';
 import { writeFileAtomic } from '../platform/node/files.js';
-import { exportFolder, portCheckpointAt, portFilesAt } from '../platform/node/port-files.js';
+import { exportFolder, isOurSafetensors, portCheckpointAt, portFilesAt } from '../platform/node/port-files.js';
 import { exportPortFiles } from '../train/port-checkpoint.js';
 import type { Args } from './args.js';
 import { CHECKPOINT_OPTION, OUTPUT_OPTIONS, runContext } from './context.js';
@@ -41,11 +41,12 @@ export async function importCommand(_engine: Engine, args: Args): Promise<Metric
   if (given === undefined || out === undefined) throw new UsageError(`usage: ${IMPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
   const hub = parseHubSource(given);
   if (hub) checkOutputAgainst(nodeFileSystem, out, 'checkpoint', []);
-  // HF_ENDPOINT (the hub's address, as Hugging Face's own tools read it) and HF_TOKEN are taken from the environment.
-  const from = hub ? await hubModelFolder(hub, { offline: o.flag('offline'), ...hubProgress(o), ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}),
-    ...(process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {}) }) : given;
+  const from = hub ? await hubModelFolder(hub, { offline: o.flag('offline'), ...hubProgress(o) }) : given;
   if (nodeFileSystem.kind(from) === null) throw new UsageError(`--from=${from} does not exist`);
   const at = portFilesAt(from, o.string('config'));
+  if (!at && /\.safetensors$/i.test(from) && !isOurSafetensors(from)) {
+    throw new UsageError(`--from=${from} holds weights from elsewhere, and the port's config.json is not beside it: put it there, or give --config=FILE`);
+  }
   if (!at) throw new UsageError(`--from=${from} is one of this library's checkpoints already (import reads the PyTorch port's files)`);
   const ctx = runContext(o, [at.config, at.weights]);
   checkOutputAgainst(nodeFileSystem, out, 'checkpoint', [at.config, at.weights, from]);

@@ -30,7 +30,7 @@ const WANTED = ['config.json', 'generation_config.json', 'tokenizer.json', 'toke
 export interface HubOptions {
   /** The cache root (default $PERCEIVER_AR_CACHE or ~/.cache/perceiver-ar). */
   readonly cacheDir?: string;
-  /** The hub's address (default https://huggingface.co; tests give a loopback server). */
+  /** The hub's address (default $HF_ENDPOINT, as Hugging Face's own tools read it, else https://huggingface.co; tests give a loopback server). */
   readonly hubUrl?: string;
   /** Use only what is cached. */
   readonly offline?: boolean;
@@ -39,6 +39,7 @@ export interface HubOptions {
   readonly log?: (line: string) => void;
   /** Attempts per file when the connection drops (each continues where the last stopped). */
   readonly attempts?: number;
+  /** Default $HF_TOKEN. */
   readonly accessToken?: string;
 }
 
@@ -125,7 +126,10 @@ function choose(src: HubSource, entries: readonly ListFileEntry[]): ListFileEntr
  * The local folder of a hub model: downloaded (or completed) into the cache, or the cached copy
  * offline. Returns the folder, which holds config.json and the weights as a port folder does.
  */
-export async function hubModelFolder(src: HubSource, o: HubOptions = {}): Promise<string> {
+export async function hubModelFolder(src: HubSource, given: HubOptions = {}): Promise<string> {
+  const o: HubOptions = {
+    ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}), ...(process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {}), ...given,
+  };
   const folder = folderOf(o.cacheDir ?? defaultCacheDir(), src), manifestPath = join(folder, '.complete.json');
   const cached = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest : null;
   const offline = o.offline ?? process.env.PERCEIVER_AR_OFFLINE === '1';

@@ -15,7 +15,7 @@ import { readFileChecked } from './files.js';
 const TORCH_FILES = /\.(bin|pt|pth|ckpt)$/i;
 
 /** Whether a .safetensors file is one of ours (its header names our format). */
-function isOurSafetensors(path: string): boolean {
+export function isOurSafetensors(path: string): boolean {
   try {
     const first = nodeFileSystem.readPrefix(path, 8, 'checkpoint');
     const head = nodeFileSystem.readPrefix(path, 8 + headerLength(first.bytes, first.size, path), 'checkpoint');
@@ -38,6 +38,8 @@ export function portFilesAt(path: string, config?: string): { config: string; we
   const torch = TORCH_FILES.test(path);
   if (!torch && !(/\.safetensors$/i.test(path) && !isOurSafetensors(path))) return null;
   const cfg = config ?? join(dirname(path), 'config.json');
+  // A foreign safetensors file alone is left to the checkpoint reader, which says it is not one of ours.
+  if (!existsSync(cfg) && !torch && config === undefined) return null;
   if (!existsSync(cfg)) {
     throw new InputError(`${path} holds ${torch ? 'PyTorch' : 'foreign safetensors'} weights; their model is described by the port's config.json, ` +
       `which is not beside it (${cfg}): put it there, or give the folder`);
