@@ -8,3 +8,5 @@ export { writeFileAtomic, readFileChecked, checkOutputPath } from './platform/no
 export {
   saveCheckpoint, loadCheckpoint, loadAnyCheckpoint, loadClassifierCheckpoint, readCheckpointInfo, initialiseFromCheckpoint, checkCheckpointTarget,
 } from './platform/node/checkpoint.js';
+export { hubModelFolder, parseHubSource, defaultCacheDir, type HubSource, type HubOptions } from './platform/node/hub.js';
+export { portFilesAt, portCheckpointAt } from './platform/node/port-files.js';
