@@ -1,6 +1,6 @@
 // `npm run bench -- interop [--port=PATH --einops=PATH] [--prompt=3584] [--new=128] [--threads=2]`:
 // cached generation with an imported model of the PyTorch port at the giant-midi shape (the port's
-// config.json mapped by modelConfigFromPort: 134,840,832 parameters, random weights), bf16 and f32,
+// config.json mapped by modelConfigFromPort: its 134,840,832 parameters plus PAD's zero rows, random weights), bf16 and f32,
 // beside the port's own cached generation in PyTorch in the same run (scripts/interop/port-generation-speed.py:
 // the same prompt length, primed with one latent, greedy, the same thread count). Without --port the
 // port's row says how to get it. The two do the same work per token: one latent more each step, no

@@ -4,7 +4,7 @@
 // connection and across runs, refused when the list and the file disagree, and the cache used
 // offline; `perceiver-ar import --from=hf:…` end to end.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ const FILES: Record<string, HubFile> = {
   'config.json': { bytes: new Uint8Array(readFileSync(join(FIXTURE, 'config.json'))), lfs: false },
   'pytorch_model.bin': { bytes: new Uint8Array(readFileSync(join(FIXTURE, 'pytorch_model.bin'))), lfs: true },
   'README.md': { bytes: new TextEncoder().encode('# not fetched\n'), lfs: false },
+  // An empty file is a file too.
+  'special_tokens_map.json': { bytes: new Uint8Array(0), lfs: false },
 };
 const REPO = 'someone/tiny-port', SRC = parseHubSource(`hf:${REPO}`)!;
 const root = mkdtempSync(join(tmpdir(), 'par-hub-'));
@@ -41,6 +43,7 @@ describe('hf:OWNER/NAME through @huggingface/hub (loopback hub)', () => {
       assert.deepEqual(new Uint8Array(readFileSync(join(folder, 'pytorch_model.bin'))), FILES['pytorch_model.bin']!.bytes);
       assert.deepEqual(new Uint8Array(readFileSync(join(folder, 'config.json'))), FILES['config.json']!.bytes);
       assert.ok(!existsSync(join(folder, 'README.md')), 'only what a model needs');
+      assert.equal(readFileSync(join(folder, 'special_tokens_map.json')).length, 0);
       const starts = requests.filter((r) => r.path === 'pytorch_model.bin').map((r) => r.start);
       assert.deepEqual(starts, [0, 40_000, 70_000], 'each attempt asks for the bytes it lacks');
       assert.equal(logs.filter((l) => /continuing from byte/.test(l)).length, 2, logs.join('\n'));
@@ -56,6 +59,16 @@ describe('hf:OWNER/NAME through @huggingface/hub (loopback hub)', () => {
     await hubModelFolder(SRC, { hubUrl: 'http://127.0.0.1:9', cacheDir: cache, log: (l) => logs2.push(l) });
     assert.match(logs2.join('\n'), /offline .*using the cached copy[\s\S]*cannot be reached .*using the cached copy/);
     await assert.rejects(hubModelFolder(parseHubSource('hf:someone/other')!, { cacheDir: cache, offline: true }), /not in the cache/);
+    // A torn record of the folder is no record: offline it is not complete; online it is made again.
+    writeFileSync(join(cache, 'hub', 'someone--tiny-port', 'main', '.complete.json'), '{"repo": "someone/ti');
+    await assert.rejects(hubModelFolder(SRC, { cacheDir: cache, offline: true }), /not in the cache/);
+    await withServer({}, async (url, requests) => {
+      await hubModelFolder(SRC, { hubUrl: url, cacheDir: cache });
+      assert.ok(requests.some((r) => r.path === 'pytorch_model.bin'), 'its files fetched again');
+      // A token the client refuses is said as it is, not taken for an unreachable hub.
+      await assert.rejects(hubModelFolder(SRC, { hubUrl: url, cacheDir: cache, accessToken: 'not-a-token' }), (e: Error) => !/cached copy/.test(e.message));
+    });
+    assert.equal(await hubModelFolder(SRC, { cacheDir: cache, offline: true }), join(cache, 'hub', 'someone--tiny-port', 'main'));
   });
 
   it('continues a download an earlier run left half done (a .part file): only the rest is asked for', async () => {
@@ -78,6 +91,7 @@ describe('hf:OWNER/NAME through @huggingface/hub (loopback hub)', () => {
     assert.ok(!existsSync(weightsPath(cache)) && !existsSync(`${weightsPath(cache)}.part`), 'nothing left in place');
     await withServer({}, (url) => assert.rejects(hubModelFolder(parseHubSource('hf:someone/missing')!, { hubUrl: url, cacheDir: cache }), /no such repository/));
     assert.throws(() => parseHubSource('hf:just-a-name'), /a hub model is hf:OWNER\/NAME or hf:OWNER\/NAME@REVISION/);
+    assert.throws(() => parseHubSource('hf:someone/tiny-port@..'), /the revision '\.\.' is not a branch, tag or commit/);
   });
 
   it('perceiver-ar import --from=hf:OWNER/NAME writes the checkpoint the local folder gives', async () => {
@@ -92,6 +106,15 @@ describe('hf:OWNER/NAME through @huggingface/hub (loopback hub)', () => {
       assert.equal(code, 0, stderr);
       assert.match(stderr, /continuing from byte 50000/);
     });
+    // The hub gone: a bare --offline, and PERCEIVER_AR_OFFLINE=1, import from the cache.
+    for (const [flag, env] of [[['--offline'], {}], [[], { PERCEIVER_AR_OFFLINE: '1' }]] as const) {
+      const again = join(root, `again-${n++}.safetensors`);
+      const r = spawnSync(process.execPath, [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'import', `--from=hf:${REPO}`, ...flag, `--out=${again}`,
+        '--threads=1'], { env: { ...process.env, ...env, PERCEIVER_AR_CACHE: cache, HF_ENDPOINT: 'http://127.0.0.1:9' }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /offline \(PERCEIVER_AR_OFFLINE=1\); using the cached copy|offline.*using the cached copy/);
+      assert.deepEqual(readFileSync(again), readFileSync(out));
+    }
     const local = decodeSafetensors(portCheckpoint({ config: FILES['config.json']!.bytes, configName: 'config.json', weights: FILES['pytorch_model.bin']!.bytes,
       weightsName: 'pytorch_model.bin' }).bytes).tensors;
     const hub = decodeSafetensors(new Uint8Array(readFileSync(out))).tensors;

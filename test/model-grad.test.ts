@@ -31,6 +31,7 @@ function tinyBatch(): Batch {
 const PORT_TINY: ModelConfig = {
   ...TINY, embedDim: 8, position: 'learned+rotary', rotaryFraction: 0.5, rotarySpacing: 'roformer', maxWavelength: 10000, rotaryLayers: 1,
   latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf', outputNorm: false, outputHead: 'tied+bias', zLoss: 0,
+  padLogit: 'excluded', positionOrigin: 'window',
 };
 
 async function checkGradients(config: ModelConfig, label: string, keyChunk?: number): Promise<void> {
@@ -40,7 +41,7 @@ async function checkGradients(config: ModelConfig, label: string, keyChunk?: num
   // The head starts at zero, which would hide every other gradient: give it random values.
   if (model.params.has('head.w')) new Rng(9).fillUniform(model.params.get('head.w').value, 0.5);
   // So do the norms' unit gains and zero biases when the query norm also normalises the latents' keys.
-  for (const name of ['cross.ln_q.g', 'cross.ln_q.b', 'cross.ln_kv.g', 'cross.out.b']) new Rng(name.length).fillUniform(model.params.get(name).value, 0.5);
+  ['cross.ln_q.g', 'cross.ln_q.b', 'cross.ln_kv.g', 'cross.out.b'].forEach((name, i) => new Rng(20 + i).fillUniform(model.params.get(name).value, 0.5));
   const batch = tinyBatch();
   const loss = (): number => model.forward(batch, { training: true, rng: new Rng(42) }).loss;
   loss();

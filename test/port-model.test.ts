@@ -77,14 +77,20 @@ describe('the port-compatible Perceiver AR', () => {
     });
   }
 
-  it('a model with an absolute table (abs-bias, context 24) generates past its context as the port counts positions: from each window, cached = uncached', async () => {
+  it('a model with an absolute table (abs-bias, context 24) generates past its context: positions restart at each window, which is re-encoded once full', async () => {
     const engine = await createEngine({ backend: 'wasm', threads: 1 });
     const { m } = importFixture(engine, 'abs-bias');
-    const opts = { maxNewTokens: 40, seed: 3, stopAtEos: false, numLatents: 8, temperature: 0, topK: 0, topP: 1 };
+    // A latent cache of 24 never fills here (1 latent at the prime, one more per step up to 15): every re-encode is the table's.
+    const opts = { maxNewTokens: 40, seed: 3, stopAtEos: false, numLatents: 24, temperature: 1, topK: 0, topP: 1, cached: true };
     const prompt = Int32Array.of(5, 9, 2, 14, 7, 7, 1, 20, 11, 3);
-    const cached = generate(m, prompt, { ...opts, cached: true }), uncached = generate(m, prompt, { ...opts, cached: false });
-    assert.deepEqual(Array.from(cached.tokens), Array.from(uncached.tokens));
-    assert.ok(cached.resets > 0, 're-encoded once the window passed the table');
+    const r = generate(m, prompt, opts);
+    assert.equal(r.tokens.length, 40);
+    // The window fills at 24 inputs (after 14 new tokens); from then on each of the 25 next tokens re-encodes it.
+    assert.equal(r.resets, 25);
+    // A single step past the primed window's table is refused, not computed at a wrong position.
+    const cache = m.decodeCache(24);
+    m.forward(row(Array.from({ length: 24 }, (_, j) => j % 20)), { numLatents: 1, cache });
+    assert.throws(() => m.decodeStep(cache, 3, 25), /position 25 of the primed window passes the absolute table \(24\); re-encode/);
     // The window's positions restart at 1: shifting a whole batch's event index changes nothing.
     const ids = [4, 8, 15, 16, 23, 2, 9], at = (start: number) => ({ batchSize: 1, length: ids.length, tokens: Int32Array.from(ids),
       positions: Int32Array.from(ids, (_, j) => start + j), targets: new Int32Array(ids.length) });

@@ -6,7 +6,7 @@
 // logits after the step (and they moved). And the command line: import, export, generate/eval/info
 // straight from a port folder, and clear one-line refusals.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -99,6 +99,11 @@ describe('perceiver-ar import / export and port folders as checkpoints', () => {
     const own = cli('train', '--preset=mirrored-32-small', '--steps=1', '--checkpoint=own.safetensors');
     assert.equal(own.code, 0, own.stderr);
     failsClearly(cli('export', '--checkpoint=own.safetensors', '--out=own'), /not of the port's architecture:/, 30);
+    assert.ok(!existsSync(join(dir, 'own')), 'a refused export makes no folder');
+    // A port folder exported onto itself would overwrite what it reads.
+    mkdirSync(join(dir, 'self'));
+    for (const f of ['config.json', 'pytorch_model.bin']) copyFileSync(join(FIXTURES, 'stepped', f), join(dir, 'self', f));
+    failsClearly(cli('export', '--checkpoint=self', '--out=self'), /export self\/(config\.json|pytorch_model\.bin).*input/);
     failsClearly(cli('import', '--from=own.safetensors', '--out=y.safetensors'), /one of this library's checkpoints already/);
     // Safetensors weights from elsewhere need the port's config: beside them, or named.
     mkdirSync(join(dir, 'st'));
@@ -107,6 +112,19 @@ describe('perceiver-ar import / export and port folders as checkpoints', () => {
     failsClearly(cli('info', '--checkpoint=st/model.safetensors'), /not a perceiver-ar checkpoint/);
     failsClearly(cli('import', '--from=st/model.safetensors', `--config=${join(FIXTURES, 'stepped/config.json')}`, '--out=y.safetensors'),
       /missing tensors input_adapter\.txt_embedding\.weight, .*\n {2}unknown tensor x/, 3);
+  });
+});
+
+describe('a port-architecture model trained here with a longer context exports', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'par-port-ctx-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  it('--contextLength=64 (the command line then widens the table to 65 rows): the port gets its 64', () => {
+    const t = runCli(dir, 'train', '--preset=port-mirrored-32', '--contextLength=64', '--steps=1', '--checkpoint=long.safetensors');
+    assert.equal(t.code, 0, t.stderr);
+    const e = runCli(dir, 'export', '--checkpoint=long.safetensors', '--out=long');
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'long', 'config.json'), 'utf8')).model_config.max_seq_len, 64);
+    assert.equal(runCli(dir, 'generate', '--checkpoint=long', '--maxNewTokens=3').code, 0, 'and reads back');
   });
 });
 

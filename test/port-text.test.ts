@@ -62,5 +62,8 @@ describe('data=port-text: a text model of the port with its tokenizer.json', () 
     assert.equal(imp.code, 0, imp.stderr);
     assert.match(imp.stdout, /data: port-text/);
     assert.equal(readCheckpointInfo(join(dir, 'clm.safetensors')).data?.tokenizer, join(dir, 'clm', 'tokenizer.json'));
+    // Naming the kind keeps the tokenizer that came with the model.
+    assert.equal(cli('import', '--from=clm', '--data=port-text', '--out=clm2.safetensors').code, 0);
+    assert.equal(readCheckpointInfo(join(dir, 'clm2.safetensors')).data?.tokenizer, join(dir, 'clm', 'tokenizer.json'));
   });
 });

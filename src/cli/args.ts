@@ -101,7 +101,8 @@ export function applyOverrides(preset: AnyPreset, args: Args, cliKeys: readonly 
   }
   // Derived defaults that follow the context unless set explicitly.
   if (args.has('contextLength') && !args.has('maxPosition')) model.maxPosition = Math.max(model.maxPosition as number, (model.contextLength as number) + 1);
-  if (args.has('contextLength') && model.position === 'rotary' && !args.has('maxWavelength')) {
+  // (RoFormer-spaced rotary, the PyTorch port's, keeps its base: 10000.)
+  if (args.has('contextLength') && model.position === 'rotary' && model.rotarySpacing !== 'roformer' && !args.has('maxWavelength')) {
     model.maxWavelength = Math.max(model.maxWavelength as number, model.contextLength as number);
   }
   return { architecture: 'perceiver-ar', model: validateModelConfig(model as unknown as ModelConfig), train: train_, data: data_ };

@@ -34,14 +34,17 @@ export const EXPORT_HELP = `perceiver-ar export --checkpoint=CKPT --out=DIR
   Writes a port-compatible model (imported, or built with the port's switches: docs/interop.md) in the port's layout:
   DIR/config.json and DIR/pytorch_model.bin, which the port's code loads (from_pretrained, or torch.load + load_state_dict).`;
 
+/** import's options (exported for the command line's list of flags). */
+export const IMPORT_OPTIONS = [stringOption('from'), pathOption('config', '.json'), outputOption('out'), stringOption('data', sequenceKinds()), flagOption('offline')];
+
 export async function importCommand(_engine: Engine, args: Args): Promise<Metrics> {
-  const o = parseOptions(args, [stringOption('from'), pathOption('config', '.json'), outputOption('out'), stringOption('data', sequenceKinds()),
-    flagOption('offline'), ...OUTPUT_OPTIONS], 'for import');
+  const o = parseOptions(args, [...IMPORT_OPTIONS, ...OUTPUT_OPTIONS], 'for import');
   const given = o.string('from'), out = o.string('out');
   if (given === undefined || out === undefined) throw new UsageError(`usage: ${IMPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
   const hub = parseHubSource(given);
   if (hub) checkOutputAgainst(nodeFileSystem, out, 'checkpoint', []);
-  const from = hub ? await hubModelFolder(hub, { offline: o.flag('offline'), ...hubProgress(o) }) : given;
+  // Without --offline the hub client decides (PERCEIVER_AR_OFFLINE=1 in the environment).
+  const from = hub ? await hubModelFolder(hub, { ...(o.flag('offline') ? { offline: true } : {}), ...hubProgress(o) }) : given;
   if (nodeFileSystem.kind(from) === null) throw new UsageError(`--from=${from} does not exist`);
   const at = portFilesAt(from, o.string('config'));
   if (!at && /\.safetensors$/i.test(from) && !isOurSafetensors(from)) {
@@ -82,11 +85,13 @@ export function exportCommand(engine: Engine, args: Args): Metrics {
   const o = parseOptions(args, [CHECKPOINT_OPTION, outputOption('out'), ...OUTPUT_OPTIONS], 'for export');
   const path = o.string('checkpoint'), out = o.string('out');
   if (path === undefined || out === undefined) throw new UsageError(`usage: ${EXPORT_HELP.split('\n')[0]!.slice('perceiver-ar '.length)}`);
-  const ctx = runContext(o, [path]);
-  const targets = exportFolder(out, ['config.json', 'pytorch_model.bin']);
-  for (const t of targets) checkOutputAgainst(nodeFileSystem, t, 'export', [path]);
+  // Its inputs: the checkpoint, or a port folder's own files (exporting a folder onto itself would overwrite what it reads).
+  const port = portFilesAt(path), inputs = [path, ...(port ? [port.config, port.weights] : [])];
+  const ctx = runContext(o, inputs);
   const { model } = loadCheckpoint(path, engine);
   const files = exportPortFiles(model.config, model.params);
+  const targets = exportFolder(out, ['config.json', 'pytorch_model.bin']);
+  for (const t of targets) checkOutputAgainst(nodeFileSystem, t, 'export', inputs);
   writeFileAtomic(targets[0]!, files['config.json']);
   writeFileAtomic(targets[1]!, files['pytorch_model.bin']);
   const parameters = portParameterCount(portConfigFromModel(model.config));

@@ -14,7 +14,7 @@ import { TRAIN_DEFAULTS } from '../train/config.js';
 import { CONFIG_FLAGS, parseArgs, splitArgs, type Args, type Metrics } from './args.js';
 import { classifyCommand, evalCommand, generateCommand, infoCommand, INFO_OPTIONS } from './commands.js';
 import { ENGINE_OPTIONS, fallbackNotes, OUTPUT_OPTIONS, runContext } from './context.js';
-import { EXPORT_HELP, exportCommand, IMPORT_HELP, importCommand } from './interop.js';
+import { EXPORT_HELP, exportCommand, IMPORT_HELP, IMPORT_OPTIONS, importCommand } from './interop.js';
 import { trainCommand, TRAIN_OPTIONS } from './train.js';
 
 const COMMON = '  common    --threads=N --backend=auto|wasm|reference --simd=auto|relaxed-simd|simd128 --blas=auto|off|LIBRARY --json --quiet --help';
@@ -81,7 +81,7 @@ function engineOptions(args: Args): EngineOptions {
 /** Every option that is a flag: the commands', the modalities' and the boolean config keys. */
 const FLAGS: ReadonlySet<string> = new Set([
   'help', ...CONFIG_FLAGS,
-  ...[...TRAIN_OPTIONS, ...INFO_OPTIONS, ...OUTPUT_OPTIONS, ...[...DATA_COMMANDS.values()].flatMap((c) => c.options),
+  ...[...TRAIN_OPTIONS, ...INFO_OPTIONS, ...IMPORT_OPTIONS, ...OUTPUT_OPTIONS, ...[...DATA_COMMANDS.values()].flatMap((c) => c.options),
     ...MODALITIES.flatMap((m) => (m.task === 'sequence' ? [...m.generateOptions(MODEL_DEFAULTS), ...m.evalOptions(MODEL_DEFAULTS)] : [...m.evalOptions, ...m.classifyOptions ?? []]))]
     .filter((o) => o.type === 'flag').map((o) => o.name),
 ]);

@@ -145,6 +145,11 @@ export interface SequenceModality extends ModalityBase {
   generate(request: SequenceGenerateRequest): Metrics;
   /** `train --sample`: shows (ctx.write) or writes a sample after training; returns lines for the log. */
   sample?(request: SampleRequest): string[];
+  /**
+   * The data keys (beside `data`) a model imported from elsewhere is stored with when it is of this
+   * kind — judged from its vocabulary and the tokenizer.json that came with it — or null.
+   */
+  importedData?(model: { readonly vocabSize: number; readonly tokenizerPath?: string }): Readonly<Record<string, unknown>> | null;
   /** The files `sample` writes for a run checkpointed at `checkpointPath` (checked before training starts). */
   sampleOutputs?(checkpointPath: string | null): string[];
 }

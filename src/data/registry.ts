@@ -22,8 +22,8 @@ export const MODALITIES: readonly Modality[] = [
   syntheticImagesModality,
   musicModality,
   syntheticMusicModality,
-  portMusicModality,
   portTextModality,
+  portMusicModality,
   parityModality,
   labelledImagesModality,
 ];

@@ -53,7 +53,15 @@ const strides = (shape: readonly number[]): number[] => {
 /** Zip entry options: stored, at a fixed time (zip times are local: noon keeps the date in every time zone). */
 const STORED = { level: 0, mtime: new Date(2000, 0, 1, 12) } as const;
 
+/** The zip format without its ZIP64 extension (which the writer does not use) ends at 4 GiB. */
+const ZIP_LIMIT = 2 ** 32 - 2 ** 20;
+
 export function encodeTorchStateDict(tensors: ReadonlyMap<string, FloatTensor>, archive = 'archive'): Uint8Array {
+  const bytes = [...tensors.values()].reduce((n, t) => n + 4 * t.data.length, 0);
+  if (bytes > ZIP_LIMIT) {
+    throw new RangeError(`a state dict of ${(bytes / 2 ** 30).toFixed(2)} GiB cannot be written: this writer makes plain zip files, which end at 4 GiB ` +
+      '(about a billion float32 parameters)');
+  }
   const p = new PickleWriter().op(OP.PROTO).op(2).global('collections', 'OrderedDict').op(OP.EMPTY_TUPLE).op(OP.REDUCE).op(OP.MARK);
   const files: Zippable = {};
   let key = 0;

@@ -18,7 +18,7 @@ export function rotaryInverseFrequencies(rotaryDims: number, maxWavelength: numb
 }
 
 /**
- * erf(x) in float64 to about 1e-15: its Taylor series for |x| < 3, the continued fraction of
+ * erf(x) in float64 to about 1e-13 (worst near |x| = 3): its Taylor series for |x| < 3, the continued fraction of
  * erfc beyond (the reference backend's exact GELU; float64 finite differences need this accuracy).
  */
 export function erf(x: number): number {

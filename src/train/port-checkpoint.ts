@@ -2,8 +2,7 @@
 // .ckpt) as one of our checkpoints, and one of our port-compatible models as the port's files
 // (spec krasserm-interop §1–§3). Platform-neutral: bytes in, bytes out.
 import type { DataConfig } from '../data/modality.js';
-import { DATA_DEFAULTS, storedDataConfig } from '../data/registry.js';
-import { PORT_MUSIC_VOCAB } from '../data/port-music.js';
+import { DATA_DEFAULTS, MODALITIES, storedDataConfig } from '../data/registry.js';
 import { InputError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from '../io/safetensors.js';
 import { readTorchStateDict } from '../io/torch-checkpoint.js';
@@ -58,12 +57,17 @@ export function readPortConfigFile(bytes: Uint8Array, name: string): PortConfig 
 }
 
 /**
- * The data an imported model is stored with when none is given: text through the tokenizer that
- * came with it, else the port's music tokens for its music vocabulary, else none.
+ * The data an imported model is stored with when none is given: the first kind of data that claims
+ * it (SequenceModality.importedData: text through the tokenizer that came with it, the port's music
+ * tokens for its music vocabulary), else none.
  */
 export function inferredPortData(pc: PortConfig, tokenizerPath?: string): DataConfig | null {
-  if (tokenizerPath) return { ...DATA_DEFAULTS, data: 'port-text', tokenizer: tokenizerPath } as DataConfig;
-  return pc.vocabSize === PORT_MUSIC_VOCAB ? { ...DATA_DEFAULTS, data: 'port-music' } as DataConfig : null;
+  const model = { vocabSize: pc.vocabSize, ...(tokenizerPath ? { tokenizerPath } : {}) };
+  for (const m of MODALITIES) {
+    const keys = m.task === 'sequence' ? m.importedData?.(model) : null;
+    if (keys) return { ...DATA_DEFAULTS, ...keys, data: m.name } as DataConfig;
+  }
+  return null;
 }
 
 /**
@@ -79,7 +83,9 @@ export function portCheckpoint(files: PortFiles, data: DataConfig | null = null)
   const values = tensorsFromPort(port, config, readPortWeights(files.weights, files.weightsName), files.weightsName);
   const tensors = new Map<string, Tensor>();
   for (const spec of modelParamSpecs(config)) tensors.set(spec.name, { dtype: 'F32', shape: spec.shape, data: values.get(spec.name)! });
-  const stored = data ?? inferredPortData(port, files.tokenizerPath);
+  // A kind given without its tokenizer takes the one that came with the model.
+  const stored = data ? { ...data, ...(data.tokenizer === '' && files.tokenizerPath ? { tokenizer: files.tokenizerPath } : {}) } as DataConfig
+    : inferredPortData(port, files.tokenizerPath);
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_VERSION), model: JSON.stringify(config), architecture: 'perceiver-ar',
     importedFrom: `${files.configName} + ${files.weightsName} (the PyTorch port's layout)`,

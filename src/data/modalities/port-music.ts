@@ -73,6 +73,8 @@ export const portMusicModality: SequenceModality = {
   inputs: (c) => [String(c.dataPath)],
   dataFiles: MIDI_FILES,
   modelDefaults: () => ({ vocabSize: PORT_MUSIC_IDS }),
+  // The port's music vocabulary (its giant-midi model's).
+  importedData: (m) => (m.vocabSize === PORT_MUSIC_VOCAB && !m.tokenizerPath ? {} : null),
   open: (c, vocabSize, ctx) => {
     if (vocabSize < PORT_MUSIC_IDS) throw new DataError(`port music needs vocabSize ≥ ${PORT_MUSIC_IDS} (the port's ${PORT_MUSIC_VOCAB} tokens + PAD), got ${vocabSize}`);
     const d = keysOf<PortMusicData>(c);

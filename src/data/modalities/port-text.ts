@@ -35,6 +35,8 @@ export const portTextModality: SequenceModality = {
     generate: "Port text: --prompt=TEXT (required: the port's models have no start token), printed as it is sampled; no stop at EOS.",
   },
   modelDefaults: (c, fs) => ({ vocabSize: tokenizerOf(c, fs).vocabSize }),
+  // A model that came with a tokenizer.json is text through it.
+  importedData: (m) => (m.tokenizerPath ? { tokenizer: m.tokenizerPath } : null),
   open: (c, vocabSize, ctx) => {
     const d = keysOf<PortTextData>(c), { ids, tokenizer } = documentIds(c, ctx.fs, vocabSize);
     return { source: streamSource(ids, d.validationFraction, `${d.dataPath} (${tokenizer.path})`), codec: byteCodec('port-text', tokenizer.vocabSize) };

@@ -118,7 +118,7 @@ export function generateTokens(req: SequenceGenerateRequest, codec: TextCodec): 
   const fillLatents = o.number('fillLatents');
   const opts = {
     // The default stops where an absolute position table ends (an explicit longer request is refused with a message).
-    maxNewTokens: o.number('maxNewTokens') ?? (c.position === 'rotary' ? 256 : Math.max(0, Math.min(256, c.maxPosition - prompt.length + 1))),
+    maxNewTokens: o.number('maxNewTokens') ?? (c.position === 'rotary' || c.positionOrigin === 'window' ? 256 : Math.max(0, Math.min(256, c.maxPosition - prompt.length + 1))),
     temperature: o.number('temperature') ?? 1, topK: o.number('topK') ?? 0, topP: o.number('topP') ?? 1, seed: o.number('seed') ?? 0,
     numLatents: o.number('numLatents') ?? c.numLatents, cached: !o.flag('uncached'), stopAtEos: o.flagOr('stopAtEos', codec.stopsAtEos ?? true),
     ...(fillLatents === undefined ? {} : { fillLatents }),

@@ -52,7 +52,6 @@ export function portConfigFromModel(c: ModelConfig): PortConfig {
     latentInput: 'embedding', latentKeyNorm: 'query', linearBiases: 'cross-output', activation: 'gelu-erf',
     outputHead: c.outputHead === 'linear' ? 'tied or tied+bias' : c.outputHead, padLogit: 'excluded', positionOrigin: 'window',
   };
-  if (c.position === 'learned+rotary') want.maxPosition = c.contextLength;
   const wrong = Object.entries(want).filter(([k, v]) => c[k as keyof ModelConfig] !== v)
     .map(([k, v]) => `${k} is ${JSON.stringify(c[k as keyof ModelConfig])}, the port needs ${JSON.stringify(v)}`);
   if (wrong.length) throw new InputError(`this model is not of the port's architecture:\n  ${wrong.join('\n  ')}`);
@@ -141,8 +140,9 @@ export function tensorsToPort(config: ModelConfig, get: (name: string) => Float3
       continue;
     }
     if (link.kind === 'shifted') {
-      const cols = link.ours === 'head.b' ? 1 : C, rows = v.length / cols - 1;
-      out.set(link.port[0]!, { shape: cols === 1 ? [rows] : [rows, cols], data: v.slice(cols) });
+      // The position table: positions restart at each window (positionOrigin 'window'), so rows past the context are never read; the port's has max_seq_len rows.
+      const cols = link.ours === 'head.b' ? 1 : C, rows = link.ours === 'embed.position.0' ? config.contextLength : v.length / cols - 1;
+      out.set(link.port[0]!, { shape: cols === 1 ? [rows] : [rows, cols], data: v.slice(cols, (rows + 1) * cols) });
       continue;
     }
     const total = linkOutDim(config, link.ours), inDim = v.length / total, each = total / link.port.length;

@@ -11,12 +11,15 @@ import { InputError } from '../../errors.js';
 import { MAX_FILE_BYTES, readFileChecked, writeFileAtomic } from './files.js';
 import { checkOutputAgainst } from '../../io/file-system.js';
 import { decodeCheckpointHeader } from '../../train/checkpoint.js';
-import { portCheckpointAt, portFilesAt } from './port-files.js';
+import { forgetPortConversion, portCheckpointAt, portFilesAt } from './port-files.js';
 
 /** A checkpoint's bytes: the file, or a model of the PyTorch port (a folder, or weights with config.json beside them) converted. */
 function checkpointBytes(path: string): Uint8Array {
   const port = portFilesAt(path);
-  return port ? portCheckpointAt(port).bytes : readFileChecked(path, 'checkpoint');
+  if (!port) return readFileChecked(path, 'checkpoint');
+  const { bytes } = portCheckpointAt(port);
+  forgetPortConversion();
+  return bytes;
 }
 
 /** Bytes of a checkpoint's tensors: parameters, and AdamW's two moments when saved with the optimizer. */

@@ -20,6 +20,7 @@ export interface HubSource { readonly repo: string; readonly revision: string }
 export function parseHubSource(s: string): HubSource | null {
   if (!s.startsWith('hf:')) return null;
   const m = /^hf:([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)(?:@([\w./-]+))?$/.exec(s);
+  if (m?.[3]?.split('/').some((part) => part === '' || part === '.' || part === '..')) throw new InputError(`${s}: the revision '${m[3]}' is not a branch, tag or commit`);
   if (!m) throw new InputError(`${s}: a hub model is hf:OWNER/NAME or hf:OWNER/NAME@REVISION (a branch, tag or commit)`);
   return { repo: `${m[1]}/${m[2]}`, revision: m[3] ?? 'main' };
 }
@@ -65,7 +66,8 @@ async function fetchFile(src: HubSource, e: ListFileEntry, target: string, o: Hu
   const part = `${target}.part`, want = expected(e), attempts = o.attempts ?? 5, size = e.lfs?.size ?? e.size;
   mkdirSync(dirname(target), { recursive: true });
   for (let attempt = 1; ; attempt++) {
-    let have = existsSync(part) ? statSync(part).size : 0;
+    if (!existsSync(part)) closeSync(openSync(part, 'w'));
+    let have = statSync(part).size;
     if (have > size) { unlinkSync(part); have = 0; }
     try {
       if (have < size) {
@@ -113,6 +115,16 @@ async function fetchFile(src: HubSource, e: ListFileEntry, target: string, o: Hu
 
 class RetryableError extends Error {}
 
+/** A folder's record of its complete files, or null (none, or unreadable: then it is not complete). */
+function readManifest(path: string): Manifest | null {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    return typeof m === 'object' && m !== null && typeof m.files === 'object' && m.files !== null ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 /** What of the repository to fetch: config.json, one weights file (safetensors first), the optional files present. */
 function choose(src: HubSource, entries: readonly ListFileEntry[]): ListFileEntry[] {
   const files = new Map(entries.filter((e) => e.type === 'file').map((e) => [e.path, e]));
@@ -131,14 +143,14 @@ export async function hubModelFolder(src: HubSource, given: HubOptions = {}): Pr
     ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}), ...(process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {}), ...given,
   };
   const folder = folderOf(o.cacheDir ?? defaultCacheDir(), src), manifestPath = join(folder, '.complete.json');
-  const cached = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest : null;
+  const cached = readManifest(manifestPath);
   const offline = o.offline ?? process.env.PERCEIVER_AR_OFFLINE === '1';
   const useCache = (why: string): string => {
     if (!cached) throw new InputError(`hf:${src.repo}@${src.revision}: ${why}, and it is not in the cache (${folder})`);
     o.log?.(`hf:${src.repo}@${src.revision}: ${why}; using the cached copy in ${folder}`);
     return folder;
   };
-  if (offline) return useCache('offline (PERCEIVER_AR_OFFLINE=1)');
+  if (offline) return useCache('offline (--offline or PERCEIVER_AR_OFFLINE=1)');
   let entries: ListFileEntry[];
   try {
     entries = [];
@@ -147,15 +159,23 @@ export async function hubModelFolder(src: HubSource, given: HubOptions = {}): Pr
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404 || status === 401) throw new InputError(`hf:${src.repo}@${src.revision}: the hub has no such repository or revision (HTTP ${status})`);
-    return useCache(`the hub cannot be reached (${err instanceof Error ? err.message : String(err)})`);
+    // Only a failed connection falls back to the cache; anything else (a malformed token, a refused request) is said as it is.
+    if (status !== undefined || !(err instanceof TypeError && /fetch failed/i.test(err.message))) {
+      throw new InputError(`hf:${src.repo}@${src.revision}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return useCache(`the hub cannot be reached (${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''})`);
   }
   const files: Manifest['files'] = {};
-  for (const e of choose(src, entries)) {
-    const target = join(folder, e.path), want = expected(e), size = e.lfs?.size ?? e.size;
-    files[e.path] = { size, hash: want.hash };
-    if (cached?.files[e.path]?.hash === want.hash && existsSync(target) && statSync(target).size === size) continue;
-    await fetchFile(src, e, target, o);
+  const wanted = choose(src, entries).map((e) => ({ e, target: join(folder, e.path), want: expected(e), size: e.lfs?.size ?? e.size }));
+  const fresh = ({ e, target, want, size }: (typeof wanted)[number]): boolean =>
+    cached?.files[e.path]?.hash === want.hash && existsSync(target) && statSync(target).size === size;
+  // An update in progress is not a complete folder: the record goes until every file is in place again.
+  if (wanted.some((w) => !fresh(w)) && existsSync(manifestPath)) unlinkSync(manifestPath);
+  for (const w of wanted) {
+    files[w.e.path] = { size: w.size, hash: w.want.hash };
+    if (!fresh(w)) await fetchFile(src, w.e, w.target, o);
   }
-  writeFileSync(manifestPath, JSON.stringify({ repo: src.repo, revision: src.revision, files } satisfies Manifest, null, 1));
+  writeFileSync(`${manifestPath}.tmp`, JSON.stringify({ repo: src.repo, revision: src.revision, files } satisfies Manifest, null, 1));
+  renameSync(`${manifestPath}.tmp`, manifestPath);
   return folder;
 }

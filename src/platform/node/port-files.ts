@@ -47,11 +47,16 @@ export function portFilesAt(path: string, config?: string): { config: string; we
   return { config: cfg, weights: path };
 }
 
+/** The last conversion (one at most: a header read and a load of the same files convert once). */
 const converted = new Map<string, PortCheckpoint>();
+const stamp = (path: string): string => { const s = statSync(path); return `${path}:${s.size}:${s.mtimeMs}`; };
 
-/** A port model's files converted to our checkpoint's bytes (kept for the process, so a header read and a load convert once). */
+/**
+ * A port model's files converted to our checkpoint's bytes. The last conversion is kept, keyed by
+ * the files' paths, sizes and modification times (files replaced since are converted again).
+ */
 export function portCheckpointAt(at: { config: string; weights: string }, data: DataConfig | null = null): PortCheckpoint {
-  const key = `${at.config}\n${at.weights}\n${JSON.stringify(data)}`;
+  const key = `${stamp(at.config)}\n${stamp(at.weights)}\n${JSON.stringify(data)}`;
   const have = converted.get(key);
   if (have) return have;
   const tokenizer = resolve(dirname(at.config), 'tokenizer.json');
@@ -64,6 +69,9 @@ export function portCheckpointAt(at: { config: string; weights: string }, data: 
   converted.set(key, made);
   return made;
 }
+
+/** Drops the kept conversion (a loader calls it once the model is built: giant-midi's is 540 MB). */
+export function forgetPortConversion(): void { converted.clear(); }
 
 /** The paths of `files` in the folder `out`, made if missing (an existing file of that name is refused). */
 export function exportFolder(out: string, files: readonly string[]): string[] {
