@@ -158,6 +158,13 @@ describe("data=port-music: the port's music tokens as a kind of data", () => {
     assert.equal(ev.code, 0, ev.stderr);
     const e = JSON.parse(ev.stdout) as { nats: number; tokens: number };
     assert.ok(e.tokens > 100 && Math.abs(e.nats - Math.log(388)) < 1, `a random model scores about ln 388 nats: ${ev.stdout}`);
+    // A file that is not MIDI is skipped with a line; the rest is scored.
+    mkdirSync(join(dir, 'mixed'));
+    copyFileSync(join(MUSIC, 'melody.mid'), join(dir, 'mixed', 'melody.mid'));
+    writeFileSync(join(dir, 'mixed', 'broken.mid'), 'not midi');
+    const mixed = cli('eval', '--checkpoint=music.safetensors', '--dataPath=mixed');
+    assert.equal(mixed.code, 0, mixed.stderr);
+    assert.match(mixed.stderr, /skipped mixed\/broken\.mid: MIDI file .*not a standard MIDI file/);
     // Trains on them (the port's architecture, from the preset) and saves a checkpoint that exports.
     const t = cli('train', '--preset=port-mirrored-32', '--data=port-music', `--dataPath=${MUSIC}`, '--validationFraction=0.2', '--steps=3', '--targetAccuracy=0',
       '--checkpoint=trained.safetensors');

@@ -1,7 +1,7 @@
 // `perceiver-ar import` and `perceiver-ar export`: models of the PyTorch port (krasserm/perceiver-io)
 // in and out (docs/interop.md). import converts its files (config.json + pytorch_model.bin,
 // model.safetensors or a Lightning .ckpt) to one of our checkpoints; export writes a port-compatible
-// checkpoint as the port's config.json + pytorch_model.bin, which its from_pretrained/load_state_dict loads.
+// checkpoint as the port's config.json + pytorch_model.bin, which its model class loads (load_state_dict, strict).
 import type { Metrics } from '../data/modality.js';
 import { DATA_DEFAULTS, MODALITIES, validateDataConfig } from '../data/registry.js';
 import type { Engine } from '../engine.js';
@@ -28,11 +28,11 @@ export const IMPORT_HELP = `perceiver-ar import --from=DIR_OR_FILE|hf:OWNER/NAME
   or a weights file — .bin, .pt, .ckpt, .safetensors — with config.json beside it) to a checkpoint of this library, checked tensor by
   tensor. hf:OWNER/NAME downloads it from the Hugging Face hub into $PERCEIVER_AR_CACHE (default ~/.cache/perceiver-ar): resumable,
   checked against the hub's sizes and hashes; --offline (or PERCEIVER_AR_OFFLINE=1) uses the cached copy; HF_TOKEN is sent when set,
-  HF_ENDPOINT names another hub. --data: the kind of data stored with it (default: port-music for the port's music vocabulary). generate, eval and info also
-  read the port's files directly (--checkpoint=DIR).`;
+  HF_ENDPOINT names another hub. --data: the kind of data stored with it (default: port-text when a tokenizer.json came with it,
+  port-music for the port's music vocabulary). generate, eval, info and export also read the port's files directly (--checkpoint=DIR).`;
 export const EXPORT_HELP = `perceiver-ar export --checkpoint=CKPT --out=DIR
   Writes a port-compatible model (imported, or built with the port's switches: docs/interop.md) in the port's layout:
-  DIR/config.json and DIR/pytorch_model.bin, which the port's code loads (from_pretrained, or torch.load + load_state_dict).`;
+  DIR/config.json and DIR/pytorch_model.bin (the hub's layout), which the port's model class loads with torch.load + load_state_dict(strict=True).`;
 
 /** import's options (exported for the command line's list of flags). */
 export const IMPORT_OPTIONS = [stringOption('from'), pathOption('config', '.json'), outputOption('out'), stringOption('data', sequenceKinds()), flagOption('offline')];

@@ -3,7 +3,7 @@
 // files quirk for quirk as its midi_processor makes them (src/data/port-music.ts), shifted by one
 // as imported port models take them (our id 0 is PAD). The data of the port's giant-midi model:
 // continue a .mid with it, score MIDI files, or train on a folder of them (read as one stream).
-import { DataError, UsageError } from '../../errors.js';
+import { DataError, InputError, UsageError } from '../../errors.js';
 import { checkOutputAgainst, type FileSystem } from '../../io/file-system.js';
 import { intOption, numberOption, outputOption, pathOption, flagOption, type OptionSpec } from '../../options.js';
 import { generate } from '../../sample/generate.js';
@@ -44,7 +44,8 @@ function readPortCorpus(fs: FileSystem, path: string, log: (line: string) => voi
       for (const t of ids) all.push(t + 1);
       if (ids.length > 0) used++;
     } catch (e) {
-      if (!(e instanceof Error) || !('message' in e)) throw e;
+      // A file that cannot be read or used is skipped with a line, as the music corpus skips it.
+      if (!(e instanceof InputError)) throw e;
       log(`skipped ${f}: ${e.message}`);
     }
   }
