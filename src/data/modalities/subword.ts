@@ -2,7 +2,8 @@
 // WordPiece, Unigram, WordLevel — the format of the PyTorch port's text models and most published
 // models) through `@huggingface/tokenizers`, a pure-JS implementation that runs in Node and
 // browsers alike. One document [SOS, token + 3 …, EOS]; bits/token and bits/byte; generation that
-// prints the decoded text as it is sampled.
+// prints the decoded text as it is sampled. The same module frames text for the PyTorch port's
+// imported models (ids + 1, no SOS/EOS: data=port-text, port-text.ts).
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DataError } from '../../errors.js';
 import type { FileSystem } from '../../io/file-system.js';
@@ -15,7 +16,7 @@ import { evaluateTokenStream, generateTokens, streamEvalOptions, tokenGenerateOp
 
 interface SubwordData { readonly dataPath: string; readonly validationFraction: number; readonly tokenizer: string }
 
-export const TOKENIZER: DataKey = {
+const TOKENIZER: DataKey = {
   default: '', required: true, path: true, accept: '.json', help: "a Hugging Face tokenizer.json (its tokenizer_config.json beside it is read when present)",
   check: (v: string) => (typeof v === 'string' ? null : 'must be a path'),
 };
@@ -78,21 +79,36 @@ export function loadTokenizer(fs: FileSystem, path: string, offset = BYTE_OFFSET
   };
 }
 
-function tokenizerOf(c: DataConfig, fs: FileSystem): SubwordTokenizer {
-  return loadTokenizer(fs, keysOf<SubwordData>(c).tokenizer);
+
+/**
+ * How a tokenized text is framed for its models: subword text's own models (ids + 3, one document
+ * [SOS, …, EOS], generation from SOS that stops at EOS), or models imported from the PyTorch port
+ * (ids + 1 with PAD alone reserved, no start or end token: data=port-text).
+ */
+export interface TextFraming {
+  /** What is added to the tokenizer's ids. */
+  readonly offset: number;
+  /** The reserved ids, in words (for messages). */
+  readonly reserved: string;
+  /** Whether a document is [SOS, …, EOS] and generation starts at SOS and stops at EOS. */
+  readonly framed: boolean;
 }
 
-/** A text file tokenized as one document [SOS, tokens + 3 …, EOS]. */
-function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number, log: (line: string) => void): { ids: Int32Array; tokenizer: SubwordTokenizer } {
-  const d = keysOf<SubwordData>(c), tokenizer = tokenizerOf(c, fs);
+export const SUBWORD_FRAMING: TextFraming = { offset: BYTE_OFFSET, reserved: 'PAD/EOS/SOS', framed: true };
+
+/** A text file tokenized as one document ([SOS, tokens + offset …, EOS] when framed). */
+function documentIds(c: DataConfig, fs: FileSystem, vocabSize: number, log: (line: string) => void, f: TextFraming): { ids: Int32Array; tokenizer: SubwordTokenizer } {
+  const d = keysOf<SubwordData>(c), tokenizer = loadTokenizer(fs, d.tokenizer, f.offset);
   if (vocabSize < tokenizer.vocabSize) {
-    throw new DataError(`subword data with tokenizer ${d.tokenizer} needs vocabSize ≥ ${tokenizer.vocabSize} (its ${tokenizer.vocabSize - BYTE_OFFSET} ids + PAD/EOS/SOS), got ${vocabSize}`);
+    throw new DataError(`${c.data} data with tokenizer ${d.tokenizer} needs vocabSize ≥ ${tokenizer.vocabSize} (its ${tokenizer.vocabSize - f.offset} ids + ${f.reserved}), ` +
+      `got ${vocabSize}`);
   }
   const bytes = fs.readBytes(d.dataPath, 'data file'), started = performance.now();
-  const ids = Int32Array.from([SOS, ...tokenizer.encode(new TextDecoder('utf-8', { fatal: false }).decode(bytes)), EOS]);
+  const tokens = tokenizer.encode(new TextDecoder('utf-8', { fatal: false }).decode(bytes));
+  const ids = Int32Array.from(f.framed ? [SOS, ...tokens, EOS] : tokens);
   const size = bytes.length < 2 ** 20 ? `${(bytes.length / 1024).toFixed(1)} KiB` : `${(bytes.length / 2 ** 20).toFixed(2)} MiB`;
-  log(`${d.dataPath}: ${size} tokenized by ${d.tokenizer} into ${ids.length - 2} tokens ` +
-    `(${(bytes.length / Math.max(1, ids.length - 2)).toFixed(2)} bytes per token) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(`${d.dataPath}: ${size} tokenized by ${d.tokenizer} into ${tokens.length} tokens ` +
+    `(${(bytes.length / Math.max(1, tokens.length)).toFixed(2)} bytes per token) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { ids, tokenizer };
 }
 
@@ -118,32 +134,43 @@ export function streamingDecoder(t: SubwordTokenizer, prompt: readonly number[])
   };
 }
 
-export function textCodec(t: SubwordTokenizer): TextCodec {
+function textCodec(t: SubwordTokenizer): TextCodec {
   return { encode: (text) => t.encode(text), decoder: (prompt) => streamingDecoder(t, prompt) };
 }
 
-export const subwordModality: SequenceModality = {
-  name: 'subword', noun: 'subword text', task: 'sequence',
+/** The parts of a tokenized-text modality that differ between kinds: its name, words, framing and what it claims on import. */
+export type TextVariant = Pick<SequenceModality, 'name' | 'noun' | 'summary' | 'help' | 'importedData'> & { readonly framing: TextFraming };
+
+/** A kind of tokenized text (subword; port-text): keys, reading, scoring and generation shared, framed by the variant. */
+export function tokenizedTextModality(v: TextVariant): SequenceModality {
+  const f = v.framing, tokenizer = (c: DataConfig, fs: FileSystem): SubwordTokenizer => loadTokenizer(fs, keysOf<SubwordData>(c).tokenizer, f.offset);
+  return {
+    name: v.name, noun: v.noun, task: 'sequence', summary: v.summary, ...(v.help ? { help: v.help } : {}), ...(v.importedData ? { importedData: v.importedData } : {}),
+    keys: { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, tokenizer: TOKENIZER },
+    inputs: (c) => [String(c.dataPath), String(c.tokenizer)],
+    modelDefaults: (c, fs) => ({ vocabSize: tokenizer(c, fs).vocabSize }),
+    open: (c, vocabSize, ctx) => {
+      const d = keysOf<SubwordData>(c), { ids, tokenizer: t } = documentIds(c, ctx.fs, vocabSize, ctx.log, f);
+      return { source: streamSource(ids, d.validationFraction, `${d.dataPath} (${t.path})`), codec: byteCodec(v.name, t.vocabSize) };
+    },
+    evalOptions: streamEvalOptions,
+    evaluate: (req) => {
+      const d = keysOf<SubwordData>(req.data), { ids, tokenizer: t } = documentIds(req.data, req.ctx.fs, req.model.config.vocabSize, req.ctx.log, f);
+      // Bytes of the scored targets' text: the corpus's own bytes for a lossless tokenizer (byte-level
+      // BPE); a lossy one (lowercasing, [UNK]) counts the text it keeps.
+      return evaluateTokenStream(req, ids, d.validationFraction, (targets) => new TextEncoder().encode(t.decode(Array.from(targets))).length);
+    },
+    generateReads: ['tokenizer'],
+    generateOptions: tokenGenerateOptions,
+    generate: (req) => generateTokens(req, { ...textCodec(tokenizer(req.data, req.ctx.fs)), ...(f.framed ? {} : { startIds: [], stopsAtEos: false }) }),
+  };
+}
+
+export const subwordModality: SequenceModality = tokenizedTextModality({
+  name: 'subword', noun: 'subword text', framing: SUBWORD_FRAMING,
   summary: 'a UTF-8 text file tokenized by a Hugging Face tokenizer.json (--dataPath=FILE --tokenizer=tokenizer.json)',
-  keys: { dataPath: DATA_PATH, validationFraction: VALIDATION_FRACTION, tokenizer: TOKENIZER },
-  inputs: (c) => [String(c.dataPath), String(c.tokenizer)],
   help: {
     generate: 'Subword text: the prompt is tokenized and the sampled text printed as it is decoded (--tokenizer=FILE: the tokenizer, if it moved).',
     eval: 'Subword text: bits per token and bits per byte (--tokenizer=FILE: the tokenizer, if it moved).',
   },
-  modelDefaults: (c, fs) => ({ vocabSize: tokenizerOf(c, fs).vocabSize }),
-  open: (c, vocabSize, ctx) => {
-    const d = keysOf<SubwordData>(c), { ids, tokenizer } = documentIds(c, ctx.fs, vocabSize, ctx.log);
-    return { source: streamSource(ids, d.validationFraction, `${d.dataPath} (${tokenizer.path})`), codec: byteCodec('subword', tokenizer.vocabSize) };
-  },
-  evalOptions: streamEvalOptions,
-  evaluate: (req) => {
-    const d = keysOf<SubwordData>(req.data), { ids, tokenizer } = documentIds(req.data, req.ctx.fs, req.model.config.vocabSize, req.ctx.log);
-    // Bytes of the scored targets' text: the corpus's own bytes for a lossless tokenizer (byte-level
-    // BPE); a lossy one (lowercasing, [UNK]) counts the text it keeps.
-    return evaluateTokenStream(req, ids, d.validationFraction, (targets) => new TextEncoder().encode(tokenizer.decode(Array.from(targets))).length);
-  },
-  generateReads: ['tokenizer'],
-  generateOptions: tokenGenerateOptions,
-  generate: (req) => generateTokens(req, textCodec(tokenizerOf(req.data, req.ctx.fs))),
-};
+});

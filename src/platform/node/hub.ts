@@ -92,7 +92,7 @@ async function fetchFile(src: HubSource, e: ListFileEntry, target: string, o: Hu
         }
       }
       const got = statSync(part).size;
-      if (got !== size) throw new RetryableError(`${e.path}: ${got} of ${size} bytes arrived`);
+      if (got !== size) throw new Error(`${e.path}: ${got} of ${size} bytes arrived`); // retried below, as a dropped connection is
       const hash = await hashFile(part, want.kind, size);
       if (hash !== want.hash) {
         unlinkSync(part);
@@ -112,8 +112,6 @@ async function fetchFile(src: HubSource, e: ListFileEntry, target: string, o: Hu
     }
   }
 }
-
-class RetryableError extends Error {}
 
 /** A folder's record of its complete files, or null (none, or unreadable: then it is not complete). */
 function readManifest(path: string): Manifest | null {
