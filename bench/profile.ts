@@ -10,23 +10,29 @@ import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { perceiverPresetNamed } from '../src/presets.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
+import { runDecodeProfile } from './decode-profile.js';
 import { syntheticStream } from './model.js';
 import { timeMedian } from './harness.js';
 
 export interface KernelProfile { readonly name: string; readonly ms: number; readonly calls: number; readonly flops: number }
 
-/** The engine with every kernel wrapped in a timer; matmuls are split by how they run. */
-export function profiledEngine(e: Engine): { engine: Engine; take: () => KernelProfile[] } {
+/**
+ * The engine with every kernel wrapped in a timer; matmuls are split by how they run. `observe`,
+ * when given, also sees every call (kernel name, arguments, ms).
+ */
+export function profiledEngine(e: Engine, observe?: (name: string, args: readonly unknown[], ms: number) => void): { engine: Engine; take: () => KernelProfile[] } {
   const totals = new Map<string, { ms: number; calls: number; flops: number }>();
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(e.kernels)) {
     wrapped[name] = (...args: unknown[]): unknown => {
       const t = performance.now();
       const out = (fn as (...a: unknown[]) => unknown)(...args);
+      const ms = performance.now() - t;
+      observe?.(name, args, ms);
       const d = args[0] as { m?: number; n?: number; k?: number; batch?: number; queries?: number; keys?: number; heads?: number; headDim?: number };
       const label = name === 'matmul' ? (d.m! <= 8 ? 'matmul (≤ 8 rows)' : d.m! * d.n! * d.k! < 32768 ? 'matmul (small)' : 'matmul') : name;
       const s = totals.get(label) ?? { ms: 0, calls: 0, flops: 0 };
-      s.ms += performance.now() - t;
+      s.ms += ms;
       s.calls++;
       // Matmul: 2mnk per matrix. Attention: the two products (scores, weighted values) at every
       // query-key pair, masked or not (4·Tq·Tk·D per head; the backward does twice that).
@@ -85,9 +91,26 @@ function blasThreshold(wasm: Engine, blas: Engine): void {
   }
 }
 
+const PROFILE_USAGE = 'options: --threads=N, --steps=N (training), --decode [--tokens=N] [--case=enwik8-small|small|giant-midi-shape]';
+
+/** A positive integer option --name=N, or the default. */
+function intOption(argv: readonly string[], name: string, fallback: number): number {
+  const a = argv.find((x) => x.startsWith(`--${name}=`));
+  if (a === undefined) return fallback;
+  const v = Number(a.slice(name.length + 3));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got '${a.slice(name.length + 3)}'`);
+  return v;
+}
+
 export async function runProfile(argv: readonly string[]): Promise<number> {
-  const threads = Number(/^--threads=(\d+)$/.exec(argv.find((a) => a.startsWith('--threads=')) ?? '')?.[1] ?? 2);
-  const steps = Number(/^--steps=(\d+)$/.exec(argv.find((a) => a.startsWith('--steps=')) ?? '')?.[1] ?? 3);
+  const unknown = argv.filter((a) => !/^--(threads|steps|tokens|case)=/.test(a) && a !== '--decode');
+  if (unknown.length > 0) throw new Error(`unknown profile option${unknown.length > 1 ? 's' : ''} ${unknown.map((a) => `'${a}'`).join(', ')}; ${PROFILE_USAGE}`);
+  const threads = intOption(argv, 'threads', 2), steps = intOption(argv, 'steps', 3);
+  if (argv.includes('--decode')) {
+    const picked = argv.find((a) => a.startsWith('--case='))?.slice(7);
+    return runDecodeProfile(threads, intOption(argv, 'tokens', 256), picked ? [picked] : ['enwik8-small']);
+  }
+  if (argv.some((a) => /^--(tokens|case)=/.test(a))) throw new Error(`--tokens and --case apply to --decode; ${PROFILE_USAGE}`);
   const cases: [string, ModelConfig, number][] = [['small (M 1024, N 256, L 4, C 256), batch 8', SMALL_CONFIG(), 8],
     ['enwik8-small, batch 4', perceiverPresetNamed('enwik8-small').model, 4]];
   const wasm = await createEngine({ backend: 'wasm', threads, blas: 'off' }), native = await createEngine({ backend: 'wasm', threads, blas: 'auto', blasMinWork: 1, blasMaxWasmRows: 0 });
