@@ -32,8 +32,7 @@ function label(name: string, d: Record<string, number | undefined>): string {
 
 /** Profiles `tokens` cached decode steps of one case (bf16 weights) after a warm-up; per-token figures. */
 export function profileDecode(e: Engine, caseName: string, tokens: number): { msPerToken: number; bytesPerToken: number; rows: DecodeKernelRow[] } {
-  const dc = DECODE_CASES.find((c) => c.name === caseName);
-  if (!dc) throw new Error(`unknown decode case '${caseName}'; cases: ${DECODE_CASES.map((c) => c.name).join(', ')}`);
+  const dc = decodeCase(caseName);
   const totals = new Map<string, { ms: number; calls: number; bytes: number | null }>();
   let on = false;
   const { engine } = profiledEngine(e, (name, args, ms) => {
@@ -63,7 +62,14 @@ export function profileDecode(e: Engine, caseName: string, tokens: number): { ms
   return { msPerToken: stepMs, bytesPerToken, rows };
 }
 
+function decodeCase(name: string): (typeof DECODE_CASES)[number] {
+  const dc = DECODE_CASES.find((c) => c.name === name);
+  if (!dc) throw new Error(`unknown decode case '${name}'; cases: ${DECODE_CASES.map((c) => c.name).join(', ')}`);
+  return dc;
+}
+
 export async function runDecodeProfile(threads: number, tokens: number, cases: readonly string[]): Promise<number> {
+  for (const name of cases) decodeCase(name); // refused before the engine starts
   const e = await createEngine({ backend: 'wasm', threads });
   try {
     for (const name of cases) {
