@@ -2,8 +2,8 @@
 // against the memory read bandwidth measured in the same run. Per kernel: ms a token, calls a
 // token, and — for the two kernels that read most of a step's bytes — MB a token and the rate they
 // read them at (the bf16 products read their packed weights; the one-query attention its cached
-// keys and values, split by key count: the cross-attend reads the long context, each latent layer
-// its short latent cache). What is left of the step is JavaScript between kernels (sampling,
+// keys and values, split into the cross-attend, which reads the long context, and the latent
+// layers, each reading its latent cache). What is left of the step is JavaScript between kernels (sampling,
 // cache bookkeeping, argument checks) and the pool's dispatches. Cases as `bench generate`'s
 // (bf16 weights): the tokens after the prompt's prime, one run after a warm-up.
 import type { Engine } from '../src/node.js';
@@ -12,9 +12,6 @@ import { generate } from '../src/sample/generate.js';
 import { DECODE_CASES, decodeBytesPerToken, readBandwidth } from './generate.js';
 import { decodeModel, syntheticStream } from './model.js';
 import { profiledEngine } from './profile.js';
-
-/** Attention calls with at least this many keys are counted as the cross-attend's (the latent caches stay below it in these cases). */
-const LONG_KEYS = 1024;
 
 interface DecodeKernelRow { readonly name: string; readonly msPerToken: number; readonly callsPerToken: number; readonly mbPerToken: number | null }
 
@@ -25,8 +22,9 @@ function bytesRead(name: string, d: Record<string, number | undefined>): number 
   return null;
 }
 
-function label(name: string, d: Record<string, number | undefined>): string {
-  if (name === 'attentionForward' && d.queries === 1) return `attention, one query (${d.keys! >= LONG_KEYS ? `≥ ${LONG_KEYS}` : `< ${LONG_KEYS}`} keys)`;
+/** One-query attention over more than N keys is the cross-attend's (a latent cache holds at most N; every case's prompt is longer than N). */
+function label(name: string, d: Record<string, number | undefined>, numLatents: number): string {
+  if (name === 'attentionForward' && d.queries === 1) return d.keys! > numLatents ? 'attention, one query: cross-attend' : 'attention, one query: latent layers';
   return name;
 }
 
@@ -38,7 +36,7 @@ export function profileDecode(e: Engine, caseName: string, tokens: number): { ms
   const { engine } = profiledEngine(e, (name, args, ms) => {
     if (!on) return;
     const d = args[0] as Record<string, number | undefined>;
-    const key = label(name, d), b = bytesRead(name, d);
+    const key = label(name, d, dc.config.numLatents), b = bytesRead(name, d);
     const s = totals.get(key) ?? { ms: 0, calls: 0, bytes: b === null ? null : 0 };
     s.ms += ms;
     s.calls++;
