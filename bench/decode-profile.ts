@@ -29,7 +29,7 @@ function label(name: string, d: Record<string, number | undefined>, numLatents: 
 }
 
 /** Profiles `tokens` cached decode steps of one case (bf16 weights) after a warm-up; per-token figures. */
-export function profileDecode(e: Engine, caseName: string, tokens: number): { msPerToken: number; bytesPerToken: number; rows: DecodeKernelRow[] } {
+export function profileDecode(e: Engine, caseName: string, tokens: number): { msPerToken: number; bytesPerToken: number; rows: DecodeKernelRow[]; resets: number } {
   const dc = decodeCase(caseName);
   const totals = new Map<string, { ms: number; calls: number; bytes: number | null }>();
   let on = false;
@@ -57,7 +57,7 @@ export function profileDecode(e: Engine, caseName: string, tokens: number): { ms
   const rows = [...totals].map(([name, s]) => ({
     name, msPerToken: s.ms / tokens, callsPerToken: s.calls / tokens, mbPerToken: s.bytes === null ? null : s.bytes / tokens / 1e6,
   })).sort((a, b) => b.msPerToken - a.msPerToken);
-  return { msPerToken: stepMs, bytesPerToken, rows };
+  return { msPerToken: stepMs, bytesPerToken, rows, resets: r.resets };
 }
 
 function decodeCase(name: string): (typeof DECODE_CASES)[number] {
@@ -66,17 +66,18 @@ function decodeCase(name: string): (typeof DECODE_CASES)[number] {
   return dc;
 }
 
-export async function runDecodeProfile(threads: number, tokens: number, cases: readonly string[]): Promise<number> {
+export async function runDecodeProfile(threads: number, tokensOption: number | null, cases: readonly string[]): Promise<number> {
   for (const name of cases) decodeCase(name); // refused before the engine starts
   const e = await createEngine({ backend: 'wasm', threads });
   try {
     for (const name of cases) {
+      const tokens = tokensOption ?? decodeCase(name).tokens - 1; // bench generate's steps by default (its tokens after the first)
       const before = readBandwidth(e);
       const p = profileDecode(e, name, tokens);
       const gbs = Math.max(before, readBandwidth(e));
       const inKernels = p.rows.reduce((s, k) => s + k.msPerToken, 0);
       console.log(`\n${name}, bf16 weights, ${tokens} tokens, ${threads} threads: ${p.msPerToken.toFixed(3)} ms a token; ` +
-        `${(p.bytesPerToken / 1e6).toFixed(1)} MB a token at ${gbs.toFixed(1)} GB/s read bandwidth = ${((p.bytesPerToken / (gbs * 1e9)) * 1000).toFixed(3)} ms (the bound)`);
+        `${(p.bytesPerToken / 1e6).toFixed(1)} MB a token at ${gbs.toFixed(1)} GB/s read bandwidth = ${((p.bytesPerToken / (gbs * 1e9)) * 1000).toFixed(3)} ms (the bound); ${p.resets} re-encodes`);
       console.log('| kernel | ms/token | share | calls/token | MB/token | GB/s |\n|---|---:|---:|---:|---:|---:|');
       for (const k of p.rows) {
         console.log(`| ${k.name} | ${k.msPerToken.toFixed(3)} | ${((100 * k.msPerToken) / p.msPerToken).toFixed(1)}% | ${k.callsPerToken.toFixed(1)} | ` +

@@ -108,7 +108,7 @@ export async function runProfile(argv: readonly string[]): Promise<number> {
   const threads = intOption(argv, 'threads', 2), steps = intOption(argv, 'steps', 3);
   if (argv.includes('--decode')) {
     const picked = argv.find((a) => a.startsWith('--case='))?.slice(7);
-    return runDecodeProfile(threads, intOption(argv, 'tokens', 256), picked ? [picked] : ['enwik8-small']);
+    return runDecodeProfile(threads, argv.some((a) => a.startsWith('--tokens=')) ? intOption(argv, 'tokens', 1) : null, picked ? [picked] : ['enwik8-small']);
   }
   if (argv.some((a) => /^--(tokens|case)=/.test(a))) throw new Error(`--tokens and --case apply to --decode; ${PROFILE_USAGE}`);
   const cases: [string, ModelConfig, number][] = [['small (M 1024, N 256, L 4, C 256), batch 8', SMALL_CONFIG(), 8],
