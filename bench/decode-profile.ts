@@ -3,9 +3,10 @@
 // token, and — for the two kernels that read most of a step's bytes — MB a token and the rate they
 // read them at (the bf16 products read their packed weights; the one-query attention its cached
 // keys and values, split into the cross-attend, which reads the long context, and the latent
-// layers, each reading its latent cache). What is left of the step is JavaScript between kernels (sampling,
-// cache bookkeeping, argument checks) and the pool's dispatches. Cases as `bench generate`'s
-// (bf16 weights): the tokens after the prompt's prime, one run after a warm-up.
+// layers, each reading its latent cache). What is left of the step is JavaScript between kernels
+// (sampling, cache bookkeeping, argument checks, the profiler's own per-call bookkeeping) and the
+// pool's dispatches. Cases as `bench generate`'s (bf16 weights): by default its steps after the
+// prompt's prime, one run after a warm-up.
 import type { Engine } from '../src/node.js';
 import { createEngine } from '../src/node.js';
 import { generate } from '../src/sample/generate.js';

@@ -93,10 +93,10 @@ function blasThreshold(wasm: Engine, blas: Engine): void {
 
 const PROFILE_USAGE = 'options: --threads=N, --steps=N (training), --decode [--tokens=N] [--case=enwik8-small|small|giant-midi-shape]';
 
-/** A positive integer option --name=N, or the default. */
-function intOption(argv: readonly string[], name: string, fallback: number): number {
+/** A positive integer option --name=N, or null when it is not given. */
+function intOption(argv: readonly string[], name: string): number | null {
   const a = argv.find((x) => x.startsWith(`--${name}=`));
-  if (a === undefined) return fallback;
+  if (a === undefined) return null;
   const v = Number(a.slice(name.length + 3));
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got '${a.slice(name.length + 3)}'`);
   return v;
@@ -105,10 +105,10 @@ function intOption(argv: readonly string[], name: string, fallback: number): num
 export async function runProfile(argv: readonly string[]): Promise<number> {
   const unknown = argv.filter((a) => !/^--(threads|steps|tokens|case)=/.test(a) && a !== '--decode');
   if (unknown.length > 0) throw new Error(`unknown profile option${unknown.length > 1 ? 's' : ''} ${unknown.map((a) => `'${a}'`).join(', ')}; ${PROFILE_USAGE}`);
-  const threads = intOption(argv, 'threads', 2), steps = intOption(argv, 'steps', 3);
+  const threads = intOption(argv, 'threads') ?? 2, steps = intOption(argv, 'steps') ?? 3;
   if (argv.includes('--decode')) {
     const picked = argv.find((a) => a.startsWith('--case='))?.slice(7);
-    return runDecodeProfile(threads, argv.some((a) => a.startsWith('--tokens=')) ? intOption(argv, 'tokens', 1) : null, picked ? [picked] : ['enwik8-small']);
+    return runDecodeProfile(threads, intOption(argv, 'tokens'), picked ? [picked] : ['enwik8-small']);
   }
   if (argv.some((a) => /^--(tokens|case)=/.test(a))) throw new Error(`--tokens and --case apply to --decode; ${PROFILE_USAGE}`);
   const cases: [string, ModelConfig, number][] = [['small (M 1024, N 256, L 4, C 256), batch 8', SMALL_CONFIG(), 8],
