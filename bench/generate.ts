@@ -72,49 +72,63 @@ export interface DecodeRate {
   /** Time to the first token: the prompt's prime forward (one latent) and a sampling. */
   readonly firstTokenSeconds: number;
   readonly bytesPerToken: number; readonly parameters: number; readonly resets: number;
+  /**
+   * With a bandwidth measurement: each run against the bandwidth measured right before and right
+   * after it (the larger), the median over runs — the fraction of the bandwidth bound, and the
+   * bandwidth it was taken against (the median of those larger values).
+   */
+  readonly ofBound?: { readonly fraction: number; readonly gbs: number; readonly measurements: readonly number[] };
 }
 
-/** Cached decoding of one case with the given weights: the medians over `runs` runs after a warm-up. */
-export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, progress: (l: string) => void): DecodeRate {
+/**
+ * Cached decoding of one case with the given weights: the medians over `runs` runs after a warm-up;
+ * with `bandwidth`, also each run as a fraction of its bound (DecodeRate.ofBound).
+ */
+export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, progress: (l: string) => void, bandwidth?: () => number): DecodeRate {
   const model = decodeModel(e, dc.config, weights);
   const prompt = syntheticStream(dc.prompt, 5);
   const run = (n: number) => generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
   progress(`${dc.name} [${weights}]: warm-up…`);
   run(8);
-  const rates: number[] = [], firsts: number[] = [];
+  const rates: number[] = [], firsts: number[] = [], seen: number[] = [], fractions: number[] = [], against: number[] = [];
+  const bytesPerToken = decodeBytesPerToken(dc.config, model.params, weights, dc.prompt, dc.tokens);
   let resets = 0;
+  if (bandwidth) seen.push(bandwidth());
   for (let i = 0; i < dc.runs; i++) {
     progress(`${dc.name} [${weights}]: ${dc.tokens} tokens after a ${dc.prompt}-token prompt, run ${i + 1}/${dc.runs}…`);
     const r = run(dc.tokens);
     rates.push(stepsPerSecond(r));
     firsts.push(r.firstTokenSeconds);
     resets = r.resets;
+    if (bandwidth) {
+      seen.push(bandwidth());
+      const gbs = Math.max(seen[i]!, seen[i + 1]!);
+      against.push(gbs);
+      fractions.push((stepsPerSecond(r) * bytesPerToken) / (gbs * 1e9));
+    }
   }
-  const out = { tokensPerSecond: median(rates), firstTokenSeconds: median(firsts), bytesPerToken: decodeBytesPerToken(dc.config, model.params, weights, dc.prompt, dc.tokens),
-    parameters: parameterCount(dc.config), resets };
+  const out = { tokensPerSecond: median(rates), firstTokenSeconds: median(firsts), bytesPerToken, parameters: parameterCount(dc.config), resets,
+    ...(bandwidth ? { ofBound: { fraction: median(fractions), gbs: median(against), measurements: seen } } : {}) };
   model.dispose();
   return out;
 }
 
 /**
  * The decode rows: every case with f32 and bf16 weights as tokens/s and as a fraction of its bound.
- * The bandwidth of this shared machine moves by tens of percent over minutes, so it is measured
- * right before and right after each case, and the case's bound uses the larger of the two.
+ * The bandwidth of this shared machine moves by tens of percent within a minute, so it is measured
+ * right before and right after each run (a few seconds apart, not a whole case's), each run is
+ * taken against the larger of its two, and the row gives the median of the runs' fractions.
  */
 export function benchDecode(e: Engine, progress: (l: string) => void): BenchResult[] {
   const base = { threads: e.info.threads, simd: e.info.simd, gflops: null };
   const buffer = 512 * MiB;
   const bandwidth = (): number => { progress('memory read bandwidth (512 MiB, streamed)…'); return readBandwidth(e, buffer); };
   const rows: BenchResult[] = [], seen: number[] = [];
-  let before = bandwidth();
-  seen.push(before);
   for (const dc of DECODE_CASES) {
     for (const weights of ['f32', 'bf16'] as const) {
-      const r = decodeRate(e, dc, weights, progress);
-      const after = bandwidth(), gbs = Math.max(before, after);
-      seen.push(after);
-      before = after;
-      const bound = (gbs * 1e9) / r.bytesPerToken, fraction = r.tokensPerSecond / bound;
+      const r = decodeRate(e, dc, weights, progress, bandwidth);
+      seen.push(...r.ofBound!.measurements);
+      const { fraction, gbs } = r.ofBound!, bound = (gbs * 1e9) / r.bytesPerToken;
       const gated = dc.name === 'enwik8-small' && weights === 'bf16';
       rows.push({ ...base, name: `decode-${dc.name} [${weights}]`, ms: 1000 / r.tokensPerSecond, fractionOfCeiling: fraction,
         target: gated ? '≥ 250 tokens/s, ≥ 70% of bound' : null, targetMet: gated ? r.tokensPerSecond >= 250 && fraction >= 0.7 : null,

@@ -119,6 +119,54 @@ describe('generate', () => {
     for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topK: 0, topP: 0.5 }, rng), 1);
     assert.equal(sampleToken(logits, { temperature: 0, topK: 0, topP: 1 }, rng, Uint8Array.of(1, 0, 1, 0)), 2);
   });
+
+  // The ranking definition the fast paths must keep: every allowed id sorted by (logit descending,
+  // id ascending), the first k kept, the nucleus cut on that order, the draw walking it.
+  const rankedReference = (logits: Float32Array, s: { temperature: number; topK: number; topP: number }, rng: Rng, allowed: Uint8Array | null): number => {
+    let ids = Array.from({ length: logits.length }, (_, i) => i).filter((i) => (allowed === null || allowed[i] === 1) && !Number.isNaN(logits[i]!));
+    ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
+    if (s.topK > 0) ids = ids.slice(0, s.topK);
+    const w = ids.map((i) => Math.exp((logits[i]! - logits[ids[0]!]!) / s.temperature));
+    const total = w.reduce((a, b) => a + b, 0);
+    let keep = ids.length, acc = 0;
+    if (s.topP < 1) for (let j = 0; j < ids.length; j++) { acc += w[j]! / total; if (acc >= s.topP) { keep = j + 1; break; } }
+    let u = rng.next() * w.slice(0, keep).reduce((a, b) => a + b, 0);
+    for (let j = 0; j < keep; j++) { u -= w[j]!; if (u < 0) return ids[j]!; }
+    return ids[keep - 1]!;
+  };
+
+  it('plain, top-k and top-p sampling pick what the full ranking picks (ties by id; insertion and sorted top-k; the weight threshold)', () => {
+    const data = new Rng(7);
+    for (const V of [5, 300, 1000]) {
+      // Logits on a coarse grid so that ties occur, and one peaked case for the nucleus threshold.
+      for (const spread of [3, 12]) {
+        const logits = Float32Array.from({ length: V }, () => Math.round(data.next() * 8) * (spread / 8));
+        const allowed = Uint8Array.from({ length: V }, () => (data.next() < 0.8 ? 1 : 0));
+        for (const cfg of [{ temperature: 1, topK: 0, topP: 1 }, { temperature: 0.6, topK: 0, topP: 1 }, { temperature: 1, topK: 3, topP: 1 }, { temperature: 0.7, topK: 40, topP: 1 }, { temperature: 1, topK: 299, topP: 1 },
+          { temperature: 1, topK: 0, topP: 0.5 }, { temperature: 1.3, topK: 0, topP: 0.95 }, { temperature: 1, topK: 40, topP: 0.8 }]) {
+          for (const mask of [null, allowed]) {
+            const a = new Rng(11), b = new Rng(11);
+            for (let i = 0; i < 40; i++) {
+              assert.equal(sampleToken(logits, cfg, a, mask), rankedReference(logits, cfg, b, mask), `V ${V} ${JSON.stringify(cfg)} draw ${i}`);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('plain temperature sampling draws each id with its softmax probability and never a masked one', () => {
+    const logits = Float32Array.of(1, -2, 0.5, 3, 2, 0), allowed = Uint8Array.of(1, 1, 1, 0, 1, 1), T = 0.8, n = 200_000;
+    const rng = new Rng(3), counts = new Array<number>(logits.length).fill(0);
+    for (let i = 0; i < n; i++) counts[sampleToken(logits, { temperature: T, topK: 0, topP: 1 }, rng, allowed)]!++;
+    const w = Array.from(logits, (l, i) => (allowed[i] ? Math.exp(l / T) : 0)), z = w.reduce((a, b) => a + b, 0);
+    assert.equal(counts[3], 0);
+    for (let i = 0; i < logits.length; i++) {
+      const p = w[i]! / z, sd = Math.sqrt((n * p * (1 - p)) || 1);
+      assert.ok(Math.abs(counts[i]! - n * p) < 5 * sd, `id ${i}: ${counts[i]} draws, expected ${(n * p).toFixed(0)} ± ${sd.toFixed(0)}`);
+    }
+    assert.throws(() => sampleToken(logits, { temperature: 1, topK: 0, topP: 1 }, rng, new Uint8Array(6)), /no allowed token/);
+  });
 });
 
 describe('evaluation (spec §7)', async () => {

@@ -46,10 +46,14 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     return { r, qPos, kPos, kValid, causal: mask.causal ? 1 : 0, work: r.B * r.H * r.Tq * r.Tk * r.D };
   };
 
+  // The frequencies of the last rotary call, kept: a decode step rotates 18 times with the same ones.
+  let frequencies: { key: string; values: Float64Array } = { key: '', values: new Float64Array(0) };
   const rotary = (kernel: string, d: RotaryDims, x: F32, positions: I32, sign: number): void => {
     const r = resolveRotary(kernel, d, x, positions);
     if (r.rotaryDims === 0) return;
-    params.set(rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength, r.spacing));
+    const key = `${r.rotaryDims} ${r.maxWavelength} ${r.spacing}`;
+    if (frequencies.key !== key) frequencies = { key, values: rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength, r.spacing) };
+    params.set(frequencies.values);
     call('rotary', [p(kernel, 'x', x), p(kernel, 'positions', positions), paramsPtr, r.rows, r.heads, r.headDim,
       r.rowStride, r.rotaryDims, sign], r.rows * r.heads * r.rotaryDims * 4);
   };
