@@ -396,8 +396,9 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
 // Touch-ahead: a cached row (k | v, 4 KiB at C = 512) spans a 4 KiB page or two, and reading a new
 // page stalls until the prefetchers have started on it; touching each row DECODE_AHEAD keys before
 // it is read (one 4-byte load, xor-ed into the scratch word so that it is kept) has its memory on
-// the way while the keys before it are computed, instead of after (wasm has no prefetch instruction). enwik8-small's cross-attend (3,700 keys, 2 threads,
-// cold): 490–580 µs without, 417–480 with (8 and 16 ahead alike, 32 a little slower, 64 slower).
+// the way while the keys before it are computed, instead of after (wasm has no prefetch
+// instruction). 3,700 keys, 2 threads, from memory, builds alternated: median 631 µs against 670
+// (docs/engine.md).
 
 // Pass 2 (attentionDecodeCombine): per head, merges the threads' (m, l, o) into out and lse.
 export const DECODE_BLOCK: i32 = 64;

@@ -142,7 +142,7 @@ describe('generate', () => {
       for (const spread of [3, 12]) {
         const logits = Float32Array.from({ length: V }, () => Math.round(data.next() * 8) * (spread / 8));
         const allowed = Uint8Array.from({ length: V }, () => (data.next() < 0.8 ? 1 : 0));
-        for (const cfg of [{ temperature: 1, topK: 0, topP: 1 }, { temperature: 0.6, topK: 0, topP: 1 }, { temperature: 1, topK: 3, topP: 1 }, { temperature: 0.7, topK: 40, topP: 1 }, { temperature: 1, topK: 299, topP: 1 },
+        for (const cfg of [{ temperature: 1, topK: 0, topP: 1 }, { temperature: 0.6, topK: 0, topP: 1 }, { temperature: 1, topK: 3, topP: 1 }, { temperature: 0.7, topK: 40, topP: 1 }, { temperature: 1, topK: 299, topP: 1 }, { temperature: 0.9, topK: 500, topP: 0.9 },
           { temperature: 1, topK: 0, topP: 0.5 }, { temperature: 1.3, topK: 0, topP: 0.95 }, { temperature: 1, topK: 40, topP: 0.8 }]) {
           for (const mask of [null, allowed]) {
             const a = new Rng(11), b = new Rng(11);
