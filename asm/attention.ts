@@ -391,8 +391,8 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
 // block it computes every head's scores (whole K rows, sequential memory), folds them into per-head
 // running (max m, sum l, unnormalised output o) — rescaling o and l when the max grows, as the
 // fused kernel's online softmax — and adds the block's V rows while they are still in cache. Its
-// scratch: [H][D + 4] (o, m, l, the touched word, 1 unused: 16-byte aligned rows when D % 4 = 0), then
-// [H][DECODE_BLOCK] scores.
+// scratch: [H][D + 4] (o, m, l, 2 unused — head 0's first one holds the touched word below: 16-byte
+// aligned rows when D % 4 = 0), then [H][DECODE_BLOCK] scores.
 // Touch-ahead: a cached row (k | v, 4 KiB at C = 512) spans a 4 KiB page or two, and reading a new
 // page stalls until the prefetchers have started on it; touching each row DECODE_AHEAD keys before
 // it is read (one 4-byte load, xor-ed into the scratch word so that it is kept) has its memory on

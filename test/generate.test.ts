@@ -155,6 +155,23 @@ describe('generate', () => {
     }
   });
 
+  it('sampling picks what the full ranking picks with infinite logits and with logits whose weights round to one value', () => {
+    const f = Math.fround;
+    const cases: Array<[string, Float32Array, number]> = [
+      ['some −∞', Float32Array.of(-Infinity, 1, -Infinity, 0.5, 2), 1],
+      ['all −∞', Float32Array.of(-Infinity, -Infinity, -Infinity), 1],
+      ['a +∞', Float32Array.of(0, Infinity, 1), 1],
+      // Distinct logits whose weights exp((l − max)/T) are the same double at this temperature: ranked by logit, not by weight.
+      ['weights that tie', Float32Array.of(f(1), f(1 + 2 ** -20), f(1 - 2 ** -20), f(1 + 2 ** -19)), 1e12],
+    ];
+    for (const [name, logits, temperature] of cases) {
+      for (const topP of [1, 0.6, 0.9]) {
+        const cfg = { temperature, topK: 0, topP }, a = new Rng(3), b = new Rng(3);
+        for (let i = 0; i < 30; i++) assert.equal(sampleToken(logits, cfg, a), rankedReference(logits, cfg, b, null), `${name}, topP ${topP}, draw ${i}`);
+      }
+    }
+  });
+
   it('plain temperature sampling draws each id with its softmax probability and never a masked one', () => {
     const logits = Float32Array.of(1, -2, 0.5, 3, 2, 0), allowed = Uint8Array.of(1, 1, 1, 0, 1, 1), T = 0.8, n = 200_000;
     const rng = new Rng(3), counts = new Array<number>(logits.length).fill(0);

@@ -26,7 +26,7 @@ export function checkSampling(s: SamplingConfig): void {
  * weight passes a target by a three-way selection on the weights (expected O(V), like quickselect).
  * It used to sort every id with a comparator on every call: 47 µs a token at V = 256, 15.6 ms at
  * V = 32,000. The picks are the same as that full ranking's up to rounding in the last bits of the
- * sums compared (tested against it).
+ * sums compared (tested against it); an infinite largest logit takes the full ranking.
  */
 export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: Rng, allowed: Uint8Array | null = null): number {
   const V = logits.length;
@@ -51,12 +51,14 @@ export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: R
   let max = -Infinity;
   for (let j = 0; j < ids.length; j++) if (logits[ids[j]!]! > max) max = logits[ids[j]!]!;
   const weight = (i: number): number => Math.exp((logits[i]! - max) / s.temperature);
-  // A +Infinity logit makes weights NaN; ranked as before rather than selected (no order on NaN).
-  if (!limited && max === Infinity) ids = rankIds(Array.from(ids), logits);
+  // An infinite largest logit (+∞, or every allowed one −∞) makes the weights NaN: ranked as
+  // before rather than selected (a selection needs ordered weights).
+  if (!limited && !Number.isFinite(max)) ids = rankIds(Array.from(ids), logits);
   else if (!limited) {
-    const w = new Float64Array(ids.length); // (Float64Array.from with a map function is ~10× slower)
-    for (let j = 0; j < ids.length; j++) w[j] = weight(ids[j]!);
-    return selectedDraw(ids, w, s.topP, rng);
+    // The ranking key is the logit itself (two logits may round to one weight), the mass the weight.
+    const key = new Float64Array(ids.length), w = new Float64Array(ids.length); // (Float64Array.from with a map function is ~10× slower)
+    for (let j = 0; j < ids.length; j++) { key[j] = logits[ids[j]!]!; w[j] = weight(ids[j]!); }
+    return selectedDraw(ids, key, w, s.topP, rng);
   }
   const w = Array.from(ids, weight);
   const total = w.reduce((a, b) => a + b, 0);
@@ -76,44 +78,50 @@ export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: R
   return ids[keep - 1]!;
 }
 
-/** The nucleus (topP < 1) and the draw over unranked ids (ascending) with their weights w. */
-function selectedDraw(ids: ArrayLike<number>, w: Float64Array, topP: number, rng: Rng): number {
-  let kept: ArrayLike<number> = ids, kw = w;
+/**
+ * The nucleus (topP < 1) and the draw over unranked ids (ascending): key[j] ranks ids[j] (its
+ * logit: higher first, ties by id), w[j] is its weight.
+ */
+function selectedDraw(ids: ArrayLike<number>, key: Float64Array, w: Float64Array, topP: number, rng: Rng): number {
+  let kept: ArrayLike<number> = ids, kk = key, kw = w;
   if (topP < 1) {
     let total = 0;
     for (let j = 0; j < w.length; j++) total += w[j]!;
-    const cut = firstPassing(w, topP * total, true), wc = w[cut]!, idc = ids[cut]!;
-    // Ranked up to the cut: heavier ids, and ids as heavy with a smaller id.
-    const k = new Int32Array(ids.length), kwNew = new Float64Array(ids.length);
+    const cut = firstPassing(key, w, topP * total, true), kc = key[cut]!, idc = ids[cut]!;
+    // Ranked up to the cut: higher keys, and equal keys with a smaller id.
+    const k = new Int32Array(ids.length), kkNew = new Float64Array(ids.length), kwNew = new Float64Array(ids.length);
     let n = 0;
-    for (let j = 0; j < ids.length; j++) if (w[j]! > wc || (w[j] === wc && ids[j]! <= idc)) { k[n] = ids[j]!; kwNew[n++] = w[j]!; }
+    for (let j = 0; j < ids.length; j++) {
+      if (key[j]! > kc || (key[j] === kc && ids[j]! <= idc)) { k[n] = ids[j]!; kkNew[n] = key[j]!; kwNew[n++] = w[j]!; }
+    }
     kept = k.subarray(0, n);
+    kk = kkNew.subarray(0, n);
     kw = kwNew.subarray(0, n);
   }
   let sum = 0;
   for (let j = 0; j < kw.length; j++) sum += kw[j]!;
-  return kept[firstPassing(kw, rng.next() * sum, false)]!;
+  return kept[firstPassing(kk, kw, rng.next() * sum, false)]!;
 }
 
 /**
- * The position j (into w, listed in ascending id order) of the first entry of the ranking (weight
- * descending, then position) at which the cumulative weight passes `need` (reaches it when
+ * The position j (entries listed in ascending id order) of the first entry of the ranking (key
+ * descending, then position) at which the cumulative weight w passes `need` (reaches it when
  * `reach`); the last-ranked position when none does (rounding). An in-place three-way partition
  * around a median-of-three pivot keeps only the part where the crossing lies: expected O(n), no
  * allocation but the positions.
  */
-function firstPassing(w: Float64Array, need: number, reach: boolean): number {
-  const n = w.length, pos = new Int32Array(n);
+function firstPassing(key: Float64Array, w: Float64Array, need: number, reach: boolean): number {
+  const n = key.length, pos = new Int32Array(n);
   for (let j = 0; j < n; j++) pos[j] = j;
   let lo = 0, hi = n, before = 0, last = n - 1;
   while (lo < hi) {
-    const a = w[pos[lo]!]!, b = w[pos[(lo + hi) >> 1]!]!, c = w[pos[hi - 1]!]!;
+    const a = key[pos[lo]!]!, b = key[pos[(lo + hi) >> 1]!]!, c = key[pos[hi - 1]!]!;
     const pivot = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
-    // pos[lo, hi) → heavier [lo, lt) | as heavy [lt, gt) | lighter [gt, hi).
+    // pos[lo, hi) → higher [lo, lt) | equal [lt, gt) | lower [gt, hi).
     let lt = lo, i = lo, gt = hi, heavy = 0;
     while (i < gt) {
-      const j = pos[i]!, x = w[j]!;
-      if (x > pivot) { pos[i] = pos[lt]!; pos[lt] = j; lt++; i++; heavy += x; } else if (x < pivot) { gt--; pos[i] = pos[gt]!; pos[gt] = j; } else i++;
+      const j = pos[i]!, x = key[j]!;
+      if (x > pivot) { pos[i] = pos[lt]!; pos[lt] = j; lt++; i++; heavy += w[j]!; } else if (x < pivot) { gt--; pos[i] = pos[gt]!; pos[gt] = j; } else i++;
     }
     if (lt > lo && (reach ? before + heavy >= need : before + heavy > need)) { hi = lt; continue; }
     const equal = pos.subarray(lt, gt).sort(); // ties rank by id
