@@ -393,13 +393,9 @@ export function attentionBackward(q: usize, k: usize, v: usize, o: usize, lse: u
 // fused kernel's online softmax — and adds the block's V rows while they are still in cache. Its
 // scratch: [H][D + 4] (o, m, l, 2 unused — head 0's first one holds the touched word below: 16-byte
 // aligned rows when D % 4 = 0), then [H][DECODE_BLOCK] scores.
-// Touch-ahead: a cached row (k | v, 4 KiB at C = 512) spans a 4 KiB page or two, and reading a new
-// page stalls until the prefetchers have started on it; touching each row DECODE_AHEAD keys before
-// it is read (one 4-byte load, xor-ed into the scratch word so that it is kept) has its memory on
-// the way while the keys before it are computed, instead of after (wasm has no prefetch
-// instruction). 3,700 keys, 2 threads, from memory, builds alternated: median 631 µs against 670
-// (docs/engine.md).
-
+// Touch-ahead (docs/engine.md): each cached row (a 4 KiB page or two) is touched DECODE_AHEAD keys
+// before it is read — one 4-byte load xor-ed into the scratch word (wasm has no prefetch) — so its
+// memory is on the way while the keys before it are computed.
 // Pass 2 (attentionDecodeCombine): per head, merges the threads' (m, l, o) into out and lse.
 export const DECODE_BLOCK: i32 = 64;
 const DECODE_AHEAD: i32 = 16;

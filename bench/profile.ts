@@ -16,11 +16,8 @@ import { timeMedian } from './harness.js';
 
 export interface KernelProfile { readonly name: string; readonly ms: number; readonly calls: number; readonly flops: number }
 
-/**
- * The engine with every kernel wrapped in a timer; matmuls are split by how they run. `observe`,
- * when given, also sees every call (kernel name, arguments, ms).
- */
-export function profiledEngine(e: Engine, observe?: (name: string, args: readonly unknown[], ms: number) => void): { engine: Engine; take: () => KernelProfile[] } {
+/** The engine with every kernel wrapped in a timer; matmuls are split by how they run. */
+export function profiledEngine(e: Engine): { engine: Engine; take: () => KernelProfile[] } {
   const totals = new Map<string, { ms: number; calls: number; flops: number }>();
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(e.kernels)) {
@@ -28,7 +25,6 @@ export function profiledEngine(e: Engine, observe?: (name: string, args: readonl
       const t = performance.now();
       const out = (fn as (...a: unknown[]) => unknown)(...args);
       const ms = performance.now() - t;
-      observe?.(name, args, ms);
       const d = args[0] as { m?: number; n?: number; k?: number; batch?: number; queries?: number; keys?: number; heads?: number; headDim?: number };
       const label = name === 'matmul' ? (d.m! <= 8 ? 'matmul (≤ 8 rows)' : d.m! * d.n! * d.k! < 32768 ? 'matmul (small)' : 'matmul') : name;
       const s = totals.get(label) ?? { ms: 0, calls: 0, flops: 0 };

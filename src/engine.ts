@@ -86,6 +86,13 @@ export interface Engine {
    * the workers were not keeping up (another program had their cores), and jobs that found a worker late.
    */
   readonly threadStats?: () => { readonly soloJobs: number; readonly lateJobs: number };
+  /**
+   * Benchmarks only (wasm backend): calls `observer` after every job the kernels run on the pool
+   * (or inline; not the native BLAS's products) with the kernel module's export, its arguments and
+   * the job's milliseconds on the calling thread; null stops. Costs far less than wrapping every
+   * kernel call.
+   */
+  readonly observeJobs?: (observer: ((job: string, args: readonly number[], ms: number) => void) | null) => void;
   dispose(): Promise<void>;
 }
 

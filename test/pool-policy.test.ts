@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { createEngine, generate, MODEL_DEFAULTS, PerceiverAR, Rng } from '../src/node.js';
+import { createEngine, generate, MODEL_DEFAULTS, packBf16Weights, PerceiverAR, Rng } from '../src/node.js';
 import { POOL_POLICY, SoloPolicy } from '../src/kernels/wasm/pool-policy.js';
 import { claim } from '../src/kernels/wasm/pool-protocol.js';
 
@@ -91,6 +91,29 @@ describe('contention', () => {
       for (const b of busy) assert.deepEqual(Array.from(b), Array.from(idle));
       const stats = engine.threadStats?.();
       assert.ok(stats && stats.soloJobs > 0, `the pool went solo under contention (${JSON.stringify(stats)})`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+describe('observeJobs (benchmarks: the decode profile)', () => {
+  it('sees every job the kernels run, with its export and arguments, and stops when cleared', async () => {
+    const engine = await createEngine({ backend: 'wasm', threads: 2 });
+    try {
+      const k = 96, n = 40;
+      const w = engine.allocF32(k * n), w16 = engine.allocU16(k * n), x = engine.allocF32(k), y = engine.allocF32(n);
+      new Rng(2).fillUniform(w);
+      packBf16Weights(w, k, n, w16);
+      const seen: Array<[string, number, number, number]> = [];
+      engine.observeJobs!((job, args, ms) => seen.push([job, args[1]!, args[2]!, ms]));
+      engine.kernels.matmulBf16({ m: 1, n, k }, x, w16, null, y);
+      engine.kernels.add(x, x, x);
+      assert.deepEqual(seen.map(([job, a1, a2]) => [job, a1, a2]), [['matmulBf16', n, k], ['add', x.byteOffset, x.byteOffset]]);
+      assert.ok(seen.every(([, , , ms]) => ms >= 0));
+      engine.observeJobs!(null);
+      engine.kernels.matmulBf16({ m: 1, n, k }, x, w16, null, y);
+      assert.equal(seen.length, 2);
     } finally {
       await engine.dispose();
     }

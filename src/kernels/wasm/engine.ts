@@ -42,7 +42,17 @@ export function engineMemory(wasmMemory: WebAssembly.Memory, threads: number): {
 export function wasmEngine(parts: WasmEngineParts): Engine {
   const { runner, native } = parts, threads = runner.threads;
   const { memory, scratch, params } = engineMemory(parts.wasmMemory, threads);
-  const kernels = createWasmKernels({ memory, runner, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null });
+  // The kernels run their jobs through this, so that a benchmark can time every job (observeJobs).
+  let observer: ((job: string, args: readonly number[], ms: number) => void) | null = null;
+  const observed: ThreadRunner = {
+    threads,
+    run(fn, args, nth) {
+      if (!observer) { runner.run(fn, args, nth); return; }
+      const started = performance.now();
+      try { runner.run(fn, args, nth); } finally { observer(fn, args, performance.now() - started); }
+    },
+  };
+  const kernels = createWasmKernels({ memory, runner: observed, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null });
   const base = memory.mark();
   const info: EngineInfo = {
     backend: 'wasm', simd: parts.simd, threads, notes: parts.notes, blas: native?.description ?? null,
@@ -66,6 +76,7 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
       runner.run('streamRead', [memory.pointer(view, 'streamRead', 'buffer'), view.byteLength, memory.pointer(params, 'streamRead', 'out')], threads);
     },
     ...(runner.stats ? { threadStats: () => runner.stats!() } : {}),
+    observeJobs: (o) => { observer = o; },
     dispose: () => runner.close(),
   };
 }
