@@ -14,6 +14,9 @@ export function runPoolWorker(init: WorkerInit, tileGemm: TileGemm, ready: () =>
   const args = new Float64Array(init.args);
   const errorText = new Uint8Array(init.errorText);
   const doneSlot = DONE_BASE + DONE_STRIDE * init.tid, claimSlot = doneSlot + CLAIM_OFFSET, asleepSlot = doneSlot + ASLEEP_OFFSET;
+  // One argument array per length, reused job after job: a job allocates nothing here, so this
+  // thread's garbage collector does not pause it (a pause made it late, and the pool solo).
+  const calls: number[][] = [];
   let seen = Atomics.load(ctrl, SEQ);
   ready();
   for (;;) {
@@ -35,7 +38,7 @@ export function runPoolWorker(init: WorkerInit, tileGemm: TileGemm, ready: () =>
     if (claim(ctrl, claimSlot, seen)) {
       const nth = Atomics.load(ctrl, NTH);
       const n = Atomics.load(ctrl, NARGS), fnNow = Atomics.load(ctrl, FN);
-      const call: number[] = new Array(n + 2);
+      const call = (calls[n] ??= new Array<number>(n + 2).fill(0));
       for (let i = 0; i < n; i++) call[i] = args[i]!;
       call[n] = init.tid;
       call[n + 1] = nth;
