@@ -101,19 +101,25 @@ describe('observeJobs (benchmarks: the decode profile)', () => {
   it('sees every job the kernels run, with its export and arguments, and stops when cleared', async () => {
     const engine = await createEngine({ backend: 'wasm', threads: 2 });
     try {
-      const k = 96, n = 40;
+      const k = 512, n = 130; // m·n·k above minParallelWork: the matmul is a pool job
       const w = engine.allocF32(k * n), w16 = engine.allocU16(k * n), x = engine.allocF32(k), y = engine.allocF32(n);
       new Rng(2).fillUniform(w);
       packBf16Weights(w, k, n, w16);
-      const seen: Array<[string, number, number, number]> = [];
-      engine.observeJobs!((job, args, ms) => seen.push([job, args[1]!, args[2]!, ms]));
+      const seen: Array<[string, number, number]> = [];
+      engine.observeJobs!((job, args) => seen.push([job, args[1]!, args[2]!]));
       engine.kernels.matmulBf16({ m: 1, n, k }, x, w16, null, y);
       engine.kernels.add(x, x, x);
-      assert.deepEqual(seen.map(([job, a1, a2]) => [job, a1, a2]), [['matmulBf16', n, k], ['add', x.byteOffset, x.byteOffset]]);
-      assert.ok(seen.every(([, , , ms]) => ms >= 0));
+      assert.deepEqual(seen, [['matmulBf16', n, k], ['add', x.byteOffset, x.byteOffset]]);
+      // The decode profile reads the one-query attention's keys, heads and head size from args 6–8.
+      const q = engine.allocF32(16), kv = engine.allocF32(40 * 16), o = engine.allocF32(16), lse = engine.allocF32(2);
+      const jobs: Array<[string, number, number, number]> = [];
+      engine.observeJobs!((job, args) => jobs.push([job, args[6]!, args[7]!, args[8]!]));
+      engine.kernels.attentionForward({ batch: 1, queries: 1, keys: 40, heads: 2, headDim: 8 }, {}, q, kv, kv, o, lse);
+      assert.deepEqual(jobs[0], ['attentionDecodePartial', 40, 2, 8]);
       engine.observeJobs!(null);
       engine.kernels.matmulBf16({ m: 1, n, k }, x, w16, null, y);
       assert.equal(seen.length, 2);
+      assert.equal(jobs.length, 2); // the partial pass and the merge, nothing after the observer was cleared
     } finally {
       await engine.dispose();
     }

@@ -49,7 +49,8 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
     run(fn, args, nth) {
       if (!observer) { runner.run(fn, args, nth); return; }
       const started = performance.now();
-      try { runner.run(fn, args, nth); } finally { observer(fn, args, performance.now() - started); }
+      runner.run(fn, args, nth); // a job that throws is not observed
+      observer(fn, args, performance.now() - started);
     },
   };
   const kernels = createWasmKernels({ memory, runner: observed, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null });
