@@ -22,11 +22,12 @@ export function checkSampling(s: SamplingConfig): void {
  * (logit descending, then id), the first topK kept (topK > 0), the nucleus cut where the ranked
  * probabilities reach topP (topP < 1), and one uniform draw walks the kept ids in ranked order.
  * The ranking is not built where it need not be: top-k keeps the k best by a bounded insertion
- * (k ≤ 256); without top-k, the nucleus cut and the draw find the id where the ranked cumulative
- * weight passes a target by a three-way selection on the weights (expected O(V), like quickselect).
- * It used to sort every id with a comparator on every call: 47 µs a token at V = 256, 15.6 ms at
- * V = 32,000. The picks are the same as that full ranking's up to rounding in the last bits of the
- * sums compared (tested against it); an infinite largest logit takes the full ranking.
+ * (k ≤ 256) or a quickselect of the k-th logit; without top-k, the nucleus cut and the draw find
+ * the id where the ranked cumulative weight passes a target by a three-way selection on the logits
+ * (expected O(V)). It used to sort every id with a comparator on every call: 44 µs a token at
+ * V = 256, 19 ms at V = 32,000 (docs/benchmarks.md). The picks are the same as that full ranking's
+ * up to rounding in the last bits of the sums compared (tested against it); an infinite largest
+ * logit takes the full ranking.
  */
 export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: Rng, allowed: Uint8Array | null = null): number {
   const V = logits.length;
