@@ -7,11 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createEngine, type Engine } from '../src/node.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { presetNamed } from '../src/presets.js';
-import { generate } from '../src/sample/generate.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
 import { timeMedian, type BenchResult } from './harness.js';
-import { decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
+import { cachedGeneration, decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
 
 /** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
 export function busyLoops(n: number): ChildProcess[] {
@@ -27,8 +26,9 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: string) => void, label: string): number {
   const model = decodeModel(e, presetNamed('enwik8-small').model as PerceiverAR['config'], 'bf16');
   const prompt = syntheticStream(3584, 5);
+  const generation = cachedGeneration(model, prompt);
   const once = (n: number): number => {
-    const r = generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
+    const r = generation(n);
     return r.tokens.length / r.seconds;
   };
   progress(`${label}: warm-up…`);

@@ -2,8 +2,8 @@
 // the memory read bandwidth measured in the same run. Every job the kernels run on the pool (or
 // inline) is timed on the calling thread (engine.observeJobs: the small config's step took
 // 0.37–0.47 ms with and without an observer like this one, alternated; its bookkeeping, under a
-// microsecond a job, counts in the JavaScript row). Per kernel export: ms a token, jobs a token, and — for the two that read most of a step's bytes — MB a token and the rate
-// they read them at (the bf16 products their packed weights; the one-query attention its cached
+// microsecond a job, counts in the JavaScript row). Per kernel export: ms a token, jobs a token,
+// and — for the two that read most of a step's bytes — MB a token and the rate they read them at (the bf16 products their packed weights; the one-query attention its cached
 // keys and values, split into the cross-attend, which reads the long context, and the latent
 // layers, each reading its latent cache). What is left of the step is JavaScript outside the jobs:
 // the model's code, the kernels' argument checks, sampling and cache bookkeeping. Cases as `bench
@@ -11,9 +11,8 @@
 // median time reported); the bandwidth read before and after the case.
 import type { Engine } from '../src/node.js';
 import { createEngine } from '../src/node.js';
-import { generate } from '../src/sample/generate.js';
 import { DECODE_CASES, decodeBytesPerToken, readBandwidth } from './generate.js';
-import { decodeModel, syntheticStream } from './model.js';
+import { cachedGeneration, decodeModel, syntheticStream } from './model.js';
 
 interface DecodeKernelRow { readonly name: string; readonly msPerToken: number; readonly callsPerToken: number; readonly mbPerToken: number | null }
 
@@ -55,8 +54,7 @@ export function profileDecode(e: Engine, caseName: string, tokens: number): { ms
       totals.set(name, s);
     });
     const prompt = syntheticStream(dc.prompt, 5);
-    const run = (n: number, onToken?: () => void) => generate(model, prompt,
-      { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true }, onToken);
+    const run = cachedGeneration(model, prompt);
     run(8);
     const runs: Array<{ stepMs: number; totals: Totals; resets: number }> = [];
     for (let i = 0; i < dc.runs; i++) {

@@ -11,9 +11,9 @@ import { parameterCount, type ModelConfig } from '../src/models/perceiver-ar/con
 import type { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { isWeightMatrix, type WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
-import { generate, stepsPerSecond } from '../src/sample/generate.js';
+import { stepsPerSecond } from '../src/sample/generate.js';
 import type { BenchResult } from './harness.js';
-import { decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
+import { cachedGeneration, decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const MiB = 2 ** 20;
@@ -87,7 +87,7 @@ export interface DecodeRate {
 export function decodeRate(e: Engine, dc: DecodeCase, weights: WeightFormat, progress: (l: string) => void, bandwidth?: () => number): DecodeRate {
   const model = decodeModel(e, dc.config, weights);
   const prompt = syntheticStream(dc.prompt, 5);
-  const run = (n: number) => generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true });
+  const run = cachedGeneration(model, prompt);
   progress(`${dc.name} [${weights}]: warm-up…`);
   run(8);
   const rates: number[] = [], firsts: number[] = [], seen: number[] = [], fractions: number[] = [], against: number[] = [];

@@ -5,7 +5,7 @@ import { flopsPerToken, type ModelConfig } from '../src/models/perceiver-ar/conf
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import type { WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
-import { generate } from '../src/sample/generate.js';
+import { generate, type GenerateResult } from '../src/sample/generate.js';
 import { Rng } from '../src/tensor/rng.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -26,6 +26,11 @@ export function decodeModel(e: Engine, config: ModelConfig, weights: WeightForma
   for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.05);
   model.setWeightFormat(weights);
   return model;
+}
+
+/** The benchmarks' cached generation after `prompt`: n tokens sampled at temperature 1 (seed 1, no EOS stop). */
+export function cachedGeneration(model: PerceiverAR, prompt: ArrayLike<number>): (n: number, onToken?: (token: number) => void) => GenerateResult {
+  return (n, onToken) => generate(model, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true }, onToken);
 }
 
 /** The measured matmul rate (GFLOP/s) that model FLOP utilisation is stated against. */

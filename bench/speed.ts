@@ -4,10 +4,10 @@
 import type { Engine } from '../src/engine.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
-import { generate, stepsPerSecond } from '../src/sample/generate.js';
+import { stepsPerSecond } from '../src/sample/generate.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
-import { decodeModel, matmulRate, syntheticStream, TRAIN_CASES } from './model.js';
+import { cachedGeneration, decodeModel, matmulRate, syntheticStream, TRAIN_CASES } from './model.js';
 import { timeMedian } from './timing.js';
 
 export interface SpeedFigures { readonly matmulGflops: number; readonly trainTokensPerSecond: number; readonly decodeTokensPerSecond: number }
@@ -29,7 +29,7 @@ export function measureSpeed(e: Engine, progress: (line: string) => void = () =>
   model.dispose();
   progress('enwik8-small [bf16]: cached generation…');
   const decoder = decodeModel(e, presetNamed('enwik8-small').model, 'bf16'), prompt = syntheticStream(3584, 5);
-  const run = (n: number): number => stepsPerSecond(generate(decoder, prompt, { maxNewTokens: n, temperature: 1, topK: 0, topP: 1, seed: 1, stopAtEos: false, cached: true }));
+  const generation = cachedGeneration(decoder, prompt), run = (n: number): number => stepsPerSecond(generation(n));
   run(8);
   const decodeTokensPerSecond = median([run(96), run(96), run(96)]);
   decoder.dispose();
