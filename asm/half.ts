@@ -6,7 +6,13 @@
 // a panel, 6 multiply-adds into 6 accumulators: enough independent chains to take 12 bytes a cycle
 // (4 took 8), and few enough that V8 keeps them in registers (8 spill; docs/engine.md). A's further
 // rows re-read the panel from L1. A, C, bias are float32; bias = 0 means none. Pointers are byte
-// addresses, lda/ldc in floats.
+// addresses, lda/ldc/ldr in floats.
+// Epilogues (decoding fuses them to save a pass over the pool per layer): residual ≠ 0 gives
+// C = R[m, n] + (alpha·A·W + bias), the sum a separate add would give; act ≥ 0 (an activation kind
+// of asm/activations.ts) gives C = act(alpha·A·W + bias), applied by each thread to its own columns
+// after its products, with the activation kernel's code. Neither is combined with accumulate, nor
+// with each other (src/kernels/validate.ts refuses it).
+import { activateRange } from './activations';
 import { fma4, hsum4, share } from './common';
 
 // Dot product of A's row at ai with an output's tail weights at wt (t values, in order).
@@ -16,14 +22,20 @@ import { fma4, hsum4, share } from './common';
   return s;
 }
 
-@inline function finish(c: usize, s: f32, alpha: f32, bias: usize, j: i32, accumulate: i32): void {
+// r: the residual's element for this output, or 0.
+@inline function finish(c: usize, s: f32, alpha: f32, bias: usize, j: i32, accumulate: i32, r: usize): void {
   let v = alpha * s;
   if (bias != 0) v += load<f32>(bias + (<usize>j << 2));
+  if (r != 0) v = load<f32>(r) + v;
   store<f32>(c, accumulate ? load<f32>(c) + v : v);
 }
 
+@inline function residualAt(residual: usize, ldr: i32, i: i32, j: i32): usize {
+  return residual == 0 ? 0 : residual + ((<usize>i * ldr + j) << 2);
+}
+
 export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize, bias: usize, c: usize, ldc: i32,
-  alpha: f32, accumulate: i32, tid: i32, nth: i32): void {
+  alpha: f32, accumulate: i32, residual: usize, ldr: i32, act: i32, tid: i32, nth: i32): void {
   const j0 = share(n, tid, nth, 3), j1 = share(n, tid + 1, nth, 3);
   const k8 = k & ~7, t = k - k8;
   // The mask of the odd slots, built from a value the compilers cannot see (nth ≥ 1), so that it is
@@ -49,9 +61,10 @@ export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize,
         q += 48; xa += 32;
       }
       const ci = c + ((<usize>i * ldc + j) << 2), at = ai + (<usize>k8 << 2), tB = <usize>t << 1;
-      finish(ci, hsum4(f32x4.add(e0, o0)) + tailDot(tail, at, t), alpha, bias, j, accumulate);
-      finish(ci + 4, hsum4(f32x4.add(e1, o1)) + tailDot(tail + tB, at, t), alpha, bias, j + 1, accumulate);
-      finish(ci + 8, hsum4(f32x4.add(e2, o2)) + tailDot(tail + 2 * tB, at, t), alpha, bias, j + 2, accumulate);
+      const ri = residualAt(residual, ldr, i, j), rs: usize = ri == 0 ? 0 : 4;
+      finish(ci, hsum4(f32x4.add(e0, o0)) + tailDot(tail, at, t), alpha, bias, j, accumulate, ri);
+      finish(ci + 4, hsum4(f32x4.add(e1, o1)) + tailDot(tail + tB, at, t), alpha, bias, j + 1, accumulate, ri + rs);
+      finish(ci + 8, hsum4(f32x4.add(e2, o2)) + tailDot(tail + 2 * tB, at, t), alpha, bias, j + 2, accumulate, ri + 2 * rs);
     }
   }
   if (j < j1) {
@@ -69,8 +82,14 @@ export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize,
           q += step;
         }
         finish(c + ((<usize>i * ldc + j + r) << 2), hsum4(f32x4.add(e, o)) + tailDot(tail + (<usize>(r * t) << 1), ai + (<usize>k8 << 2), t),
-          alpha, bias, j + r, accumulate);
+          alpha, bias, j + r, accumulate, residualAt(residual, ldr, i, j + r));
       }
+    }
+  }
+  if (act >= 0 && j1 > j0) {
+    for (let i = 0; i < m; i++) {
+      const ci = c + ((<usize>i * ldc + j0) << 2);
+      activateRange(act, ci, ci, j1 - j0);
     }
   }
 }

@@ -18,15 +18,15 @@ interface DecodeKernelRow { readonly name: string; readonly msPerToken: number; 
 
 /**
  * A job's row and the bytes it reads from its big operands, where that is what bounds it. Arguments
- * as src/kernels/wasm/backend.ts passes them: matmulBf16 (m, n, k, …); attentionDecodePartial
- * (q, k, v, qPos, kPos, kValid, Tk, H, D, …). One-query attention over more than N keys is the
+ * as src/kernels/wasm/backend.ts passes them: matmulBf16 (m, n, k, …); attentionDecode
+ * (q, k, v, out, lse, qPos, kPos, kValid, Tk, H, D, …). One-query attention over more than N keys is the
  * cross-attend's (a latent cache holds at most N; every case's prompt is longer than N).
  */
 function classify(job: string, args: readonly number[], numLatents: number): { name: string; bytes: number | null } {
   if (job === 'matmulBf16') return { name: job, bytes: args[1]! * args[2]! * 2 };
-  if (job === 'attentionDecodePartial') {
-    const keys = args[6]!;
-    return { name: keys > numLatents ? 'attention, one query: cross-attend' : 'attention, one query: latent layers', bytes: keys * args[7]! * args[8]! * 2 * 4 };
+  if (job === 'attentionDecode') {
+    const keys = args[8]!;
+    return { name: keys > numLatents ? 'attention, one query: cross-attend' : 'attention, one query: latent layers', bytes: keys * args[9]! * args[10]! * 2 * 4 };
   }
   return { name: job, bytes: null };
 }

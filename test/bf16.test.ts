@@ -79,6 +79,48 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
     });
   }
 
+  for (const e of engines) {
+    it(`fused epilogues: a residual (with its stride) and each activation, vs the reference and vs the unfused kernels, ${label(e)}`, () => {
+      const rng = new Rng(23 + e.info.threads);
+      const shapes: Array<[number, number, number]> = [[1, 1, 1], [1, 7, 9], [2, 13, 17], [1, 515, 2051], [1, 2048, 512], [3, 100, 64], [8, 35, 40]];
+      for (const [m, n, k] of shapes) {
+        const mark = e.mark();
+        const { packed } = weights(e, rng, k, n);
+        const a = randomPair(e, rng, m * k), bias = n % 2 === 1 ? randomPair(e, rng, n) : null;
+        const ldr = n + (k % 3), res = randomPair(e, rng, (m - 1) * ldr + n);
+        const c = randomPair(e, rng, m * n), plain = e.allocF32(m * n);
+        const d: Bf16MatmulDims = { m, n, k, ldr };
+        e.kernels.matmulBf16(d, a.w, packed, bias?.w ?? null, c.w, res.w);
+        ref.matmulBf16(d, a.r, packed, bias?.r ?? null, c.r, res.r);
+        assertClose(c.w, c.r, `residual ${JSON.stringify(d)}`, 1e-5, 1e-4);
+        // The same floats as the product, then an add of the residual's rows.
+        e.kernels.matmulBf16({ m, n, k }, a.w, packed, bias?.w ?? null, plain);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) plain[i * n + j] = Math.fround(res.w[i * ldr + j]! + plain[i * n + j]!);
+        assert.deepEqual(c.w, plain, `the fused residual equals product + add, ${JSON.stringify(d)}`);
+        for (const activation of ['squared-relu', 'gelu', 'gelu-erf'] as const) {
+          e.kernels.matmulBf16({ m, n, k, activation }, a.w, packed, bias?.w ?? null, c.w);
+          ref.matmulBf16({ m, n, k, activation }, a.r, packed, bias?.r ?? null, c.r);
+          assertClose(c.w, c.r, `${activation} ${m}×${n}×${k}`, 1e-5, 1e-4);
+          e.kernels.matmulBf16({ m, n, k }, a.w, packed, bias?.w ?? null, plain);
+          e.kernels.activationForward(activation, plain, plain);
+          if (activation === 'squared-relu') assert.deepEqual(c.w, plain, `fused squared ReLU equals product + activation, ${m}×${n}×${k}`);
+          else assertClose(c.w, plain, `fused ${activation} vs product + activation kernel`, 1e-6, 1e-6);
+        }
+        e.release(mark);
+      }
+    });
+  }
+
+  it('refuses two epilogues at once, a short residual, a bad ldr and an unknown activation', () => {
+    const e = engines[0]!, w = e.allocU16(12), a = e.allocF32(4), c = e.allocF32(6), r = e.allocF32(6);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, accumulate: true }, a, w, null, c, r), /matmulBf16: accumulate and a residual cannot be combined/);
+    assert.throws(() => ref.matmulBf16({ m: 1, n: 3, k: 4, activation: 'gelu' }, a, w, null, c, r), /a residual and the activation gelu cannot be combined/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, accumulate: true, activation: 'gelu' }, a, w, null, c), /accumulate and the activation gelu/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 2, n: 3, k: 2, ldr: 4 }, a, w, null, c, r), /matmulBf16: residual has 6 elements but needs at least 7/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, ldr: 2 }, a, w, null, c, r), /ldr=2 must be an integer ≥ 3/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, activation: 'relu' as never }, a, w, null, c), /unknown activation 'relu' \(squared-relu, gelu, gelu-erf\)/);
+  });
+
   it('refuses short buffers and bad strides, naming the argument', () => {
     const e = engines[0]!, w = e.allocU16(12), a = e.allocF32(4), c = e.allocF32(3);
     assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 5 }, a, w, null, c), /matmulBf16: A has 4 elements but needs at least 5/);

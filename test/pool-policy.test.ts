@@ -110,16 +110,16 @@ describe('observeJobs (benchmarks: the decode profile)', () => {
       engine.kernels.matmulBf16({ m: 1, n, k }, x, w16, null, y);
       engine.kernels.add(x, x, x);
       assert.deepEqual(seen, [['matmulBf16', n, k], ['add', x.byteOffset, x.byteOffset]]);
-      // The decode profile reads the one-query attention's keys, heads and head size from args 6–8.
+      // The decode profile reads the one-query attention's keys, heads and head size from args 8–10.
       const q = engine.allocF32(16), kv = engine.allocF32(40 * 16), o = engine.allocF32(16), lse = engine.allocF32(2);
       const jobs: Array<[string, number, number, number]> = [];
-      engine.observeJobs!((job, args) => jobs.push([job, args[6]!, args[7]!, args[8]!]));
+      engine.observeJobs!((job, args) => jobs.push([job, args[8]!, args[9]!, args[10]!]));
       engine.kernels.attentionForward({ batch: 1, queries: 1, keys: 40, heads: 2, headDim: 8 }, {}, q, kv, kv, o, lse);
-      assert.deepEqual(jobs[0], ['attentionDecodePartial', 40, 2, 8]);
+      assert.deepEqual(jobs[0], ['attentionDecode', 40, 2, 8]);
       engine.observeJobs!(null);
       engine.kernels.matmulBf16({ m: 1, n, k }, x, w16, null, y);
       assert.equal(seen.length, 2);
-      assert.equal(jobs.length, 2); // the partial pass and the merge, nothing after the observer was cleared
+      assert.equal(jobs.length, 1); // one pass (the last thread merges), nothing after the observer was cleared
     } finally {
       await engine.dispose();
     }

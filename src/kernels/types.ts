@@ -41,6 +41,9 @@ export interface MatmulDims {
  * C[m, n] (=|+=) alpha·A[m, k]·W + bias, with W a bf16 weight [k, n] packed by packBf16Weights
  * (kernels/bf16.ts): decoding's few-row products at half the bytes. A and C are float32, rows
  * lda/ldc floats apart; arithmetic is float32.
+ * Fused epilogues (one pass over the pool instead of two): with a residual R [m, n] (rows ldr
+ * apart), C = R + (alpha·A·W + bias); with an activation, C = act(alpha·A·W + bias). Neither goes
+ * with accumulate, nor with the other.
  */
 export interface Bf16MatmulDims {
   readonly m: number;
@@ -50,6 +53,9 @@ export interface Bf16MatmulDims {
   readonly ldc?: number;
   readonly alpha?: number;
   readonly accumulate?: boolean;
+  /** Row stride of the residual in floats (default n). */
+  readonly ldr?: number;
+  readonly activation?: Activation | null;
 }
 
 /**
@@ -82,6 +88,7 @@ export interface AttentionMask {
 }
 
 export type Activation = 'squared-relu' | 'gelu' | 'gelu-erf';
+export const ACTIVATIONS: readonly Activation[] = ['squared-relu', 'gelu', 'gelu-erf'];
 
 export interface LayerNormDims { readonly rows: number; readonly cols: number; readonly eps: number }
 
@@ -125,8 +132,8 @@ export interface AdamWStep {
 
 export interface KernelSet {
   matmul(d: MatmulDims, a: F32, b: F32, c: F32): void;
-  /** Inference only (no backward): see Bf16MatmulDims. bias [n] or null. */
-  matmulBf16(d: Bf16MatmulDims, a: F32, w: U16, bias: F32 | null, c: F32): void;
+  /** Inference only (no backward): see Bf16MatmulDims. bias [n] or null; residual [m, n] or null/absent. */
+  matmulBf16(d: Bf16MatmulDims, a: F32, w: U16, bias: F32 | null, c: F32, residual?: F32 | null): void;
 
   /** y[R, C] += bias[C]. */
   biasAddForward(rows: number, cols: number, y: F32, bias: F32): void;

@@ -1,6 +1,6 @@
 // Argument checks shared by every backend, so that a bad call fails the same way everywhere, with
 // a message that names the kernel, the argument and what it needs. Also resolves optional dims.
-import type { AttentionDims, AttentionMask, Bf16MatmulDims, MatmulDims, RotaryDims } from './types.js';
+import { ACTIVATIONS, type AttentionDims, type AttentionMask, type Bf16MatmulDims, type MatmulDims, type RotaryDims } from './types.js';
 
 type Sized = { readonly length: number };
 
@@ -28,9 +28,9 @@ export function needLength(kernel: string, name: string, buf: Sized, count: numb
 export function sameLength(kernel: string, names: readonly string[], bufs: readonly Sized[]): number {
   const n = bufs[0]!.length;
   if (n === 0) throw new RangeError(`${kernel}: ${names[0]} is empty (zero-length inputs are not supported)`);
-  bufs.forEach((b, i) => {
-    if (b.length !== n) throw new RangeError(`${kernel}: ${names[i]} has ${b.length} elements, expected ${n} like ${names[0]}`);
-  });
+  for (let i = 1; i < bufs.length; i++) {
+    if (bufs[i]!.length !== n) throw new RangeError(`${kernel}: ${names[i]} has ${bufs[i]!.length} elements, expected ${n} like ${names[0]}`);
+  }
   return n;
 }
 
@@ -64,7 +64,7 @@ export function resolveMatmul(d: MatmulDims, a: Sized, b: Sized, c: Sized): Reso
 
 export type ResolvedBf16Matmul = Required<Bf16MatmulDims>;
 
-export function resolveMatmulBf16(d: Bf16MatmulDims, a: Sized, w: Sized, bias: Sized | null, c: Sized): ResolvedBf16Matmul {
+export function resolveMatmulBf16(d: Bf16MatmulDims, a: Sized, w: Sized, bias: Sized | null, c: Sized, residual: Sized | null = null): ResolvedBf16Matmul {
   const K = 'matmulBf16';
   const m = positiveInt(K, 'm', d.m), n = positiveInt(K, 'n', d.n), k = positiveInt(K, 'k', d.k);
   const lda = d.lda ?? k, ldc = d.ldc ?? n;
@@ -74,7 +74,17 @@ export function resolveMatmulBf16(d: Bf16MatmulDims, a: Sized, w: Sized, bias: S
   needLength(K, 'W (packed bf16)', w, n * k);
   if (bias) needLength(K, 'bias', bias, n);
   needLength(K, 'C', c, (m - 1) * ldc + n);
-  return { m, n, k, lda, ldc, alpha: finite(K, 'alpha', d.alpha ?? 1), accumulate: d.accumulate ?? false };
+  const accumulate = d.accumulate ?? false, activation = d.activation ?? null, ldr = d.ldr ?? n;
+  if (activation !== null && !ACTIVATIONS.includes(activation)) throw new RangeError(`${K}: unknown activation '${String(activation)}' (${ACTIVATIONS.join(', ')})`);
+  if (Number(accumulate) + Number(residual !== null) + Number(activation !== null) > 1) {
+    const fused = [accumulate ? 'accumulate' : '', residual ? 'a residual' : '', activation ? `the activation ${activation}` : ''].filter(Boolean);
+    throw new RangeError(`${K}: ${fused.join(' and ')} cannot be combined (one epilogue at a time)`);
+  }
+  if (residual) {
+    if (!Number.isInteger(ldr) || ldr < n) throw new RangeError(`${K}: ldr=${ldr} must be an integer ≥ ${n} (the width of the residual)`);
+    needLength(K, 'residual', residual, (m - 1) * ldr + n);
+  }
+  return { m, n, k, lda, ldc, alpha: finite(K, 'alpha', d.alpha ?? 1), accumulate, ldr, activation };
 }
 
 export interface ResolvedAttention {
@@ -159,7 +169,8 @@ export function checkIds(kernel: string, name: string, ids: Int32Array, count: n
 export function checkRowsCols(kernel: string, rows: number, cols: number, bufs: Record<string, [Sized, number]>): void {
   positiveInt(kernel, 'rows', rows);
   positiveInt(kernel, 'cols', cols);
-  for (const [name, [buf, perRowOrTotal]] of Object.entries(bufs)) needLength(kernel, name, buf, perRowOrTotal);
+  // for…in, not Object.entries: these checks run on every kernel call (no arrays allocated per call).
+  for (const name in bufs) needLength(kernel, name, bufs[name]![0], bufs[name]![1]);
 }
 
 export function checkLayerNorm(kernel: string, rows: number, cols: number, eps: number, x: Sized, params: Record<string, Sized>, stats: Record<string, Sized>): void {
@@ -167,8 +178,8 @@ export function checkLayerNorm(kernel: string, rows: number, cols: number, eps: 
   positiveInt(kernel, 'cols', cols);
   if (!(eps > 0)) throw new RangeError(`${kernel}: eps must be > 0, got ${eps}`);
   needLength(kernel, 'x', x, rows * cols);
-  for (const [name, b] of Object.entries(params)) needLength(kernel, name, b, cols);
-  for (const [name, b] of Object.entries(stats)) needLength(kernel, name, b, rows);
+  for (const name in params) needLength(kernel, name, params[name]!, cols);
+  for (const name in stats) needLength(kernel, name, stats[name]!, rows);
 }
 
 export function checkCrossEntropy(kernel: string, rows: number, vocab: number, logits: Sized, targets: Int32Array, perRow: Record<string, Sized>, ignoreIndex: number): void {
@@ -176,7 +187,7 @@ export function checkCrossEntropy(kernel: string, rows: number, vocab: number, l
   positiveInt(kernel, 'vocab', vocab);
   needLength(kernel, 'logits', logits, rows * vocab);
   needLength(kernel, 'targets', targets, rows);
-  for (const [name, b] of Object.entries(perRow)) needLength(kernel, name, b, rows);
+  for (const name in perRow) needLength(kernel, name, perRow[name]!, rows);
   for (let r = 0; r < rows; r++) {
     const t = targets[r]!;
     if (t !== ignoreIndex && (t < 0 || t >= vocab)) {

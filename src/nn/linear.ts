@@ -1,6 +1,6 @@
 // A linear layer y = x·W + b as a forward/backward pair over the kernel set. W is stored
 // [in, out] (row-major), so the forward is a plain matmul and the backward two transposed ones.
-import type { F32, KernelSet } from '../kernels/types.js';
+import type { Activation, F32, KernelSet } from '../kernels/types.js';
 
 export interface LinearParams {
   readonly w: F32;
@@ -16,15 +16,46 @@ export interface LinearParams {
 /** Products of at most this many rows (decoding) read the bf16 copy of W when there is one. */
 export const BF16_MAX_ROWS = 8;
 
-/** y[rows, out] = x[rows, in]·W (+ b); `ldy` lets y be a column slice of a wider buffer. */
+/** Whether a product of `rows` rows reads the bf16 copy of W (and can then fuse its epilogue). */
+export function readsBf16(p: LinearParams, rows: number): boolean {
+  return p.w16 !== null && rows <= BF16_MAX_ROWS;
+}
+
+/** y[rows, out] = x[rows, in]·W (+ b). */
 export function linearForward(k: KernelSet, p: LinearParams, rows: number, x: F32, y: F32): void {
-  const w16 = p.w16;
-  if (w16 && rows <= BF16_MAX_ROWS) {
-    k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim }, x, w16, p.b, y);
+  if (readsBf16(p, rows)) {
+    k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim }, x, p.w16!, p.b, y);
     return;
   }
   k.matmul({ m: rows, n: p.outDim, k: p.inDim }, x, p.w, y);
   if (p.b) k.biasAddForward(rows, p.outDim, y, p.b);
+}
+
+/**
+ * y = residual + (x·W + b), the same floats as linearForward then add: one pool pass when the
+ * product reads bf16 weights (the sum fused into it), a product and an add otherwise.
+ */
+export function linearForwardResidual(k: KernelSet, p: LinearParams, rows: number, x: F32, residual: F32, y: F32): void {
+  if (readsBf16(p, rows)) {
+    k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim }, x, p.w16!, p.b, y, residual);
+    return;
+  }
+  linearForward(k, p, rows, x, y);
+  k.add(residual, y, y);
+}
+
+/**
+ * y = act(x·W + b). With `pre` (kept for a backward) x·W + b is written there first; without it,
+ * and when the product reads bf16 weights, the activation is fused into the product (one pool pass).
+ */
+export function linearForwardActivated(k: KernelSet, p: LinearParams, rows: number, x: F32, activation: Activation, y: F32, pre: F32 | null): void {
+  if (!pre && readsBf16(p, rows)) {
+    k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim, activation }, x, p.w16!, p.b, y);
+    return;
+  }
+  const h = pre ?? y;
+  linearForward(k, p, rows, x, h);
+  k.activationForward(activation, h, y);
 }
 
 /**

@@ -3,6 +3,7 @@ import { bf16Value, packedIndex } from '../bf16.js';
 import type { Bf16MatmulDims, MatmulDims, U16 } from '../types.js';
 import { checkRowsCols, resolveMatmul, resolveMatmulBf16 } from '../validate.js';
 import type { Floats } from './floats.js';
+import { activationValue } from './layers.js';
 
 export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
   const r = resolveMatmul(d, a, b, c);
@@ -23,14 +24,15 @@ export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
   }
 }
 
-export function matmulBf16(d: Bf16MatmulDims, a: Floats, w: U16, bias: Floats | null, c: Floats): void {
-  const r = resolveMatmulBf16(d, a, w, bias, c);
+export function matmulBf16(d: Bf16MatmulDims, a: Floats, w: U16, bias: Floats | null, c: Floats, residual: Floats | null = null): void {
+  const r = resolveMatmulBf16(d, a, w, bias, c, residual);
   for (let i = 0; i < r.m; i++) {
     for (let j = 0; j < r.n; j++) {
       let s = 0;
       for (let k = 0; k < r.k; k++) s += a[i * r.lda + k]! * bf16Value(w[packedIndex(r.k, r.n, k, j)]!);
       const ci = i * r.ldc + j;
-      c[ci] = (r.accumulate ? c[ci]! : 0) + r.alpha * s + (bias ? bias[j]! : 0);
+      const v = r.alpha * s + (bias ? bias[j]! : 0);
+      c[ci] = (r.accumulate ? c[ci]! : 0) + (residual ? residual[i * r.ldr + j]! : 0) + (r.activation ? activationValue(r.activation, v) : v);
     }
   }
 }

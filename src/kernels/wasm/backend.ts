@@ -37,6 +37,9 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
   };
   const p = (kernel: string, name: string, view: ArrayBufferView): number => memory.pointer(view, kernel, name);
   const paramsPtr = memory.pointer(params, 'engine', 'params');
+  // The one-query attention's count of threads done (reset before each call; the kernel leaves it 0).
+  const arrived = memory.i32(1, 'attention arrival count'), arrivedPtr = memory.pointer(arrived, 'engine', 'arrived');
+  arrived[0] = 0;
 
   const attentionArgs = (kernel: string, d: AttentionDims, mask: AttentionMask, bufs: Record<string, F32>) => {
     const r = resolveAttention(kernel, d, mask, bufs.q!, bufs.k!, bufs.v!, bufs.out!, bufs.lse!);
@@ -99,11 +102,11 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       call('matmul', [r.transA ? 1 : 0, r.transB ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb,
         p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, r.batch, r.strideA, r.strideB, r.strideC, scratch], work);
     },
-    matmulBf16(d, a, w, bias, c) {
+    matmulBf16(d, a, w, bias, c, residual = null) {
       const K = 'matmulBf16';
-      const r = resolveMatmulBf16(d, a, w, bias, c);
+      const r = resolveMatmulBf16(d, a, w, bias, c, residual);
       call('matmulBf16', [r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'W', w), bias ? p(K, 'bias', bias) : 0, p(K, 'C', c), r.ldc, r.alpha,
-        r.accumulate ? 1 : 0], r.m * r.n * r.k);
+        r.accumulate ? 1 : 0, residual ? p(K, 'residual', residual) : 0, r.ldr, r.activation ? ACTIVATION_KIND[r.activation] : -1], r.m * r.n * r.k);
     },
     biasAddForward(rows, cols, y, bias) {
       const K = 'biasAddForward';
@@ -184,9 +187,10 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       // One query (cached decoding): stream whole K/V rows for all heads, keys split across threads.
       const decodeThreads = work < minParallelWork ? 1 : runner.threads;
       if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 4 + DECODE_BLOCK) <= SCRATCH_BYTES / 4) {
-        runner.run('attentionDecodePartial', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), qPos, kPos, kValid, r.Tk, r.H, r.D, r.ldk, r.ldv,
-          r.scale, causal, scratch], decodeThreads);
-        runner.run('attentionDecodeCombine', [p(K, 'out', out), p(K, 'lse', lse), r.H, r.D, scratch, decodeThreads], 1);
+        // One pass: the last thread to finish merges the threads' partial results (asm/decode-attention.ts).
+        arrived[0] = 0;
+        runner.run('attentionDecode', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
+          r.Tk, r.H, r.D, r.ldk, r.ldv, r.scale, causal, scratch, arrivedPtr], decodeThreads);
         return;
       }
       fused((tiles) => call('attentionForward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,

@@ -1,6 +1,6 @@
 // The kernel module's callable exports, in a fixed order shared by the main thread and workers.
 export const KERNEL_EXPORTS = [
-  'matmul', 'matmulFewRowsPartial', 'matmulFewRowsReduce', 'matmulBf16', 'attentionForward', 'attentionBackward', 'attentionDecodePartial', 'attentionDecodeCombine',
+  'matmul', 'matmulFewRowsPartial', 'matmulFewRowsReduce', 'matmulBf16', 'attentionForward', 'attentionBackward', 'attentionDecode',
   'attentionMerge',
   'biasAddForward', 'biasAddBackward', 'embeddingForward', 'embeddingBackward',
   'layerNormForward', 'layerNormBackward', 'layerNormReduceParams',
@@ -38,7 +38,7 @@ export interface ThreadRunner {
 /** Bytes of per-thread scratch the kernels expect (asm/common.ts SCRATCH_BYTES). */
 export const SCRATCH_BYTES = 1 << 20;
 
-/** Keys per block of the single-query attention (asm/attention.ts DECODE_BLOCK): its scratch is H·(D + 4 + DECODE_BLOCK) floats. */
+/** Keys per block of the single-query attention (asm/decode-attention.ts DECODE_BLOCK): its scratch is H·(D + 4 + DECODE_BLOCK) floats. */
 export const DECODE_BLOCK = 64;
 
 /** The module's exported constants that must equal the engine's (checked when an instance is made). */

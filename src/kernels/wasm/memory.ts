@@ -18,6 +18,8 @@ export class EngineMemory {
    * forget buffers that live views still use.
    */
   private readonly buffers = new Set<ArrayBufferLike>();
+  /** The buffer of the last view pointer() accepted (one of `buffers`), or null. */
+  private lastBuffer: ArrayBufferLike | null = null;
   /** Live allocations: offset → aligned size. */
   private readonly live = new Map<number, number>();
   /** Free blocks below top, sorted by offset, never adjacent (coalesced). */
@@ -103,9 +105,15 @@ export class EngineMemory {
 
   /** Byte offset of a view, or a TypeError naming the kernel and argument if it is not in this memory. */
   pointer(view: ArrayBufferView, kernel: string, name: string): number {
-    if (!this.buffers.has(view.buffer) && view.buffer === this.memory.buffer) this.buffers.add(view.buffer);
-    if (!this.buffers.has(view.buffer)) {
-      throw new TypeError(`${kernel}: ${name} is not a view into the engine's memory; allocate it with engine.allocF32/allocI32/allocU8/allocU16`);
+    // Every kernel argument passes here (hundreds a decode step): the buffer of the last view seen
+    // answers without the set's lookups.
+    const buffer = view.buffer;
+    if (buffer !== this.lastBuffer) {
+      if (!this.buffers.has(buffer) && buffer === this.memory.buffer) this.buffers.add(buffer);
+      if (!this.buffers.has(buffer)) {
+        throw new TypeError(`${kernel}: ${name} is not a view into the engine's memory; allocate it with engine.allocF32/allocI32/allocU8/allocU16`);
+      }
+      this.lastBuffer = buffer;
     }
     return view.byteOffset;
   }

@@ -4,7 +4,7 @@
 //   mid = x + drop(Wo·Attn(q, k, v));   out = mid + drop(W2·f(W1·LN(mid)))
 import type { RotarySpacing } from '../../kernels/formulas.js';
 import type { Activation, AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
-import { linearBackward, linearForward } from '../../nn/linear.js';
+import { linearBackward, linearForward, linearForwardActivated, linearForwardResidual, type LinearParams } from '../../nn/linear.js';
 import type { NormParams } from '../../nn/layer-params.js';
 import type { BlockParams } from './params.js';
 
@@ -71,6 +71,8 @@ export interface BlockContext {
   readonly activation: Activation;
   /** Cross-attend: the latents' own keys/values go through the query norm (config.latentKeyNorm 'query'). */
   readonly latentKeysByQueryNorm: boolean;
+  /** No backward follows (decoding, evaluation): the MLP's pre-activation need not be kept. */
+  readonly inference?: boolean;
 }
 
 const rows = <T extends F32 | I32 | U8>(x: T, n: number): T => x.subarray(0, n) as T;
@@ -83,12 +85,30 @@ function rotaryDims(ctx: BlockContext, heads: number): number {
   return ctx.rotary ? 2 * Math.floor(((ctx.C / heads) * ctx.rotary.fraction) / 2) : 0;
 }
 
-function rotate(ctx: BlockContext, heads: number, R: number, x: F32, stride: number, positions: I32, backward: boolean): void {
+/**
+ * Rotates `groups` adjacent C-wide column groups of each row (q, or q and k of a fused qkv row: one
+ * kernel call for both, as their heads share positions and frequencies).
+ */
+function rotate(ctx: BlockContext, heads: number, R: number, x: F32, stride: number, positions: I32, backward: boolean, groups = 1): void {
   const rot = rotaryDims(ctx, heads);
   if (!ctx.rotary || rot === 0) return;
-  const d = { rows: R, heads, headDim: ctx.C / heads, rowStride: stride, rotaryDims: rot, maxWavelength: ctx.rotary.maxWavelength, spacing: ctx.rotary.spacing };
+  const d = { rows: R, heads: heads * groups, headDim: ctx.C / heads, rowStride: stride, rotaryDims: rot, maxWavelength: ctx.rotary.maxWavelength, spacing: ctx.rotary.spacing };
   if (backward) ctx.k.rotaryBackward(d, x, rows(positions, R));
   else ctx.k.rotaryForward(d, x, rows(positions, R));
+}
+
+/**
+ * y = x + drop(input·W + b) for the branch's output projection: without dropout one fused pass
+ * where the product reads bf16 weights (linearForwardResidual); branch and scratch are work buffers.
+ */
+function projectResidual(ctx: BlockContext, seed: number, lin: LinearParams, R: number, input: F32, x: F32, branch: F32, scratch: F32, y: F32): void {
+  const n = R * lin.outDim;
+  if (ctx.dropout === 0) {
+    linearForwardResidual(ctx.k, lin, R, rows(input, R * lin.inDim), rows(x, n), rows(y, n));
+    return;
+  }
+  linearForward(ctx.k, lin, R, rows(input, R * lin.inDim), rows(branch, n));
+  residual(ctx, seed, n, x, branch, scratch, y);
 }
 
 /** y = x + drop(branch): the residual with dropout on the branch (training only). */
@@ -231,8 +251,7 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
     rotate(ctx, H, R, acts.q, C, ctx.latentPositions, false);
   } else {
     linearForward(k, p.qkv!, R, rows(acts.lnOut, R * C), rows(acts.q, R * 3 * C));
-    rotate(ctx, H, R, acts.q, 3 * C, ctx.latentPositions, false);
-    rotate(ctx, H, R, acts.q.subarray(C), 3 * C, ctx.latentPositions, false);
+    rotate(ctx, H, R, acts.q, 3 * C, ctx.latentPositions, false, 2);
     if (cache) {
       for (let r = 0; r < R; r++) {
         const slot = cache.count + r;
@@ -248,13 +267,10 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
     const a = attentionOperands(ctx, p, acts, keys, cache);
     k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
   }
-  linearForward(k, p.out, R, rows(acts.att, R * C), rows(acts.proj, R * C));
-  residual(ctx, ctx.seeds[0], R * C, x, acts.proj, acts.mlpOut, acts.mid);
+  projectResidual(ctx, ctx.seeds[0], p.out, R, acts.att, x, acts.proj, acts.mlpOut, acts.mid);
   layerNorm(ctx, p.lnMlp, R, C, acts.mid, acts.ln2Out, acts.ln2Mean, acts.ln2Rstd);
-  linearForward(k, p.mlp1, R, rows(acts.ln2Out, R * C), rows(acts.h, R * F));
-  k.activationForward(ctx.activation, rows(acts.h, R * F), rows(acts.a, R * F));
-  linearForward(k, p.mlp2, R, rows(acts.a, R * F), rows(acts.mlpOut, R * C));
-  residual(ctx, ctx.seeds[1], R * C, acts.mid, acts.mlpOut, acts.proj, out);
+  linearForwardActivated(k, p.mlp1, R, rows(acts.ln2Out, R * C), ctx.activation, rows(acts.a, R * F), ctx.inference ? null : rows(acts.h, R * F));
+  projectResidual(ctx, ctx.seeds[1], p.mlp2, R, acts.a, acts.mid, acts.mlpOut, acts.proj, out);
 }
 
 /**
@@ -301,8 +317,7 @@ export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs
   } else {
     const a = attentionOperands(ctx, p, acts, null);
     k.attentionBackward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H), dAtt, dQ, dQ.subarray(C), dQ.subarray(2 * C));
-    rotate(ctx, H, R, dQ, 3 * C, ctx.latentPositions, true);
-    rotate(ctx, H, R, dQ.subarray(C), 3 * C, ctx.latentPositions, true);
+    rotate(ctx, H, R, dQ, 3 * C, ctx.latentPositions, true, 2);
     linearBackward(k, p.qkv!, R, rows(acts.lnOut, R * C), dQ, dLn, true);
   }
   k.layerNormBackward({ rows: R, cols: C, eps: ctx.eps }, rows(x, R * C), p.ln.g, rows(acts.lnMean, R), rows(acts.lnRstd, R),

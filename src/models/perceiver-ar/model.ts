@@ -498,7 +498,7 @@ export class PerceiverAR {
       latentPositions: ws.latentPositions, latentValid: ws.latentValid,
       rotary: (block === 0 ? hasRotary(c) : rotatesLayer(c, block - 1))
         ? { fraction: c.rotaryFraction, maxWavelength: c.maxWavelength, spacing: c.rotarySpacing } : null,
-      activation: c.activation, latentKeysByQueryNorm: block === 0 && c.latentKeyNorm === 'query',
+      activation: c.activation, latentKeysByQueryNorm: block === 0 && c.latentKeyNorm === 'query', inference: !training,
     };
   }
 
