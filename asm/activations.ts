@@ -1,7 +1,10 @@
 // Element-wise activations; kind: 0 squared ReLU, 1 GELU (tanh form), 2 exact GELU x·Φ(x) with erf
 // from Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7). activateRange is shared by the
-// activation kernel and the bf16 product's fused epilogue (asm/half.ts), so both give the same
-// values: vectors of 4 from the start of the range, the scalar forms for its last n mod 4.
+// activation kernel and the bf16 product's fused epilogue (asm/half.ts). The vector forms work
+// lane by lane, so an element's value depends only on which form it takes: the activation kernel
+// over n elements takes the vector form for the first n − n mod 4 and the scalar form for the rest,
+// and the epilogue makes the same choice per element whatever the threads' shares, so both give
+// the same floats for any thread count.
 import { exp4, fma4, share } from './common';
 
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -53,16 +56,18 @@ const INV_SQRT_2PI: f32 = 0.3989422804014327;
   return 0.5 * v * (1 + Mathf.tanh(GELU_K * (v + GELU_A * v * v * v)));
 }
 
-/** y[i] = act(x[i]) for i < n (x and y may be the same). */
-export function activateRange(kind: i32, x: usize, y: usize, n: i32): void {
+/** y[i] = act(x[i]) for i < n (x and y may be the same): the vector form for i < nVector, the scalar form after. */
+export function activateRange(kind: i32, x: usize, y: usize, n: i32, nVector: i32): void {
   let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(at(y, i), activate4(kind, v128.load(at(x, i))));
+  for (; i + 4 <= nVector; i += 4) v128.store(at(y, i), activate4(kind, v128.load(at(x, i))));
+  for (; i < nVector; i++) store<f32>(at(y, i), f32x4.extract_lane(activate4(kind, f32x4.splat(load<f32>(at(x, i)))), 0));
   for (; i < n; i++) store<f32>(at(y, i), activate1(kind, load<f32>(at(x, i))));
 }
 
 export function activationForward(kind: i32, x: usize, y: usize, n: i32, tid: i32, nth: i32): void {
   const i0 = share(n, tid, nth, 4), i1 = share(n, tid + 1, nth, 4);
-  activateRange(kind, at(x, i0), at(y, i0), i1 - i0);
+  const vectorEnd = n & ~3;
+  activateRange(kind, at(x, i0), at(y, i0), i1 - i0, max(0, min(i1, vectorEnd) - i0));
 }
 
 @inline function activationGrad(kind: i32, v: f32): f32 {

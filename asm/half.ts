@@ -10,8 +10,9 @@
 // Epilogues (decoding fuses them to save a pass over the pool per layer): residual ≠ 0 gives
 // C = R[m, n] + (alpha·A·W + bias), the sum a separate add would give; act ≥ 0 (an activation kind
 // of asm/activations.ts) gives C = act(alpha·A·W + bias), applied by each thread to its own columns
-// after its products, with the activation kernel's code. Neither is combined with accumulate, nor
-// with each other (src/kernels/validate.ts refuses it).
+// after its products, with the activation kernel's code and its choice of form per element (as
+// activationForward over the m·n outputs in a row: the same floats for any thread count). Neither is
+// combined with accumulate, nor with each other (src/kernels/validate.ts refuses it).
 import { activateRange } from './activations';
 import { fma4, hsum4, share } from './common';
 
@@ -87,9 +88,10 @@ export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize,
     }
   }
   if (act >= 0 && j1 > j0) {
+    const vectorEnd = (m * n) & ~3;
     for (let i = 0; i < m; i++) {
-      const ci = c + ((<usize>i * ldc + j0) << 2);
-      activateRange(act, ci, ci, j1 - j0);
+      const ci = c + ((<usize>i * ldc + j0) << 2), flat = i * n + j0;
+      activateRange(act, ci, ci, j1 - j0, max(0, min(j1 - j0, vectorEnd - flat)));
     }
   }
 }

@@ -60,6 +60,26 @@ describe('decoding with bf16 weights', () => {
     });
   }
 
+  it('a bf16 decode step fuses its residual adds and activations into the products and attends in one job a layer', () => {
+    const model = randomModel();
+    model.setWeightFormat('bf16');
+    const cache = model.decodeCache(SMALL.numLatents);
+    model.forward(windowBatch([2, 5, 6, 7], SMALL.contextLength), { numLatents: 1, cache });
+    const jobs = new Map<string, number>();
+    engine.observeJobs!((job) => jobs.set(job, (jobs.get(job) ?? 0) + 1));
+    try {
+      model.decodeStep(cache, 9, 5);
+    } finally {
+      engine.observeJobs!(null);
+    }
+    const blocks = 1 + SMALL.numLayers;
+    assert.equal(jobs.get('add'), undefined, 'no residual add of its own');
+    assert.equal(jobs.get('activationForward'), undefined, 'no activation of its own');
+    assert.equal(jobs.get('attentionDecode'), blocks, 'one attention job per block');
+    assert.equal(jobs.get('rotary'), 2 + SMALL.numLayers, 'the new key and the cross-attend query, then q and k together in each layer');
+    assert.equal(jobs.get('matmulBf16'), 1 + 5 + 4 * SMALL.numLayers + 1, 'every product from its packed copy');
+  });
+
   it('decoding reads the packed copies (with the copy of the head zeroed, a decode step gives the head\'s bias alone)', () => {
     const model = randomModel();
     model.setWeightFormat('bf16');

@@ -101,10 +101,18 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
           e.kernels.matmulBf16({ m, n, k, activation }, a.w, packed, bias?.w ?? null, c.w);
           ref.matmulBf16({ m, n, k, activation }, a.r, packed, bias?.r ?? null, c.r);
           assertClose(c.w, c.r, `${activation} ${m}×${n}×${k}`, 1e-5, 1e-4);
+          // The same floats as the product then the activation kernel, for any thread count (each
+          // element takes the form the kernel would give it, whatever the threads' shares).
           e.kernels.matmulBf16({ m, n, k }, a.w, packed, bias?.w ?? null, plain);
           e.kernels.activationForward(activation, plain, plain);
-          if (activation === 'squared-relu') assert.deepEqual(c.w, plain, `fused squared ReLU equals product + activation, ${m}×${n}×${k}`);
-          else assertClose(c.w, plain, `fused ${activation} vs product + activation kernel`, 1e-6, 1e-6);
+          assert.deepEqual(c.w, plain, `fused ${activation} equals product + activation kernel, ${m}×${n}×${k}`);
+          // Rows of C further apart (ldc > n): the same outputs, the gaps untouched.
+          const ldc = n + 5, wide = e.allocF32((m - 1) * ldc + n).fill(7);
+          e.kernels.matmulBf16({ m, n, k, ldc, activation }, a.w, packed, bias?.w ?? null, wide);
+          for (let i = 0; i < m; i++) {
+            assert.deepEqual(wide.subarray(i * ldc, i * ldc + n), c.w.subarray(i * n, i * n + n), `${activation} with ldc ${ldc}, row ${i}`);
+            if (i < m - 1) assert.ok(wide.subarray(i * ldc + n, (i + 1) * ldc).every((v) => v === 7), 'the gap between rows is untouched');
+          }
         }
         e.release(mark);
       }

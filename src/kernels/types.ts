@@ -53,7 +53,7 @@ export interface Bf16MatmulDims {
   readonly ldc?: number;
   readonly alpha?: number;
   readonly accumulate?: boolean;
-  /** Row stride of the residual in floats (default n). */
+  /** Row stride of the residual in floats (default n; unused without a residual). */
   readonly ldr?: number;
   readonly activation?: Activation | null;
 }
@@ -132,7 +132,7 @@ export interface AdamWStep {
 
 export interface KernelSet {
   matmul(d: MatmulDims, a: F32, b: F32, c: F32): void;
-  /** Inference only (no backward): see Bf16MatmulDims. bias [n] or null; residual [m, n] or null/absent. */
+  /** Inference only (no backward): see Bf16MatmulDims. bias [n] or null; residual: m rows of n, ldr floats apart (null/absent: none). */
   matmulBf16(d: Bf16MatmulDims, a: F32, w: U16, bias: F32 | null, c: F32, residual?: F32 | null): void;
 
   /** y[R, C] += bias[C]. */

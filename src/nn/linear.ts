@@ -33,9 +33,13 @@ export function linearForward(k: KernelSet, p: LinearParams, rows: number, x: F3
 
 /**
  * y = residual + (x·W + b), the same floats as linearForward then add: one pool pass when the
- * product reads bf16 weights (the sum fused into it), a product and an add otherwise.
+ * product reads bf16 weights (the sum fused into it), a product and an add otherwise. y must not
+ * overlap the residual (the unfused path writes the product into y first).
  */
 export function linearForwardResidual(k: KernelSet, p: LinearParams, rows: number, x: F32, residual: F32, y: F32): void {
+  if (y.buffer === residual.buffer && y.byteOffset < residual.byteOffset + residual.byteLength && residual.byteOffset < y.byteOffset + y.byteLength) {
+    throw new RangeError('linearForwardResidual: y overlaps the residual');
+  }
   if (readsBf16(p, rows)) {
     k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim }, x, p.w16!, p.b, y, residual);
     return;

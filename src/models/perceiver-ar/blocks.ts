@@ -276,8 +276,10 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
 /**
  * Given dOut (overwritten: it becomes dx), accumulates parameter gradients; for the cross block
  * also writes d(keys) into dKeys (zeroed here) for the caller to scatter.
- * Note: the forward's residual reuses acts.proj / acts.mlpOut as dropout scratch, so the backward
- * recomputes nothing from them: it needs only x, mid and the saved LN/attention/MLP activations.
+ * Note: the forward uses acts.proj / acts.mlpOut only as scratch (the projections, and dropout's
+ * output; without dropout the projections go straight into the residual stream and they are not
+ * written), so the backward needs only x, mid and the saved LN/attention/MLP activations (acts.h
+ * is kept unless the forward was inference-only).
  */
 export function blockBackward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, dOut: F32, g: BlockGrads,
   keys: KeyActs | StreamedAttend | null, dKv: F32 | null, dXn: F32 | null, dKeys: F32 | null): void {
