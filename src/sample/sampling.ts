@@ -29,6 +29,17 @@ export function checkSampling(s: SamplingConfig): void {
  * up to rounding in the last bits of the sums compared (tested against it); an infinite largest
  * logit takes the full ranking.
  */
+// Work arrays kept between calls (a token's sampling allocated four of V entries: ~40% of its time at
+// V = 256). Sampling is synchronous and never re-entered, so one set serves every call.
+let idScratch = new Int32Array(0), keyScratch = new Float64Array(0), weightScratch = new Float64Array(0), positionScratch = new Int32Array(0);
+function reserveScratch(V: number): void {
+  if (idScratch.length >= V) return;
+  idScratch = new Int32Array(V);
+  keyScratch = new Float64Array(V);
+  weightScratch = new Float64Array(V);
+  positionScratch = new Int32Array(V);
+}
+
 export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: Rng, allowed: Uint8Array | null = null): number {
   const V = logits.length;
   const ok = (i: number): boolean => (allowed === null || allowed[i] === 1) && !Number.isNaN(logits[i]!);
@@ -43,7 +54,8 @@ export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: R
   if (limited) ids = rankedCandidates(logits, ok, s.topK);
   else {
     // (Pushing onto an array measured ~80 ns an id here, a typed array ~1.)
-    const all = new Int32Array(V);
+    reserveScratch(V);
+    const all = idScratch;
     let n = 0;
     for (let i = 0; i < V; i++) if (ok(i)) all[n++] = i;
     ids = all.subarray(0, n);
@@ -57,7 +69,7 @@ export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: R
   if (!limited && !Number.isFinite(max)) ids = rankIds(Array.from(ids), logits);
   else if (!limited) {
     // The ranking key is the logit itself (two logits may round to one weight), the mass the weight.
-    const key = new Float64Array(ids.length), w = new Float64Array(ids.length); // (Float64Array.from with a map function is ~10× slower)
+    const key = keyScratch.subarray(0, ids.length), w = weightScratch.subarray(0, ids.length); // (Float64Array.from with a map function is ~10× slower)
     for (let j = 0; j < ids.length; j++) { key[j] = logits[ids[j]!]!; w[j] = weight(ids[j]!); }
     return selectedDraw(ids, key, w, s.topP, rng);
   }
@@ -112,7 +124,7 @@ function selectedDraw(ids: ArrayLike<number>, key: Float64Array, w: Float64Array
  * allocation but the positions.
  */
 function firstPassing(key: Float64Array, w: Float64Array, need: number, reach: boolean): number {
-  const n = key.length, pos = new Int32Array(n);
+  const n = key.length, pos = positionScratch.length >= n ? positionScratch.subarray(0, n) : new Int32Array(n);
   for (let j = 0; j < n; j++) pos[j] = j;
   let lo = 0, hi = n, before = 0, last = n - 1;
   while (lo < hi) {
