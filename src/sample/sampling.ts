@@ -17,6 +17,17 @@ export function checkSampling(s: SamplingConfig): void {
   if (!(s.topP > 0 && s.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${s.topP}`);
 }
 
+// Work arrays kept between calls (a token's sampling allocated four of V entries: ~40% of its time at
+// V = 256). Sampling is synchronous and never re-entered, so one set serves every call.
+let idScratch = new Int32Array(0), keyScratch = new Float64Array(0), weightScratch = new Float64Array(0), positionScratch = new Int32Array(0);
+function reserveScratch(V: number): void {
+  if (idScratch.length >= V) return;
+  idScratch = new Int32Array(V);
+  keyScratch = new Float64Array(V);
+  weightScratch = new Float64Array(V);
+  positionScratch = new Int32Array(V);
+}
+
 /**
  * Picks an id; `allowed` (1 = allowed) restricts the choice when given. The allowed ids are ranked
  * (logit descending, then id), the first topK kept (topK > 0), the nucleus cut where the ranked
@@ -29,17 +40,6 @@ export function checkSampling(s: SamplingConfig): void {
  * up to rounding in the last bits of the sums compared (tested against it); an infinite largest
  * logit takes the full ranking.
  */
-// Work arrays kept between calls (a token's sampling allocated four of V entries: ~40% of its time at
-// V = 256). Sampling is synchronous and never re-entered, so one set serves every call.
-let idScratch = new Int32Array(0), keyScratch = new Float64Array(0), weightScratch = new Float64Array(0), positionScratch = new Int32Array(0);
-function reserveScratch(V: number): void {
-  if (idScratch.length >= V) return;
-  idScratch = new Int32Array(V);
-  keyScratch = new Float64Array(V);
-  weightScratch = new Float64Array(V);
-  positionScratch = new Int32Array(V);
-}
-
 export function sampleToken(logits: ArrayLike<number>, s: SamplingConfig, rng: Rng, allowed: Uint8Array | null = null): number {
   const V = logits.length;
   const ok = (i: number): boolean => (allowed === null || allowed[i] === 1) && !Number.isNaN(logits[i]!);
@@ -121,7 +121,7 @@ function selectedDraw(ids: ArrayLike<number>, key: Float64Array, w: Float64Array
  * descending, then position) at which the cumulative weight w passes `need` (reaches it when
  * `reach`); the last-ranked position when none does (rounding). An in-place three-way partition
  * around a median-of-three pivot keeps only the part where the crossing lies: expected O(n), no
- * allocation but the positions.
+ * allocation (the positions' array is kept between calls).
  */
 function firstPassing(key: Float64Array, w: Float64Array, need: number, reach: boolean): number {
   const n = key.length, pos = positionScratch.length >= n ? positionScratch.subarray(0, n) : new Int32Array(n);

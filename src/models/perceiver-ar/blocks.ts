@@ -108,17 +108,8 @@ function projectResidual(ctx: BlockContext, seed: number, lin: LinearParams, R: 
     return;
   }
   linearForward(ctx.k, lin, R, rows(input, R * lin.inDim), rows(branch, n));
-  residual(ctx, seed, n, x, branch, scratch, y);
-}
-
-/** y = x + drop(branch): the residual with dropout on the branch (training only). */
-function residual(ctx: BlockContext, seed: number, n: number, x: F32, branch: F32, scratch: F32, y: F32): void {
-  if (ctx.dropout > 0) {
-    ctx.k.dropoutForward({ p: ctx.dropout, seed }, rows(branch, n), rows(scratch, n));
-    ctx.k.add(rows(x, n), rows(scratch, n), rows(y, n));
-  } else {
-    ctx.k.add(rows(x, n), rows(branch, n), rows(y, n));
-  }
+  ctx.k.dropoutForward({ p: ctx.dropout, seed }, rows(branch, n), rows(scratch, n));
+  ctx.k.add(rows(x, n), rows(scratch, n), rows(y, n));
 }
 
 /** d(branch) from d(y) through the dropout; returns dy itself when there is no dropout. */
