@@ -141,7 +141,8 @@ describe('single-query attention (batch 1, one query: the decoding path) vs refe
       const rng = new Rng(77 + e.info.threads);
       for (const kind of ['none', 'cross', 'padded-cross'] as const) {
         for (const Tk of [1, 5, 64, 130, 1000]) {
-          for (const [H, D] of [[1, 3], [3, 16], [8, 64]] as const) {
+          // D = 23 and 36: the kernel's 16-float passes, then 4 at a time, then single floats.
+          for (const [H, D] of [[1, 3], [3, 16], [2, 23], [5, 36], [8, 64]] as const) {
             const d = { batch: 1, queries: 1, keys: Tk, heads: H, headDim: D };
             const mark = e.mark();
             const mask = makeMask(e, rng, kind, 1, 1, Tk);
