@@ -7,6 +7,10 @@
 // (4 took 8), and few enough that V8 keeps them in registers (8 spill; docs/engine.md). A's further
 // rows re-read the panel from L1. A, C, bias are float32; bias = 0 means none. Pointers are byte
 // addresses, lda/ldc/ldr in floats.
+// A prologue (decoding fuses it to save a pass over the pool per layer norm): gamma ≠ 0 gives
+// C = … alpha·LN(A)·W …, each row of A layer-normalised with gamma, beta and eps first — the floats
+// layerNormForward would give (asm/layers.ts layerNormRow), in each thread's own scratch (m·k
+// floats, at most SCRATCH_BYTES: the backend refuses more).
 // Epilogues (decoding fuses them to save a pass over the pool per layer): residual ≠ 0 gives
 // C = R[m, n] + (alpha·A·W + bias), the sum a separate add would give; act ≥ 0 (an activation kind
 // of asm/activations.ts) gives C = act(alpha·A·W + bias), applied by each thread to its own columns
@@ -14,7 +18,8 @@
 // activationForward over the m·n outputs in a row: the same floats for any thread count). Neither is
 // combined with accumulate, nor with each other (src/kernels/validate.ts refuses it).
 import { activateRange } from './activations';
-import { fma4, hsum4, share } from './common';
+import { fma4, hsum4, share, SCRATCH_BYTES } from './common';
+import { layerNormRow } from './layers';
 
 // Dot product of A's row at ai with an output's tail weights at wt (t values, in order).
 @inline function tailDot(wt: usize, ai: usize, t: i32): f32 {
@@ -36,8 +41,16 @@ import { fma4, hsum4, share } from './common';
 }
 
 export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize, bias: usize, c: usize, ldc: i32,
-  alpha: f32, accumulate: i32, residual: usize, ldr: i32, act: i32, tid: i32, nth: i32): void {
+  alpha: f32, accumulate: i32, residual: usize, ldr: i32, act: i32, gamma: usize, beta: usize, eps: f32, scratch: usize, tid: i32, nth: i32): void {
   const j0 = share(n, tid, nth, 3), j1 = share(n, tid + 1, nth, 3);
+  if (gamma != 0 && j1 > j0) {
+    // The prologue: A's rows layer-normalised (gamma, beta, eps) into this thread's scratch, which
+    // the products then read (every thread normalises all m rows: a few hundred floats each).
+    const an = scratch + <usize>tid * SCRATCH_BYTES;
+    for (let i = 0; i < m; i++) layerNormRow(a + (<usize>i * lda << 2), an + (<usize>i * k << 2), gamma, beta, k, eps, 0, 0);
+    a = an;
+    lda = k;
+  }
   const k8 = k & ~7, t = k - k8;
   // The mask of the odd slots, built from a value the compilers cannot see (nth ≥ 1), so that it is
   // kept in a register rather than rematerialised at every use.

@@ -64,33 +64,38 @@ export function embeddingBackward(dTable: usize, ids: usize, dOut: usize, T: i32
 }
 
 // ---- LayerNorm over rows of C: y = (x - mean)·rstd·gamma + beta; saves mean[R], rstd[R] ----
+// One row (xr → yr, C floats); its mean and rstd stored at meanAt / rstdAt unless those are 0.
+// The bf16 product's normalising prologue (asm/half.ts) uses it too: the same floats as this kernel.
+@inline export function layerNormRow(xr: usize, yr: usize, gamma: usize, beta: usize, C: i32, eps: f32, meanAt: usize, rstdAt: usize): void {
+  let acc = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= C; c += 4) acc = f32x4.add(acc, v128.load(at(xr, c)));
+  let s = hsum4(acc);
+  for (; c < C; c++) s += load<f32>(at(xr, c));
+  const mu = s / <f32>C;
+  const muv = f32x4.splat(mu);
+  acc = f32x4.splat(0);
+  c = 0;
+  for (; c + 4 <= C; c += 4) { const d = f32x4.sub(v128.load(at(xr, c)), muv); acc = fma4(d, d, acc); }
+  let ss = hsum4(acc);
+  for (; c < C; c++) { const d = load<f32>(at(xr, c)) - mu; ss += d * d; }
+  const rs: f32 = <f32>1 / Mathf.sqrt(ss / <f32>C + eps);
+  if (meanAt != 0) store<f32>(meanAt, mu);
+  if (rstdAt != 0) store<f32>(rstdAt, rs);
+  const rsv = f32x4.splat(rs);
+  c = 0;
+  for (; c + 4 <= C; c += 4) {
+    const xh = f32x4.mul(f32x4.sub(v128.load(at(xr, c)), muv), rsv);
+    v128.store(at(yr, c), fma4(xh, v128.load(at(gamma, c)), v128.load(at(beta, c))));
+  }
+  for (; c < C; c++) store<f32>(at(yr, c), (load<f32>(at(xr, c)) - mu) * rs * load<f32>(at(gamma, c)) + load<f32>(at(beta, c)));
+}
+
 export function layerNormForward(x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize,
   R: i32, C: i32, eps: f32, tid: i32, nth: i32): void {
   const r1 = share(R, tid + 1, nth, 1);
   for (let r = share(R, tid, nth, 1); r < r1; r++) {
-    const xr = x + (<usize>r * C << 2), yr = y + (<usize>r * C << 2);
-    let acc = f32x4.splat(0);
-    let c = 0;
-    for (; c + 4 <= C; c += 4) acc = f32x4.add(acc, v128.load(at(xr, c)));
-    let s = hsum4(acc);
-    for (; c < C; c++) s += load<f32>(at(xr, c));
-    const mu = s / <f32>C;
-    const muv = f32x4.splat(mu);
-    acc = f32x4.splat(0);
-    c = 0;
-    for (; c + 4 <= C; c += 4) { const d = f32x4.sub(v128.load(at(xr, c)), muv); acc = fma4(d, d, acc); }
-    let ss = hsum4(acc);
-    for (; c < C; c++) { const d = load<f32>(at(xr, c)) - mu; ss += d * d; }
-    const rs: f32 = <f32>1 / Mathf.sqrt(ss / <f32>C + eps);
-    store<f32>(at(mean, r), mu);
-    store<f32>(at(rstd, r), rs);
-    const rsv = f32x4.splat(rs);
-    c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const xh = f32x4.mul(f32x4.sub(v128.load(at(xr, c)), muv), rsv);
-      v128.store(at(yr, c), fma4(xh, v128.load(at(gamma, c)), v128.load(at(beta, c))));
-    }
-    for (; c < C; c++) store<f32>(at(yr, c), (load<f32>(at(xr, c)) - mu) * rs * load<f32>(at(gamma, c)) + load<f32>(at(beta, c)));
+    layerNormRow(x + (<usize>r * C << 2), y + (<usize>r * C << 2), gamma, beta, C, eps, at(mean, r), at(rstd, r));
   }
 }
 

@@ -60,7 +60,7 @@ describe('decoding with bf16 weights', () => {
     });
   }
 
-  it('a bf16 decode step fuses its residual adds and activations into the products and attends in one job a layer', () => {
+  it('a bf16 decode step fuses its layer norms, residual adds and activations into the products and attends in one job a layer', () => {
     const model = randomModel();
     model.setWeightFormat('bf16');
     const cache = model.decodeCache(SMALL.numLatents);
@@ -78,6 +78,7 @@ describe('decoding with bf16 weights', () => {
     assert.equal(jobs.get('attentionDecode'), blocks, 'one attention job per block');
     assert.equal(jobs.get('rotary'), 2 + SMALL.numLayers, 'the new key and the cross-attend query, then q and k together in each layer');
     assert.equal(jobs.get('matmulBf16'), 1 + 5 + 4 * SMALL.numLayers + 1, 'every product from its packed copy');
+    assert.equal(jobs.get('layerNormForward'), 1, 'only the new key\'s norm: the others are their products\' prologues');
   });
 
   it('decoding reads the packed copies (with the copy of the head zeroed, a decode step gives the head\'s bias alone)', () => {

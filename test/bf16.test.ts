@@ -119,6 +119,49 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
     });
   }
 
+  for (const e of engines) {
+    it(`the layer-norm prologue: the same floats as layerNormForward then the product (A's stride, with a residual or an activation), vs the reference, ${label(e)}`, () => {
+      const rng = new Rng(31 + e.info.threads);
+      const shapes: Array<[number, number, number]> = [[1, 1, 1], [1, 7, 9], [2, 13, 17], [1, 515, 2051], [1, 2048, 512], [3, 100, 64], [8, 35, 40]];
+      for (const [m, n, k] of shapes) {
+        const mark = e.mark();
+        const { packed } = weights(e, rng, k, n);
+        const lda = k + (n % 3), a = randomPair(e, rng, (m - 1) * lda + k, 3), bias = n % 2 === 1 ? randomPair(e, rng, n) : null;
+        const gamma = randomPair(e, rng, k), beta = randomPair(e, rng, k), eps = 1e-5;
+        const res = randomPair(e, rng, m * n), c = randomPair(e, rng, m * n);
+        // Unfused: layerNormForward of each row (rows of k, so A's rows copied out of its stride first), then the product.
+        const rowsA = e.allocF32(m * k), normed = e.allocF32(m * k), mean = e.allocF32(m), rstd = e.allocF32(m), plain = e.allocF32(m * n);
+        for (let i = 0; i < m; i++) rowsA.set(a.w.subarray(i * lda, i * lda + k), i * k);
+        e.kernels.layerNormForward({ rows: m, cols: k, eps }, rowsA, gamma.w, beta.w, normed, mean, rstd);
+        const variants: Array<[string, Partial<Bf16MatmulDims>, boolean]> = [['plain', {}, false], ['residual', {}, true], ['squared-relu', { activation: 'squared-relu' }, false],
+          ['gelu', { activation: 'gelu' }, false]];
+        for (const [what, extra, withResidual] of variants) {
+          const d: Bf16MatmulDims = { m, n, k, ...extra };
+          e.kernels.matmulBf16({ ...d, lda, normalize: { gamma: gamma.w, beta: beta.w, eps } }, a.w, packed, bias?.w ?? null, c.w, withResidual ? res.w : null);
+          e.kernels.matmulBf16(d, normed, packed, bias?.w ?? null, plain, withResidual ? res.w : null);
+          assert.deepEqual(c.w, plain, `normalised ${what} ${m}×${n}×${k}: the same floats as layerNormForward then the product`);
+          ref.matmulBf16({ ...d, lda, normalize: { gamma: gamma.r, beta: beta.r, eps } }, a.r, packed, bias?.r ?? null, c.r,
+            withResidual ? res.r : null);
+          assertClose(c.w, c.r, `normalised ${what} ${m}×${n}×${k} vs the reference`, 1e-5, 1e-4);
+        }
+        e.release(mark);
+      }
+    });
+  }
+
+  it('refuses a prologue with a bad eps, short gamma or beta, or (wasm) more than its scratch holds', () => {
+    const e = engines[0]!, w = e.allocU16(12), a = e.allocF32(4), c = e.allocF32(3), g = e.allocF32(4), short = e.allocF32(3);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, normalize: { gamma: g, beta: g, eps: 0 } }, a, w, null, c), /matmulBf16: normalize.eps must be a finite number > 0, got 0/);
+    assert.throws(() => ref.matmulBf16({ m: 1, n: 3, k: 4, normalize: { gamma: g, beta: g, eps: NaN } }, a, w, null, c), /normalize.eps must be a finite number > 0, got NaN/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, normalize: { gamma: short, beta: g, eps: 1e-5 } }, a, w, null, c), /normalize.gamma has 3 elements but needs at least 4/);
+    assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, normalize: { gamma: g, beta: short, eps: 1e-5 } }, a, w, null, c), /normalize.beta has 3 elements but needs at least 4/);
+    const mark = e.mark();
+    const k = 65536, big = e.allocF32(5 * k), bw = e.allocU16(k), bg = e.allocF32(k);
+    assert.throws(() => e.kernels.matmulBf16({ m: 5, n: 1, k, normalize: { gamma: bg, beta: bg, eps: 1e-5 } }, big, bw, null, e.allocF32(5)),
+      /matmulBf16: normalize needs m·k ≤ 262144 \(each thread normalises A into its scratch\), got m·k = 327680/);
+    e.release(mark);
+  });
+
   it('refuses two epilogues at once, a short residual, a bad ldr and an unknown activation', () => {
     const e = engines[0]!, w = e.allocU16(12), a = e.allocF32(4), c = e.allocF32(6), r = e.allocF32(6);
     assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, accumulate: true }, a, w, null, c, r), /matmulBf16: accumulate and a residual cannot be combined/);

@@ -56,6 +56,19 @@ export interface Bf16MatmulDims {
   /** Row stride of the residual in floats (default n; unused without a residual). */
   readonly ldr?: number;
   readonly activation?: Activation | null;
+  /**
+   * A prologue: each row of A layer-normalised first (gamma and beta of k floats, eps > 0), the
+   * floats layerNormForward would give; neither the normalised rows nor their statistics are kept.
+   * The wasm backend normalises into per-thread scratch: m·k ≤ 262,144.
+   */
+  readonly normalize?: LayerNormOperand | null;
+}
+
+/** A layer norm's parameters, for a product that normalises its input first (Bf16MatmulDims.normalize). */
+export interface LayerNormOperand {
+  readonly gamma: F32;
+  readonly beta: F32;
+  readonly eps: number;
 }
 
 /**

@@ -84,7 +84,13 @@ export function resolveMatmulBf16(d: Bf16MatmulDims, a: Sized, w: Sized, bias: S
     if (!Number.isInteger(ldr) || ldr < n) throw new RangeError(`${K}: ldr=${ldr} must be an integer ≥ ${n} (the width of the residual)`);
     needLength(K, 'residual', residual, (m - 1) * ldr + n);
   }
-  return { m, n, k, lda, ldc, alpha: finite(K, 'alpha', d.alpha ?? 1), accumulate, ldr, activation };
+  const normalize = d.normalize ?? null;
+  if (normalize) {
+    if (!(normalize.eps > 0) || !Number.isFinite(normalize.eps)) throw new RangeError(`${K}: normalize.eps must be a finite number > 0, got ${normalize.eps}`);
+    needLength(K, 'normalize.gamma', normalize.gamma, k);
+    needLength(K, 'normalize.beta', normalize.beta, k);
+  }
+  return { m, n, k, lda, ldc, alpha: finite(K, 'alpha', d.alpha ?? 1), accumulate, ldr, activation, normalize };
 }
 
 export interface ResolvedAttention {

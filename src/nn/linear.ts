@@ -1,6 +1,6 @@
 // A linear layer y = x·W + b as a forward/backward pair over the kernel set. W is stored
 // [in, out] (row-major), so the forward is a plain matmul and the backward two transposed ones.
-import type { Activation, F32, KernelSet } from '../kernels/types.js';
+import type { Activation, F32, KernelSet, LayerNormOperand } from '../kernels/types.js';
 
 export interface LinearParams {
   readonly w: F32;
@@ -60,6 +60,28 @@ export function linearForwardActivated(k: KernelSet, p: LinearParams, rows: numb
   const h = pre ?? y;
   linearForward(k, p, rows, x, h);
   k.activationForward(activation, h, y);
+}
+
+/** Where an unfused layer norm writes LN(x) and its statistics (rows of the product's width, one mean and rstd a row). */
+export interface NormOutputs { readonly y: F32; readonly mean: F32; readonly rstd: F32 }
+
+/**
+ * y = act?(LN(x)·W + b). When LN(x) need not be kept (`keepNorm` false: no backward follows), the
+ * product reads bf16 weights and no pre-activation is asked for, the norm is the product's
+ * prologue (one pool pass, the same floats, normOut untouched); otherwise layerNormForward into
+ * normOut and the product from there, with `pre` as linearForwardActivated takes it.
+ */
+export function linearForwardNormed(k: KernelSet, p: LinearParams, rows: number, x: F32, norm: LayerNormOperand, normOut: NormOutputs, keepNorm: boolean,
+  y: F32, activation: Activation | null = null, pre: F32 | null = null): void {
+  if (!keepNorm && !pre && readsBf16(p, rows)) {
+    k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim, activation, normalize: norm }, x, p.w16!, p.b, y);
+    return;
+  }
+  const n = rows * p.inDim, normed = normOut.y.subarray(0, n);
+  k.layerNormForward({ rows, cols: p.inDim, eps: norm.eps }, x.subarray(0, n), norm.gamma, norm.beta, normed, normOut.mean.subarray(0, rows),
+    normOut.rstd.subarray(0, rows));
+  if (activation) linearForwardActivated(k, p, rows, normed, activation, y, pre);
+  else linearForward(k, p, rows, normed, y);
 }
 
 /**

@@ -3,7 +3,7 @@ import { bf16Value, packedIndex } from '../bf16.js';
 import type { Bf16MatmulDims, MatmulDims, U16 } from '../types.js';
 import { checkRowsCols, resolveMatmul, resolveMatmulBf16 } from '../validate.js';
 import type { Floats } from './floats.js';
-import { activationValue } from './layers.js';
+import { activationValue, layerNormForward } from './layers.js';
 
 export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
   const r = resolveMatmul(d, a, b, c);
@@ -26,10 +26,21 @@ export function matmul(d: MatmulDims, a: Floats, b: Floats, c: Floats): void {
 
 export function matmulBf16(d: Bf16MatmulDims, a: Floats, w: U16, bias: Floats | null, c: Floats, residual: Floats | null = null): void {
   const r = resolveMatmulBf16(d, a, w, bias, c, residual);
+  let x = a, lda = r.lda;
+  if (r.normalize) {
+    // The prologue: layerNormForward of each row, into rows of A's own float type.
+    const n = r.normalize, stats = new Float32Array(2);
+    x = a instanceof Float64Array ? new Float64Array(r.m * r.k) : new Float32Array(r.m * r.k);
+    for (let i = 0; i < r.m; i++) {
+      layerNormForward({ rows: 1, cols: r.k, eps: n.eps }, a.subarray(i * r.lda, i * r.lda + r.k), n.gamma, n.beta,
+        x.subarray(i * r.k, (i + 1) * r.k), stats.subarray(0, 1), stats.subarray(1, 2));
+    }
+    lda = r.k;
+  }
   for (let i = 0; i < r.m; i++) {
     for (let j = 0; j < r.n; j++) {
       let s = 0;
-      for (let k = 0; k < r.k; k++) s += a[i * r.lda + k]! * bf16Value(w[packedIndex(r.k, r.n, k, j)]!);
+      for (let k = 0; k < r.k; k++) s += x[i * lda + k]! * bf16Value(w[packedIndex(r.k, r.n, k, j)]!);
       const ci = i * r.ldc + j;
       const v = r.alpha * s + (bias ? bias[j]! : 0);
       c[ci] = (r.accumulate ? c[ci]! : 0) + (residual ? residual[i * r.ldr + j]! : 0) + (r.activation ? activationValue(r.activation, v) : v);

@@ -105,8 +105,13 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     matmulBf16(d, a, w, bias, c, residual = null) {
       const K = 'matmulBf16';
       const r = resolveMatmulBf16(d, a, w, bias, c, residual);
+      const nz = r.normalize;
+      if (nz && r.m * r.k * 4 > SCRATCH_BYTES) {
+        throw new RangeError(`${K}: normalize needs m·k ≤ ${SCRATCH_BYTES / 4} (each thread normalises A into its scratch), got m·k = ${r.m * r.k}`);
+      }
       call('matmulBf16', [r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'W', w), bias ? p(K, 'bias', bias) : 0, p(K, 'C', c), r.ldc, r.alpha,
-        r.accumulate ? 1 : 0, residual ? p(K, 'residual', residual) : 0, r.ldr, r.activation ? ACTIVATION_KIND[r.activation] : -1], r.m * r.n * r.k);
+        r.accumulate ? 1 : 0, residual ? p(K, 'residual', residual) : 0, r.ldr, r.activation ? ACTIVATION_KIND[r.activation] : -1,
+        nz ? p(K, 'normalize.gamma', nz.gamma) : 0, nz ? p(K, 'normalize.beta', nz.beta) : 0, nz ? nz.eps : 0, scratch], r.m * r.n * r.k);
     },
     biasAddForward(rows, cols, y, bias) {
       const K = 'biasAddForward';

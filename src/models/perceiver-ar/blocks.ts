@@ -4,7 +4,7 @@
 //   mid = x + drop(Wo·Attn(q, k, v));   out = mid + drop(W2·f(W1·LN(mid)))
 import type { RotarySpacing } from '../../kernels/formulas.js';
 import type { Activation, AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
-import { linearBackward, linearForward, linearForwardActivated, linearForwardResidual, type LinearParams } from '../../nn/linear.js';
+import { linearBackward, linearForward, linearForwardNormed, linearForwardResidual, type LinearParams } from '../../nn/linear.js';
 import type { NormParams } from '../../nn/layer-params.js';
 import type { BlockParams } from './params.js';
 
@@ -236,12 +236,14 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
   cache: LatentCache | null = null): void {
   const { k, C } = ctx;
   const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
-  layerNorm(ctx, p.ln, R, C, x, acts.lnOut, acts.lnMean, acts.lnRstd);
+  // Inference keeps no LN outputs: the norms are then the products' prologues where those read bf16 weights.
+  const keepNorm = !ctx.inference;
+  const ln = { gamma: p.ln.g, beta: p.ln.b, eps: ctx.eps }, lnOut = { y: acts.lnOut, mean: acts.lnMean, rstd: acts.lnRstd };
   if (keys) {
-    linearForward(k, p.q!, R, rows(acts.lnOut, R * C), rows(acts.q, R * C));
+    linearForwardNormed(k, p.q!, R, x, ln, lnOut, keepNorm, rows(acts.q, R * C));
     rotate(ctx, H, R, acts.q, C, ctx.latentPositions, false);
   } else {
-    linearForward(k, p.qkv!, R, rows(acts.lnOut, R * C), rows(acts.q, R * 3 * C));
+    linearForwardNormed(k, p.qkv!, R, x, ln, lnOut, keepNorm, rows(acts.q, R * 3 * C));
     rotate(ctx, H, R, acts.q, 3 * C, ctx.latentPositions, false, 2);
     if (cache) {
       for (let r = 0; r < R; r++) {
@@ -259,8 +261,8 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
     k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
   }
   projectResidual(ctx, ctx.seeds[0], p.out, R, acts.att, x, acts.proj, acts.mlpOut, acts.mid);
-  layerNorm(ctx, p.lnMlp, R, C, acts.mid, acts.ln2Out, acts.ln2Mean, acts.ln2Rstd);
-  linearForwardActivated(k, p.mlp1, R, rows(acts.ln2Out, R * C), ctx.activation, rows(acts.a, R * F), ctx.inference ? null : rows(acts.h, R * F));
+  linearForwardNormed(k, p.mlp1, R, acts.mid, { gamma: p.lnMlp.g, beta: p.lnMlp.b, eps: ctx.eps }, { y: acts.ln2Out, mean: acts.ln2Mean, rstd: acts.ln2Rstd },
+    keepNorm, rows(acts.a, R * F), ctx.activation, keepNorm ? rows(acts.h, R * F) : null);
   projectResidual(ctx, ctx.seeds[1], p.mlp2, R, acts.a, acts.mid, acts.mlpOut, acts.proj, out);
 }
 

@@ -6,7 +6,7 @@
 import { countingAllocator, trackedAllocator, type Engine } from '../../engine.js';
 import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
-import { linearBackward, linearForward } from '../../nn/linear.js';
+import { linearBackward, linearForward, linearForwardNormed } from '../../nn/linear.js';
 import { ParamStore, type WeightFormat } from '../../nn/params.js';
 import { PAD } from '../../nn/batch.js';
 import { Rng } from '../../tensor/rng.js';
@@ -363,8 +363,16 @@ export class PerceiverAR {
   /** The output's input: LN(z) with an output norm, else z itself. */
   private headInput(ws: Workspace): F32 { return this.config.outputNorm ? ws.finalOut : ws.stream[this.config.numLayers + 1]!; }
 
-  private head(ws: Workspace, R: number): void {
+  /** Logits from z_{L+1}. keepNorm false (decoding: no backward): LN(z) need not be kept, so a linear head with bf16 weights takes the norm as its prologue. */
+  private head(ws: Workspace, R: number, keepNorm = true): void {
     const c = this.config, k = this.engine.kernels, L = c.numLayers;
+    if (c.outputNorm && c.outputHead === 'linear') {
+      const fin = normOf(this.params, 'final.ln');
+      linearForwardNormed(k, linearOf(this.params, 'head'), R, ws.stream[L + 1]!, { gamma: fin.g, beta: fin.b, eps: c.layerNormEps },
+        { y: ws.finalOut, mean: ws.finalMean, rstd: ws.finalRstd }, keepNorm, ws.logits);
+      this.excludePad(ws, R);
+      return;
+    }
     if (c.outputNorm) {
       const fin = normOf(this.params, 'final.ln');
       k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
@@ -442,7 +450,7 @@ export class PerceiverAR {
       blockForward(this.context(ws, layout, false, 0, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null, cache.layers[l]!);
       cache.layers[l]!.count += 1;
     });
-    this.head(ws, 1);
+    this.head(ws, 1, false);
     return ws.logits.subarray(0, c.vocabSize);
   }
 
