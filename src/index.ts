@@ -6,6 +6,7 @@ export { referenceEngine } from './engine.js';
 export { wasmEngine, engineMemory, createSharedMemory, type WasmEngineParts, type OwnedRunner } from './kernels/wasm/engine.js';
 export { kernelFunctions, KERNEL_EXPORTS, type ThreadRunner, type KernelExport } from './kernels/wasm/exports.js';
 export type * from './kernels/types.js';
+export { NORMALIZE_MAX_ELEMENTS } from './kernels/types.js';
 export { referenceKernels, type Floats } from './kernels/reference/index.js';
 export { rotaryDimsFor, rotaryInverseFrequencies } from './kernels/formulas.js';
 export { bf16Bits, bf16Value, roundToBf16, packBf16Weights, packedIndex } from './kernels/bf16.js';

@@ -122,7 +122,8 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
   for (const e of engines) {
     it(`the layer-norm prologue: the same floats as layerNormForward then the product (A's stride, with a residual or an activation), vs the reference, ${label(e)}`, () => {
       const rng = new Rng(31 + e.info.threads);
-      const shapes: Array<[number, number, number]> = [[1, 1, 1], [1, 7, 9], [2, 13, 17], [1, 515, 2051], [1, 2048, 512], [3, 100, 64], [8, 35, 40]];
+      // n mod 3 = 0 (12, 2048): A's rows k apart; otherwise further apart.
+      const shapes: Array<[number, number, number]> = [[1, 1, 1], [1, 7, 9], [2, 12, 17], [1, 515, 2051], [1, 2048, 512], [3, 100, 64], [8, 35, 40]];
       for (const [m, n, k] of shapes) {
         const mark = e.mark();
         const { packed } = weights(e, rng, k, n);
@@ -134,9 +135,10 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
         for (let i = 0; i < m; i++) rowsA.set(a.w.subarray(i * lda, i * lda + k), i * k);
         e.kernels.layerNormForward({ rows: m, cols: k, eps }, rowsA, gamma.w, beta.w, normed, mean, rstd);
         const variants: Array<[string, Partial<Bf16MatmulDims>, boolean]> = [['plain', {}, false], ['residual', {}, true], ['squared-relu', { activation: 'squared-relu' }, false],
-          ['gelu', { activation: 'gelu' }, false]];
+          ['gelu', { activation: 'gelu' }, false], ['accumulate', { accumulate: true, alpha: 0.5 }, false]];
         for (const [what, extra, withResidual] of variants) {
           const d: Bf16MatmulDims = { m, n, k, ...extra };
+          if (d.accumulate) { plain.set(c.w); c.r.set(c.w); } // all three accumulate onto the same C
           e.kernels.matmulBf16({ ...d, lda, normalize: { gamma: gamma.w, beta: beta.w, eps } }, a.w, packed, bias?.w ?? null, c.w, withResidual ? res.w : null);
           e.kernels.matmulBf16(d, normed, packed, bias?.w ?? null, plain, withResidual ? res.w : null);
           assert.deepEqual(c.w, plain, `normalised ${what} ${m}×${n}×${k}: the same floats as layerNormForward then the product`);
@@ -158,7 +160,8 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
     const mark = e.mark();
     const k = 65536, big = e.allocF32(5 * k), bw = e.allocU16(k), bg = e.allocF32(k);
     assert.throws(() => e.kernels.matmulBf16({ m: 5, n: 1, k, normalize: { gamma: bg, beta: bg, eps: 1e-5 } }, big, bw, null, e.allocF32(5)),
-      /matmulBf16: normalize needs m·k ≤ 262144 \(each thread normalises A into its scratch\), got m·k = 327680/);
+      /matmulBf16: normalize takes m·k ≤ 262144 \(normalised into per-thread scratch\), got m·k = 327680/);
+    assert.throws(() => ref.matmulBf16({ m: 5, n: 1, k, normalize: { gamma: bg, beta: bg, eps: 1e-5 } }, big, bw, null, e.allocF32(5)), /normalize takes m·k ≤ 262144/);
     e.release(mark);
   });
 

@@ -59,10 +59,13 @@ export interface Bf16MatmulDims {
   /**
    * A prologue: each row of A layer-normalised first (gamma and beta of k floats, eps > 0), the
    * floats layerNormForward would give; neither the normalised rows nor their statistics are kept.
-   * The wasm backend normalises into per-thread scratch: m·k ≤ 262,144.
+   * m·k at most NORMALIZE_MAX_ELEMENTS (the wasm backend normalises into each thread's scratch).
    */
   readonly normalize?: LayerNormOperand | null;
 }
+
+/** The most elements (m·k) a product with a layer-norm prologue (Bf16MatmulDims.normalize) takes. */
+export const NORMALIZE_MAX_ELEMENTS = 262_144;
 
 /** A layer norm's parameters, for a product that normalises its input first (Bf16MatmulDims.normalize). */
 export interface LayerNormOperand {

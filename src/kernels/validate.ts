@@ -1,6 +1,6 @@
 // Argument checks shared by every backend, so that a bad call fails the same way everywhere, with
 // a message that names the kernel, the argument and what it needs. Also resolves optional dims.
-import { ACTIVATIONS, type AttentionDims, type AttentionMask, type Bf16MatmulDims, type MatmulDims, type RotaryDims } from './types.js';
+import { ACTIVATIONS, NORMALIZE_MAX_ELEMENTS, type AttentionDims, type AttentionMask, type Bf16MatmulDims, type MatmulDims, type RotaryDims } from './types.js';
 
 type Sized = { readonly length: number };
 
@@ -89,6 +89,7 @@ export function resolveMatmulBf16(d: Bf16MatmulDims, a: Sized, w: Sized, bias: S
     if (!(normalize.eps > 0) || !Number.isFinite(normalize.eps)) throw new RangeError(`${K}: normalize.eps must be a finite number > 0, got ${normalize.eps}`);
     needLength(K, 'normalize.gamma', normalize.gamma, k);
     needLength(K, 'normalize.beta', normalize.beta, k);
+    if (m * k > NORMALIZE_MAX_ELEMENTS) throw new RangeError(`${K}: normalize takes m·k ≤ ${NORMALIZE_MAX_ELEMENTS} (normalised into per-thread scratch), got m·k = ${m * k}`);
   }
   return { m, n, k, lda, ldc, alpha: finite(K, 'alpha', d.alpha ?? 1), accumulate, ldr, activation, normalize };
 }

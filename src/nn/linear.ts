@@ -1,6 +1,6 @@
 // A linear layer y = x·W + b as a forward/backward pair over the kernel set. W is stored
 // [in, out] (row-major), so the forward is a plain matmul and the backward two transposed ones.
-import type { Activation, F32, KernelSet, LayerNormOperand } from '../kernels/types.js';
+import { NORMALIZE_MAX_ELEMENTS, type Activation, type F32, type KernelSet, type LayerNormOperand } from '../kernels/types.js';
 
 export interface LinearParams {
   readonly w: F32;
@@ -67,13 +67,14 @@ export interface NormOutputs { readonly y: F32; readonly mean: F32; readonly rst
 
 /**
  * y = act?(LN(x)·W + b). When LN(x) need not be kept (`keepNorm` false: no backward follows), the
- * product reads bf16 weights and no pre-activation is asked for, the norm is the product's
+ * product reads bf16 weights, no pre-activation is asked for and rows·inDim ≤
+ * NORMALIZE_MAX_ELEMENTS, the norm is the product's
  * prologue (one pool pass, the same floats, normOut untouched); otherwise layerNormForward into
  * normOut and the product from there, with `pre` as linearForwardActivated takes it.
  */
 export function linearForwardNormed(k: KernelSet, p: LinearParams, rows: number, x: F32, norm: LayerNormOperand, normOut: NormOutputs, keepNorm: boolean,
   y: F32, activation: Activation | null = null, pre: F32 | null = null): void {
-  if (!keepNorm && !pre && readsBf16(p, rows)) {
+  if (!keepNorm && !pre && readsBf16(p, rows) && rows * p.inDim <= NORMALIZE_MAX_ELEMENTS) {
     k.matmulBf16({ m: rows, n: p.outDim, k: p.inDim, activation, normalize: norm }, x, p.w16!, p.b, y);
     return;
   }

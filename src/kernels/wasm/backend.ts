@@ -4,6 +4,7 @@ import type {
   Activation, AdamWStep, AttentionDims, AttentionMask, CrossEntropyDims, DropoutDims, F32, I32, KernelSet,
   LayerNormDims, MatmulDims, RotaryDims,
 } from '../types.js';
+import { NORMALIZE_MAX_ELEMENTS } from '../types.js';
 import { rotaryInverseFrequencies } from '../formulas.js';
 import {
   checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveAttentionMerge, resolveMatmul,
@@ -31,6 +32,8 @@ const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1
 const FEW_ROWS = 8;
 
 export function createWasmKernels(parts: WasmBackendParts): KernelSet {
+  // A normalising product's rows go into each thread's scratch (asm/half.ts).
+  if (NORMALIZE_MAX_ELEMENTS * 4 > SCRATCH_BYTES) throw new Error(`NORMALIZE_MAX_ELEMENTS (${NORMALIZE_MAX_ELEMENTS}) floats exceed a thread's scratch (${SCRATCH_BYTES} bytes)`);
   const { memory, runner, scratch, params, minParallelWork } = parts, native = parts.native ?? null;
   const call = (fn: KernelExport, args: number[], work: number): void => {
     runner.run(fn, args, work < minParallelWork ? 1 : runner.threads);
@@ -105,10 +108,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     matmulBf16(d, a, w, bias, c, residual = null) {
       const K = 'matmulBf16';
       const r = resolveMatmulBf16(d, a, w, bias, c, residual);
-      const nz = r.normalize;
-      if (nz && r.m * r.k * 4 > SCRATCH_BYTES) {
-        throw new RangeError(`${K}: normalize needs m·k ≤ ${SCRATCH_BYTES / 4} (each thread normalises A into its scratch), got m·k = ${r.m * r.k}`);
-      }
+      const nz = r.normalize; // m·k ≤ NORMALIZE_MAX_ELEMENTS = SCRATCH_BYTES / 4 (validated)
       call('matmulBf16', [r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'W', w), bias ? p(K, 'bias', bias) : 0, p(K, 'C', c), r.ldc, r.alpha,
         r.accumulate ? 1 : 0, residual ? p(K, 'residual', residual) : 0, r.ldr, r.activation ? ACTIVATION_KIND[r.activation] : -1,
         nz ? p(K, 'normalize.gamma', nz.gamma) : 0, nz ? p(K, 'normalize.beta', nz.beta) : 0, nz ? nz.eps : 0, scratch], r.m * r.n * r.k);

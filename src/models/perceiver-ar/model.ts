@@ -309,7 +309,7 @@ export class PerceiverAR {
         cache ? cache.layers[l]! : null);
       if (cache) cache.layers[l]!.count = R;
     });
-    this.head(ws, R);
+    this.head(ws, R, training);
     k.crossEntropyForward({ rows: R, vocab: c.vocabSize, ignoreIndex: IGNORE, zLoss: c.zLoss }, ws.logits, ws.targets, ws.loss, ws.lse);
     let total = 0, ce = 0, count = 0;
     for (let r = 0; r < R; r++) {
@@ -363,28 +363,27 @@ export class PerceiverAR {
   /** The output's input: LN(z) with an output norm, else z itself. */
   private headInput(ws: Workspace): F32 { return this.config.outputNorm ? ws.finalOut : ws.stream[this.config.numLayers + 1]!; }
 
-  /** Logits from z_{L+1}. keepNorm false (decoding: no backward): LN(z) need not be kept, so a linear head with bf16 weights takes the norm as its prologue. */
+  /**
+   * Logits from z_{L+1}. keepNorm false (no backward follows: evaluation, decoding): LN(z) need not
+   * be kept, so a linear head reading bf16 weights takes the norm as its prologue.
+   */
   private head(ws: Workspace, R: number, keepNorm = true): void {
-    const c = this.config, k = this.engine.kernels, L = c.numLayers;
-    if (c.outputNorm && c.outputHead === 'linear') {
-      const fin = normOf(this.params, 'final.ln');
-      linearForwardNormed(k, linearOf(this.params, 'head'), R, ws.stream[L + 1]!, { gamma: fin.g, beta: fin.b, eps: c.layerNormEps },
-        { y: ws.finalOut, mean: ws.finalMean, rstd: ws.finalRstd }, keepNorm, ws.logits);
-      this.excludePad(ws, R);
-      return;
-    }
-    if (c.outputNorm) {
-      const fin = normOf(this.params, 'final.ln');
-      k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, ws.stream[L + 1]!, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
-    }
-    const x = this.headInput(ws);
+    const c = this.config, k = this.engine.kernels, L = c.numLayers, z = ws.stream[L + 1]!;
+    const fin = c.outputNorm ? normOf(this.params, 'final.ln') : null;
     if (c.outputHead === 'linear') {
-      linearForward(k, linearOf(this.params, 'head'), R, x, ws.logits);
+      const head = linearOf(this.params, 'head');
+      if (fin) {
+        linearForwardNormed(k, head, R, z, { gamma: fin.g, beta: fin.b, eps: c.layerNormEps }, { y: ws.finalOut, mean: ws.finalMean, rstd: ws.finalRstd },
+          keepNorm, ws.logits);
+      } else {
+        linearForward(k, head, R, z, ws.logits);
+      }
       this.excludePad(ws, R);
       return;
     }
+    if (fin) k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, z, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
     // Tied: logits = x·E_tokᵀ (+ b).
-    k.matmul({ m: R, n: c.vocabSize, k: c.width, transB: true }, x, this.params.get('embed.tokens').value, ws.logits);
+    k.matmul({ m: R, n: c.vocabSize, k: c.width, transB: true }, this.headInput(ws), this.params.get('embed.tokens').value, ws.logits);
     if (c.outputHead === 'tied+bias') k.biasAddForward(R, c.vocabSize, ws.logits, this.params.get('head.b').value);
     this.excludePad(ws, R);
   }
