@@ -41,8 +41,14 @@ import { layerNormRow } from './layers';
 }
 
 export function matmulBf16(m: i32, n: i32, k: i32, a: usize, lda: i32, w: usize, bias: usize, c: usize, ldc: i32,
-  alpha: f32, accumulate: i32, residual: usize, ldr: i32, act: i32, gamma: usize, beta: usize, eps: f32, scratch: usize, tid: i32, nth: i32): void {
-  const j0 = share(n, tid, nth, 3), j1 = share(n, tid + 1, nth, 3);
+  alpha: f32, accumulate: i32, residual: usize, ldr: i32, act: i32, gamma: usize, beta: usize, eps: f32, scratch: usize, split: i32,
+  tid: i32, nth: i32): void {
+  // split > 0 (two threads): the first thread's panels are [0, split), the second's the rest.
+  let j0 = share(n, tid, nth, 3), j1 = share(n, tid + 1, nth, 3);
+  if (nth == 2 && split > 0) {
+    j0 = tid == 0 ? 0 : min(n, split * 3);
+    j1 = tid == 0 ? min(n, split * 3) : n;
+  }
   if (gamma != 0 && j1 > j0) {
     // The prologue: A's rows layer-normalised (gamma, beta, eps) into this thread's scratch, which
     // the products then read (every thread normalises all m rows: a few hundred floats each).

@@ -5,6 +5,7 @@ export type { Engine, EngineInfo, BackendName, Allocator } from './engine.js';
 export { referenceEngine } from './engine.js';
 export { wasmEngine, engineMemory, createSharedMemory, type WasmEngineParts, type OwnedRunner } from './kernels/wasm/engine.js';
 export { kernelFunctions, KERNEL_EXPORTS, type ThreadRunner, type KernelExport } from './kernels/wasm/exports.js';
+export { SplitBalancer, MIN_FIRST_SHARE, MAX_FIRST_SHARE } from './kernels/wasm/split-balancer.js';
 export type * from './kernels/types.js';
 export { NORMALIZE_MAX_ELEMENTS } from './kernels/types.js';
 export { referenceKernels, type Floats } from './kernels/reference/index.js';

@@ -5,6 +5,7 @@ import type {
   LayerNormDims, MatmulDims, RotaryDims,
 } from '../types.js';
 import { NORMALIZE_MAX_ELEMENTS } from '../types.js';
+import { fineTimer, SplitBalancer } from './split-balancer.js';
 import { rotaryInverseFrequencies } from '../formulas.js';
 import {
   checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveAttentionMerge, resolveMatmul,
@@ -25,6 +26,8 @@ export interface WasmBackendParts {
   readonly minParallelWork: number;
   /** Large matmuls go to this native gemm when given (Node with a BLAS library); null: all in wasm. */
   readonly native?: NativeMatmul | null;
+  /** How two threads split a bf16 product (default: one that follows the threads' speeds when the timer is fine enough). */
+  readonly balancer?: SplitBalancer;
 }
 
 const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1, 'gelu-erf': 2 };
@@ -43,6 +46,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
   // The one-query attention's count of threads done (reset before each call; the kernel leaves it 0).
   const arrived = memory.i32(1, 'attention arrival count'), arrivedPtr = memory.pointer(arrived, 'engine', 'arrived');
   arrived[0] = 0;
+  const balancer = parts.balancer ?? new SplitBalancer(runner.threads === 2 && fineTimer());
 
   const attentionArgs = (kernel: string, d: AttentionDims, mask: AttentionMask, bufs: Record<string, F32>) => {
     const r = resolveAttention(kernel, d, mask, bufs.q!, bufs.k!, bufs.v!, bufs.out!, bufs.lse!);
@@ -109,9 +113,12 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const K = 'matmulBf16';
       const r = resolveMatmulBf16(d, a, w, bias, c, residual);
       const nz = r.normalize; // m·k ≤ NORMALIZE_MAX_ELEMENTS = SCRATCH_BYTES / 4 (validated)
+      // Two threads: the split follows the threads' speeds (split-balancer.ts); the outputs do not depend on it.
+      const work = r.m * r.n * r.k, split = runner.threads === 2 && work >= minParallelWork ? balancer.split(Math.ceil(r.n / 3)) : 0;
       call('matmulBf16', [r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'W', w), bias ? p(K, 'bias', bias) : 0, p(K, 'C', c), r.ldc, r.alpha,
         r.accumulate ? 1 : 0, residual ? p(K, 'residual', residual) : 0, r.ldr, r.activation ? ACTIVATION_KIND[r.activation] : -1,
-        nz ? p(K, 'normalize.gamma', nz.gamma) : 0, nz ? p(K, 'normalize.beta', nz.beta) : 0, nz ? nz.eps : 0, scratch], r.m * r.n * r.k);
+        nz ? p(K, 'normalize.gamma', nz.gamma) : 0, nz ? p(K, 'normalize.beta', nz.beta) : 0, nz ? nz.eps : 0, scratch, split], work);
+      if (split > 0) balancer.observe(runner.lastWaitMs ?? null);
     },
     biasAddForward(rows, cols, y, bias) {
       const K = 'biasAddForward';

@@ -7,6 +7,7 @@ import type { NativeMatmul } from '../native-gemm.js';
 import { createWasmKernels } from './backend.js';
 import { SCRATCH_BYTES, type ThreadRunner } from './exports.js';
 import { EngineMemory, MAX_MEMORY_BYTES } from './memory.js';
+import type { SplitBalancer } from './split-balancer.js';
 
 /** Bytes reserved at the bottom of memory for the kernel module's static data. */
 export const MODULE_DATA_BYTES = 65536;
@@ -30,6 +31,8 @@ export interface WasmEngineParts {
   readonly minParallelWork: number;
   /** The native matmul and its display name ("OpenBLAS 0.3.21, …, 2 threads"), or null. */
   readonly native: { readonly matmul: NativeMatmul; readonly description: string } | null;
+  /** How two threads split a bf16 product (backend.ts; default: following the threads' speeds). */
+  readonly balancer?: SplitBalancer;
 }
 
 /** The memory areas the kernels expect, allocated before anything else in a fresh EngineMemory. */
@@ -52,8 +55,9 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
       runner.run(fn, args, nth); // a job that throws is not observed
       observer(fn, args, performance.now() - started);
     },
+    get lastWaitMs() { return runner.lastWaitMs ?? null; },
   };
-  const kernels = createWasmKernels({ memory, runner: observed, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null });
+  const kernels = createWasmKernels({ memory, runner: observed, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null, balancer: parts.balancer });
   const base = memory.mark();
   const info: EngineInfo = {
     backend: 'wasm', simd: parts.simd, threads, notes: parts.notes, blas: native?.description ?? null,

@@ -33,6 +33,8 @@ export function kernelFunctions(instance: WebAssembly.Instance): Record<KernelEx
 export interface ThreadRunner {
   readonly threads: number;
   run(fn: KernelExport, args: readonly number[], threads: number): void;
+  /** Milliseconds the calling thread waited for the workers after its own share in the last job; null when it ran every share itself. */
+  readonly lastWaitMs?: number | null;
 }
 
 /** Bytes of per-thread scratch the kernels expect (asm/common.ts SCRATCH_BYTES). */

@@ -44,6 +44,8 @@ export abstract class SharedPool implements ThreadRunner {
   /** When jobs are shared and when the calling thread runs them alone (pool-policy.ts). */
   readonly policy: SoloPolicy;
   private parked = false;
+  /** See ThreadRunner.lastWaitMs. */
+  lastWaitMs: number | null = null;
 
   protected constructor(
     readonly threads: number,
@@ -74,6 +76,7 @@ export abstract class SharedPool implements ThreadRunner {
     if (this.broken) throw new Error(`the engine cannot run kernels: ${this.broken}; dispose it and create a new one`);
     const nth = Math.min(threads, this.threads);
     if (args.length > MAX_ARGS) throw new RangeError(`pool: ${fn} has ${args.length} arguments, more than ${MAX_ARGS}`);
+    this.lastWaitMs = null;
     if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
     const mode = this.policy.next();
     if (mode === 'solo') {
@@ -127,6 +130,7 @@ export abstract class SharedPool implements ThreadRunner {
       this.finish(fn, undefined, true);
       throw new Error(`kernel ${fn} cannot finish: ${this.broken} during it; the engine cannot run kernels any more — dispose it and create a new one`);
     }
+    this.lastWaitMs = performance.now() - ended;
     if (probing && performance.now() > deadline) late = true;
     // The first job after park() finds the workers asleep by request (the BLAS had the cores): not contention.
     const excused = this.parked;

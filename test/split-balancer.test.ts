@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { createSharedMemory, kernelFunctions, MAX_FIRST_SHARE, MIN_FIRST_SHARE, packBf16Weights, SplitBalancer, wasmEngine } from '../src/index.js';
+import type { Engine, KernelExport, OwnedRunner } from '../src/index.js';
+import { fineTimer } from '../src/kernels/wasm/split-balancer.js';
+import { noTileGemm } from '../src/kernels/wasm/tile-gemm.js';
+import { Rng } from './helpers/engines.js';
+
+describe('SplitBalancer (how two threads split a bf16 product)', () => {
+  it('grows the calling thread\'s share when it waited, shrinks it slowly when it did not, within bounds; ignores jobs run alone', () => {
+    const b = new SplitBalancer(true);
+    assert.equal(b.split(100), 50);
+    b.observe(0.002);
+    assert.ok(Math.abs(b.firstShare - 0.504) < 1e-12);
+    b.observe(0);
+    assert.ok(Math.abs(b.firstShare - 0.502) < 1e-12);
+    b.observe(null);
+    assert.ok(Math.abs(b.firstShare - 0.502) < 1e-12, 'a job the calling thread ran alone says nothing about the worker');
+    for (let i = 0; i < 1000; i++) b.observe(1);
+    assert.equal(b.firstShare, MAX_FIRST_SHARE);
+    assert.equal(b.split(100), 75);
+    for (let i = 0; i < 1000; i++) b.observe(0);
+    assert.equal(b.firstShare, MIN_FIRST_SHARE);
+    assert.equal(b.split(2), 1, 'each thread keeps at least one panel');
+    assert.equal(b.split(1), 0, 'one panel: the kernel\'s own split');
+    assert.equal(new SplitBalancer(false).split(100), 0, 'disabled: the even split');
+    assert.throws(() => new SplitBalancer(true, 0.9), /firstShare must be in \[0.25, 0.75\], got 0.9/);
+  });
+
+  it('is enabled only with a timer that resolves sub-microsecond waits', () => {
+    let t = 0;
+    assert.equal(fineTimer(() => (t += 0.0001)), true, '0.1 µs steps');
+    assert.equal(fineTimer(() => (t += 0.005)), false, '5 µs steps (a cross-origin-isolated page\'s coarsened timer)');
+  });
+});
+
+/** A wasm engine whose "two threads" run their shares one after the other on the calling thread, with a pinned split. */
+function sequentialEngine(balancer: SplitBalancer): Engine {
+  const wasmMemory = createSharedMemory();
+  const bytes = readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url));
+  const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
+  const runner: OwnedRunner = {
+    threads: 2,
+    lastWaitMs: null,
+    run(fn: KernelExport, args: readonly number[], nth: number) { for (let w = 0; w < nth; w++) local[fn](...args, w, nth); },
+    async close() { /* nothing to stop */ },
+  };
+  return wasmEngine({ wasmMemory, runner, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer });
+}
+
+describe('matmulBf16 split unevenly between two threads', () => {
+  it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue; every n mod 3)', () => {
+    const even = sequentialEngine(new SplitBalancer(false));
+    const uneven = [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => sequentialEngine(new SplitBalancer(true, s)));
+    const rng = new Rng(41);
+    for (const [m, n, k] of [[1, 7, 16], [1, 512, 512], [2, 100, 40], [1, 515, 129], [3, 2048, 64]] as const) {
+      const random = (count: number): Float32Array => { const x = new Float32Array(count); rng.fillUniform(x); return x; };
+      const w = random(k * n), a = random(m * k), bias = random(n), res = random(m * n), beta = random(k);
+      const gamma = random(k).map((x) => 1 + x / 2);
+      for (const v of ['plain', 'gelu', 'normalize', 'residual'] as const) {
+        const outputs = [even, ...uneven].map((e) => {
+          const put = (x: Float32Array) => { const y = e.allocF32(x.length); y.set(x); return y; };
+          const packed = e.allocU16(k * n);
+          packBf16Weights(w, k, n, packed);
+          const c = e.allocF32(m * n);
+          const normalize = v === 'normalize' ? { gamma: put(gamma), beta: put(beta), eps: 1e-5 } : null;
+          e.kernels.matmulBf16({ m, n, k, activation: v === 'gelu' ? 'gelu' : null, normalize }, put(a), packed, put(bias), c, v === 'residual' ? put(res) : null);
+          return Array.from(c);
+        });
+        for (let i = 1; i < outputs.length; i++) assert.deepEqual(outputs[i], outputs[0], `${m}×${n}×${k} ${v}, split ${i}`);
+      }
+    }
+  });
+});
