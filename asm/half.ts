@@ -10,7 +10,10 @@
 // A prologue (decoding fuses it to save a pass over the pool per layer norm): gamma ≠ 0 gives
 // C = … alpha·LN(A)·W …, each row of A layer-normalised with gamma, beta and eps first — the floats
 // layerNormForward would give (asm/layers.ts layerNormRow), in each thread's own scratch (m·k
-// floats, at most SCRATCH_BYTES: the backend refuses more).
+// floats, at most NORMALIZE_MAX_ELEMENTS: src/kernels/validate.ts refuses more).
+// split > 0 with two threads gives the first thread panels [0, split) and the second the rest
+// (the backend follows the threads' speeds: src/kernels/wasm/split-balancer.ts); each output is
+// computed the same way whoever computes it.
 // Epilogues (decoding fuses them to save a pass over the pool per layer): residual ≠ 0 gives
 // C = R[m, n] + (alpha·A·W + bias), the sum a separate add would give; act ≥ 0 (an activation kind
 // of asm/activations.ts) gives C = act(alpha·A·W + bias), applied by each thread to its own columns

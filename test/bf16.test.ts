@@ -151,7 +151,7 @@ describe('matmulBf16 (few-row products against packed bf16 weights) vs reference
     });
   }
 
-  it('refuses a prologue with a bad eps, short gamma or beta, or (wasm) more than its scratch holds', () => {
+  it('refuses a prologue with a bad eps, short gamma or beta, or m·k over NORMALIZE_MAX_ELEMENTS (both backends)', () => {
     const e = engines[0]!, w = e.allocU16(12), a = e.allocF32(4), c = e.allocF32(3), g = e.allocF32(4), short = e.allocF32(3);
     assert.throws(() => e.kernels.matmulBf16({ m: 1, n: 3, k: 4, normalize: { gamma: g, beta: g, eps: 0 } }, a, w, null, c), /matmulBf16: normalize.eps must be a finite number > 0, got 0/);
     assert.throws(() => ref.matmulBf16({ m: 1, n: 3, k: 4, normalize: { gamma: g, beta: g, eps: NaN } }, a, w, null, c), /normalize.eps must be a finite number > 0, got NaN/);

@@ -50,7 +50,7 @@ function sequentialEngine(balancer: SplitBalancer): Engine {
 }
 
 describe('matmulBf16 split unevenly between two threads', () => {
-  it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue; every n mod 3)', () => {
+  it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue; every n mod 3)', async () => {
     const even = sequentialEngine(new SplitBalancer(false));
     const uneven = [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => sequentialEngine(new SplitBalancer(true, s)));
     const rng = new Rng(41);
@@ -71,5 +71,6 @@ describe('matmulBf16 split unevenly between two threads', () => {
         for (let i = 1; i < outputs.length; i++) assert.deepEqual(outputs[i], outputs[0], `${m}×${n}×${k} ${v}, split ${i}`);
       }
     }
+    for (const e of [even, ...uneven]) await e.dispose();
   });
 });

@@ -1,11 +1,9 @@
 // The wasm backend: validates like the reference, turns views into pointers and dispatches the
 // AssemblyScript kernels, inline for small work or across the worker pool.
-import type {
-  Activation, AdamWStep, AttentionDims, AttentionMask, CrossEntropyDims, DropoutDims, F32, I32, KernelSet,
-  LayerNormDims, MatmulDims, RotaryDims,
+import {
+  NORMALIZE_MAX_ELEMENTS, type Activation, type AdamWStep, type AttentionDims, type AttentionMask, type CrossEntropyDims, type DropoutDims, type F32,
+  type I32, type KernelSet, type LayerNormDims, type MatmulDims, type RotaryDims,
 } from '../types.js';
-import { NORMALIZE_MAX_ELEMENTS } from '../types.js';
-import { fineTimer, SplitBalancer } from './split-balancer.js';
 import { rotaryInverseFrequencies } from '../formulas.js';
 import {
   checkAdamW, checkCrossEntropy, checkDropoutP, checkIds, checkLayerNorm, checkRowsCols, resolveAttention, resolveAttentionMerge, resolveMatmul,
@@ -14,6 +12,7 @@ import {
 import type { NativeMatmul } from '../native-gemm.js';
 import type { EngineMemory } from './memory.js';
 import { DECODE_BLOCK, SCRATCH_BYTES, type KernelExport, type ThreadRunner } from './exports.js';
+import { fineTimer, SplitBalancer } from './split-balancer.js';
 
 export interface WasmBackendParts {
   readonly memory: EngineMemory;
