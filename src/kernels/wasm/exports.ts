@@ -33,7 +33,11 @@ export function kernelFunctions(instance: WebAssembly.Instance): Record<KernelEx
 export interface ThreadRunner {
   readonly threads: number;
   run(fn: KernelExport, args: readonly number[], threads: number): void;
-  /** Milliseconds the calling thread waited for the workers after its own share in the last job; null when it ran every share itself. */
+  /**
+   * Milliseconds from the end of the calling thread's own share in the last job to the end of the
+   * job (waiting for workers, or running a share a late worker did not claim); null when the job
+   * was not dispatched to workers (one thread, or solo).
+   */
   readonly lastWaitMs?: number | null;
 }
 

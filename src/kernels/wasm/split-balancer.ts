@@ -3,8 +3,9 @@
 // minute (measured: either thread's share of a decode step's product took 10–20% longer than the
 // other's, in turns), so an even split makes every product wait for the slower one. A product's
 // outputs do not depend on who computes them, so its split can follow the speeds: after each
-// product shared by both threads, the calling thread's share grows when it waited for the worker
-// and shrinks slowly when it did not, settling where it waits about one product in three.
+// product dispatched to the worker, the calling thread's share grows when it waited for the worker
+// (or ran the share a late worker did not claim) and shrinks slowly when it did not, settling where
+// it waits about one product in three.
 // (Attention's partial results would change with the split, so it keeps an even one.)
 
 /** The calling thread's share stays within these bounds. */
@@ -35,7 +36,7 @@ export class SplitBalancer {
     return Math.min(panels - 1, Math.max(1, Math.round(panels * this.share)));
   }
 
-  /** After a product: how long the calling thread waited for the worker (ms), or null when it ran every share itself. */
+  /** After a product: ThreadRunner.lastWaitMs — how long the calling thread waited (ms), or null when the product was not dispatched to the worker. */
   observe(waitedMs: number | null): void {
     if (!this.enabled || waitedMs === null) return;
     this.share = waitedMs > WAITED_MS ? Math.min(MAX_FIRST_SHARE, this.share + GROW) : Math.max(MIN_FIRST_SHARE, this.share - SHRINK);
