@@ -93,7 +93,42 @@ export interface Engine {
    * kernel call.
    */
   readonly observeJobs?: (observer: ((job: string, args: readonly number[], ms: number) => void) | null) => void;
+  /** Recording runs of kernel jobs to replay them (wasm backend): see JobRecording. */
+  readonly jobRecording?: JobRecording;
   dispose(): Promise<void>;
+}
+
+/** Runs fn now and again at every replay of the recording it belongs to (JobRecording.record). */
+export type LiveSection = (fn: () => void) => void;
+
+/** A recorded run of kernel jobs (JobRecording.record). */
+export interface RecordedJobs {
+  /** Jobs replayed as recorded, and live sections run again. */
+  readonly jobs: number;
+  readonly liveSections: number;
+  /**
+   * Runs the recorded jobs again with the same arguments, and the live sections in their places,
+   * without the JavaScript that issued the jobs. Valid while every buffer the jobs read or write
+   * stays allocated; memory contents may change (that is how a replay gets new inputs).
+   */
+  replay(): void;
+}
+
+/**
+ * Record and replay (wasm backend; docs/engine.md "Replayed decode steps"): for work that issues
+ * the same kernel jobs with the same arguments again and again (a cached decode step).
+ */
+export interface JobRecording {
+  /** The kernels whose jobs it records: an engine wrapping other kernels around them must not replay (its wrappers would be skipped). */
+  readonly kernels: KernelSet;
+  /**
+   * Runs body once, as usual, recording the pool jobs the kernels dispatch — except inside
+   * live(fn), whose fn runs now and again in its place at every replay (work whose arguments
+   * change from run to run, and JavaScript that reads or writes engine memory between jobs).
+   * Returns the recording, or why it cannot be replayed (body used the native BLAS, or a kernel
+   * whose result JavaScript reads); body's work is done either way.
+   */
+  record(body: (live: LiveSection) => void): RecordedJobs | { readonly refused: string };
 }
 
 /** A reference-backend engine: plain typed arrays, garbage-collected. */

@@ -12,6 +12,7 @@ import {
 import type { NativeMatmul } from '../native-gemm.js';
 import type { EngineMemory } from './memory.js';
 import { DECODE_BLOCK, SCRATCH_BYTES, type KernelExport, type ThreadRunner } from './exports.js';
+import { JobRecorder, type JobHooks } from './job-recorder.js';
 import { fineTimer, SplitBalancer } from './split-balancer.js';
 
 export interface WasmBackendParts {
@@ -33,12 +34,14 @@ const ACTIVATION_KIND: Record<Activation, number> = { 'squared-relu': 0, gelu: 1
 /** Matmuls with at most this many rows take the few-rows path (asm/gemm.ts SMALL_M). */
 const FEW_ROWS = 8;
 
-export function createWasmKernels(parts: WasmBackendParts): KernelSet {
+/** The kernels, and the recorder every job of theirs goes through (Engine.jobRecording). */
+export function createWasmKernels(parts: WasmBackendParts): { readonly kernels: KernelSet; readonly recorder: JobRecorder } {
   // A normalising product's rows go into each thread's scratch (asm/half.ts).
   if (NORMALIZE_MAX_ELEMENTS * 4 > SCRATCH_BYTES) throw new Error(`NORMALIZE_MAX_ELEMENTS (${NORMALIZE_MAX_ELEMENTS}) floats exceed a thread's scratch (${SCRATCH_BYTES} bytes)`);
   const { memory, runner, scratch, params, minParallelWork } = parts, native = parts.native ?? null;
-  const call = (fn: KernelExport, args: number[], work: number): void => {
-    runner.run(fn, args, work < minParallelWork ? 1 : runner.threads);
+  const recorder = new JobRecorder(runner, () => kernels);
+  const call = (fn: KernelExport, args: number[], work: number, hooks?: JobHooks): void => {
+    recorder.run(fn, args, work < minParallelWork ? 1 : runner.threads, hooks);
   };
   const p = (kernel: string, name: string, view: ArrayBufferView): number => memory.pointer(view, kernel, name);
   const paramsPtr = memory.pointer(params, 'engine', 'params');
@@ -62,9 +65,11 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     if (r.rotaryDims === 0) return;
     const key = `${r.rotaryDims} ${r.maxWavelength} ${r.spacing}`;
     if (frequencies.key !== key) frequencies = { key, values: rotaryInverseFrequencies(r.rotaryDims, r.maxWavelength, r.spacing) };
-    params.set(frequencies.values);
+    const values = frequencies.values, writeFrequencies = (): void => params.set(values);
+    writeFrequencies();
+    // A replay writes them again: other jobs use the parameter area too.
     call('rotary', [p(kernel, 'x', x), p(kernel, 'positions', positions), paramsPtr, r.rows, r.heads, r.headDim,
-      r.rowStride, r.rotaryDims, sign], r.rows * r.heads * r.rotaryDims * 4);
+      r.rowStride, r.rotaryDims, sign], r.rows * r.heads * r.rotaryDims * 4, { prepare: writeFrequencies });
   };
 
   const dropout = (kernel: string, d: DropoutDims, x: F32, y: F32, mode: number): void => {
@@ -78,6 +83,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
   const tiles = native?.attentionTiles ?? null;
   const fused = (run: (tiles: number) => void): void => {
     if (!tiles) { run(0); return; }
+    recorder.refuse('attention tiles on the native BLAS');
     tiles.setThreads(1);
     try { run(1); } finally { tiles.setThreads(tiles.threads); }
   };
@@ -90,6 +96,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       // Native BLAS for every product but the few-row ones (decoding), where the wasm path that
       // streams B once across threads is faster (docs/benchmarks.md, the BLAS threshold).
       if (native && r.m > native.maxWasmRows && r.m * r.n * r.k >= native.minWork) {
+        recorder.refuse('a product on the native BLAS');
         native.yieldCores();
         const beta = r.accumulate ? 1 : 0;
         for (let i = 0; i < r.batch; i++) {
@@ -101,8 +108,8 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       // Few rows (decoding): split K so each thread streams one contiguous block of B (the
       // asm matmul's own few-rows path splits columns, which suits one thread).
       if (r.m <= FEW_ROWS && !r.transB && r.batch === 1 && runner.threads > 1 && work >= minParallelWork && r.m * r.n * 4 <= SCRATCH_BYTES) {
-        runner.run('matmulFewRowsPartial', [r.transA ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb, scratch], runner.threads);
-        runner.run('matmulFewRowsReduce', [r.m, r.n, p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, scratch, runner.threads], runner.threads);
+        recorder.run('matmulFewRowsPartial', [r.transA ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb, scratch], runner.threads);
+        recorder.run('matmulFewRowsReduce', [r.m, r.n, p(K, 'C', c), r.ldc, r.alpha, r.accumulate ? 1 : 0, scratch, runner.threads], runner.threads);
         return;
       }
       call('matmul', [r.transA ? 1 : 0, r.transB ? 1 : 0, r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'B', b), r.ldb,
@@ -113,11 +120,14 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const r = resolveMatmulBf16(d, a, w, bias, c, residual);
       const nz = r.normalize; // m·k ≤ NORMALIZE_MAX_ELEMENTS = SCRATCH_BYTES / 4 (validated)
       // Two threads: the split follows the threads' speeds (split-balancer.ts); the outputs do not depend on it.
-      const work = r.m * r.n * r.k, split = runner.threads === 2 && work >= minParallelWork ? balancer.split(Math.ceil(r.n / 3)) : 0;
+      const work = r.m * r.n * r.k, panels = Math.ceil(r.n / 3), split = runner.threads === 2 && work >= minParallelWork ? balancer.split(panels) : 0;
+      const observe = (): void => balancer.observe(runner.lastWaitMs ?? null);
+      // A replay takes the balancer's split of the moment (the last argument), and reports its wait.
       call('matmulBf16', [r.m, r.n, r.k, p(K, 'A', a), r.lda, p(K, 'W', w), bias ? p(K, 'bias', bias) : 0, p(K, 'C', c), r.ldc, r.alpha,
         r.accumulate ? 1 : 0, residual ? p(K, 'residual', residual) : 0, r.ldr, r.activation ? ACTIVATION_KIND[r.activation] : -1,
-        nz ? p(K, 'normalize.gamma', nz.gamma) : 0, nz ? p(K, 'normalize.beta', nz.beta) : 0, nz ? nz.eps : 0, scratch, split], work);
-      if (split > 0) balancer.observe(runner.lastWaitMs ?? null);
+        nz ? p(K, 'normalize.gamma', nz.gamma) : 0, nz ? p(K, 'normalize.beta', nz.beta) : 0, nz ? nz.eps : 0, scratch, split], work,
+      split > 0 ? { prepare: (args) => { args[args.length - 1] = balancer.split(panels); }, finish: observe } : undefined);
+      if (split > 0) observe();
     },
     biasAddForward(rows, cols, y, bias) {
       const K = 'biasAddForward';
@@ -155,7 +165,7 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       if (d.cols * 8 > SCRATCH_BYTES) throw new RangeError(`${K}: cols=${d.cols} exceeds the wasm backend's maximum ${SCRATCH_BYTES / 8}`);
       const work = d.rows * d.cols * 8;
       const used = work < minParallelWork ? 1 : runner.threads;
-      runner.run('layerNormBackward', [p(K, 'x', x), p(K, 'gamma', gamma), p(K, 'mean', mean), p(K, 'rstd', rstd), p(K, 'dy', dy),
+      recorder.run('layerNormBackward', [p(K, 'x', x), p(K, 'gamma', gamma), p(K, 'mean', mean), p(K, 'rstd', rstd), p(K, 'dy', dy),
         p(K, 'dx', dx), scratch, d.rows, d.cols], used);
       call('layerNormReduceParams', [scratch, p(K, 'dgamma', dgamma), p(K, 'dbeta', dbeta), d.cols, used], d.cols * used);
     },
@@ -199,9 +209,10 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
       const decodeThreads = work < minParallelWork ? 1 : runner.threads;
       if (r.B === 1 && r.Tq === 1 && r.H * (r.D + 4 + DECODE_BLOCK) <= SCRATCH_BYTES / 4) {
         // One pass: the last thread to finish merges the threads' partial results (asm/decode-attention.ts).
-        arrived[0] = 0;
-        runner.run('attentionDecode', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
-          r.Tk, r.H, r.D, r.ldk, r.ldv, r.scale, causal, scratch, arrivedPtr], decodeThreads);
+        const clearArrivals = (): void => { arrived[0] = 0; };
+        clearArrivals();
+        recorder.run('attentionDecode', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
+          r.Tk, r.H, r.D, r.ldk, r.ldv, r.scale, causal, scratch, arrivedPtr], decodeThreads, { prepare: clearArrivals });
         return;
       }
       fused((tiles) => call('attentionForward', [p(K, 'q', q), p(K, 'k', k), p(K, 'v', v), p(K, 'out', out), p(K, 'lse', lse), qPos, kPos, kValid,
@@ -244,12 +255,13 @@ export function createWasmKernels(parts: WasmBackendParts): KernelSet {
     sumSquares(x) {
       const n = sameLength('sumSquares', ['x'], [x]);
       const nth = n < minParallelWork ? 1 : runner.threads;
+      recorder.refuse('sumSquares (its result is read back)');
       params.fill(0, 0, runner.threads);
-      runner.run('sumSquares', [p('sumSquares', 'x', x), n, paramsPtr], nth);
+      recorder.run('sumSquares', [p('sumSquares', 'x', x), n, paramsPtr], nth);
       let s = 0;
       for (let t = 0; t < nth; t++) s += params[t]!;
       return s;
     },
   };
-  return kernels;
+  return { kernels, recorder };
 }

@@ -57,7 +57,7 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
     },
     get lastWaitMs() { return runner.lastWaitMs ?? null; },
   };
-  const kernels = createWasmKernels({ memory, runner: observed, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null, balancer: parts.balancer });
+  const { kernels, recorder } = createWasmKernels({ memory, runner: observed, scratch, params, minParallelWork: parts.minParallelWork, native: native?.matmul ?? null, balancer: parts.balancer });
   const base = memory.mark();
   const info: EngineInfo = {
     backend: 'wasm', simd: parts.simd, threads, notes: parts.notes, blas: native?.description ?? null,
@@ -82,6 +82,7 @@ export function wasmEngine(parts: WasmEngineParts): Engine {
     },
     ...(runner.stats ? { threadStats: () => runner.stats!() } : {}),
     observeJobs: (o) => { observer = o; },
+    jobRecording: recorder,
     dispose: () => runner.close(),
   };
 }

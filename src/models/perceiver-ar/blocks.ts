@@ -3,6 +3,7 @@
 // inputs, separate norms, the query residual) and the latent self-attention blocks.
 //   mid = x + drop(Wo·Attn(q, k, v));   out = mid + drop(W2·f(W1·LN(mid)))
 import type { RotarySpacing } from '../../kernels/formulas.js';
+import type { LiveSection } from '../../engine.js';
 import type { Activation, AttentionMask, F32, I32, KernelSet, U8 } from '../../kernels/types.js';
 import { linearBackward, linearForward, linearForwardNormed, linearForwardResidual, type LinearParams } from '../../nn/linear.js';
 import type { NormParams } from '../../nn/layer-params.js';
@@ -73,7 +74,15 @@ export interface BlockContext {
   readonly latentKeysByQueryNorm: boolean;
   /** No backward follows (decoding, evaluation): the MLP's pre-activation need not be kept. */
   readonly inference?: boolean;
+  /**
+   * Decoding with a recorded step (model.ts decodeStep): the work whose arguments change from step
+   * to step (the attention over a growing cache, the copies into it) goes through here, to run
+   * again at every replay. Absent: it just runs.
+   */
+  readonly live?: LiveSection;
 }
+
+const now: LiveSection = (fn) => fn();
 
 const rows = <T extends F32 | I32 | U8>(x: T, n: number): T => x.subarray(0, n) as T;
 
@@ -234,7 +243,7 @@ export function crossAttentionOperands(ctx: BlockContext, heads: number, keys: A
  */
 export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs, x: F32, out: F32, keys: AttendKeys | StreamedAttend | null,
   cache: LatentCache | null = null): void {
-  const { k, C } = ctx;
+  const { k, C } = ctx, live = ctx.live ?? now;
   const R = ctx.B * ctx.N, F = p.mlp1.outDim, H = p.heads;
   // Inference keeps no LN outputs: the norms are then the products' prologues where those read bf16 weights.
   const keepNorm = !ctx.inference;
@@ -246,20 +255,24 @@ export function blockForward(ctx: BlockContext, p: BlockParams, acts: BlockActs,
     linearForwardNormed(k, p.qkv!, R, x, ln, lnOut, keepNorm, rows(acts.q, R * 3 * C));
     rotate(ctx, H, R, acts.q, 3 * C, ctx.latentPositions, false, 2);
     if (cache) {
-      for (let r = 0; r < R; r++) {
-        const slot = cache.count + r;
-        cache.kv.set(acts.q.subarray(r * 3 * C + C, r * 3 * C + 3 * C), slot * 2 * C);
-        cache.positions[slot] = ctx.latentPositions[r]!;
-        cache.valid[slot] = ctx.latentValid[r]!;
-      }
+      live(() => {
+        for (let r = 0; r < R; r++) {
+          const slot = cache.count + r;
+          cache.kv.set(acts.q.subarray(r * 3 * C + C, r * 3 * C + 3 * C), slot * 2 * C);
+          cache.positions[slot] = ctx.latentPositions[r]!;
+          cache.valid[slot] = ctx.latentValid[r]!;
+        }
+      });
     }
   }
-  if (isStreamed(keys)) {
-    keys.forward(ctx, p, rows(acts.q, R * C), rows(acts.att, R * C), rows(acts.lse, R * H));
-  } else {
-    const a = attentionOperands(ctx, p, acts, keys, cache);
-    k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
-  }
+  live(() => {
+    if (isStreamed(keys)) {
+      keys.forward(ctx, p, rows(acts.q, R * C), rows(acts.att, R * C), rows(acts.lse, R * H));
+    } else {
+      const a = attentionOperands(ctx, p, acts, keys, cache);
+      k.attentionForward(a.dims, a.mask, a.q, a.k, a.v, rows(acts.att, R * C), rows(acts.lse, R * H));
+    }
+  });
   projectResidual(ctx, ctx.seeds[0], p.out, R, acts.att, x, acts.proj, acts.mlpOut, acts.mid);
   linearForwardNormed(k, p.mlp1, R, acts.mid, { gamma: p.lnMlp.g, beta: p.lnMlp.b, eps: ctx.eps }, { y: acts.ln2Out, mean: acts.ln2Mean, rstd: acts.ln2Rstd },
     keepNorm, rows(acts.a, R * F), ctx.activation, keepNorm ? rows(acts.h, R * F) : null);

@@ -3,7 +3,7 @@
 //   z0 = Linear(E[last N valid inputs])             [B·N, C]
 //   z1 = CrossAttendBlock(z0, keys = E or a subsample of E)
 //   z_{l+1} = SelfAttendBlock(z_l), l = 1…L;  logits = Linear(LN(z_{L+1}))
-import { countingAllocator, trackedAllocator, type Engine } from '../../engine.js';
+import { countingAllocator, trackedAllocator, type Engine, type LiveSection } from '../../engine.js';
 import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
 import { linearBackward, linearForward, linearForwardNormed } from '../../nn/linear.js';
@@ -124,6 +124,12 @@ export class PerceiverAR {
    * recompute). Chunks beyond the budget are recomputed.
    */
   keyStoreBytes = 6 * 2 ** 30;
+  /**
+   * Cached decoding records its first step's kernel jobs and replays them at the next steps
+   * (Engine.jobRecording, wasm backend): the same floats without the JavaScript that issues them
+   * (docs/engine.md "Replayed decode steps"). false: every step runs its JavaScript.
+   */
+  replayDecodeSteps = true;
   private store: KvStore | null = null;
   private kvStore(): KvStore {
     if (!this.store || this.store.budgetBytes !== this.keyStoreBytes) this.store = new KvStore(this.keyStoreBytes);
@@ -355,8 +361,8 @@ export class PerceiverAR {
   }
 
   /** z0 from the latents' input embeddings [R, C_in]: their projection, or the embeddings themselves (latentInput 'embedding'). */
-  private latentsForward(R: number, latentIn: F32, z0: F32): void {
-    if (this.config.latentInput === 'embedding') z0.set(latentIn.subarray(0, R * this.config.width));
+  private latentsForward(R: number, latentIn: F32, z0: F32, live: LiveSection = (fn) => fn()): void {
+    if (this.config.latentInput === 'embedding') live(() => z0.set(latentIn.subarray(0, R * this.config.width)));
     else linearForward(this.engine.kernels, linearOf(this.params, 'latents.proj'), R, latentIn, z0);
   }
 
@@ -367,7 +373,7 @@ export class PerceiverAR {
    * Logits from z_{L+1}. keepNorm false (no backward follows: evaluation, decoding): LN(z) need not
    * be kept, so a linear head reading bf16 weights takes the norm as its prologue.
    */
-  private head(ws: Workspace, R: number, keepNorm = true): void {
+  private head(ws: Workspace, R: number, keepNorm = true, live: LiveSection = (fn) => fn()): void {
     const c = this.config, k = this.engine.kernels, L = c.numLayers, z = ws.stream[L + 1]!;
     const fin = c.outputNorm ? normOf(this.params, 'final.ln') : null;
     if (c.outputHead === 'linear') {
@@ -378,14 +384,14 @@ export class PerceiverAR {
       } else {
         linearForward(k, head, R, z, ws.logits);
       }
-      this.excludePad(ws, R);
+      live(() => this.excludePad(ws, R));
       return;
     }
     if (fin) k.layerNormForward({ rows: R, cols: c.width, eps: c.layerNormEps }, z, fin.g, fin.b, ws.finalOut, ws.finalMean, ws.finalRstd);
     // Tied: logits = x·E_tokᵀ (+ b).
     k.matmul({ m: R, n: c.vocabSize, k: c.width, transB: true }, this.headInput(ws), this.params.get('embed.tokens').value, ws.logits);
     if (c.outputHead === 'tied+bias') k.biasAddForward(R, c.vocabSize, ws.logits, this.params.get('head.b').value);
-    this.excludePad(ws, R);
+    live(() => this.excludePad(ws, R));
   }
 
   /** padLogit 'excluded': PAD's logit far below any other, so it takes no probability (and no gradient). */
@@ -420,37 +426,66 @@ export class PerceiverAR {
    * next call). The caller resets (re-encodes) before a latent cache overflows.
    */
   decodeStep(cache: DecodeCache, token: number, eventIndex: number, coordinates?: ArrayLike<number>): F32 {
-    const c = this.config, k = this.engine.kernels, ws = cache.step, Ci = c.embedDim, C = c.width, position = eventIndex - cache.origin;
+    const c = this.config, position = eventIndex - cache.origin;
     if (hasTable(c) && c.positionOrigin === 'window' && position > c.maxPosition) {
       throw new RangeError(`decodeStep: position ${position} of the primed window passes the absolute table (${c.maxPosition}); re-encode (prime again) first`);
     }
     if (cache.layers.some((l) => l.count >= l.capacity)) throw new Error('decodeStep: a latent cache is full; re-encode (reset) first');
     if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) throw new RangeError(`decodeStep: token ${token} is outside [0, ${c.vocabSize})`);
-    ws.tokens[0] = token;
+    cache.input.token = token;
+    cache.input.position = position;
+    cache.input.coordinates = coordinates ? Int32Array.from(coordinates) : null;
+    // What the recorded jobs depend on besides memory contents: the weights' format (their
+    // buffers), whether the prefix tape is attended (other jobs), and the coordinates' count.
+    const tape = cache.tape !== null && cache.tape.count > 0;
+    const key = `${this.params.weightFormat} ${tape} ${cache.input.coordinates?.length ?? -1}`;
+    const recording = this.engine.jobRecording;
+    if (this.replayDecodeSteps && cache.plan?.key === key && cache.plan.jobs) {
+      cache.plan.jobs.replay();
+    } else if (this.replayDecodeSteps && recording && recording.kernels === this.engine.kernels && cache.plan?.key !== key) {
+      cache.plan = null;
+      const r = recording.record((live) => this.stepBody(cache, live));
+      cache.plan = { key, jobs: 'refused' in r ? null : r };
+    } else {
+      this.stepBody(cache, (fn) => fn());
+    }
+    return cache.step.logits.subarray(0, c.vocabSize);
+  }
+
+  /**
+   * One decode step on cache.input: the jobs whose arguments never change run directly (recorded,
+   * they are replayed as they are), the rest in live sections — the step's inputs, the copies into
+   * the caches and the attention over them (their lengths grow), the head's PAD logit.
+   */
+  private stepBody(cache: DecodeCache, live: LiveSection): void {
+    const c = this.config, k = this.engine.kernels, ws = cache.step, Ci = c.embedDim, C = c.width, input = cache.input;
     const embed = ws.embed.subarray(0, Ci);
-    k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
-    const one: Batch = { batchSize: 1, length: 1, tokens: ws.tokens, positions: Int32Array.of(position), targets: Int32Array.of(0),
-      ...(coordinates ? { coordinates: Int32Array.from(coordinates), coordinateDims: coordinates.length } : {}) };
-    this.addAbsolutePositions(one, ws, 1);
-    ws.latentPositions[0] = position;
-    ws.latentValid[0] = 1;
-    const layout = { B: 1, N: 1 } as LatentLayout;
-    const ctx = this.context(ws, layout, false, 0, 0);
     const keyActs: KeyActs = { ...ws.keyActs, keys: embed, count: 1 };
-    keyActs.positions[0] = position;
-    keyActs.valid[0] = 1;
+    live(() => {
+      ws.tokens[0] = input.token;
+      k.embeddingForward(c.vocabSize, Ci, this.params.get('embed.tokens').value, ws.tokens, embed);
+      const one: Batch = { batchSize: 1, length: 1, tokens: ws.tokens, positions: Int32Array.of(input.position), targets: Int32Array.of(0),
+        ...(input.coordinates ? { coordinates: input.coordinates, coordinateDims: input.coordinates.length } : {}) };
+      this.addAbsolutePositions(one, ws, 1);
+      ws.latentPositions[0] = input.position;
+      ws.latentValid[0] = 1;
+      keyActs.positions[0] = input.position;
+      keyActs.valid[0] = 1;
+    });
+    const layout = { B: 1, N: 1 } as LatentLayout;
+    const ctx = { ...this.context(ws, layout, false, 0, 0), live };
     prepareKeys(ctx, this.cross, keyActs);
-    pushCross(cache, keyActs.kv, position, C);
-    this.latentsForward(1, embed, ws.stream[0]!);
+    live(() => pushCross(cache, keyActs.kv, input.position, C));
+    this.latentsForward(1, embed, ws.stream[0]!, live);
     // With a prefix tape, the tape read at the last prime or reset is attended next to the inputs.
     const keys = cache.tape && cache.tape.count > 0 ? new TapeNextToCache(cache.cross, cache.tape) : cache.cross;
     blockForward(ctx, this.cross, ws.blocks[0]!, ws.stream[0]!, ws.stream[1]!, keys);
     this.selfBlocks.forEach((p, l) => {
-      blockForward(this.context(ws, layout, false, 0, l + 1), p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null, cache.layers[l]!);
-      cache.layers[l]!.count += 1;
+      const layer = cache.layers[l]!;
+      blockForward({ ...this.context(ws, layout, false, 0, l + 1), live }, p, ws.blocks[l + 1]!, ws.stream[l + 1]!, ws.stream[l + 2]!, null, layer);
+      live(() => { layer.count += 1; });
     });
-    this.head(ws, 1, false);
-    return ws.logits.subarray(0, c.vocabSize);
+    this.head(ws, 1, false, live);
   }
 
   /** Accumulates d(lossScale · mean loss)/dθ into params.grads (zero them first). */
