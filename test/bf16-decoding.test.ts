@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createEngine, loadStateDict, roundToBf16, stateDict } from '../src/node.js';
+import { createEngine, loadStateDict, NORMALIZE_MAX_ELEMENTS, packBf16Weights, roundToBf16, stateDict } from '../src/node.js';
+import { linearForwardNormed } from '../src/nn/linear.js';
 import { MODEL_DEFAULTS, type ModelConfig } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { isWeightMatrix } from '../src/nn/params.js';
@@ -59,6 +60,29 @@ describe('decoding with bf16 weights', () => {
       checkCachedEqualsUncached(half);
     });
   }
+
+  it('linearForwardNormed: the norm as the product\'s prologue up to NORMALIZE_MAX_ELEMENTS, a layerNormForward job beyond (the same floats)', () => {
+    const jobs: string[] = [];
+    for (const [rows, inDim] of [[2, 4099], [7, 40_000]] as const) {
+      const outDim = 5, rng = new Rng(rows);
+      const f = (n: number, scale = 1): Float32Array => { const x = engine.allocF32(n); rng.fillUniform(x, scale); return x; };
+      const w = f(inDim * outDim), w16 = engine.allocU16(inDim * outDim);
+      packBf16Weights(w, inDim, outDim, w16);
+      const p = { w, b: f(outDim), dw: engine.allocF32(0), db: null, inDim, outDim, w16 };
+      const x = f(rows * inDim, 2), gamma = f(inDim), beta = f(inDim), y = engine.allocF32(rows * outDim), expected = engine.allocF32(rows * outDim);
+      const out = { y: engine.allocF32(rows * inDim), mean: engine.allocF32(rows), rstd: engine.allocF32(rows) };
+      engine.kernels.layerNormForward({ rows, cols: inDim, eps: 1e-5 }, x, gamma, beta, out.y, out.mean, out.rstd);
+      engine.kernels.matmulBf16({ m: rows, n: outDim, k: inDim }, out.y, w16, p.b, expected);
+      jobs.length = 0;
+      engine.observeJobs!((job) => jobs.push(job));
+      linearForwardNormed(engine.kernels, p, rows, x, { gamma, beta, eps: 1e-5 }, out, false, y);
+      engine.observeJobs!(null);
+      const fused = rows * inDim <= NORMALIZE_MAX_ELEMENTS;
+      assert.deepEqual(jobs, fused ? ['matmulBf16'] : ['layerNormForward', 'matmulBf16'], `${rows}×${inDim}`);
+      assert.deepEqual(Array.from(y), Array.from(expected), `${rows}×${inDim}`);
+    }
+    assert.ok(7 * 40_000 > NORMALIZE_MAX_ELEMENTS && 2 * 4099 <= NORMALIZE_MAX_ELEMENTS, 'one case on each side of the limit');
+  });
 
   it('a bf16 decode step fuses its layer norms, residual adds and activations into the products and attends in one job a layer', () => {
     const model = randomModel();

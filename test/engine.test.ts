@@ -109,6 +109,32 @@ describe('worker pool failures', () => {
     return { memory, pool: await WorkerPool.start(threads, module, memory, local, null) };
   };
 
+  it('lastWaitMs: a number after a job shared with the workers, null after one run on the calling thread alone (one thread, or solo)', async () => {
+    const { memory, pool } = await startPool(2, 64);
+    try {
+      const x = new Float32Array(memory.buffer, 65536, 1 << 12);
+      pool.run('scale', [65536, 1, 1 << 12], 2);
+      assert.equal(typeof pool.lastWaitMs, 'number');
+      assert.ok(pool.lastWaitMs! >= 0);
+      pool.run('scale', [65536, 1, 4], 1);
+      assert.equal(pool.lastWaitMs, null, 'one thread: nothing dispatched');
+      // Three late jobs in a row: solo for the next 8 ms (tried again if this thread was descheduled past them).
+      let solo = false;
+      for (let attempt = 0; attempt < 5 && !solo; attempt++) {
+        pool.run('scale', [65536, 1, 1 << 12], 2);
+        for (let i = 0; i < 3; i++) pool.policy.done(true);
+        x.fill(1);
+        pool.run('scale', [65536, 2, 1 << 12], 2);
+        solo = pool.policy.mode === 'solo' && pool.stats().soloJobs > 0;
+      }
+      assert.ok(solo, 'the pool went solo');
+      assert.equal(pool.lastWaitMs, null, 'solo: the calling thread ran every share');
+      assert.ok(x.every((v) => v === 2), 'and the job was done');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a trap in a worker thread becomes an error on the caller, and the pool keeps working', async () => {
     const { memory, pool } = await startPool(2, 64);
     try {

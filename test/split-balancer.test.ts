@@ -32,43 +32,54 @@ describe('SplitBalancer (how two threads split a bf16 product)', () => {
     let t = 0;
     assert.equal(fineTimer(() => (t += 0.0001)), true, '0.1 µs steps');
     assert.equal(fineTimer(() => (t += 0.005)), false, '5 µs steps (a cross-origin-isolated page\'s coarsened timer)');
+    let calls = 0;
+    assert.equal(fineTimer(() => { calls++; return (t += 100); }), false, '100 ms ticks');
+    assert.ok(calls < 10, `a coarse timer is given up on at once (${calls} reads, not 200 ticks)`);
   });
 });
 
 /** A wasm engine whose "two threads" run their shares one after the other on the calling thread, with a pinned split. */
-function sequentialEngine(balancer: SplitBalancer): Engine {
+function sequentialEngine(balancer: SplitBalancer, splits: number[] = []): Engine {
   const wasmMemory = createSharedMemory();
   const bytes = readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url));
   const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
   const runner: OwnedRunner = {
     threads: 2,
     lastWaitMs: null,
-    run(fn: KernelExport, args: readonly number[], nth: number) { for (let w = 0; w < nth; w++) local[fn](...args, w, nth); },
+    run(fn: KernelExport, args: readonly number[], nth: number) {
+      if (fn === 'matmulBf16') splits.push(args[args.length - 1]!);
+      for (let w = 0; w < nth; w++) local[fn](...args, w, nth);
+    },
     async close() { /* nothing to stop */ },
   };
   return wasmEngine({ wasmMemory, runner, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer });
 }
 
 describe('matmulBf16 split unevenly between two threads', () => {
-  it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue; every n mod 3)', async () => {
+  it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue, accumulate; every n mod 3)', async () => {
     const even = sequentialEngine(new SplitBalancer(false));
-    const uneven = [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => sequentialEngine(new SplitBalancer(true, s)));
+    const splits: number[] = [];
+    const uneven = [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => sequentialEngine(new SplitBalancer(true, s), splits));
     const rng = new Rng(41);
-    for (const [m, n, k] of [[1, 7, 16], [1, 512, 512], [2, 100, 40], [1, 515, 129], [3, 2048, 64]] as const) {
+    for (const [m, n, k] of [[1, 7, 16], [1, 96, 24], [1, 512, 512], [2, 100, 40], [2, 300, 33], [1, 515, 129], [3, 2048, 64]] as const) {
       const random = (count: number): Float32Array => { const x = new Float32Array(count); rng.fillUniform(x); return x; };
-      const w = random(k * n), a = random(m * k), bias = random(n), res = random(m * n), beta = random(k);
+      const w = random(k * n), a = random(m * k), bias = random(n), res = random(m * n), beta = random(k), before = random(m * n);
       const gamma = random(k).map((x) => 1 + x / 2);
-      for (const v of ['plain', 'gelu', 'normalize', 'residual'] as const) {
+      for (const v of ['plain', 'gelu', 'normalize', 'residual', 'accumulate'] as const) {
+        splits.length = 0;
         const outputs = [even, ...uneven].map((e) => {
           const put = (x: Float32Array) => { const y = e.allocF32(x.length); y.set(x); return y; };
           const packed = e.allocU16(k * n);
           packBf16Weights(w, k, n, packed);
-          const c = e.allocF32(m * n);
+          const c = put(before);
           const normalize = v === 'normalize' ? { gamma: put(gamma), beta: put(beta), eps: 1e-5 } : null;
-          e.kernels.matmulBf16({ m, n, k, activation: v === 'gelu' ? 'gelu' : null, normalize }, put(a), packed, put(bias), c, v === 'residual' ? put(res) : null);
+          e.kernels.matmulBf16({ m, n, k, activation: v === 'gelu' ? 'gelu' : null, normalize, accumulate: v === 'accumulate' }, put(a), packed, put(bias), c,
+            v === 'residual' ? put(res) : null);
           return Array.from(c);
         });
         for (let i = 1; i < outputs.length; i++) assert.deepEqual(outputs[i], outputs[0], `${m}×${n}×${k} ${v}, split ${i}`);
+        // The pinned splits reach the kernel (n = 7: 3 panels, each thread at least one).
+        assert.deepEqual(splits, [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => Math.min(Math.ceil(n / 3) - 1, Math.max(1, Math.round(Math.ceil(n / 3) * s)))));
       }
     }
     for (const e of [even, ...uneven]) await e.dispose();

@@ -43,10 +43,14 @@ export class SplitBalancer {
   }
 }
 
+/** How long fineTimer may look (ms of the timer's own time): a coarse timer's ticks (a browser's: 5–100 ms) would otherwise add up over its samples. */
+const TIMER_CHECK_MS = 2;
+
 /** Whether performance.now() resolves sub-microsecond waits here (Node: yes; a browser's coarsened timer: no). */
 export function fineTimer(now: () => number = () => performance.now()): boolean {
   let smallest = Infinity;
-  for (let i = 0; i < 200 && smallest > WAITED_MS; i++) {
+  const start = now();
+  for (let i = 0; i < 200 && smallest > WAITED_MS && now() - start < TIMER_CHECK_MS; i++) {
     const a = now();
     let b = now();
     while (b === a) b = now();
