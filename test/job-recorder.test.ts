@@ -134,7 +134,8 @@ describe('job recording', () => {
     model.decodeStep(cache, 8, 5);
     const before = calls.length;
     model.decodeStep(cache, 9, 6);
-    assert.equal(cache.plan, null, 'nothing recorded');
+    assert.equal(model.decodeRecording(cache), undefined, 'nothing recorded');
+    assert.deepEqual(model.decodeStepCounts, { recorded: 0, replayed: 0, run: 2 });
     assert.ok(calls.length - before > 10, 'the second step went through the wrapped kernels');
     model.dispose();
   });

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { createSharedMemory, kernelFunctions, MAX_FIRST_SHARE, MIN_FIRST_SHARE, packBf16Weights, SplitBalancer, wasmEngine } from '../src/index.js';
-import type { Engine, KernelExport, OwnedRunner } from '../src/index.js';
+import { MAX_FIRST_SHARE, MIN_FIRST_SHARE, packBf16Weights, SplitBalancer } from '../src/index.js';
 import { fineTimer } from '../src/kernels/wasm/split-balancer.js';
-import { noTileGemm } from '../src/kernels/wasm/tile-gemm.js';
-import { Rng } from './helpers/engines.js';
+import { Rng, sequentialEngine } from './helpers/engines.js';
 
 describe('SplitBalancer (how two threads split a bf16 product)', () => {
   it('grows the calling thread\'s share when it waited, shrinks it slowly when it did not, within bounds; ignores jobs run alone', () => {
@@ -37,23 +34,6 @@ describe('SplitBalancer (how two threads split a bf16 product)', () => {
     assert.ok(calls < 10, `a coarse timer is given up on at once (${calls} reads, not 200 ticks)`);
   });
 });
-
-/** A wasm engine whose "two threads" run their shares one after the other on the calling thread, with a pinned split. */
-function sequentialEngine(balancer: SplitBalancer, splits: number[] = []): Engine {
-  const wasmMemory = createSharedMemory();
-  const bytes = readFileSync(new URL('../../build/kernels-simd.wasm', import.meta.url));
-  const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
-  const runner: OwnedRunner = {
-    threads: 2,
-    lastWaitMs: null,
-    run(fn: KernelExport, args: readonly number[], nth: number) {
-      if (fn === 'matmulBf16') splits.push(args[args.length - 1]!);
-      for (let w = 0; w < nth; w++) local[fn](...args, w, nth);
-    },
-    async close() { /* nothing to stop */ },
-  };
-  return wasmEngine({ wasmMemory, runner, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer });
-}
 
 describe('matmulBf16 split unevenly between two threads', () => {
   it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue, accumulate; every n mod 3)', async () => {

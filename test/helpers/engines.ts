@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
+import { createSharedMemory, kernelFunctions, wasmEngine, type KernelExport, type OwnedRunner, type SplitBalancer } from '../../src/index.js';
+import { noTileGemm } from '../../src/kernels/wasm/tile-gemm.js';
 import { createEngine, type Engine } from '../../src/node.js';
 import { Rng } from '../../src/tensor/rng.js';
 
@@ -41,6 +44,27 @@ export function randomPair(e: Engine, rng: Rng, n: number, scale = 1): { w: Floa
   const w = e.allocF32(n);
   rng.fillUniform(w, scale);
   return { w, r: Float32Array.from(w) };
+}
+
+/**
+ * A wasm engine whose "two threads" run their shares one after the other on the calling thread,
+ * splitting bf16 products as `balancer` says: each matmulBf16's split (its last argument) is
+ * pushed to `splits`, and every job reports `waitedMs` as the calling thread's wait (null: none).
+ */
+export function sequentialEngine(balancer: SplitBalancer, splits: number[] = [], waitedMs: number | null = null): Engine {
+  const wasmMemory = createSharedMemory();
+  const bytes = readFileSync(new URL('../../../build/kernels-simd.wasm', import.meta.url));
+  const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
+  const runner: OwnedRunner = {
+    threads: 2,
+    lastWaitMs: waitedMs,
+    run(fn: KernelExport, args: readonly number[], nth: number) {
+      if (fn === 'matmulBf16') splits.push(args[args.length - 1]!);
+      for (let w = 0; w < nth; w++) local[fn](...args, w, nth);
+    },
+    async close() { /* nothing to stop */ },
+  };
+  return wasmEngine({ wasmMemory, runner, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer });
 }
 
 export { Rng };

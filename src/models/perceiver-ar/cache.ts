@@ -3,7 +3,7 @@
 // positions), and each self-attention layer's keys/values for up to N latents. Keys are stored
 // rotated at their absolute positions. With a prefix tape (spec adatape §8: "cache them at
 // prefill"), the tape's keys/values read at the last prime or reset are kept with them.
-import type { Allocator, RecordedJobs } from '../../engine.js';
+import type { Allocator } from '../../engine.js';
 import type { F32 } from '../../kernels/types.js';
 import type { ModelConfig } from './config.js';
 import type { KvStore } from './kv-store.js';
@@ -22,11 +22,6 @@ export interface DecodeCache {
   origin: number;
   /** The inputs of the decode step under way, read by its live sections when it is replayed (model.ts decodeStep). */
   readonly input: { token: number; position: number; coordinates: Int32Array | null };
-  /**
-   * The recorded decode step and what its jobs depend on (key); jobs null when it could not be
-   * recorded for replay (then every step runs its JavaScript). null before the first step.
-   */
-  plan: { readonly key: string; readonly jobs: RecordedJobs | null } | null;
 }
 
 function store(engine: Allocator, capacity: number, width: number): KvStore {
@@ -45,7 +40,6 @@ export function allocateDecodeCache(engine: Allocator, c: ModelConfig, numLatent
       : null,
     origin: 0,
     input: { token: 0, position: 0, coordinates: null },
-    plan: null,
   };
 }
 

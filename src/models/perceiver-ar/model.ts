@@ -3,7 +3,7 @@
 //   z0 = Linear(E[last N valid inputs])             [B·N, C]
 //   z1 = CrossAttendBlock(z0, keys = E or a subsample of E)
 //   z_{l+1} = SelfAttendBlock(z_l), l = 1…L;  logits = Linear(LN(z_{L+1}))
-import { countingAllocator, trackedAllocator, type Engine, type LiveSection } from '../../engine.js';
+import { countingAllocator, trackedAllocator, type Engine, type LiveSection, type RecordedJobs } from '../../engine.js';
 import type { F32 } from '../../kernels/types.js';
 import { dropoutHash } from '../../kernels/formulas.js';
 import { linearBackward, linearForward, linearForwardNormed } from '../../nn/linear.js';
@@ -130,6 +130,12 @@ export class PerceiverAR {
    * (docs/engine.md "Replayed decode steps"). false: every step runs its JavaScript.
    */
   replayDecodeSteps = true;
+  /** Per decode cache: this model's recorded step and what its jobs depend on (key); jobs null where recording was refused. */
+  private readonly decodePlans = new WeakMap<DecodeCache, { readonly key: string; readonly jobs: RecordedJobs | null }>();
+  /** How this model's decode steps ran: recorded (and run), replayed, or run without a recording. */
+  readonly decodeStepCounts = { recorded: 0, replayed: 0, run: 0 };
+  /** The recording this model replays for `cache`: undefined before its first step there, null where it could not be recorded. */
+  decodeRecording(cache: DecodeCache): RecordedJobs | null | undefined { return this.decodePlans.get(cache)?.jobs; }
   private store: KvStore | null = null;
   private kvStore(): KvStore {
     if (!this.store || this.store.budgetBytes !== this.keyStoreBytes) this.store = new KvStore(this.keyStoreBytes);
@@ -427,6 +433,9 @@ export class PerceiverAR {
    */
   decodeStep(cache: DecodeCache, token: number, eventIndex: number, coordinates?: ArrayLike<number>): F32 {
     const c = this.config, position = eventIndex - cache.origin;
+    if (!Number.isInteger(eventIndex) || position < 0) {
+      throw new RangeError(`decodeStep: event index ${eventIndex} must be an integer at or after the primed window's origin (${cache.origin})`);
+    }
     if (hasTable(c) && c.positionOrigin === 'window' && position > c.maxPosition) {
       throw new RangeError(`decodeStep: position ${position} of the primed window passes the absolute table (${c.maxPosition}); re-encode (prime again) first`);
     }
@@ -437,17 +446,21 @@ export class PerceiverAR {
     cache.input.coordinates = coordinates ? Int32Array.from(coordinates) : null;
     // What the recorded jobs depend on besides memory contents: the weights' format (their
     // buffers), whether the prefix tape is attended (other jobs), and the coordinates' count.
+    // (The model and its engine are fixed by keeping the recordings per model.)
     const tape = cache.tape !== null && cache.tape.count > 0;
     const key = `${this.params.weightFormat} ${tape} ${cache.input.coordinates?.length ?? -1}`;
-    const recording = this.engine.jobRecording;
-    if (this.replayDecodeSteps && cache.plan?.key === key && cache.plan.jobs) {
-      cache.plan.jobs.replay();
-    } else if (this.replayDecodeSteps && recording && recording.kernels === this.engine.kernels && cache.plan?.key !== key) {
-      cache.plan = null;
+    const plan = this.decodePlans.get(cache), recording = this.engine.jobRecording;
+    if (this.replayDecodeSteps && plan?.key === key && plan.jobs) {
+      plan.jobs.replay();
+      this.decodeStepCounts.replayed++;
+    } else if (this.replayDecodeSteps && recording && recording.kernels === this.engine.kernels && plan?.key !== key) {
+      this.decodePlans.delete(cache);
       const r = recording.record((live) => this.stepBody(cache, live));
-      cache.plan = { key, jobs: 'refused' in r ? null : r };
+      this.decodePlans.set(cache, { key, jobs: 'refused' in r ? null : r });
+      this.decodeStepCounts.recorded++;
     } else {
       this.stepBody(cache, (fn) => fn());
+      this.decodeStepCounts.run++;
     }
     return cache.step.logits.subarray(0, c.vocabSize);
   }
