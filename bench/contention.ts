@@ -9,7 +9,7 @@ import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { presetNamed } from '../src/presets.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
-import { timeMedian, type BenchResult } from './harness.js';
+import type { BenchResult } from './harness.js';
 import { cachedGeneration, decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
 
 /** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
@@ -19,46 +19,66 @@ export function busyLoops(n: number): ChildProcess[] {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
+/** One measurement (a rate) of work set up on an engine, and how to free it. */
+interface Prepared { readonly measure: () => number; readonly dispose: () => void }
+
 /**
  * Cached generation on enwik8-small (3,584-token prompt, random weights, bf16 weights as `generate`
- * decodes by default): tokens/s, the median of `runs` runs of `tokens` tokens.
+ * decodes by default), warmed up: each measurement is the tokens/s of `tokens` tokens.
  */
-function cachedRate(e: Engine, tokens: number, runs: number, progress: (l: string) => void, label: string): number {
+function cachedGenerationRate(e: Engine, tokens: number): Prepared {
   const model = decodeModel(e, presetNamed('enwik8-small').model as PerceiverAR['config'], 'bf16');
-  const prompt = syntheticStream(3584, 5);
-  const generation = cachedGeneration(model, prompt);
+  const generation = cachedGeneration(model, syntheticStream(3584, 5));
   const once = (n: number): number => {
     const r = generation(n);
     return r.tokens.length / r.seconds;
   };
-  progress(`${label}: warm-up…`);
   once(8);
-  const rates: number[] = [];
-  for (let i = 0; i < runs; i++) { progress(`${label}: run ${i + 1}/${runs}…`); rates.push(once(tokens)); }
-  model.dispose();
-  return median(rates);
+  return { measure: () => once(tokens), dispose: () => model.dispose() };
 }
 
 interface LoadRates { readonly threads: number; readonly simd: string; readonly idleMany: number; readonly idleOne: number; readonly busyMany: number; readonly busyOne: number }
 
+/** Idle measurements (each engine) and then measurements beside the busy processes, in turns. */
+const IDLE_TURNS = 4, BUSY_TURNS = 8;
+
 /**
- * `measure` on the multi-thread engine and on one thread, idle and then with `busy` busy-loop
- * processes running (loaded: true), in one run.
+ * The work `prepare` sets up, on the multi-thread engine and on one thread, idle and then with
+ * `busy` busy-loop processes running, in one run: the medians of measurements taken in turns (the
+ * two engines alternated, so that the host's drift — minutes of it on a shared VM — falls on both).
+ * Beside the busy processes one untimed turn first lets the pool settle into its contended state.
  */
-async function underLoad(threads: number | undefined, busy: number, measure: (e: Engine, loaded: boolean, label: string) => number): Promise<LoadRates> {
+async function underLoad(threads: number | undefined, busy: number, prepare: (e: Engine) => Prepared, progress: (l: string) => void, what: string): Promise<LoadRates> {
   const many = await createEngine({ backend: 'wasm', threads }), one = await createEngine({ backend: 'wasm', threads: 1 });
-  const T = many.info.threads;
+  const T = many.info.threads, prepared: Prepared[] = [];
   try {
-    const idleMany = measure(many, false, `${T} threads, idle`), idleOne = measure(one, false, '1 thread, idle');
+    progress(`${what}: warm-up…`);
+    const onMany = prepare(many);
+    prepared.push(onMany);
+    const onOne = prepare(one);
+    prepared.push(onOne);
+    // Turns in the order A B, B A, A B, …: a drift of the host's speed during a pair falls on either engine as often.
+    const turns = (n: number, label: string): [number, number] => {
+      const a: number[] = [], b: number[] = [];
+      const onA = (i: number): void => { progress(`${what}, ${label}: turn ${i + 1}/${n}, ${T} threads…`); a.push(onMany.measure()); };
+      const onB = (i: number): void => { progress(`${what}, ${label}: turn ${i + 1}/${n}, 1 thread…`); b.push(onOne.measure()); };
+      for (let i = 0; i < n; i++) {
+        if (i % 2 === 0) { onA(i); onB(i); } else { onB(i); onA(i); }
+      }
+      return [median(a), median(b)];
+    };
+    const [idleMany, idleOne] = turns(IDLE_TURNS, 'idle');
     const loops = busyLoops(busy);
     try {
       await new Promise((r) => setTimeout(r, 300));
-      const busyMany = measure(many, true, `${T} threads, ${busy} busy`), busyOne = measure(one, true, `1 thread, ${busy} busy`);
+      turns(1, `${busy} busy, settling`);
+      const [busyMany, busyOne] = turns(BUSY_TURNS, `${busy} busy`);
       return { threads: T, simd: many.info.simd, idleMany, idleOne, busyMany, busyOne };
     } finally {
       for (const p of loops) p.kill('SIGKILL');
     }
   } finally {
+    for (const p of prepared) p.dispose();
     await many.dispose();
     await one.dispose();
   }
@@ -81,24 +101,33 @@ function loadRows(name: string, r: LoadRates, busy: number, msPer: (rate: number
 }
 
 export async function benchGenerateContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
-  const r = await underLoad(threads, busy, (e, _loaded, label) => cachedRate(e, 128, 3, progress, label));
+  const r = await underLoad(threads, busy, (e) => cachedGenerationRate(e, 96), progress, 'generate-cached');
   return loadRows('generate-cached', r, busy, (rate) => 1000 / rate, 1, { idle: true, halfOfIdle: true });
+}
+
+/** Training steps of the small config (batch 8, the default engine path) after one warm-up step: each measurement is one step's tokens/s. */
+function trainStepRate(e: Engine): Prepared {
+  const tc = TRAIN_CASES[0]!, c = tc.config();
+  const model = new PerceiverAR(e, c, 1);
+  const trainer = new Trainer(e, model, { ...presetNamed('enwik8-small').train, batchSize: tc.batch }, streamSource(syntheticStream(200_000, 3), 0.01, 'synthetic'));
+  trainer.trainStep();
+  const tokens = tc.batch * c.numLatents;
+  return {
+    measure: () => { const t0 = performance.now(); trainer.trainStep(); return tokens / ((performance.now() - t0) / 1000); },
+    dispose: () => model.dispose(),
+  };
 }
 
 /** Training steps of the small config (batch 8, the default engine path): tokens/s, the median of `steps` steps after one warm-up step. */
 export function trainRate(e: Engine, steps: number, progress: (l: string) => void, label: string): number {
-  const tc = TRAIN_CASES[0]!, c = tc.config();
-  const model = new PerceiverAR(e, c, 1);
-  const trainer = new Trainer(e, model, { ...presetNamed('enwik8-small').train, batchSize: tc.batch }, streamSource(syntheticStream(200_000, 3), 0.01, 'synthetic'));
-  progress(`${label}: warm-up…`);
-  trainer.trainStep();
-  const ms = timeMedian(() => { progress(`${label}…`); trainer.trainStep(); }, { warmup: 0, repeat: steps }).median;
-  model.dispose();
-  return (tc.batch * c.numLatents) / (ms / 1000);
+  const run = trainStepRate(e), rates: number[] = [];
+  for (let i = 0; i < steps; i++) { progress(`${label}…`); rates.push(run.measure()); }
+  run.dispose();
+  return median(rates);
 }
 
 export async function benchTrainContention(threads: number | undefined, busy: number, progress: (l: string) => void): Promise<BenchResult[]> {
-  const r = await underLoad(threads, busy, (e, _loaded, label) => trainRate(e, 3, progress, `train-small-b8, ${label}`));
+  const r = await underLoad(threads, busy, trainStepRate, progress, 'train-small-b8');
   const tokensPerStep = TRAIN_CASES[0]!.batch * TRAIN_CASES[0]!.config().numLatents;
   return loadRows('train-small-b8', r, busy, (rate) => (1000 * tokensPerStep) / rate, 0, { idle: false, halfOfIdle: false });
 }

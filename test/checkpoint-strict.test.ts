@@ -91,6 +91,9 @@ const TINY: ModelConfig = {
 describe('checkpoints are checked against their config and for damaged values', async () => {
   const engine = await createEngine({ backend: 'reference' });
   const model = new PerceiverAR(engine, TINY, 1);
+  // Optimizer moments as a trained model's (not zero): loading must restore them too.
+  model.params.m.forEach((_, i, m) => { m[i] = Math.sin(i) / 10; });
+  model.params.v.forEach((_, i, v) => { v[i] = (1 + Math.cos(i)) / 100; });
   const state = { step: 3, modelRng: 5, dataRng: 7, tokens: 96, elapsedSeconds: 1.5 };
   const good = encodeCheckpoint(model, { train: TRAIN_DEFAULTS, data: DATA_DEFAULTS, state, optimizer: true });
   const { metadata, tensors } = decodeSafetensors(good, 'good');
@@ -109,9 +112,12 @@ describe('checkpoints are checked against their config and for damaged values', 
     });
   };
 
-  it('builds the unedited checkpoint', () => {
+  it('builds the unedited checkpoint: every value and optimizer moment loaded into a model that was not initialised', () => {
+    assert.ok(new PerceiverAR(engine, TINY, null).params.values.every((x) => x === 0), 'seed null: parameters left zero for loading');
     const built = decodeCheckpoint(good, 'good').build(engine) as PerceiverAR;
-    assert.deepEqual(built.params.get('head.w').value, model.params.get('head.w').value);
+    assert.deepEqual(built.params.values, model.params.values);
+    assert.deepEqual(built.params.m, model.params.m);
+    assert.deepEqual(built.params.v, model.params.v);
   });
 
   it('refuses a tensor whose shape does not match the config', () => {

@@ -38,6 +38,16 @@ describe('engine', () => {
       const b = e.allocF32(1000);
       assert.equal(b.byteOffset, a.byteOffset);
       assert.ok(b.every((x) => x === 0));
+      // A block that starts in released memory and ends in pages the memory grows for: zero throughout
+      // (the released part is cleared; the grown pages are zero already and are not written).
+      const mark2 = e.mark();
+      const dirty = e.allocF32(1000);
+      dirty.fill(7);
+      e.release(mark2);
+      const big = e.allocF32(16 * 2 ** 20);
+      assert.equal(big.byteOffset, dirty.byteOffset);
+      assert.ok(big.every((x) => x === 0));
+      e.release(mark2);
       assert.throws(() => e.allocF32(1.1 * 2 ** 30 | 0, 'latent activations'),
         /alloc: latent activations of 4505\.6 MiB does not fit: the engine's WebAssembly memory is capped at 4096 MiB/);
     } finally {

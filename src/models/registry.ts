@@ -26,7 +26,8 @@ export interface ArchitectureEntry {
   readonly defaults: AnyModelConfig;
   /** A stored or overridden config, validated (keys added after a file was written take the defaults that keep the old behaviour). */
   validate(raw: object): AnyModelConfig;
-  build(engine: Engine, config: AnyModelConfig, seed?: number): CheckpointModel & { readonly params: ParamStore };
+  /** seed: the random initialisation (default 0); null leaves the parameters zero, for a checkpoint's weights loaded next. */
+  build(engine: Engine, config: AnyModelConfig, seed?: number | null): CheckpointModel & { readonly params: ParamStore };
   parameters(config: AnyModelConfig): number;
   /** Training FLOPs per token (null where not defined). */
   flopsPerToken(config: AnyModelConfig): number | null;

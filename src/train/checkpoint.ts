@@ -168,7 +168,8 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): {
     }
   };
   const build = (engine: Engine): CheckpointModel => {
-    const m = architectureNamed(info.architecture)!.build(engine, info.model);
+    // Not initialised: every parameter is loaded next (loadStateDict refuses a missing one).
+    const m = architectureNamed(info.architecture)!.build(engine, info.model, null);
     refuseUnused(m, 'the model its config describes; the header and the tensors disagree (was the header edited?)');
     fill(m, info.hasOptimizer, 'the config');
     return m;

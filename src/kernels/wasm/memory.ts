@@ -61,7 +61,9 @@ export class EngineMemory {
     this.top = end;
     this.live.set(start, size);
     // Released memory is reused, so clear it: allocations start zeroed, like new Float32Array(n).
-    new Uint8Array(this.memory.buffer, start, end - start).fill(0);
+    // Pages the grow above just added are zero already (WebAssembly's memory.grow zero-fills), and
+    // writing them would only fault them in ahead of use (seconds for a model's arenas).
+    if (start < have) new Uint8Array(this.memory.buffer, start, Math.min(end, have) - start).fill(0);
     return start;
   }
 

@@ -86,11 +86,12 @@ export class SequenceClassifier {
   private wsAlloc: ReturnType<typeof trackedAllocator> | null = null;
   private last: { batch: ClassifierBatch; trace: ReaderTrace | null; B: number } | null = null;
 
-  constructor(private readonly engine: Engine, config: ClassifierConfig, seed = 0) {
+  /** seed: the parameters' random initialisation; null leaves them zero, for weights loaded next (a checkpoint holds every one). */
+  constructor(private readonly engine: Engine, config: ClassifierConfig, seed: number | null = 0) {
     const c = (this.config = validateClassifierConfig(config));
     this.k = engine.kernels;
     this.params = new ParamStore(engine, classifierParamSpecs(c));
-    this.params.initialise(new Rng(seed));
+    if (seed !== null) this.params.initialise(new Rng(seed));
     this.blocks = Array.from({ length: blockCount(c) }, (_, l) => encoderBlockOf(this.params, c, l));
     this.reader = { maxTape: c.maxTape, candidates: candidatesOf(c), threshold: c.threshold, keyDim: c.width / c.numHeads, ponder: c.ponder };
   }

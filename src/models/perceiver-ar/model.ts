@@ -144,11 +144,12 @@ export class PerceiverAR {
   /** Keys per chunk with which the last forward streamed the cross-attend, 0 when it held them all. */
   get lastKeyChunk(): number { return this.ws?.keyChunk ?? 0; }
 
-  constructor(private readonly engine: Engine, config: ModelConfig, seed = 0) {
+  /** seed: the parameters' random initialisation; null leaves them zero, for weights loaded next (a checkpoint holds every one). */
+  constructor(private readonly engine: Engine, config: ModelConfig, seed: number | null = 0) {
     this.config = validateModelConfig(config);
     const c = this.config;
     this.params = new ParamStore(engine, modelParamSpecs(c));
-    this.params.initialise(new Rng(seed));
+    if (seed !== null) this.params.initialise(new Rng(seed));
     this.cross = crossBlockParams(this.params, c);
     this.selfBlocks = Array.from({ length: c.numLayers }, (_, l) => selfBlockParams(this.params, c, l));
     this.sinusoid = c.position === 'sinusoidal' ? engine.allocF32((c.maxPosition + 1) * c.embedDim, 'sinusoid table') : null;

@@ -48,10 +48,11 @@ export class TransformerXL {
   private wsAlloc: ReturnType<typeof trackedAllocator> | null = null;
   private lastLogits: { B: number; M: number } | null = null;
 
-  constructor(private readonly engine: Engine, config: XLConfig, seed = 0) {
+  /** seed: the parameters' random initialisation; null leaves them zero, for weights loaded next (a checkpoint holds every one). */
+  constructor(private readonly engine: Engine, config: XLConfig, seed: number | null = 0) {
     this.config = validateXLConfig(config);
     this.params = new ParamStore(engine, xlParamSpecs(this.config));
-    this.params.initialise(new Rng(seed));
+    if (seed !== null) this.params.initialise(new Rng(seed));
     this.layers = Array.from({ length: this.config.numLayers }, (_, l): BlockParams => {
       const ln = normOf(this.params, `layer.${l}.ln`);
       return {
