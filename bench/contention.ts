@@ -8,8 +8,10 @@ import { createEngine, type Engine } from '../src/node.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { presetNamed } from '../src/presets.js';
 import { streamSource } from '../src/data/source.js';
+import { stepsPerSecond } from '../src/sample/generate.js';
 import { Trainer } from '../src/train/trainer.js';
 import type { BenchResult } from './harness.js';
+import { median } from './timing.js';
 import { cachedGeneration, decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
 
 /** Starts `n` processes that spin forever (a core each, as a second busy program would take). */
@@ -17,27 +19,32 @@ export function busyLoops(n: number): ChildProcess[] {
   return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+/** One measurement: a rate (tokens/s), and for generation the seconds to the first token (the prompt's prime and one step). */
+interface Measurement { readonly rate: number; readonly firstSeconds?: number }
 
-/** One measurement (a rate) of work set up on an engine, and how to free it. */
-interface Prepared { readonly measure: () => number; readonly dispose: () => void }
+/** Work set up on an engine: one measurement of it, and how to free it. */
+interface Prepared { readonly measure: () => Measurement; readonly dispose: () => void }
 
 /**
  * Cached generation on enwik8-small (3,584-token prompt, random weights, bf16 weights as `generate`
- * decodes by default), warmed up: each measurement is the tokens/s of `tokens` tokens.
+ * decodes by default), warmed up: each measurement is the decode rate of the `tokens − 1` steps
+ * after the first token (as the generate bench's rows) and the time to that first token.
  */
 function cachedGenerationRate(e: Engine, tokens: number): Prepared {
   const model = decodeModel(e, presetNamed('enwik8-small').model as PerceiverAR['config'], 'bf16');
   const generation = cachedGeneration(model, syntheticStream(3584, 5));
-  const once = (n: number): number => {
+  const once = (n: number): Measurement => {
     const r = generation(n);
-    return r.tokens.length / r.seconds;
+    return { rate: stepsPerSecond(r), firstSeconds: r.firstTokenSeconds };
   };
   once(8);
   return { measure: () => once(tokens), dispose: () => model.dispose() };
 }
 
-interface LoadRates { readonly threads: number; readonly simd: string; readonly idleMany: number; readonly idleOne: number; readonly busyMany: number; readonly busyOne: number }
+/** Medians of one engine's turns: the rate, and the seconds to the first token when measured. */
+interface Medians { readonly rate: number; readonly firstSeconds: number | null }
+
+interface LoadRates { readonly threads: number; readonly simd: string; readonly idleMany: Medians; readonly idleOne: Medians; readonly busyMany: Medians; readonly busyOne: Medians }
 
 /** Idle measurements (each engine) and then measurements beside the busy processes, in turns. */
 const IDLE_TURNS = 4, BUSY_TURNS = 8;
@@ -58,14 +65,18 @@ async function underLoad(threads: number | undefined, busy: number, prepare: (e:
     const onOne = prepare(one);
     prepared.push(onOne);
     // Turns in the order A B, B A, A B, …: a drift of the host's speed during a pair falls on either engine as often.
-    const turns = (n: number, label: string): [number, number] => {
-      const a: number[] = [], b: number[] = [];
+    const medians = (ms: readonly Measurement[]): Medians => {
+      const firsts = ms.flatMap((m) => (m.firstSeconds === undefined ? [] : [m.firstSeconds]));
+      return { rate: median(ms.map((m) => m.rate)), firstSeconds: firsts.length ? median(firsts) : null };
+    };
+    const turns = (n: number, label: string): [Medians, Medians] => {
+      const a: Measurement[] = [], b: Measurement[] = [];
       const onA = (i: number): void => { progress(`${what}, ${label}: turn ${i + 1}/${n}, ${T} threads…`); a.push(onMany.measure()); };
       const onB = (i: number): void => { progress(`${what}, ${label}: turn ${i + 1}/${n}, 1 thread…`); b.push(onOne.measure()); };
       for (let i = 0; i < n; i++) {
         if (i % 2 === 0) { onA(i); onB(i); } else { onB(i); onA(i); }
       }
-      return [median(a), median(b)];
+      return [medians(a), medians(b)];
     };
     const [idleMany, idleOne] = turns(IDLE_TURNS, 'idle');
     const loops = busyLoops(busy);
@@ -86,17 +97,18 @@ async function underLoad(threads: number | undefined, busy: number, prepare: (e:
 
 /** The four rows of a load measurement: idle and busy, many threads and one; `msPer` turns a rate into the table's ms. */
 function loadRows(name: string, r: LoadRates, busy: number, msPer: (rate: number) => number, digits: number, targets: { idle: boolean; halfOfIdle: boolean }): BenchResult[] {
-  const row = (label: string, rate: number, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
-    name: `${name} [${label}]`, ms: msPer(rate), gflops: null, threads: t, simd: r.simd, fractionOfCeiling: null, target, targetMet: met,
-    extra: { 'tokens/s': rate.toFixed(digits), ...extra },
+  const row = (label: string, m: Medians, t: number, target: string | null, met: boolean | null, extra: Record<string, string> = {}): BenchResult => ({
+    name: `${name} [${label}]`, ms: msPer(m.rate), gflops: null, threads: t, simd: r.simd, fractionOfCeiling: null, target, targetMet: met,
+    extra: { 'tokens/s': m.rate.toFixed(digits), ...(m.firstSeconds === null ? {} : { 'first token ms': (1000 * m.firstSeconds).toFixed(0) }), ...extra },
   });
   const half = targets.halfOfIdle && busy >= 2;
+  const { idleMany, idleOne, busyMany, busyOne } = r;
   return [
-    row(`${r.threads} threads, idle`, r.idleMany, r.threads, targets.idle ? 'not below 1 thread idle' : null, targets.idle ? r.idleMany >= r.idleOne : null),
-    row('1 thread, idle', r.idleOne, 1, null, null),
-    row(`${r.threads} threads, ${busy} busy`, r.busyMany, r.threads, `≥ 1 thread under the same load${half ? ' and ≥ ½ of 1 thread idle' : ''}`,
-      r.busyMany >= r.busyOne && (!half || r.busyMany >= r.idleOne / 2), { 'vs idle': `${((100 * r.busyMany) / r.idleMany).toFixed(0)}%` }),
-    row(`1 thread, ${busy} busy`, r.busyOne, 1, null, null, { 'vs idle': `${((100 * r.busyOne) / r.idleOne).toFixed(0)}%` }),
+    row(`${r.threads} threads, idle`, idleMany, r.threads, targets.idle ? 'not below 1 thread idle' : null, targets.idle ? idleMany.rate >= idleOne.rate : null),
+    row('1 thread, idle', idleOne, 1, null, null),
+    row(`${r.threads} threads, ${busy} busy`, busyMany, r.threads, `≥ 1 thread under the same load${half ? ' and ≥ ½ of 1 thread idle' : ''}`,
+      busyMany.rate >= busyOne.rate && (!half || busyMany.rate >= idleOne.rate / 2), { 'vs idle': `${((100 * busyMany.rate) / idleMany.rate).toFixed(0)}%` }),
+    row(`1 thread, ${busy} busy`, busyOne, 1, null, null, { 'vs idle': `${((100 * busyOne.rate) / idleOne.rate).toFixed(0)}%` }),
   ];
 }
 
@@ -113,7 +125,7 @@ function trainStepRate(e: Engine): Prepared {
   trainer.trainStep();
   const tokens = tc.batch * c.numLatents;
   return {
-    measure: () => { const t0 = performance.now(); trainer.trainStep(); return tokens / ((performance.now() - t0) / 1000); },
+    measure: () => { const t0 = performance.now(); trainer.trainStep(); return { rate: tokens / ((performance.now() - t0) / 1000) }; },
     dispose: () => model.dispose(),
   };
 }
@@ -121,7 +133,7 @@ function trainStepRate(e: Engine): Prepared {
 /** Training steps of the small config (batch 8, the default engine path): tokens/s, the median of `steps` steps after one warm-up step. */
 export function trainRate(e: Engine, steps: number, progress: (l: string) => void, label: string): number {
   const run = trainStepRate(e), rates: number[] = [];
-  for (let i = 0; i < steps; i++) { progress(`${label}…`); rates.push(run.measure()); }
+  for (let i = 0; i < steps; i++) { progress(`${label}…`); rates.push(run.measure().rate); }
   run.dispose();
   return median(rates);
 }

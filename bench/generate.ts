@@ -13,9 +13,8 @@ import { isWeightMatrix, type WeightFormat } from '../src/nn/params.js';
 import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { stepsPerSecond } from '../src/sample/generate.js';
 import type { BenchResult } from './harness.js';
+import { median } from './timing.js';
 import { cachedGeneration, decodeModel, syntheticStream, TRAIN_CASES } from './model.js';
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const MiB = 2 ** 20;
 
 /** Memory read bandwidth (GB/s) on all the engine's threads: a 512 MiB buffer streamed once per pass, the median of 5 passes. */

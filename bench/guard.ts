@@ -10,6 +10,7 @@ import { perceiverPresetNamed as presetNamed } from '../src/presets.js';
 import { generate } from '../src/sample/generate.js';
 import { cPeerGflops } from './blas-peer.js';
 import { busyLoops, trainRate } from './contention.js';
+import { median } from './timing.js';
 import { decodeModel, matmulRate, syntheticStream } from './model.js';
 
 export interface GuardRow {
@@ -23,8 +24,6 @@ export interface GuardRow {
   readonly today: string;
   readonly note?: string;
 }
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** Median over `rounds` of a/b, the two measured in turn each round. */
 function turns(rounds: number, a: () => number, b: () => number): number {

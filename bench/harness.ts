@@ -15,7 +15,7 @@ export interface BenchResult {
   readonly extra?: Record<string, number | string>;
 }
 
-export { timeMedian, type TimeOptions } from './timing.js';
+export { median, timeMedian, type TimeOptions } from './timing.js';
 
 export function loadWarning(): string | null {
   const [one] = loadavg();

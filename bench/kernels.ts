@@ -2,7 +2,7 @@
 // measured in the same run. Inputs are built outside the timed region.
 import { createEngine, type Engine, type AttentionMask } from '../src/node.js';
 import { Rng } from '../src/tensor/rng.js';
-import { timeMedian, type BenchResult, type TimeOptions } from './harness.js';
+import { median, timeMedian, type BenchResult, type TimeOptions } from './harness.js';
 
 interface Case {
   readonly name: string;
@@ -116,11 +116,6 @@ async function ceilingRows(e: Engine): Promise<BenchResult[]> {
   } catch {
     return [own];
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 export async function runKernelBenchmarks(e: Engine, only: readonly string[] | null, time: TimeOptions, rounds: number,

@@ -5,6 +5,7 @@ import { runKernelBenchmarks } from './kernels.js';
 import { benchGenerate, benchTrain, matmulRate } from './model.js';
 import { cPeerGflops } from './blas-peer.js';
 import type { BenchResult } from './harness.js';
+import { median } from './timing.js';
 import type { Engine } from '../src/node.js';
 import { runContextSweep } from './context.js';
 import { runLatentsKnob } from './latents.js';
@@ -23,7 +24,6 @@ function blasPeerRows(e: Engine): BenchResult[] {
   // Alternated three times (the machine is shared and its speed drifts); medians of each.
   const peers: (number | string)[] = [], ffis: number[] = [];
   for (let r = 0; r < 3; r++) { peers.push(cPeerGflops(e.info.threads)); ffis.push(matmulRate(e)); }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const failed = peers.find((x): x is string => typeof x === 'string');
   const peer = failed ?? median(peers as number[]), ffi = median(ffis);
   const base = { threads: e.info.threads, simd: e.info.simd, fractionOfCeiling: null };

@@ -10,7 +10,7 @@ import { Rng } from '../src/tensor/rng.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
 import type { BenchResult } from './harness.js';
-import { timeMedian } from './timing.js';
+import { median, timeMedian } from './timing.js';
 
 /** A byte-id stream with some structure (a small Markov text), so losses are not degenerate. */
 export function syntheticStream(n: number, seed: number): Int32Array {
@@ -68,7 +68,6 @@ export function benchTrain(engines: readonly Engine[], steps: number, rounds: nu
     results.push({ name: `matmul-1024 [${path(e)}] (reference rate)`, ms: (2 * 1024 ** 3) / (rates.get(e)! * 1e6), gflops: rates.get(e)!,
       threads: e.info.threads, simd: e.info.simd, fractionOfCeiling: null, target: null, targetMet: null });
   }
-  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
   for (const tc of TRAIN_CASES) {
     const c = tc.config(), speed = new Map<Engine, number>();
     const runs = engines.map((e) => {

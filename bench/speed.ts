@@ -8,11 +8,9 @@ import { stepsPerSecond } from '../src/sample/generate.js';
 import { streamSource } from '../src/data/source.js';
 import { Trainer } from '../src/train/trainer.js';
 import { cachedGeneration, decodeModel, matmulRate, syntheticStream, TRAIN_CASES } from './model.js';
-import { timeMedian } from './timing.js';
+import { median, timeMedian } from './timing.js';
 
 export interface SpeedFigures { readonly matmulGflops: number; readonly trainTokensPerSecond: number; readonly decodeTokensPerSecond: number }
-
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
 
 export function measureSpeed(e: Engine, progress: (line: string) => void = () => {}): SpeedFigures {
   // Warmed past a browser's tier-up (a wasm function runs in the baseline compiler until it is hot,

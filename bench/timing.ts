@@ -1,5 +1,12 @@
 // Timing with warm-up and medians, on any platform (Node and the browser bench's worker).
 
+/** The median: the middle value, or the mean of the two middle values of an even count. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of no values');
+  const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
 export interface TimeOptions { readonly warmup?: number; readonly repeat?: number; readonly minMs?: number }
 
 /** Median of per-run times (ms) after warm-up; runs at least `repeat` times and at least `minMs` in total. */
@@ -12,6 +19,5 @@ export function timeMedian(fn: () => void, opts: TimeOptions = {}): { median: nu
     fn();
     times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  return { median: times[times.length >> 1]!, best: times[0]!, runs: times.length };
+  return { median: median(times), best: Math.min(...times), runs: times.length };
 }

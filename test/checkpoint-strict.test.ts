@@ -14,6 +14,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { TRAIN_DEFAULTS } from '../src/train/config.js';
 import { DATA_DEFAULTS } from '../src/data/registry.js';
+import { architectureNamed, type ArchitectureEntry } from '../src/models/registry.js';
 
 const te = new TextEncoder();
 
@@ -114,7 +115,13 @@ describe('checkpoints are checked against their config and for damaged values', 
 
   it('builds the unedited checkpoint: every value and optimizer moment loaded into a model that was not initialised', () => {
     assert.ok(new PerceiverAR(engine, TINY, null).params.values.every((x) => x === 0), 'seed null: parameters left zero for loading');
-    const built = decodeCheckpoint(good, 'good').build(engine) as PerceiverAR;
+    // The checkpoint builds its model with seed null (no initialisation: every parameter is loaded next).
+    const entry = architectureNamed('perceiver-ar')! as { -readonly [K in keyof ArchitectureEntry]: ArchitectureEntry[K] };
+    const build = entry.build, seeds: (number | null | undefined)[] = [];
+    entry.build = (e, c, seed) => { seeds.push(seed); return build(e, c, seed); };
+    let built: PerceiverAR;
+    try { built = decodeCheckpoint(good, 'good').build(engine) as PerceiverAR; } finally { entry.build = build; }
+    assert.deepEqual(seeds, [null]);
     assert.deepEqual(built.params.values, model.params.values);
     assert.deepEqual(built.params.m, model.params.m);
     assert.deepEqual(built.params.v, model.params.v);

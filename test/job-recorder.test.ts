@@ -4,10 +4,11 @@
 // writes, a product's split); paths a replay cannot repeat are refused.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEngine, packBf16Weights, Rng, type Engine } from '../src/node.js';
+import { createEngine, packBf16Weights, Rng, SplitBalancer, type Engine } from '../src/node.js';
 import { MODEL_DEFAULTS } from '../src/models/perceiver-ar/config.js';
 import { PerceiverAR } from '../src/models/perceiver-ar/model.js';
 import { windowBatch } from '../src/sample/generate.js';
+import { sequentialEngine } from './helpers/engines.js';
 
 describe('job recording', () => {
   let engine: Engine;
@@ -52,11 +53,23 @@ describe('job recording', () => {
     });
     assert.ok(!('refused' in r));
     assert.equal(r.liveSections, 1, 'a section inside a section is part of it');
-    r.replay();
-    r.replay();
+    assert.equal(inner, 1);
+    for (let i = 2; i <= 4; i++) {
+      r.replay();
+      assert.equal(inner, i, 'each replay runs the section once (a section added while replaying would run too)');
+    }
     keep!(() => { inner++; });
-    assert.equal(inner, 4);
-    assert.equal(r.liveSections, 1);
+    assert.equal(inner, 5, 'called after the recording closed, it simply runs');
+  });
+
+  it('refuses a live section of an earlier recording called while another is open (its jobs would be neither recorded nor replayed)', () => {
+    const x = engine.allocF32(8);
+    let stale: ((fn: () => void) => void) | null = null;
+    const first = recording().record((live) => { stale = live; engine.kernels.scale(x, 2); });
+    assert.ok(!('refused' in first));
+    assert.throws(() => recording().record(() => { stale!(() => engine.kernels.scale(x, 3)); }), /live section of an earlier recording/);
+    const next = recording().record((live) => { live(() => undefined); engine.kernels.scale(x, 2); });
+    assert.ok(!('refused' in next) && next.jobs === 1 && next.liveSections === 1, 'a new recording opens after it');
   });
 
   it('refuses what a replay cannot repeat (a result read back), and not inside live sections', () => {
@@ -100,24 +113,28 @@ describe('job recording', () => {
     assert.deepEqual(Array.from(x), Array.from(expected));
   });
 
-  it('replays a bf16 product (its thread split taken again) with the same floats', () => {
-    const k = 96, n = 130, w = engine.allocF32(k * n), w16 = engine.allocU16(k * n), a = engine.allocF32(k), y = engine.allocF32(n);
+  it('replays a bf16 product with its thread split taken again from the balancer, and the same floats', () => {
+    // Two "threads" run one after the other; every product reports a wait, so the calling thread's share grows after each.
+    const balancer = new SplitBalancer(true), splits: number[] = [], e = sequentialEngine(balancer, splits, 1);
+    const k = 96, n = 130, w = e.allocF32(k * n), w16 = e.allocU16(k * n), a = e.allocF32(k), y = e.allocF32(n);
     new Rng(6).fillUniform(w);
     packBf16Weights(w, k, n, w16);
     new Rng(7).fillUniform(a);
-    engine.kernels.matmulBf16({ m: 1, n, k }, a, w16, null, y);
+    const product = (): void => e.kernels.matmulBf16({ m: 1, n, k }, a, w16, null, y);
+    product();
     const first = Float32Array.from(y);
-    y.fill(0);
-    const splits: number[] = [];
-    const r = recording().record(() => engine.kernels.matmulBf16({ m: 1, n, k }, a, w16, null, y));
+    const r = e.jobRecording!.record(product);
     assert.ok(!('refused' in r));
-    engine.observeJobs!((job, args) => { if (job === 'matmulBf16') splits.push(args[args.length - 1]!); });
+    const recorded = splits[splits.length - 1]!;
+    for (let i = 0; i < 40; i++) product(); // the share grows by 40 × 0.004
+    const shareBefore = balancer.firstShare;
+    splits.length = 0;
     y.fill(0);
     r.replay();
-    engine.observeJobs!(null);
     assert.deepEqual(Array.from(y), Array.from(first));
     assert.equal(splits.length, 1);
-    assert.ok(splits[0]! > 0, `two threads: a split is passed (${splits[0]})`);
+    assert.ok(splits[0]! > recorded, `the replayed split follows the balancer now (${splits[0]}), not the recorded one (${recorded})`);
+    assert.ok(balancer.firstShare > shareBefore, 'and the balancer observes the replayed product');
   });
 
   it('a model on an engine whose kernels are wrapped does not replay (the wrappers would be skipped)', () => {

@@ -51,9 +51,12 @@ export class JobRecorder implements JobRecording {
     this.refusal = null;
     this.liveDepth = 0;
     const live: LiveSection = (fn) => {
-      // Only a section of this recording, while it is open, outside another section, is kept:
-      // called later (from inside a replayed section) it simply runs.
-      if (this.entries === entries && this.liveDepth === 0) entries.push({ live: fn });
+      // Called when no recording is open (from inside a replayed section, or later) it simply runs.
+      if (this.entries === null) { fn(); return; }
+      // Inside another recording its jobs would be run once and then lost: neither recorded there nor replayed here.
+      if (this.entries !== entries) throw new Error('live: a live section of an earlier recording was called while another recording is open');
+      // A section inside a section is part of it.
+      if (this.liveDepth === 0) entries.push({ live: fn });
       this.liveDepth++;
       try { fn(); } finally { this.liveDepth--; }
     };
