@@ -56,7 +56,10 @@ export function scaleRow(p: usize, n: i32, s: f32): void {
 }
 
 export function fillRow(p: usize, n: i32, x: f32): void {
-  for (let j = 0; j < n; j++) store<f32>(p + (<usize>j << 2), x);
+  const xv = f32x4.splat(x);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(p + (<usize>j << 2), xv);
+  for (; j < n; j++) store<f32>(p + (<usize>j << 2), x);
 }
 
 export function dotRow(a: usize, b: usize, n: i32): f32 {

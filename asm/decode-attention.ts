@@ -186,6 +186,17 @@ export function attentionDecode(q: usize, k: usize, v: usize, o: usize, lse: usi
   }
 }
 
+// dst[d] += w·src[d] for d < D, four at a time (a multiply, then an add: the same floats as one at a time).
+@inline function addScaledRow(dst: usize, src: usize, w: f32, D: i32): void {
+  const wv = f32x4.splat(w);
+  let d = 0;
+  for (; d + 4 <= D; d += 4) {
+    const at = <usize>d << 2;
+    v128.store(dst + at, f32x4.add(v128.load(dst + at), f32x4.mul(wv, v128.load(src + at))));
+  }
+  for (; d < D; d++) store<f32>(dst + (<usize>d << 2), load<f32>(dst + (<usize>d << 2)) + w * load<f32>(src + (<usize>d << 2)));
+}
+
 // Per head, merges the `used` threads' (m, l, o) into out and lse.
 function combineThreads(o: usize, lse: usize, H: i32, D: i32, scratch: usize, used: i32): void {
   const DB = <usize>D << 2, stride = <usize>(D + 4) << 2;
@@ -206,7 +217,7 @@ function combineThreads(o: usize, lse: usize, H: i32, D: i32, scratch: usize, us
       if (mt == -Infinity) continue;
       const w = Mathf.exp(mt - m);
       l += w * load<f32>(ph + DB, 4);
-      for (let d = 0; d < D; d++) store<f32>(oh + (<usize>d << 2), load<f32>(oh + (<usize>d << 2)) + w * load<f32>(ph + (<usize>d << 2)));
+      addScaledRow(oh, ph, w, D);
     }
     scaleRow(oh, D, 1 / l);
     store<f32>(lse + (<usize>h << 2), m + Mathf.log(l));

@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { createEngine, generate, MODEL_DEFAULTS, packBf16Weights, PerceiverAR, Rng } from '../src/node.js';
+import { createEngine, generate, MODEL_DEFAULTS, packBf16Weights, PerceiverAR, Rng, SplitBalancer } from '../src/node.js';
 import { POOL_POLICY, SoloPolicy } from '../src/kernels/wasm/pool-policy.js';
 import { claim } from '../src/kernels/wasm/pool-protocol.js';
+import { KERNEL_EXPORTS, PARTITION_INVARIANT, type KernelExport, type KernelFunction } from '../src/kernels/wasm/exports.js';
+import { poolBuffers, SharedPool } from '../src/kernels/wasm/shared-pool.js';
+import { sequentialEngine } from './helpers/engines.js';
 
 describe('pool claims', () => {
   it('one claimant per job; an older job cannot be claimed once a later one was; sequence numbers wrap', () => {
@@ -75,24 +78,84 @@ describe('contention', () => {
     try {
       const c = { ...MODEL_DEFAULTS, contextLength: 256, numLatents: 32, numLayers: 2, width: 64, embedDim: 64, numHeads: 2, crossAttendHeads: 2,
         maxWavelength: 256, maxPosition: 257 };
-      const model = new PerceiverAR(engine, c, 3);
-      for (const p of model.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5);
+      // float32 weights, and bf16 (whose products a solo pool runs as one share: PARTITION_INVARIANT).
+      const model = (weights: 'f32' | 'bf16'): PerceiverAR => {
+        const m = new PerceiverAR(engine, c, 3);
+        for (const p of m.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5);
+        m.setWeightFormat(weights);
+        return m;
+      };
+      const models = { f32: model('f32'), bf16: model('bf16') };
       const prompt = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
-      const sample = (): Int32Array => generate(model, prompt, { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 7, stopAtEos: false, cached: true }).tokens;
-      const idle = sample();
+      const sample = (weights: 'f32' | 'bf16'): Int32Array =>
+        generate(models[weights], prompt, { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 7, stopAtEos: false, cached: true }).tokens;
+      const idle = { f32: sample('f32'), bf16: sample('bf16') };
       const loops = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-      let busy: Int32Array[];
+      let busy: Array<['f32' | 'bf16', Int32Array]>;
       try {
         await new Promise((r) => setTimeout(r, 200));
-        busy = [sample(), sample(), sample()];
+        busy = [['f32', sample('f32')], ['bf16', sample('bf16')], ['f32', sample('f32')], ['bf16', sample('bf16')]];
       } finally {
         for (const l of loops) l.kill('SIGKILL');
       }
-      for (const b of busy) assert.deepEqual(Array.from(b), Array.from(idle));
+      for (const [weights, b] of busy) assert.deepEqual(Array.from(b), Array.from(idle[weights]), weights);
       const stats = engine.threadStats?.();
       assert.ok(stats && stats.soloJobs > 0, `the pool went solo under contention (${JSON.stringify(stats)})`);
     } finally {
       await engine.dispose();
+    }
+  });
+});
+
+describe('a solo pool', () => {
+  /** A 2-thread pool without workers (solo never reaches them) whose kernels only log (tid, nth). */
+  class LoggingPool extends SharedPool {
+    readonly calls: string[] = [];
+    constructor() {
+      const log = (name: string) => (...args: number[]): void => { this.calls.push(`${name} ${args[args.length - 2]}/${args[args.length - 1]}`); };
+      const local = Object.fromEntries(KERNEL_EXPORTS.map((name) => [name, log(name)])) as unknown as Record<KernelExport, KernelFunction>;
+      super(2, local, poolBuffers(2), { lateJobs: 1, probeJobs: 1, minSoloMs: 1e9, maxSoloMs: 1e9 });
+    }
+    protected async stopWorkers(): Promise<void> { /* none started */ }
+  }
+
+  it('runs a kernel whose floats do not depend on the partition as one share, any other share by share', () => {
+    const pool = new LoggingPool();
+    pool.policy.done(true); // one late job: solo (for as long as the settings say: the whole test)
+    for (const fn of ['matmulBf16', 'rotary', 'embeddingForward', 'layerNormForward', 'attentionDecode', 'sumSquares'] as const) pool.run(fn, [1, 2, 3], 2);
+    assert.deepEqual(pool.calls, ['matmulBf16 0/1', 'rotary 0/1', 'embeddingForward 0/1', 'layerNormForward 0/1',
+      'attentionDecode 0/2', 'attentionDecode 1/2', 'sumSquares 0/2', 'sumSquares 1/2']);
+    assert.equal(pool.lastWaitMs, null);
+    assert.deepEqual([...PARTITION_INVARIANT].sort(), ['embeddingForward', 'layerNormForward', 'matmulBf16', 'rotary']);
+  });
+});
+
+describe('PARTITION_INVARIANT kernels', () => {
+  it('give the same floats as one share on one thread and split in two shares (rotary, layer norm, embedding; bf16 products: split-balancer.test.ts)', async () => {
+    const split = sequentialEngine(new SplitBalancer(false)), one = await createEngine({ backend: 'wasm', threads: 1, simd: 'simd128', blas: 'off' });
+    try {
+      const rng = new Rng(9);
+      for (const [rows, heads, headDim] of [[1, 3, 10], [5, 2, 16], [7, 4, 6]] as const) {
+        const C = heads * headDim, V = 11;
+        const x = new Float32Array(rows * C), table = new Float32Array(V * C), gamma = new Float32Array(C), beta = new Float32Array(C);
+        for (const b of [x, table, gamma, beta]) rng.fillUniform(b);
+        const out = [split, one].map((e) => {
+          const put = (a: Float32Array): Float32Array => { const y = e.allocF32(a.length); y.set(a); return y; };
+          const positions = e.allocI32(rows), ids = e.allocI32(rows);
+          for (let r = 0; r < rows; r++) { positions[r] = 3 + 17 * r; ids[r] = (r * 5) % V; }
+          const rotated = put(x);
+          e.kernels.rotaryForward({ rows, heads, headDim, rotaryDims: headDim - (headDim % 4), maxWavelength: 100 }, rotated, positions);
+          const y = e.allocF32(rows * C), mean = e.allocF32(rows), rstd = e.allocF32(rows);
+          e.kernels.layerNormForward({ rows, cols: C, eps: 1e-5 }, put(x), put(gamma), put(beta), y, mean, rstd);
+          const embedded = e.allocF32(rows * C);
+          e.kernels.embeddingForward(V, C, put(table), ids, embedded);
+          return [rotated, y, mean, rstd, embedded].map((b) => Array.from(b));
+        });
+        assert.deepEqual(out[1], out[0], `${rows}×${heads}×${headDim}`);
+      }
+    } finally {
+      await split.dispose();
+      await one.dispose();
     }
   });
 });

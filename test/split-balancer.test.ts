@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_FIRST_SHARE, MIN_FIRST_SHARE, packBf16Weights, SplitBalancer } from '../src/index.js';
 import { fineTimer } from '../src/kernels/wasm/split-balancer.js';
+import { createEngine } from '../src/node.js';
 import { Rng, sequentialEngine } from './helpers/engines.js';
 
 describe('SplitBalancer (how two threads split a bf16 product)', () => {
@@ -39,8 +40,10 @@ describe('SplitBalancer (how two threads split a bf16 product)', () => {
 });
 
 describe('matmulBf16 split unevenly between two threads', () => {
-  it('gives the same floats for any split (plain, bias, residual, activation, normalising prologue, accumulate; every n mod 3)', async () => {
+  it('gives the same floats for any split, and on one thread (plain, bias, residual, activation, normalising prologue, accumulate; every n mod 3)', async () => {
     const even = sequentialEngine(new SplitBalancer(false));
+    // One share on one thread, as a solo pool runs it (PARTITION_INVARIANT); the same SIMD128 build as the sequential engines.
+    const one = await createEngine({ backend: 'wasm', threads: 1, simd: 'simd128', blas: 'off' });
     const splits: number[] = [];
     const uneven = [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => sequentialEngine(new SplitBalancer(true, s), splits));
     const rng = new Rng(41);
@@ -50,7 +53,7 @@ describe('matmulBf16 split unevenly between two threads', () => {
       const gamma = random(k).map((x) => 1 + x / 2);
       for (const v of ['plain', 'gelu', 'normalize', 'residual', 'accumulate'] as const) {
         splits.length = 0;
-        const outputs = [even, ...uneven].map((e) => {
+        const outputs = [even, ...uneven, one].map((e) => {
           const put = (x: Float32Array) => { const y = e.allocF32(x.length); y.set(x); return y; };
           const packed = e.allocU16(k * n);
           packBf16Weights(w, k, n, packed);
@@ -60,11 +63,11 @@ describe('matmulBf16 split unevenly between two threads', () => {
             v === 'residual' ? put(res) : null);
           return Array.from(c);
         });
-        for (let i = 1; i < outputs.length; i++) assert.deepEqual(outputs[i], outputs[0], `${m}×${n}×${k} ${v}, split ${i}`);
+        for (let i = 1; i < outputs.length; i++) assert.deepEqual(outputs[i], outputs[0], `${m}×${n}×${k} ${v}, ${i <= uneven.length ? `split ${i}` : 'one thread'}`);
         // The pinned splits reach the kernel (n = 7: 3 panels, each thread at least one).
         assert.deepEqual(splits, [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => Math.min(Math.ceil(n / 3) - 1, Math.max(1, Math.round(Math.ceil(n / 3) * s)))));
       }
     }
-    for (const e of [even, ...uneven]) await e.dispose();
+    for (const e of [even, ...uneven, one]) await e.dispose();
   });
 });

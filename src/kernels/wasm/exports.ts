@@ -10,6 +10,14 @@ export const KERNEL_EXPORTS = [
 
 export type KernelExport = typeof KERNEL_EXPORTS[number];
 
+/**
+ * Kernels whose every output is computed by one thread, the same way whatever the partition (rows
+ * or output panels split between threads, nothing reduced across them): run as one share on one
+ * thread they give the same floats as split. A pool running alone (solo) runs these as one share
+ * (one call, one normalising prologue), and the rest share by share, in order, as the workers would.
+ */
+export const PARTITION_INVARIANT: ReadonlySet<KernelExport> = new Set<KernelExport>(['matmulBf16', 'rotary', 'embeddingForward', 'layerNormForward']);
+
 /** Each export takes its own arguments followed by (tid, nth). */
 export type KernelFunction = (...args: number[]) => number | void;
 

@@ -3,7 +3,7 @@
 // by platform/node/pool.ts; a browser: module Workers, platform/browser/pool.ts) run the worker
 // loop (pool-worker-loop.ts) and are woken through Atomics on a shared control block (no
 // postMessage on the hot path). Platforms add how the workers start, stop and are watched.
-import { KERNEL_EXPORTS, type KernelExport, type KernelFunction, type ThreadRunner } from './exports.js';
+import { KERNEL_EXPORTS, PARTITION_INVARIANT, type KernelExport, type KernelFunction, type ThreadRunner } from './exports.js';
 import {
   ASLEEP_OFFSET, claim, CLAIM_OFFSET, controlInts, DEAD, DONE_BASE, DONE_STRIDE, ERROR, ERROR_BYTES, errorRegion, FN, MAX_ARGS, NARGS, NTH, PARK, QUIT, SEQ,
   SPIN_ITERATIONS, STOPPED_OFFSET,
@@ -80,7 +80,9 @@ export abstract class SharedPool implements ThreadRunner {
     if (nth <= 1) { this.local[fn](...args, 0, 1); return; }
     const mode = this.policy.next();
     if (mode === 'solo') {
-      // Every share here, in order, with the same partition (the results do not change).
+      // Every share here: one call where the partition does not change the floats, else share by
+      // share, in order, with the same partition (the results do not change).
+      if (PARTITION_INVARIANT.has(fn)) { this.local[fn](...args, 0, 1); return; }
       for (let w = 0; w < nth; w++) this.local[fn](...args, w, nth);
       return;
     }
