@@ -91,6 +91,17 @@ export function maxRow(p: usize, n: i32): f32 {
   return (causalFlag == 0 || load<i32>(kPos + (<usize>j << 2)) <= pq) && (kValid == 0 || load<u8>(kValid + j) != 0) ? -1 : 0;
 }
 
+// dst[j] += w·src[j], four at a time (a multiply, then an add: the same floats as one at a time).
+export function addScaledRow(dst: usize, src: usize, w: f32, n: i32): void {
+  const wv = f32x4.splat(w);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), f32x4.mul(wv, v128.load(src + o))));
+  }
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), f32At(dst, j) + w * f32At(src, j));
+}
+
 // dst[j] += src[j]
 function addRow(dst: usize, src: usize, n: i32): void {
   let j = 0;

@@ -2,7 +2,7 @@
 // Layout and masking as asm/attention.ts describes (q [H·D], k/v rows ldk/ldv floats apart, kPos,
 // kValid, one query position at qPos).
 import { fma4, share, SCRATCH_BYTES } from './common';
-import { dotRow, expRowSub, fillRow, maxRow, scaleRow, visibleKey } from './attention';
+import { addScaledRow, dotRow, expRowSub, fillRow, maxRow, scaleRow, visibleKey } from './attention';
 
 // Each thread (attentionDecode) takes keys [j0, j1) in blocks of DECODE_BLOCK; per
 // block it computes every head's scores (whole K rows, sequential memory), folds them into per-head
@@ -184,17 +184,6 @@ export function attentionDecode(q: usize, k: usize, v: usize, o: usize, lse: usi
     combineThreads(o, lse, H, D, scratch, nth);
     atomic.store<i32>(arrived, 0);
   }
-}
-
-// dst[d] += w·src[d] for d < D, four at a time (a multiply, then an add: the same floats as one at a time).
-@inline function addScaledRow(dst: usize, src: usize, w: f32, D: i32): void {
-  const wv = f32x4.splat(w);
-  let d = 0;
-  for (; d + 4 <= D; d += 4) {
-    const at = <usize>d << 2;
-    v128.store(dst + at, f32x4.add(v128.load(dst + at), f32x4.mul(wv, v128.load(src + at))));
-  }
-  for (; d < D; d++) store<f32>(dst + (<usize>d << 2), load<f32>(dst + (<usize>d << 2)) + w * load<f32>(src + (<usize>d << 2)));
 }
 
 // Per head, merges the `used` threads' (m, l, o) into out and lse.

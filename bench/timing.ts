@@ -19,5 +19,5 @@ export function timeMedian(fn: () => void, opts: TimeOptions = {}): { median: nu
     fn();
     times.push(performance.now() - t);
   }
-  return { median: median(times), best: Math.min(...times), runs: times.length };
+  return { median: median(times), best: times.reduce((a, b) => Math.min(a, b)), runs: times.length };
 }

@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { createEngine, generate, MODEL_DEFAULTS, packBf16Weights, PerceiverAR, Rng, SplitBalancer } from '../src/node.js';
+import { createEngine, generate, MODEL_DEFAULTS, packBf16Weights, PerceiverAR, Rng, SplitBalancer, type Engine } from '../src/node.js';
+import { windowBatch } from '../src/sample/generate.js';
 import { POOL_POLICY, SoloPolicy } from '../src/kernels/wasm/pool-policy.js';
 import { claim } from '../src/kernels/wasm/pool-protocol.js';
 import { KERNEL_EXPORTS, PARTITION_INVARIANT, type KernelExport, type KernelFunction } from '../src/kernels/wasm/exports.js';
 import { poolBuffers, SharedPool } from '../src/kernels/wasm/shared-pool.js';
-import { sequentialEngine } from './helpers/engines.js';
+import { inEngine, oneThreadSimd128Engine, sequentialEngine, soloEngine } from './helpers/engines.js';
 
 describe('pool claims', () => {
   it('one claimant per job; an older job cannot be claimed once a later one was; sequence numbers wrap', () => {
@@ -89,18 +90,30 @@ describe('contention', () => {
       const prompt = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
       const sample = (weights: 'f32' | 'bf16'): Int32Array =>
         generate(models[weights], prompt, { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 7, stopAtEos: false, cached: true }).tokens;
-      const idle = { f32: sample('f32'), bf16: sample('bf16') };
+      // Every logit of 24 teacher-forced decode steps after the prompt (tokens alone would hide a
+      // few ulps' difference), and how many jobs ran solo meanwhile.
+      const logits = (weights: 'f32' | 'bf16'): { floats: number[]; solo: number } => {
+        const m = models[weights], cache = m.decodeCache(c.numLatents), before = engine.threadStats?.().soloJobs ?? 0;
+        m.forward(windowBatch(prompt, c.contextLength), { numLatents: 1, cache });
+        const floats: number[] = [];
+        for (let i = 0; i < 24; i++) floats.push(...m.decodeStep(cache, 3 + ((i * 11) % 250), prompt.length + 1 + i));
+        return { floats, solo: (engine.threadStats?.().soloJobs ?? 0) - before };
+      };
+      const idle = { f32: sample('f32'), bf16: sample('bf16') }, idleLogits = { f32: logits('f32'), bf16: logits('bf16') };
       const loops = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-      let busy: Array<['f32' | 'bf16', Int32Array]>;
+      let busy: Array<['f32' | 'bf16', Int32Array]>, busyLogits: Array<['f32' | 'bf16', { floats: number[]; solo: number }]>;
       try {
         await new Promise((r) => setTimeout(r, 200));
-        busy = [['f32', sample('f32')], ['bf16', sample('bf16')], ['f32', sample('f32')], ['bf16', sample('bf16')]];
+        busy = [['f32', sample('f32')], ['bf16', sample('bf16')]];
+        busyLogits = [['f32', logits('f32')], ['bf16', logits('bf16')]];
       } finally {
         for (const l of loops) l.kill('SIGKILL');
       }
       for (const [weights, b] of busy) assert.deepEqual(Array.from(b), Array.from(idle[weights]), weights);
-      const stats = engine.threadStats?.();
-      assert.ok(stats && stats.soloJobs > 0, `the pool went solo under contention (${JSON.stringify(stats)})`);
+      for (const [weights, b] of busyLogits) {
+        assert.ok(b.floats.every((x, i) => Object.is(x, idleLogits[weights].floats[i])), `${weights}: the same logits, bit for bit`);
+      }
+      assert.equal(idleLogits.bf16.floats.length, 24 * c.vocabSize);
     } finally {
       await engine.dispose();
     }
@@ -130,9 +143,39 @@ describe('a solo pool', () => {
   });
 });
 
+describe('a pool held solo', () => {
+  it('decodes the same logits, bit for bit, as the same two shares run in turn (float32 and bf16 weights, replayed steps)', async () => {
+    const c = { ...MODEL_DEFAULTS, contextLength: 256, numLatents: 32, numLayers: 2, width: 64, embedDim: 64, numHeads: 2, crossAttendHeads: 2,
+      maxWavelength: 256, maxPosition: 257 };
+    const prompt = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
+    const logits = (e: Engine, weights: 'f32' | 'bf16'): number[] => {
+      const m = new PerceiverAR(e, c, 3);
+      for (const p of m.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5); // (initialised to zero: logits all 0)
+      m.setWeightFormat(weights);
+      const cache = m.decodeCache(c.numLatents), floats: number[] = [];
+      m.forward(windowBatch(prompt, c.contextLength), { numLatents: 1, cache });
+      for (let i = 0; i < 24; i++) floats.push(...m.decodeStep(cache, 3 + ((i * 11) % 250), prompt.length + 1 + i));
+      m.dispose();
+      return floats;
+    };
+    const solo = soloEngine(), shares = sequentialEngine(new SplitBalancer(false));
+    try {
+      for (const weights of ['f32', 'bf16'] as const) {
+        const a = logits(solo, weights), b = logits(shares, weights);
+        assert.ok(a.length === 24 * c.vocabSize && new Set(a).size > 100, `${weights}: logits that vary`);
+        assert.ok(a.every((x, i) => Object.is(x, b[i])), weights);
+      }
+      assert.ok((solo.threadStats?.().soloJobs ?? 0) > 1000, `every job ran solo (${JSON.stringify(solo.threadStats?.())})`);
+    } finally {
+      await solo.dispose();
+      await shares.dispose();
+    }
+  });
+});
+
 describe('PARTITION_INVARIANT kernels', () => {
   it('give the same floats as one share on one thread and split in two shares (rotary, layer norm, embedding; bf16 products: split-balancer.test.ts)', async () => {
-    const split = sequentialEngine(new SplitBalancer(false)), one = await createEngine({ backend: 'wasm', threads: 1, simd: 'simd128', blas: 'off' });
+    const split = sequentialEngine(new SplitBalancer(false)), one = await oneThreadSimd128Engine();
     try {
       const rng = new Rng(9);
       for (const [rows, heads, headDim] of [[1, 3, 10], [5, 2, 16], [7, 4, 6]] as const) {
@@ -140,7 +183,7 @@ describe('PARTITION_INVARIANT kernels', () => {
         const x = new Float32Array(rows * C), table = new Float32Array(V * C), gamma = new Float32Array(C), beta = new Float32Array(C);
         for (const b of [x, table, gamma, beta]) rng.fillUniform(b);
         const out = [split, one].map((e) => {
-          const put = (a: Float32Array): Float32Array => { const y = e.allocF32(a.length); y.set(a); return y; };
+          const put = (x: Float32Array): Float32Array => inEngine(e, x);
           const positions = e.allocI32(rows), ids = e.allocI32(rows);
           for (let r = 0; r < rows; r++) { positions[r] = 3 + 17 * r; ids[r] = (r * 5) % V; }
           const rotated = put(x);

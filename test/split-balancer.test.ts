@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_FIRST_SHARE, MIN_FIRST_SHARE, packBf16Weights, SplitBalancer } from '../src/index.js';
 import { fineTimer } from '../src/kernels/wasm/split-balancer.js';
-import { createEngine } from '../src/node.js';
-import { Rng, sequentialEngine } from './helpers/engines.js';
+import { inEngine, oneThreadSimd128Engine, Rng, sequentialEngine } from './helpers/engines.js';
 
 describe('SplitBalancer (how two threads split a bf16 product)', () => {
   it('grows the calling thread\'s share when it waited, shrinks it slowly when it did not, within bounds; ignores jobs run alone', () => {
@@ -43,7 +42,7 @@ describe('matmulBf16 split unevenly between two threads', () => {
   it('gives the same floats for any split, and on one thread (plain, bias, residual, activation, normalising prologue, accumulate; every n mod 3)', async () => {
     const even = sequentialEngine(new SplitBalancer(false));
     // One share on one thread, as a solo pool runs it (PARTITION_INVARIANT); the same SIMD128 build as the sequential engines.
-    const one = await createEngine({ backend: 'wasm', threads: 1, simd: 'simd128', blas: 'off' });
+    const one = await oneThreadSimd128Engine();
     const splits: number[] = [];
     const uneven = [MIN_FIRST_SHARE, 0.4, 0.61, MAX_FIRST_SHARE].map((s) => sequentialEngine(new SplitBalancer(true, s), splits));
     const rng = new Rng(41);
@@ -54,7 +53,7 @@ describe('matmulBf16 split unevenly between two threads', () => {
       for (const v of ['plain', 'gelu', 'normalize', 'residual', 'accumulate'] as const) {
         splits.length = 0;
         const outputs = [even, ...uneven, one].map((e) => {
-          const put = (x: Float32Array) => { const y = e.allocF32(x.length); y.set(x); return y; };
+          const put = (x: Float32Array): Float32Array => inEngine(e, x);
           const packed = e.allocU16(k * n);
           packBf16Weights(w, k, n, packed);
           const c = put(before);

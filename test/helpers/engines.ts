@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
-import { createSharedMemory, kernelFunctions, wasmEngine, type KernelExport, type OwnedRunner, type SplitBalancer } from '../../src/index.js';
+import { createSharedMemory, kernelFunctions, SplitBalancer, wasmEngine, type KernelExport, type OwnedRunner } from '../../src/index.js';
+import { poolBuffers, SharedPool } from '../../src/kernels/wasm/shared-pool.js';
 import { noTileGemm } from '../../src/kernels/wasm/tile-gemm.js';
 import { createEngine, type Engine } from '../../src/node.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -65,6 +66,36 @@ export function sequentialEngine(balancer: SplitBalancer, splits: number[] = [],
     async close() { /* nothing to stop */ },
   };
   return wasmEngine({ wasmMemory, runner, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer });
+}
+
+/**
+ * A wasm engine whose 2-thread pool has no workers and is held solo (as under contention, for good):
+ * the calling thread runs every job, as one share or share by share (shared-pool.ts).
+ */
+export function soloEngine(): Engine {
+  const wasmMemory = createSharedMemory();
+  const bytes = readFileSync(new URL('../../../build/kernels-simd.wasm', import.meta.url));
+  const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
+  class HeldSolo extends SharedPool {
+    constructor() {
+      super(2, local, poolBuffers(2), { lateJobs: 1, probeJobs: 1, minSoloMs: Infinity, maxSoloMs: Infinity });
+      this.policy.done(true);
+    }
+    protected async stopWorkers(): Promise<void> { /* none started */ }
+  }
+  return wasmEngine({ wasmMemory, runner: new HeldSolo(), simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer: new SplitBalancer(false) });
+}
+
+/** A copy of x in the engine's memory. */
+export function inEngine(e: Engine, x: Float32Array): Float32Array {
+  const y = e.allocF32(x.length);
+  y.set(x);
+  return y;
+}
+
+/** A 1-thread wasm engine on the SIMD128 build (the sequential engines' build: the same floats), BLAS off. */
+export function oneThreadSimd128Engine(): Promise<Engine> {
+  return createEngine({ backend: 'wasm', threads: 1, simd: 'simd128', blas: 'off' });
 }
 
 export { Rng };

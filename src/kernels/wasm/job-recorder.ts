@@ -53,7 +53,9 @@ export class JobRecorder implements JobRecording {
     const live: LiveSection = (fn) => {
       // Called when no recording is open (from inside a replayed section, or later) it simply runs.
       if (this.entries === null) { fn(); return; }
-      // Inside another recording its jobs would be run once and then lost: neither recorded there nor replayed here.
+      // Inside another recording its jobs would be run once and then lost: neither recorded there nor
+      // replayed here. (Inside one of that recording's own live sections they would be re-run with it;
+      // refused all the same: a closure kept from an earlier recording is a caller's mistake.)
       if (this.entries !== entries) throw new Error('live: a live section of an earlier recording was called while another recording is open');
       // A section inside a section is part of it.
       if (this.liveDepth === 0) entries.push({ live: fn });
