@@ -10,8 +10,7 @@ import { windowBatch } from '../src/sample/generate.js';
 import { POOL_POLICY, SoloPolicy } from '../src/kernels/wasm/pool-policy.js';
 import { claim } from '../src/kernels/wasm/pool-protocol.js';
 import { KERNEL_EXPORTS, PARTITION_INVARIANT, type KernelExport, type KernelFunction } from '../src/kernels/wasm/exports.js';
-import { poolBuffers, SharedPool } from '../src/kernels/wasm/shared-pool.js';
-import { inEngine, oneThreadSimd128Engine, sequentialEngine, soloEngine } from './helpers/engines.js';
+import { inEngine, oneThreadSimd128Engine, sequentialEngine, soloEngine, WorkerlessPool } from './helpers/engines.js';
 
 describe('pool claims', () => {
   it('one claimant per job; an older job cannot be claimed once a later one was; sequence numbers wrap', () => {
@@ -73,35 +72,38 @@ describe('solo policy', () => {
   });
 });
 
+/** The decoding tests' model: small, with a random output head (it is initialised to zero: every logit would be 0). */
+const DECODE_CONFIG = { ...MODEL_DEFAULTS, contextLength: 256, numLatents: 32, numLayers: 2, width: 64, embedDim: 64, numHeads: 2, crossAttendHeads: 2,
+  maxWavelength: 256, maxPosition: 257 };
+const PROMPT = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
+
+function decodeModel(engine: Engine, weights: 'f32' | 'bf16'): PerceiverAR {
+  const m = new PerceiverAR(engine, DECODE_CONFIG, 3);
+  for (const p of m.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5);
+  m.setWeightFormat(weights);
+  return m;
+}
+
+/** Every logit of 24 teacher-forced cached decode steps after PROMPT. */
+function decodeLogits(m: PerceiverAR): number[] {
+  const cache = m.decodeCache(DECODE_CONFIG.numLatents), floats: number[] = [];
+  m.forward(windowBatch(PROMPT, DECODE_CONFIG.contextLength), { numLatents: 1, cache });
+  for (let i = 0; i < 24; i++) floats.push(...m.decodeStep(cache, 3 + ((i * 11) % 250), PROMPT.length + 1 + i));
+  return floats;
+}
+
 describe('contention', () => {
   it('with every core busy, a 2-thread engine goes solo and computes exactly what it computes idle', async () => {
     const engine = await createEngine({ threads: 2, minParallelWork: 1 });
     try {
-      const c = { ...MODEL_DEFAULTS, contextLength: 256, numLatents: 32, numLayers: 2, width: 64, embedDim: 64, numHeads: 2, crossAttendHeads: 2,
-        maxWavelength: 256, maxPosition: 257 };
-      // float32 weights, and bf16 (whose products a solo pool runs as one share: PARTITION_INVARIANT).
-      const model = (weights: 'f32' | 'bf16'): PerceiverAR => {
-        const m = new PerceiverAR(engine, c, 3);
-        for (const p of m.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5);
-        m.setWeightFormat(weights);
-        return m;
-      };
-      const models = { f32: model('f32'), bf16: model('bf16') };
-      const prompt = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
+      const models = { f32: decodeModel(engine, 'f32'), bf16: decodeModel(engine, 'bf16') };
       const sample = (weights: 'f32' | 'bf16'): Int32Array =>
-        generate(models[weights], prompt, { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 7, stopAtEos: false, cached: true }).tokens;
-      // Every logit of 24 teacher-forced decode steps after the prompt (tokens alone would hide a
-      // few ulps' difference), and how many jobs ran solo meanwhile.
-      const logits = (weights: 'f32' | 'bf16'): { floats: number[]; solo: number } => {
-        const m = models[weights], cache = m.decodeCache(c.numLatents), before = engine.threadStats?.().soloJobs ?? 0;
-        m.forward(windowBatch(prompt, c.contextLength), { numLatents: 1, cache });
-        const floats: number[] = [];
-        for (let i = 0; i < 24; i++) floats.push(...m.decodeStep(cache, 3 + ((i * 11) % 250), prompt.length + 1 + i));
-        return { floats, solo: (engine.threadStats?.().soloJobs ?? 0) - before };
-      };
+        generate(models[weights], PROMPT, { maxNewTokens: 48, temperature: 1, topK: 0, topP: 1, seed: 7, stopAtEos: false, cached: true }).tokens;
+      // Every logit of 24 teacher-forced decode steps too: tokens alone would hide a few ulps' difference.
+      const logits = (weights: 'f32' | 'bf16'): number[] => decodeLogits(models[weights]);
       const idle = { f32: sample('f32'), bf16: sample('bf16') }, idleLogits = { f32: logits('f32'), bf16: logits('bf16') };
       const loops = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-      let busy: Array<['f32' | 'bf16', Int32Array]>, busyLogits: Array<['f32' | 'bf16', { floats: number[]; solo: number }]>;
+      let busy: Array<['f32' | 'bf16', Int32Array]>, busyLogits: Array<['f32' | 'bf16', number[]]>;
       try {
         await new Promise((r) => setTimeout(r, 200));
         busy = [['f32', sample('f32')], ['bf16', sample('bf16')]];
@@ -111,9 +113,11 @@ describe('contention', () => {
       }
       for (const [weights, b] of busy) assert.deepEqual(Array.from(b), Array.from(idle[weights]), weights);
       for (const [weights, b] of busyLogits) {
-        assert.ok(b.floats.every((x, i) => Object.is(x, idleLogits[weights].floats[i])), `${weights}: the same logits, bit for bit`);
+        assert.ok(b.every((x, i) => Object.is(x, idleLogits[weights][i])), `${weights}: the same logits, bit for bit`);
       }
-      assert.equal(idleLogits.bf16.floats.length, 24 * c.vocabSize);
+      assert.equal(idleLogits.bf16.length, 24 * DECODE_CONFIG.vocabSize);
+      const stats = engine.threadStats?.();
+      assert.ok(stats && stats.soloJobs > 0, `the pool went solo under contention (${JSON.stringify(stats)})`);
     } finally {
       await engine.dispose();
     }
@@ -121,19 +125,16 @@ describe('contention', () => {
 });
 
 describe('a solo pool', () => {
-  /** A 2-thread pool without workers (solo never reaches them) whose kernels only log (tid, nth). */
-  class LoggingPool extends SharedPool {
-    readonly calls: string[] = [];
-    constructor() {
-      const log = (name: string) => (...args: number[]): void => { this.calls.push(`${name} ${args[args.length - 2]}/${args[args.length - 1]}`); };
-      const local = Object.fromEntries(KERNEL_EXPORTS.map((name) => [name, log(name)])) as unknown as Record<KernelExport, KernelFunction>;
-      super(2, local, poolBuffers(2), { lateJobs: 1, probeJobs: 1, minSoloMs: 1e9, maxSoloMs: 1e9 });
-    }
-    protected async stopWorkers(): Promise<void> { /* none started */ }
-  }
+  /** A 2-thread pool without workers whose kernels only log (tid, nth). */
+  const loggingPool = (): WorkerlessPool & { readonly calls: string[] } => {
+    const calls: string[] = [];
+    const log = (name: string) => (...args: number[]): void => { calls.push(`${name} ${args[args.length - 2]}/${args[args.length - 1]}`); };
+    const local = Object.fromEntries(KERNEL_EXPORTS.map((name) => [name, log(name)])) as unknown as Record<KernelExport, KernelFunction>;
+    return Object.assign(new WorkerlessPool(local, { lateJobs: 1, probeJobs: 1, minSoloMs: 1e9, maxSoloMs: 1e9 }), { calls });
+  };
 
   it('runs a kernel whose floats do not depend on the partition as one share, any other share by share', () => {
-    const pool = new LoggingPool();
+    const pool = loggingPool();
     pool.policy.done(true); // one late job: solo (for as long as the settings say: the whole test)
     for (const fn of ['matmulBf16', 'rotary', 'embeddingForward', 'layerNormForward', 'attentionDecode', 'sumSquares'] as const) pool.run(fn, [1, 2, 3], 2);
     assert.deepEqual(pool.calls, ['matmulBf16 0/1', 'rotary 0/1', 'embeddingForward 0/1', 'layerNormForward 0/1',
@@ -145,16 +146,8 @@ describe('a solo pool', () => {
 
 describe('a pool held solo', () => {
   it('decodes the same logits, bit for bit, as the same two shares run in turn (float32 and bf16 weights, replayed steps)', async () => {
-    const c = { ...MODEL_DEFAULTS, contextLength: 256, numLatents: 32, numLayers: 2, width: 64, embedDim: 64, numHeads: 2, crossAttendHeads: 2,
-      maxWavelength: 256, maxPosition: 257 };
-    const prompt = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250));
     const logits = (e: Engine, weights: 'f32' | 'bf16'): number[] => {
-      const m = new PerceiverAR(e, c, 3);
-      for (const p of m.params.list) if (p.spec.name === 'head.w') new Rng(4).fillUniform(p.value, 0.5); // (initialised to zero: logits all 0)
-      m.setWeightFormat(weights);
-      const cache = m.decodeCache(c.numLatents), floats: number[] = [];
-      m.forward(windowBatch(prompt, c.contextLength), { numLatents: 1, cache });
-      for (let i = 0; i < 24; i++) floats.push(...m.decodeStep(cache, 3 + ((i * 11) % 250), prompt.length + 1 + i));
+      const m = decodeModel(e, weights), floats = decodeLogits(m);
       m.dispose();
       return floats;
     };
@@ -162,7 +155,7 @@ describe('a pool held solo', () => {
     try {
       for (const weights of ['f32', 'bf16'] as const) {
         const a = logits(solo, weights), b = logits(shares, weights);
-        assert.ok(a.length === 24 * c.vocabSize && new Set(a).size > 100, `${weights}: logits that vary`);
+        assert.ok(a.length === 24 * DECODE_CONFIG.vocabSize && new Set(a).size > 100, `${weights}: logits that vary`);
         assert.ok(a.every((x, i) => Object.is(x, b[i])), weights);
       }
       assert.ok((solo.threadStats?.().soloJobs ?? 0) > 1000, `every job ran solo (${JSON.stringify(solo.threadStats?.())})`);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import { createSharedMemory, kernelFunctions, SplitBalancer, wasmEngine, type KernelExport, type OwnedRunner } from '../../src/index.js';
+import type { KernelFunction } from '../../src/kernels/wasm/exports.js';
+import type { PolicySettings } from '../../src/kernels/wasm/pool-policy.js';
 import { poolBuffers, SharedPool } from '../../src/kernels/wasm/shared-pool.js';
 import { noTileGemm } from '../../src/kernels/wasm/tile-gemm.js';
 import { createEngine, type Engine } from '../../src/node.js';
@@ -53,9 +55,7 @@ export function randomPair(e: Engine, rng: Rng, n: number, scale = 1): { w: Floa
  * pushed to `splits`, and every job reports `waitedMs` as the calling thread's wait (null: none).
  */
 export function sequentialEngine(balancer: SplitBalancer, splits: number[] = [], waitedMs: number | null = null): Engine {
-  const wasmMemory = createSharedMemory();
-  const bytes = readFileSync(new URL('../../../build/kernels-simd.wasm', import.meta.url));
-  const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
+  const { wasmMemory, local } = simd128Kernels();
   const runner: OwnedRunner = {
     threads: 2,
     lastWaitMs: waitedMs,
@@ -68,22 +68,30 @@ export function sequentialEngine(balancer: SplitBalancer, splits: number[] = [],
   return wasmEngine({ wasmMemory, runner, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer });
 }
 
+/** The SIMD128 kernel module instantiated on the calling thread over a fresh shared memory. */
+function simd128Kernels(): { wasmMemory: WebAssembly.Memory; local: Record<KernelExport, KernelFunction> } {
+  const wasmMemory = createSharedMemory();
+  const bytes = readFileSync(new URL('../../../build/kernels-simd.wasm', import.meta.url));
+  return { wasmMemory, local: kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } })) };
+}
+
+/** A 2-thread SharedPool with no workers (solo runs never reach them), over `local`'s kernels. */
+export class WorkerlessPool extends SharedPool {
+  constructor(local: Record<KernelExport, KernelFunction>, settings: PolicySettings) {
+    super(2, local, poolBuffers(2), settings);
+  }
+  protected async stopWorkers(): Promise<void> { /* none started */ }
+}
+
 /**
  * A wasm engine whose 2-thread pool has no workers and is held solo (as under contention, for good):
  * the calling thread runs every job, as one share or share by share (shared-pool.ts).
  */
 export function soloEngine(): Engine {
-  const wasmMemory = createSharedMemory();
-  const bytes = readFileSync(new URL('../../../build/kernels-simd.wasm', import.meta.url));
-  const local = kernelFunctions(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory, tileGemm: noTileGemm } }));
-  class HeldSolo extends SharedPool {
-    constructor() {
-      super(2, local, poolBuffers(2), { lateJobs: 1, probeJobs: 1, minSoloMs: Infinity, maxSoloMs: Infinity });
-      this.policy.done(true);
-    }
-    protected async stopWorkers(): Promise<void> { /* none started */ }
-  }
-  return wasmEngine({ wasmMemory, runner: new HeldSolo(), simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer: new SplitBalancer(false) });
+  const { wasmMemory, local } = simd128Kernels();
+  const pool = new WorkerlessPool(local, { lateJobs: 1, probeJobs: 1, minSoloMs: Infinity, maxSoloMs: Infinity });
+  pool.policy.done(true);
+  return wasmEngine({ wasmMemory, runner: pool, simd: 'simd128', notes: [], minParallelWork: 0, native: null, balancer: new SplitBalancer(false) });
 }
 
 /** A copy of x in the engine's memory. */
