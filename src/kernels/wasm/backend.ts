@@ -58,7 +58,7 @@ export function createWasmKernels(parts: WasmBackendParts): { readonly kernels: 
     return { r, qPos, kPos, kValid, causal: mask.causal ? 1 : 0, work: r.B * r.H * r.Tq * r.Tk * r.D };
   };
 
-  // The frequencies of the last rotary call, kept: a decode step rotates 18 times with the same ones.
+  // The frequencies of the last rotary call, kept: a decode step rotates once or twice a layer with the same ones.
   let frequencies: { key: string; values: Float64Array } = { key: '', values: new Float64Array(0) };
   const rotary = (kernel: string, d: RotaryDims, x: F32, positions: I32, sign: number): void => {
     const r = resolveRotary(kernel, d, x, positions);
